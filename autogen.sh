@@ -1,0 +1,6 @@
+#!/bin/sh
+# Regenerates configure and Makefile.in (they are never committed).
+set -e
+cd "$(dirname "$0")"
+mkdir -p m4
+autoreconf --install --force
