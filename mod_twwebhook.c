@@ -1,0 +1,766 @@
+/*
+ * mod_twwebhook.c - verify Teamwork webhooks before any application code runs.
+ *
+ * Request flow (all in the fixups hook, APR_HOOK_REALLY_FIRST, so that
+ * httpd's own access control such as "Require ip" has already run and
+ * mod_rewrite's per-directory rules have not):
+ *
+ *   1. A request under a protected location (a TwWebhookSecret applies and
+ *      TwWebhook is not Off) must be a POST with a well-formed Signature
+ *      header. Both are checked before the first body read, so a client that
+ *      sent "Expect: 100-continue" is refused without ever being told to
+ *      send its body.
+ *   2. The body is read to its end from the request's protocol input filters,
+ *      streamed through one HMAC-SHA256 per configured secret and into a
+ *      tw_spool (memory up to TW_SPOOL_MEM_LIMIT, a temporary file beyond).
+ *   3. No secret matches: 401. One does: the Event and Delivery headers must
+ *      be plain (they are not signed), else 400.
+ *   4. The protocol input filters that were used up (HTTP_IN, and under
+ *      HTTP/2 H2_C2_REQUEST_IN) are replaced by the "TWWEBHOOK_REPLAY"
+ *      filter, which hands the stored body to whatever handler the location
+ *      has (CGI, mod_proxy_fcgi, mod_proxy_http, mod_php) byte for byte,
+ *      with a true Content-Length, then answers EOS for ever after.
+ *   5. The verified facts go into r->subprocess_env as TW_WEBHOOK_*.
+ *
+ * The outcome of a transaction (the top-level request, its internal
+ * redirects and its subrequests) lives in a tw_txn_t on the top request's
+ * pool, so verification happens once, internal redirects (which share that
+ * pool) get the variables set again under their plain names, and a
+ * subrequest into a protected location is only let through when its
+ * transaction was verified against the same secrets.
+ *
+ * Everything cryptographic and every parser lives in the httpd-free core
+ * (include/twwebhook.h); this file is the glue.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+
+#include "apr_strings.h"
+#include "apr_file_info.h"
+
+#include "twwebhook.h"
+
+/* Declared here, defined by AP_DECLARE_MODULE at the bottom (which also
+ * makes "LogLevel twwebhook:debug" apply to every log call above it). */
+module AP_MODULE_DECLARE_DATA twwebhook_module;
+
+/* ---- defaults and limits ------------------------------------------------ */
+
+#define TW_DEFAULT_MAX_BODY   ((apr_off_t)1024 * 1024)  /* 1 MiB */
+#define TW_SPOOL_MEM_LIMIT    ((apr_size_t)64 * 1024)   /* rest goes to disk */
+#define TW_READ_CHUNK         ((apr_off_t)64 * 1024)    /* per ap_get_brigade */
+#define TW_REPLAY_CHUNK       ((apr_size_t)64 * 1024)   /* per replayed bucket */
+
+#define TW_UNSET              (-1)
+#define TW_SIGNATURE_HEADER   "Signature"
+#define TW_EVENT_HEADER       "Event"
+#define TW_DELIVERY_HEADER    "Delivery"
+#define TW_REPLAY_FILTER      "TWWEBHOOK_REPLAY"
+#define TW_TXN_KEY            "twwebhook-txn"
+#define TW_NOTE_OUTCOME       "twwebhook-outcome"
+#define TW_NOTE_DELIVERY      "twwebhook-delivery"
+
+/* ---- configuration ------------------------------------------------------- */
+
+typedef struct {
+    int enabled;               /* TwWebhook: TW_UNSET, 0 or 1 */
+    apr_array_header_t *keys;  /* TwWebhookSecret: const tw_key_t *; NULL inherits */
+    apr_off_t max_body;        /* TwWebhookMaxBodySize; TW_UNSET inherits */
+} tw_dir_conf_t;
+
+typedef struct {
+    const char *spool_dir;     /* TwWebhookSpoolDir; NULL: apr_temp_dir_get() */
+} tw_srv_conf_t;
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    tw_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    dc->enabled = TW_UNSET;
+    dc->keys = NULL;
+    dc->max_body = TW_UNSET;
+    return dc;
+}
+
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const tw_dir_conf_t *base = basev, *add = addv;
+    tw_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    dc->enabled  = (add->enabled != TW_UNSET) ? add->enabled : base->enabled;
+    /* A section listing its own secrets replaces the inherited list rather
+     * than extending it: what an operator reads in one section is exactly
+     * what is accepted there. The pointer is shared, not copied, so two
+     * requests protected by the same list can be told apart from two that
+     * are not (see key_list_matches). */
+    dc->keys     = (add->keys != NULL) ? add->keys : base->keys;
+    dc->max_body = (add->max_body != TW_UNSET) ? add->max_body : base->max_body;
+    return dc;
+}
+
+static void *create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    return apr_pcalloc(p, sizeof(tw_srv_conf_t));
+}
+
+static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const tw_srv_conf_t *base = basev, *add = addv;
+    tw_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->spool_dir = add->spool_dir ? add->spool_dir : base->spool_dir;
+    return sc;
+}
+
+static int dir_conf_protects(const tw_dir_conf_t *dc)
+{
+    if (dc->enabled == 0)
+        return 0;
+    return dc->enabled == 1 || dc->keys != NULL;
+}
+
+static apr_off_t dir_conf_max_body(const tw_dir_conf_t *dc)
+{
+    return dc->max_body == TW_UNSET ? TW_DEFAULT_MAX_BODY : dc->max_body;
+}
+
+/* ---- directive handlers -------------------------------------------------- */
+
+static apr_status_t cleanup_key(void *key)
+{
+    tw_key_destroy(key);
+    return APR_SUCCESS;
+}
+
+/*
+ * Reads a secret file into buf (capacity TW_SECRET_MAX + 2, so that a file
+ * one byte too long is detected) and strips one trailing LF or CRLF.
+ * Runs as root in the parent, before httpd drops privileges.
+ */
+static const char *read_secret_file(cmd_parms *cmd, const char *path,
+                                    char *buf, apr_size_t cap, apr_size_t *plen)
+{
+    apr_file_t *fd;
+    apr_size_t len = cap;
+    apr_status_t rv;
+    char errbuf[128];
+
+    rv = apr_file_open(&fd, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, cmd->temp_pool);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: cannot open secret file %s: %s",
+                            cmd->cmd->name, path, apr_strerror(rv, errbuf, sizeof(errbuf)));
+    rv = apr_file_read_full(fd, buf, cap, &len);
+    apr_file_close(fd);
+    if (rv != APR_SUCCESS && rv != APR_EOF)
+        return apr_psprintf(cmd->pool, "%s: cannot read secret file %s: %s",
+                            cmd->cmd->name, path, apr_strerror(rv, errbuf, sizeof(errbuf)));
+    if (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    if (len > TW_SECRET_MAX)
+        return apr_psprintf(cmd->pool, "%s: secret file %s is longer than %d bytes",
+                            cmd->cmd->name, path, TW_SECRET_MAX);
+    *plen = len;
+    return NULL;
+}
+
+static const char *add_key(cmd_parms *cmd, tw_dir_conf_t *dc,
+                           const void *secret, apr_size_t len, const char *origin)
+{
+    tw_key_t *key;
+
+    if (len == 0)
+        return apr_psprintf(cmd->pool, "%s: the secret %s is empty", cmd->cmd->name, origin);
+    if (len > TW_SECRET_MAX)
+        return apr_psprintf(cmd->pool, "%s: the secret %s is longer than %d bytes",
+                            cmd->cmd->name, origin, TW_SECRET_MAX);
+    if (tw_key_create(&key, secret, len) != TW_OK)
+        return apr_psprintf(cmd->pool, "%s: cannot key HMAC-SHA256 (libcrypto failure)",
+                            cmd->cmd->name);
+    apr_pool_cleanup_register(cmd->pool, key, cleanup_key, apr_pool_cleanup_null);
+    if (dc->keys == NULL)
+        dc->keys = apr_array_make(cmd->pool, 2, sizeof(const tw_key_t *));
+    APR_ARRAY_PUSH(dc->keys, const tw_key_t *) = key;
+    return NULL;
+}
+
+/* TwWebhookSecret <token> | file:<path> */
+static const char *cmd_secret(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tw_dir_conf_t *dc = dcv;
+    char buf[TW_SECRET_MAX + 2];
+    apr_size_t len = 0;
+    const char *path, *err;
+
+    if (strncmp(arg, "file:", 5) != 0)
+        return add_key(cmd, dc, arg, strlen(arg), "given inline");
+
+    path = (arg[5] != '\0') ? ap_server_root_relative(cmd->temp_pool, arg + 5) : NULL;
+    if (path == NULL)
+        return apr_psprintf(cmd->pool, "%s: invalid file path '%s'", cmd->cmd->name, arg + 5);
+    err = read_secret_file(cmd, path, buf, sizeof(buf), &len);
+    if (err == NULL)
+        err = add_key(cmd, dc, buf, len, apr_pstrcat(cmd->temp_pool, "in file ", path, NULL));
+    tw_cleanse(buf, sizeof(buf));
+    return err;
+}
+
+/* TwWebhook On|Off */
+static const char *cmd_enable(cmd_parms *cmd, void *dcv, int on)
+{
+    ((tw_dir_conf_t *)dcv)->enabled = on ? 1 : 0;
+    return NULL;
+}
+
+/* TwWebhookMaxBodySize <bytes> */
+static const char *cmd_max_body(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tw_dir_conf_t *dc = dcv;
+    apr_off_t size;
+    char *end;
+
+    if (apr_strtoff(&size, arg, &end, 10) != APR_SUCCESS || end == arg || *end != '\0'
+        || size <= 0)
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a positive whole number of bytes",
+                            cmd->cmd->name, arg);
+    dc->max_body = size;
+    return NULL;
+}
+
+/* TwWebhookSpoolDir <directory> */
+static const char *cmd_spool_dir(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    tw_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config, &twwebhook_module);
+    const char *dir = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t finfo;
+
+    if (dir == NULL || apr_stat(&finfo, dir, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+        || finfo.filetype != APR_DIR)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an existing directory",
+                            cmd->cmd->name, arg);
+    sc->spool_dir = dir;
+    return NULL;
+}
+
+static const command_rec twwebhook_cmds[] = {
+    /* RSRC_CONF|ACCESS_CONF and no OR_* override class: none of these can
+     * appear in .htaccess, whatever AllowOverride says. */
+    AP_INIT_TAKE1("TwWebhookSecret", cmd_secret, NULL, RSRC_CONF | ACCESS_CONF,
+                  "a webhook token, or file:<path> to read it from a file; "
+                  "repeat to accept several (key rotation)"),
+    AP_INIT_FLAG("TwWebhook", cmd_enable, NULL, RSRC_CONF | ACCESS_CONF,
+                 "On to verify webhooks here (the default where a secret applies), "
+                 "Off to stop"),
+    AP_INIT_TAKE1("TwWebhookMaxBodySize", cmd_max_body, NULL, RSRC_CONF | ACCESS_CONF,
+                  "largest webhook body accepted, in bytes (default 1048576)"),
+    AP_INIT_TAKE1("TwWebhookSpoolDir", cmd_spool_dir, NULL, RSRC_CONF,
+                  "directory for bodies too large to keep in memory "
+                  "(default: the system temporary directory)"),
+    {NULL}
+};
+
+/* ---- per-transaction state ------------------------------------------------ */
+
+typedef struct {
+    tw_spool_t *body;                  /* the verified body, replayed from here */
+    apr_off_t replay_offset;           /* how much of it the handler has read */
+    const apr_array_header_t *keys;    /* the key list it was verified against */
+    /* What the downstream sees, as strings ready for the environment.
+     * event and delivery are NULL when the sender did not send them. */
+    const char *verified;
+    const char *event;
+    const char *delivery;
+    const char *secret_index;
+} tw_txn_t;
+
+/* The request whose pool outlives every request of the transaction:
+ * internal redirects share it, subrequests hang below it. */
+static request_rec *top_request(request_rec *r)
+{
+    while (r->main != NULL)
+        r = r->main;
+    return r;
+}
+
+static tw_txn_t *txn_get(request_rec *r)
+{
+    void *txn = NULL;
+
+    apr_pool_userdata_get(&txn, TW_TXN_KEY, top_request(r)->pool);
+    return txn;
+}
+
+static void txn_set(request_rec *r, tw_txn_t *txn)
+{
+    apr_pool_userdata_setn(txn, TW_TXN_KEY, NULL, top_request(r)->pool);
+}
+
+/* ---- the environment handed to the downstream ------------------------------ */
+
+static const struct {
+    const char *name;
+    size_t offset;   /* of a const char * in tw_txn_t */
+} tw_env_vars[] = {
+    { "TW_WEBHOOK_VERIFIED",     APR_OFFSETOF(tw_txn_t, verified) },
+    { "TW_WEBHOOK_EVENT",        APR_OFFSETOF(tw_txn_t, event) },
+    { "TW_WEBHOOK_DELIVERY",     APR_OFFSETOF(tw_txn_t, delivery) },
+    { "TW_WEBHOOK_SECRET_INDEX", APR_OFFSETOF(tw_txn_t, secret_index) },
+};
+
+/*
+ * Sets every TW_WEBHOOK_* variable from the verified transaction, and
+ * removes any of them that something else put there for a value we do not
+ * have (e.g. an absent Event): only this module speaks under these names.
+ */
+static void export_env(request_rec *r, const tw_txn_t *txn)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(tw_env_vars) / sizeof(tw_env_vars[0]); i++) {
+        const char *value = *(const char *const *)((const char *)txn + tw_env_vars[i].offset);
+
+        if (value != NULL)
+            apr_table_setn(r->subprocess_env, tw_env_vars[i].name, value);
+        else
+            apr_table_unset(r->subprocess_env, tw_env_vars[i].name);
+    }
+}
+
+/* ---- logging and rejection -------------------------------------------------- */
+
+/* A header value made safe and short enough for one error-log line. */
+static const char *loggable(request_rec *r, const char *value)
+{
+    if (value == NULL)
+        return "-";
+    if (strlen(value) > TW_EVENT_MAX)
+        value = apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, value, TW_EVENT_MAX), "...", NULL);
+    return ap_escape_logitem(r->pool, value);
+}
+
+/*
+ * Logs one rejection line (tag is the call site's own) and returns status
+ * for the hook to answer with. Client-caused rejections log at info, so a
+ * hostile client cannot flood the error log at the default LogLevel;
+ * server faults log at error.
+ */
+static int reject(request_rec *r, int level, apr_status_t rv, int status,
+                  const char *tag, const char *reason)
+{
+    ap_log_rerror(APLOG_MARK, level, rv, r,
+                  "%s: rejected with %d: %s (client %s, delivery %s, event %s)",
+                  tag, status, reason, r->useragent_ip,
+                  loggable(r, apr_table_get(r->headers_in, TW_DELIVERY_HEADER)),
+                  loggable(r, apr_table_get(r->headers_in, TW_EVENT_HEADER)));
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
+    return status;
+}
+
+/* ---- the replay filter ------------------------------------------------------ */
+
+/*
+ * Hands the stored body to whoever reads the request body, honouring
+ * readbytes, then EOS on every call after the last byte (httpd reads again
+ * in ap_discard_request_body after each response). The data is copied
+ * into heap buckets: the spool's memory and file belong to the transaction,
+ * and a handler may set buckets aside beyond it.
+ */
+static apr_status_t filter_replay(ap_filter_t *f, apr_bucket_brigade *bb,
+                                  ap_input_mode_t mode, apr_read_type_e block,
+                                  apr_off_t readbytes)
+{
+    tw_txn_t *txn = f->ctx;
+    apr_bucket_alloc_t *ba = f->c->bucket_alloc;
+    apr_off_t total = tw_spool_length(txn->body);
+    apr_size_t want = TW_REPLAY_CHUNK, got = 0;
+    apr_status_t rv;
+    char *buf;
+
+    if (mode == AP_MODE_INIT)
+        return APR_SUCCESS;
+    if (mode == AP_MODE_EATCRLF)
+        return APR_ENOTIMPL;
+
+    if (txn->replay_offset >= total) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
+        return APR_SUCCESS;
+    }
+    if (readbytes > 0 && (apr_uint64_t)readbytes < want)
+        want = (apr_size_t)readbytes;
+
+    buf = apr_bucket_alloc(want, ba);
+    rv = tw_spool_read_at(txn->body, txn->replay_offset, buf, want, &got);
+    if (rv != APR_SUCCESS || got == 0) {
+        apr_bucket_free(buf);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, f->r,
+                      "TWW0501: cannot read the stored body back at offset %" APR_OFF_T_FMT,
+                      txn->replay_offset);
+        return rv != APR_SUCCESS ? rv : APR_EGENERAL;
+    }
+    if (mode == AP_MODE_GETLINE) {
+        const char *lf = memchr(buf, '\n', got);
+        if (lf != NULL)
+            got = (apr_size_t)(lf - buf) + 1;
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_heap_create(buf, got, apr_bucket_free, ba));
+    if (mode == AP_MODE_SPECULATIVE)
+        return APR_SUCCESS;
+
+    txn->replay_offset += got;
+    if (txn->replay_offset >= total)
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
+    return APR_SUCCESS;
+}
+
+/*
+ * Replaces the protocol input filters that reading the body used up with
+ * the replay filter. Only filters of this very request between the
+ * protocol and connection levels are removed: content filters above
+ * (SetInputFilter DEFLATE) stay above the replay, and the connection's
+ * own filters stay below. Once removed they are gone for internal
+ * redirects too, which copy r->proto_input_filters.
+ */
+static void install_replay(request_rec *r, tw_txn_t *txn)
+{
+    ap_filter_t *f = r->proto_input_filters;
+
+    while (f != NULL && f->frec->ftype < AP_FTYPE_CONNECTION) {
+        ap_filter_t *next = f->next;
+
+        if (f->r == r && f->frec->ftype >= AP_FTYPE_PROTOCOL)
+            ap_remove_input_filter(f);
+        f = next;
+    }
+    ap_add_input_filter(TW_REPLAY_FILTER, txn, r, r->connection);
+
+    /* What was read may have come chunked (or as HTTP/2 frames without a
+     * length); what is replayed has a length, and handlers that set up a
+     * CGI or FastCGI environment take CONTENT_LENGTH from here. */
+    apr_table_unset(r->headers_in, "Transfer-Encoding");
+    apr_table_setn(r->headers_in, "Content-Length",
+                   apr_off_t_toa(r->pool, tw_spool_length(txn->body)));
+}
+
+/* ---- verification ------------------------------------------------------------ */
+
+static apr_status_t cleanup_verifier(void *v)
+{
+    tw_verifier_destroy(v);
+    return APR_SUCCESS;
+}
+
+static tw_verifier_t *verifier_for(request_rec *r, const apr_array_header_t *keys)
+{
+    tw_verifier_t *v = NULL;
+
+    if (tw_verifier_create(&v, (const tw_key_t *const *)keys->elts,
+                           (size_t)keys->nelts) != TW_OK)
+        return NULL;
+    apr_pool_cleanup_register(r->pool, v, cleanup_verifier, apr_pool_cleanup_null);
+    return v;
+}
+
+/* 413 before reading when the announced length already exceeds the limit. */
+static int announced_length_too_large(request_rec *r, apr_off_t max_body)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t len;
+    char *end;
+
+    if (cl == NULL || apr_strtoff(&len, cl, &end, 10) != APR_SUCCESS || *end != '\0')
+        return 0;   /* absent, or malformed: HTTP_IN refuses that itself */
+    return len > max_body;
+}
+
+/*
+ * Maps a failed body read to the status to answer with. AP_FILTER_ERROR
+ * means an input filter below (HTTP_IN: LimitRequestBody, bad chunking)
+ * has already answered, with r->status, and must be passed through as is.
+ */
+static int read_failure(request_rec *r, apr_status_t rv)
+{
+    int status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+
+    if (status == HTTP_REQUEST_TIME_OUT)
+        return reject(r, APLOG_INFO, rv, status, "TWW0105", "body read timed out");
+    if (status == AP_FILTER_ERROR) {
+        reject(r, APLOG_INFO, rv, r->status, "TWW0106",
+               "body refused by httpd's input filters (LimitRequestBody, bad framing)");
+        return AP_FILTER_ERROR;
+    }
+    return reject(r, APLOG_INFO, rv, status, "TWW0107", "body could not be read (client gone?)");
+}
+
+/*
+ * Reads the whole body from the protocol input filters into the spool and
+ * through the verifier. Returns OK or the status to answer with (already
+ * logged).
+ */
+static int read_body(request_rec *r, tw_spool_t *spool, tw_verifier_t *v,
+                     apr_off_t max_body)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_off_t total = 0;
+    int seen_eos = 0;
+
+    while (!seen_eos) {
+        apr_status_t rv = ap_get_brigade(r->proto_input_filters, bb, AP_MODE_READBYTES,
+                                         APR_BLOCK_READ, TW_READ_CHUNK);
+        apr_bucket *b;
+
+        if (rv != APR_SUCCESS)
+            return read_failure(r, rv);
+        if (APR_BRIGADE_EMPTY(bb))  /* a blocking read must return something */
+            return reject(r, APLOG_INFO, APR_EGENERAL, HTTP_BAD_REQUEST, "TWW0116",
+                          "body could not be read (no data from input filters)");
+
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t len;
+
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(b))
+                continue;
+            rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS)
+                return reject(r, APLOG_INFO, rv, ap_map_http_request_error(rv, HTTP_BAD_REQUEST),
+                              "TWW0108", "body could not be read");
+            total += (apr_off_t)len;
+            if (total > max_body)
+                return reject(r, APLOG_INFO, 0, HTTP_REQUEST_ENTITY_TOO_LARGE, "TWW0109",
+                              "body larger than TwWebhookMaxBodySize");
+            if (tw_verifier_update(v, data, len) != TW_OK)
+                return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0401",
+                              "HMAC computation failed (libcrypto)");
+            /* The data is copied: buckets from TLS and HTTP/2 are transient. */
+            rv = tw_spool_append(spool, data, len);
+            if (rv != APR_SUCCESS)
+                return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0402",
+                              "cannot store the body (spool directory full or unwritable?)");
+        }
+        apr_brigade_cleanup(bb);
+    }
+    return OK;
+}
+
+/* Feeds an already stored body through a fresh verifier (another key list). */
+static tw_status_t reverify_stored_body(request_rec *r, tw_spool_t *spool,
+                                        tw_verifier_t *v)
+{
+    char *buf = apr_palloc(r->pool, TW_REPLAY_CHUNK);
+    apr_off_t offset = 0;
+    apr_size_t got;
+
+    for (;;) {
+        if (tw_spool_read_at(spool, offset, buf, TW_REPLAY_CHUNK, &got) != APR_SUCCESS)
+            return TW_ERR_CRYPTO;   /* cannot happen unless the disk fails */
+        if (got == 0)
+            return TW_OK;
+        if (tw_verifier_update(v, buf, got) != TW_OK)
+            return TW_ERR_CRYPTO;
+        offset += (apr_off_t)got;
+    }
+}
+
+static int header_checks(request_rec *r, const tw_dir_conf_t *dc,
+                         unsigned char mac[TW_MAC_LEN])
+{
+    tw_status_t st;
+
+    if (r->method_number != M_POST) {
+        /* ap_send_error_response builds "Allow" from r->allowed_methods. */
+        r->allowed = (AP_METHOD_BIT << M_POST);
+        r->allowed_methods->method_mask = (AP_METHOD_BIT << M_POST);
+        return reject(r, APLOG_INFO, 0, HTTP_METHOD_NOT_ALLOWED, "TWW0101",
+                      apr_psprintf(r->pool, "method %s not allowed",
+                                   ap_escape_logitem(r->pool, r->method)));
+    }
+    st = tw_signature_parse(apr_table_get(r->headers_in, TW_SIGNATURE_HEADER), mac);
+    if (st == TW_ERR_SIG_MISSING)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0102", "signature header missing");
+    if (st != TW_OK)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0103", "signature header malformed");
+    if (announced_length_too_large(r, dir_conf_max_body(dc)))
+        return reject(r, APLOG_INFO, 0, HTTP_REQUEST_ENTITY_TOO_LARGE, "TWW0104",
+                      "body larger than TwWebhookMaxBodySize (by Content-Length)");
+    return OK;
+}
+
+/* Event and Delivery are not signed: they are passed on only when plain. */
+static int unsigned_header_checks(request_rec *r, tw_txn_t *txn)
+{
+    const char *event = apr_table_get(r->headers_in, TW_EVENT_HEADER);
+    const char *delivery = apr_table_get(r->headers_in, TW_DELIVERY_HEADER);
+
+    if (event != NULL && !tw_event_is_plain(event))
+        return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0111", "Event header not plain");
+    if (delivery != NULL && !tw_delivery_is_plain(delivery))
+        return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0112", "Delivery header not plain");
+    txn->event = event;
+    txn->delivery = delivery;
+    return OK;
+}
+
+/*
+ * The first verification of a transaction: checks, reads, verifies, and
+ * on success leaves a verified tw_txn_t on the top request's pool.
+ */
+static int verify_request(request_rec *r, const tw_dir_conf_t *dc)
+{
+    tw_srv_conf_t *sc = ap_get_module_config(r->server->module_config, &twwebhook_module);
+    unsigned char mac[TW_MAC_LEN];
+    tw_verifier_t *v;
+    tw_txn_t *txn;
+    size_t matched = 0;
+    apr_status_t rv;
+    tw_status_t st;
+    int status;
+
+    if ((status = header_checks(r, dc, mac)) != OK)
+        return status;
+
+    txn = apr_pcalloc(top_request(r)->pool, sizeof(*txn));
+    rv = tw_spool_create(&txn->body, top_request(r)->pool, TW_SPOOL_MEM_LIMIT,
+                         -1, sc->spool_dir);
+    if (rv != APR_SUCCESS)
+        return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0403",
+                      "cannot set up body storage");
+    if ((v = verifier_for(r, dc->keys)) == NULL)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0404",
+                      "cannot set up HMAC-SHA256 (libcrypto)");
+    if ((status = read_body(r, txn->body, v, dir_conf_max_body(dc))) != OK)
+        return status;
+
+    st = tw_verifier_finish(v, mac, &matched);
+    tw_cleanse(mac, sizeof(mac));
+    if (st == TW_ERR_SIG_MISMATCH)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0110", "signature mismatch");
+    if (st != TW_OK)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0405",
+                      "HMAC computation failed (libcrypto)");
+    if ((status = unsigned_header_checks(r, txn)) != OK)
+        return status;
+
+    txn->keys = dc->keys;
+    txn->verified = "1";
+    txn->secret_index = apr_psprintf(top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
+    install_replay(r, txn);
+    txn_set(r, txn);
+
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, "verified");
+    if (txn->delivery != NULL)
+        apr_table_setn(r->notes, TW_NOTE_DELIVERY, txn->delivery);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "TWW0201: verified with secret %s: %" APR_OFF_T_FMT " bytes%s "
+                  "(delivery %s, event %s)",
+                  txn->secret_index, tw_spool_length(txn->body),
+                  tw_spool_on_disk(txn->body) ? ", spooled to disk" : "",
+                  loggable(r, txn->delivery), loggable(r, txn->event));
+    return OK;
+}
+
+/*
+ * A later request of a verified transaction (internal redirect or
+ * subrequest) reaching a protected location. Same key list: nothing to do.
+ * Another list: the stored body must verify under that one too, or the
+ * request is refused: a different section's secrets are not vouched for by
+ * the first check.
+ */
+static int reverify_request(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
+{
+    const char *sig = apr_table_get(r->headers_in, TW_SIGNATURE_HEADER);
+    unsigned char mac[TW_MAC_LEN];
+    tw_verifier_t *v;
+    size_t matched = 0;
+    tw_status_t st;
+
+    if (txn->keys == dc->keys)
+        return OK;
+    /* A subrequest carries a copy of the top request's headers. */
+    if (tw_signature_parse(sig, mac) != TW_OK)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0113",
+                      "signature header missing or malformed (re-verification)");
+    if ((v = verifier_for(r, dc->keys)) == NULL)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0406",
+                      "cannot set up HMAC-SHA256 (libcrypto)");
+    st = reverify_stored_body(r, txn->body, v);
+    if (st == TW_OK)
+        st = tw_verifier_finish(v, mac, &matched);
+    tw_cleanse(mac, sizeof(mac));
+    if (st == TW_ERR_SIG_MISMATCH)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0114",
+                      "signature mismatch under this location's secrets (re-verification)");
+    if (st != TW_OK)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0407",
+                      "re-verification of the stored body failed");
+    txn->keys = dc->keys;
+    txn->secret_index = apr_psprintf(top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
+    return OK;
+}
+
+/* ---- hooks ------------------------------------------------------------------- */
+
+static int hook_fixups(request_rec *r)
+{
+    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
+    tw_txn_t *txn = txn_get(r);
+    int status;
+
+    if (!dir_conf_protects(dc)) {
+        /* An internal redirect out of a protected location still carries
+         * the verified body, so the facts about it still hold. */
+        if (txn != NULL)
+            export_env(r, txn);
+        return DECLINED;
+    }
+    if (dc->keys == NULL)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0408",
+                      "TwWebhook On, but no TwWebhookSecret applies here");
+
+    if (txn != NULL)
+        status = reverify_request(r, dc, txn);
+    else if (r->main != NULL)
+        /* The body belongs to the top request; a subrequest cannot be the
+         * first to read it, and must not be waved through unverified. */
+        status = reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0115",
+                        "subrequest into a protected location without a verified request");
+    else
+        status = verify_request(r, dc);
+
+    if (status != OK)
+        return status;
+    export_env(r, txn_get(r));
+    return DECLINED;   /* let the other fixups run */
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    /* Before mod_rewrite's per-directory fixup (APR_HOOK_FIRST), so the
+     * body is verified before a front-controller rule redirects. */
+    ap_hook_fixups(hook_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_register_input_filter(TW_REPLAY_FILTER, filter_replay, NULL, AP_FTYPE_PROTOCOL);
+}
+
+AP_DECLARE_MODULE(twwebhook) = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_srv_conf,
+    merge_srv_conf,
+    twwebhook_cmds,
+    register_hooks
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    , AP_MODULE_FLAG_NONE
+#endif
+};
