@@ -43,8 +43,10 @@
 
 #include "apr_strings.h"
 #include "apr_file_info.h"
+#include "apr_lib.h"
 
 #include "twwebhook.h"
+#include "glue/glue.h"
 
 /* Declared here, defined by AP_DECLARE_MODULE at the bottom (which also
  * makes "LogLevel twwebhook:debug" apply to every log call above it). */
@@ -57,10 +59,12 @@ module AP_MODULE_DECLARE_DATA twwebhook_module;
 #define TW_READ_CHUNK         ((apr_off_t)64 * 1024)    /* per ap_get_brigade */
 #define TW_REPLAY_CHUNK       ((apr_size_t)64 * 1024)   /* per replayed bucket */
 
+#define TW_JSON_MAX_BYTES     ((apr_off_t)4 * 1024 * 1024) /* parsed at most */
+
 #define TW_UNSET              (-1)
-#define TW_SIGNATURE_HEADER   "Signature"
-#define TW_EVENT_HEADER       "Event"
-#define TW_DELIVERY_HEADER    "Delivery"
+#define TW_DEFAULT_SIGNATURE_HEADER "Signature"
+#define TW_DEFAULT_EVENT_HEADER     "Event"
+#define TW_DEFAULT_DELIVERY_HEADER  "Delivery"
 #define TW_REPLAY_FILTER      "TWWEBHOOK_REPLAY"
 #define TW_TXN_KEY            "twwebhook-txn"
 #define TW_NOTE_OUTCOME       "twwebhook-outcome"
@@ -69,9 +73,20 @@ module AP_MODULE_DECLARE_DATA twwebhook_module;
 /* ---- configuration ------------------------------------------------------- */
 
 typedef struct {
+    const char *pointer;       /* RFC 6901, checked at config time */
+    const char *env_name;      /* checked by tw_env_name_is_allowed */
+} tw_export_t;
+
+typedef struct {
     int enabled;               /* TwWebhook: TW_UNSET, 0 or 1 */
     apr_array_header_t *keys;  /* TwWebhookSecret: const tw_key_t *; NULL inherits */
     apr_off_t max_body;        /* TwWebhookMaxBodySize; TW_UNSET inherits */
+    const char *signature_header;  /* TwWebhookSignatureHeader; NULL inherits */
+    const char *event_header;      /* TwWebhookEventHeader; NULL inherits */
+    const char *delivery_header;   /* TwWebhookDeliveryHeader; NULL inherits */
+    apr_array_header_t *events;    /* TwWebhookEvents: const char *; NULL inherits */
+    apr_array_header_t *exports;   /* TwWebhookExportJSON: tw_export_t; NULL inherits */
+    int require_json;              /* TwWebhookRequireJSON: TW_UNSET, 0 or 1 */
 } tw_dir_conf_t;
 
 typedef struct {
@@ -83,24 +98,33 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     tw_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
 
     dc->enabled = TW_UNSET;
-    dc->keys = NULL;
     dc->max_body = TW_UNSET;
-    return dc;
+    dc->require_json = TW_UNSET;
+    return dc;   /* pointers are NULL: inherit */
 }
+
+#define MERGE_PTR(field)   dc->field = (add->field != NULL) ? add->field : base->field
+#define MERGE_VAL(field)   dc->field = (add->field != TW_UNSET) ? add->field : base->field
 
 static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const tw_dir_conf_t *base = basev, *add = addv;
     tw_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
 
-    dc->enabled  = (add->enabled != TW_UNSET) ? add->enabled : base->enabled;
-    /* A section listing its own secrets replaces the inherited list rather
-     * than extending it: what an operator reads in one section is exactly
-     * what is accepted there. The pointer is shared, not copied, so two
-     * requests protected by the same list can be told apart from two that
-     * are not (see key_list_matches). */
-    dc->keys     = (add->keys != NULL) ? add->keys : base->keys;
-    dc->max_body = (add->max_body != TW_UNSET) ? add->max_body : base->max_body;
+    /* A section listing its own secrets (events, exports) replaces the
+     * inherited list rather than extending it: what an operator reads in
+     * one section is exactly what applies there. The key list pointer is
+     * shared, not copied, so a later request of the transaction can tell
+     * whether it is protected by the same list (reverify_request). */
+    MERGE_VAL(enabled);
+    MERGE_PTR(keys);
+    MERGE_VAL(max_body);
+    MERGE_PTR(signature_header);
+    MERGE_PTR(event_header);
+    MERGE_PTR(delivery_header);
+    MERGE_PTR(events);
+    MERGE_PTR(exports);
+    MERGE_VAL(require_json);
     return dc;
 }
 
@@ -128,6 +152,26 @@ static int dir_conf_protects(const tw_dir_conf_t *dc)
 static apr_off_t dir_conf_max_body(const tw_dir_conf_t *dc)
 {
     return dc->max_body == TW_UNSET ? TW_DEFAULT_MAX_BODY : dc->max_body;
+}
+
+static const char *signature_header(const tw_dir_conf_t *dc)
+{
+    return dc->signature_header ? dc->signature_header : TW_DEFAULT_SIGNATURE_HEADER;
+}
+
+static const char *event_header(const tw_dir_conf_t *dc)
+{
+    return dc->event_header ? dc->event_header : TW_DEFAULT_EVENT_HEADER;
+}
+
+static const char *delivery_header(const tw_dir_conf_t *dc)
+{
+    return dc->delivery_header ? dc->delivery_header : TW_DEFAULT_DELIVERY_HEADER;
+}
+
+static int dir_conf_wants_json(const tw_dir_conf_t *dc)
+{
+    return dc->require_json == 1 || (dc->exports != NULL && dc->exports->nelts > 0);
 }
 
 /* ---- directive handlers -------------------------------------------------- */
@@ -250,6 +294,79 @@ static const char *cmd_spool_dir(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
+/* An HTTP field name (RFC 9110 token), as TwWebhook*Header takes. */
+static int is_header_name(const char *name)
+{
+    const char *p;
+
+    if (*name == '\0')
+        return 0;
+    for (p = name; *p != '\0'; p++)
+        if (!apr_isalnum(*p) && !ap_strchr_c("!#$%&'*+-.^_`|~", *p))
+            return 0;
+    return 1;
+}
+
+/* TwWebhookSignatureHeader, TwWebhookEventHeader, TwWebhookDeliveryHeader */
+static const char *cmd_header_name(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tw_dir_conf_t *dc = dcv;
+    const char **field = (const char **)((char *)dc + (apr_size_t)cmd->info);
+
+    if (!is_header_name(arg))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a header field name",
+                            cmd->cmd->name, arg);
+    *field = arg;
+    return NULL;
+}
+
+/* TwWebhookEvents <pattern> ... */
+static const char *cmd_events(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tw_dir_conf_t *dc = dcv;
+
+    if (!tw_event_pattern_is_valid(arg))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an event pattern "
+                            "([a-z0-9._-] and '*', at most %d characters)",
+                            cmd->cmd->name, arg, TW_EVENT_MAX);
+    if (dc->events == NULL)
+        dc->events = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(dc->events, const char *) = arg;
+    return NULL;
+}
+
+/* TwWebhookExportJSON <json-pointer> <ENV_NAME> */
+static const char *cmd_export_json(cmd_parms *cmd, void *dcv, const char *pointer,
+                                   const char *name)
+{
+    tw_dir_conf_t *dc = dcv;
+    tw_export_t *export;
+
+    if (!tw_json_pointer_is_valid(pointer))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a JSON pointer (RFC 6901: "
+                            "\"/page/id\", with ~0 for ~ and ~1 for /)", cmd->cmd->name, pointer);
+    if (!tw_env_name_is_allowed(name))
+        return apr_psprintf(cmd->pool, "%s: '%s' cannot be used as a variable name "
+                            "([A-Z0-9_], not starting with a digit, at most %d characters, "
+                            "not HTTP_*, REDIRECT_*, TW_WEBHOOK_*, PHP_VALUE or PHP_ADMIN_VALUE)",
+                            cmd->cmd->name, name, TW_ENV_NAME_MAX);
+    if (dc->exports == NULL)
+        dc->exports = apr_array_make(cmd->pool, 4, sizeof(tw_export_t));
+    export = apr_array_push(dc->exports);
+    export->pointer = pointer;
+    export->env_name = name;
+    return NULL;
+}
+
+/* TwWebhookRequireJSON On|Off */
+static const char *cmd_require_json(cmd_parms *cmd, void *dcv, int on)
+{
+    ((tw_dir_conf_t *)dcv)->require_json = on ? 1 : 0;
+    return NULL;
+}
+
+#define DIR_FIELD(field) ((void *)APR_OFFSETOF(tw_dir_conf_t, field))
+
 static const command_rec twwebhook_cmds[] = {
     /* RSRC_CONF|ACCESS_CONF and no OR_* override class: none of these can
      * appear in .htaccess, whatever AllowOverride says. */
@@ -264,6 +381,27 @@ static const command_rec twwebhook_cmds[] = {
     AP_INIT_TAKE1("TwWebhookSpoolDir", cmd_spool_dir, NULL, RSRC_CONF,
                   "directory for bodies too large to keep in memory "
                   "(default: the system temporary directory)"),
+    AP_INIT_TAKE1("TwWebhookSignatureHeader", cmd_header_name, DIR_FIELD(signature_header),
+                  RSRC_CONF | ACCESS_CONF, "header carrying the signature (default Signature)"),
+    AP_INIT_TAKE1("TwWebhookEventHeader", cmd_header_name, DIR_FIELD(event_header),
+                  RSRC_CONF | ACCESS_CONF, "header naming the event (default Event)"),
+    AP_INIT_TAKE1("TwWebhookDeliveryHeader", cmd_header_name, DIR_FIELD(delivery_header),
+                  RSRC_CONF | ACCESS_CONF, "header carrying the delivery id (default Delivery)"),
+    AP_INIT_ITERATE("TwWebhookEvents", cmd_events, NULL, RSRC_CONF | ACCESS_CONF,
+                    "events handed to the app (patterns such as page.*); "
+                    "others are acknowledged without it"),
+    AP_INIT_TAKE2("TwWebhookExportJSON", cmd_export_json, NULL, RSRC_CONF | ACCESS_CONF,
+                  "a JSON pointer into the verified body and the variable to export it as"),
+    AP_INIT_FLAG("TwWebhookRequireJSON", cmd_require_json, NULL, RSRC_CONF | ACCESS_CONF,
+                 "On to answer 400 to a verified body that is not one JSON document"),
+    AP_INIT_TAKE1("TwWebhookReplayCache", tw_replay_cmd_cache, NULL, RSRC_CONF,
+                  "socache provider[:arguments] remembering handled deliveries "
+                  "(server-wide), e.g. shmcb, memcache:host:port, redis:host:port"),
+    AP_INIT_TAKE1("TwWebhookReplayWindow", tw_replay_cmd_window, NULL, RSRC_CONF,
+                  "seconds a handled delivery is remembered (default 3600)"),
+    AP_INIT_TAKE1("TwWebhookReplayCacheFailure", tw_replay_cmd_failure, NULL, RSRC_CONF,
+                  "open (deliver) or closed (answer 503) when the replay cache fails "
+                  "(default open)"),
     {NULL}
 };
 
@@ -279,7 +417,18 @@ typedef struct {
     const char *event;
     const char *delivery;
     const char *secret_index;
+    apr_array_header_t *exported;      /* tw_exported_t, from TwWebhookExportJSON */
+    /* The verified MAC: the replay cache's key. Not secret (the client
+     * sent it), but never logged either. */
+    unsigned char mac[TW_MAC_LEN];
+    int replay_reserved;               /* settle it when the response is done */
+    const char *ack;                   /* set: answer 200 with this, skip the app */
 } tw_txn_t;
+
+typedef struct {
+    const char *name;
+    const char *value;                 /* NULL: not available in this body */
+} tw_exported_t;
 
 /* The request whose pool outlives every request of the transaction:
  * internal redirects share it, subrequests hang below it. */
@@ -332,6 +481,14 @@ static void export_env(request_rec *r, const tw_txn_t *txn)
         else
             apr_table_unset(r->subprocess_env, tw_env_vars[i].name);
     }
+    for (i = 0; txn->exported != NULL && i < (apr_size_t)txn->exported->nelts; i++) {
+        const tw_exported_t *e = &APR_ARRAY_IDX(txn->exported, i, tw_exported_t);
+
+        if (e->value != NULL)
+            apr_table_setn(r->subprocess_env, e->name, e->value);
+        else
+            apr_table_unset(r->subprocess_env, e->name);
+    }
 }
 
 /* ---- logging and rejection -------------------------------------------------- */
@@ -355,12 +512,15 @@ static const char *loggable(request_rec *r, const char *value)
 static int reject(request_rec *r, int level, apr_status_t rv, int status,
                   const char *tag, const char *reason)
 {
+    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
+
     ap_log_rerror(APLOG_MARK, level, rv, r,
                   "%s: rejected with %d: %s (client %s, delivery %s, event %s)",
                   tag, status, reason, r->useragent_ip,
-                  loggable(r, apr_table_get(r->headers_in, TW_DELIVERY_HEADER)),
-                  loggable(r, apr_table_get(r->headers_in, TW_EVENT_HEADER)));
+                  loggable(r, apr_table_get(r->headers_in, delivery_header(dc))),
+                  loggable(r, apr_table_get(r->headers_in, event_header(dc))));
     apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
+    tw_count_rejection(status);
     return status;
 }
 
@@ -586,7 +746,7 @@ static int header_checks(request_rec *r, const tw_dir_conf_t *dc,
                       apr_psprintf(r->pool, "method %s not allowed",
                                    ap_escape_logitem(r->pool, r->method)));
     }
-    st = tw_signature_parse(apr_table_get(r->headers_in, TW_SIGNATURE_HEADER), mac);
+    st = tw_signature_parse(apr_table_get(r->headers_in, signature_header(dc)), mac);
     if (st == TW_ERR_SIG_MISSING)
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0102", "signature header missing");
     if (st != TW_OK)
@@ -598,10 +758,10 @@ static int header_checks(request_rec *r, const tw_dir_conf_t *dc,
 }
 
 /* Event and Delivery are not signed: they are passed on only when plain. */
-static int unsigned_header_checks(request_rec *r, tw_txn_t *txn)
+static int unsigned_header_checks(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
 {
-    const char *event = apr_table_get(r->headers_in, TW_EVENT_HEADER);
-    const char *delivery = apr_table_get(r->headers_in, TW_DELIVERY_HEADER);
+    const char *event = apr_table_get(r->headers_in, event_header(dc));
+    const char *delivery = apr_table_get(r->headers_in, delivery_header(dc));
 
     if (event != NULL && !tw_event_is_plain(event))
         return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0111", "Event header not plain");
@@ -610,6 +770,142 @@ static int unsigned_header_checks(request_rec *r, tw_txn_t *txn)
     txn->event = event;
     txn->delivery = delivery;
     return OK;
+}
+
+/* Feeds the stored body to a JSON parser; TW_OK when it is one document. */
+static tw_status_t parse_stored_json(request_rec *r, tw_spool_t *spool, tw_json_t *json)
+{
+    char *buf = apr_palloc(r->pool, TW_REPLAY_CHUNK);
+    apr_off_t offset = 0;
+    apr_size_t got;
+    tw_status_t st = TW_OK;
+
+    while (st == TW_OK) {
+        if (tw_spool_read_at(spool, offset, buf, TW_REPLAY_CHUNK, &got) != APR_SUCCESS)
+            return TW_ERR_NOMEM;   /* the disk failed under us: a server fault */
+        if (got == 0)
+            return tw_json_finish(json);
+        st = tw_json_feed(json, buf, got);
+        offset += (apr_off_t)got;
+    }
+    return st;
+}
+
+/* The scalars TwWebhookExportJSON asks for, or NULL values where absent. */
+static void collect_exports(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                            const tw_json_t *json)
+{
+    apr_pool_t *p = top_request(r)->pool;
+    char value[TW_JSON_VALUE_MAX + 1];
+    int i;
+
+    txn->exported = apr_array_make(p, dc->exports->nelts, sizeof(tw_exported_t));
+    for (i = 0; i < dc->exports->nelts; i++) {
+        const tw_export_t *x = &APR_ARRAY_IDX(dc->exports, i, tw_export_t);
+        tw_exported_t *e = apr_array_push(txn->exported);
+        size_t len = 0;
+        tw_status_t st = json ? tw_json_get_scalar(json, x->pointer, value, sizeof(value), &len)
+                              : TW_ERR_JSON_INVALID;
+
+        e->name = x->env_name;
+        e->value = (st == TW_OK) ? apr_pstrmemdup(p, value, len) : NULL;
+        if (st != TW_OK)
+            ap_log_rerror(APLOG_MARK, st == TW_ERR_JSON_UNSAFE_VALUE ? APLOG_INFO : APLOG_DEBUG,
+                          0, r, "TWW0202: %s not exported from %s: %s",
+                          x->env_name, ap_escape_logitem(r->pool, x->pointer), tw_status_str(st));
+    }
+}
+
+/*
+ * TwWebhookRequireJSON and TwWebhookExportJSON: parse the verified body
+ * (bounded by TW_JSON_MAX_BYTES and TW_JSON_MAX_DEPTH) and pick the values
+ * to export. The values come from the signed body, unlike Event and
+ * Delivery, so they can be trusted as far as the sender is.
+ */
+static int inspect_json(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
+{
+    int required = (dc->require_json == 1);
+    tw_json_t *json = NULL;
+    tw_status_t st;
+
+    if (!dir_conf_wants_json(dc))
+        return OK;
+    if (tw_spool_length(txn->body) > TW_JSON_MAX_BYTES)
+        st = TW_ERR_JSON_INVALID;
+    else if ((st = tw_json_create(&json)) == TW_OK)
+        st = parse_stored_json(r, txn->body, json);
+
+    if (st == TW_ERR_NOMEM || st == TW_ERR_ARG) {
+        tw_json_destroy(json);
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0409",
+                      "cannot parse the body as JSON (server fault)");
+    }
+    if (st != TW_OK && required) {
+        tw_json_destroy(json);
+        return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0117",
+                      tw_spool_length(txn->body) > TW_JSON_MAX_BYTES
+                      ? "body too large to check as JSON (TwWebhookRequireJSON)"
+                      : "body is not one JSON document (TwWebhookRequireJSON)");
+    }
+    if (dc->exports != NULL)
+        collect_exports(r, dc, txn, st == TW_OK ? json : NULL);
+    tw_json_destroy(json);
+    return OK;
+}
+
+/* TwWebhookEvents: events nobody listens to are acknowledged, not passed on. */
+static int apply_event_filter(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
+{
+    int i;
+
+    if (dc->events == NULL)
+        return OK;
+    for (i = 0; txn->event != NULL && i < dc->events->nelts; i++)
+        if (tw_event_matches(APR_ARRAY_IDX(dc->events, i, const char *), txn->event))
+            return OK;
+    /* 200, not an error: a sender retries errors and may switch a webhook
+     * off after too many, while this event is simply not wanted here. */
+    txn->ack = "ignored: event not handled here\n";
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, "ignored");
+    tw_count(TW_COUNT_IGNORED, 1);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "TWW0203: event %s is not in TwWebhookEvents: acknowledged without the app "
+                  "(delivery %s)", loggable(r, txn->event), loggable(r, txn->delivery));
+    return OK;
+}
+
+/*
+ * TwWebhookReplayCache: a body handled within the window is acknowledged
+ * again without the app; one being handled right now gets 409 (a retryable
+ * status, so the sender's next try finds it settled).
+ */
+static int check_replay(request_rec *r, tw_txn_t *txn)
+{
+    if (!tw_replay_configured() || txn->ack != NULL)
+        return OK;
+    switch (tw_replay_reserve(r, txn->mac)) {
+    case TW_REPLAY_FIRST:
+        txn->replay_reserved = 1;
+        return OK;
+    case TW_REPLAY_DUPLICATE:
+        txn->ack = "duplicate: already handled\n";
+        apr_table_setn(r->notes, TW_NOTE_OUTCOME, "duplicate");
+        tw_count(TW_COUNT_DUPLICATE, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "TWW0204: duplicate of a body already handled: acknowledged without "
+                      "the app (delivery %s, event %s)",
+                      loggable(r, txn->delivery), loggable(r, txn->event));
+        return OK;
+    case TW_REPLAY_IN_FLIGHT:
+        return reject(r, APLOG_INFO, 0, HTTP_CONFLICT, "TWW0118",
+                      "the same body is being handled by another request right now");
+    case TW_REPLAY_UNAVAILABLE:
+    default:
+        if (tw_replay_fails_open())
+            return OK;   /* logged by tw_replay_reserve */
+        return reject(r, APLOG_ERR, 0, HTTP_SERVICE_UNAVAILABLE, "TWW0410",
+                      "replay cache unavailable (TwWebhookReplayCacheFailure closed)");
+    }
 }
 
 /*
@@ -643,30 +939,39 @@ static int verify_request(request_rec *r, const tw_dir_conf_t *dc)
         return status;
 
     st = tw_verifier_finish(v, mac, &matched);
-    tw_cleanse(mac, sizeof(mac));
     if (st == TW_ERR_SIG_MISMATCH)
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0110", "signature mismatch");
     if (st != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0405",
                       "HMAC computation failed (libcrypto)");
-    if ((status = unsigned_header_checks(r, txn)) != OK)
-        return status;
-
+    memcpy(txn->mac, mac, TW_MAC_LEN);
     txn->keys = dc->keys;
     txn->verified = "1";
     txn->secret_index = apr_psprintf(top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
-    install_replay(r, txn);
+    tw_count(TW_COUNT_VERIFIED, 1);
+    tw_count(TW_COUNT_BYTES_VERIFIED, (apr_uint64_t)tw_spool_length(txn->body));
+
+    if ((status = unsigned_header_checks(r, dc, txn)) != OK
+        || (status = inspect_json(r, dc, txn)) != OK
+        || (status = apply_event_filter(r, dc, txn)) != OK
+        || (status = check_replay(r, txn)) != OK)
+        return status;
+
+    if (txn->ack == NULL)
+        install_replay(r, txn);
     txn_set(r, txn);
 
-    apr_table_setn(r->notes, TW_NOTE_OUTCOME, "verified");
     if (txn->delivery != NULL)
         apr_table_setn(r->notes, TW_NOTE_DELIVERY, txn->delivery);
+    if (txn->ack == NULL)
+        apr_table_setn(r->notes, TW_NOTE_OUTCOME, "verified");
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "TWW0201: verified with secret %s: %" APR_OFF_T_FMT " bytes%s "
-                  "(delivery %s, event %s)",
+                  "(delivery %s, event %s)%s",
                   txn->secret_index, tw_spool_length(txn->body),
                   tw_spool_on_disk(txn->body) ? ", spooled to disk" : "",
-                  loggable(r, txn->delivery), loggable(r, txn->event));
+                  loggable(r, txn->delivery), loggable(r, txn->event),
+                  txn->ack ? "; acknowledged without the app" : "");
     return OK;
 }
 
@@ -679,7 +984,7 @@ static int verify_request(request_rec *r, const tw_dir_conf_t *dc)
  */
 static int reverify_request(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
 {
-    const char *sig = apr_table_get(r->headers_in, TW_SIGNATURE_HEADER);
+    const char *sig = apr_table_get(r->headers_in, signature_header(dc));
     unsigned char mac[TW_MAC_LEN];
     tw_verifier_t *v;
     size_t matched = 0;
@@ -744,12 +1049,65 @@ static int hook_fixups(request_rec *r)
     return DECLINED;   /* let the other fixups run */
 }
 
+/* Answers an acknowledged delivery (duplicate, ignored event) itself. */
+static int hook_handler(request_rec *r)
+{
+    tw_txn_t *txn = txn_get(r);
+
+    /* Whatever handler the location has (mod_proxy picks itself without
+     * r->handler): this one runs first and keeps the app out. */
+    if (txn == NULL || txn->ack == NULL || r->main != NULL)
+        return DECLINED;
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    ap_rputs(txn->ack, r);
+    return OK;
+}
+
+/* Settles a replay-cache reservation once the response is known. */
+static int hook_log_transaction(request_rec *r)
+{
+    tw_txn_t *txn = txn_get(r);
+    request_rec *last = r;
+
+    if (txn == NULL || !txn->replay_reserved)
+        return DECLINED;
+    while (last->next != NULL)   /* the status of the last internal redirect */
+        last = last->next;
+    tw_replay_settle(r, txn->mac, ap_is_HTTP_SUCCESS(last->status));
+    txn->replay_reserved = 0;
+    return DECLINED;
+}
+
+static int hook_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    return tw_replay_pre_config(pconf, plog, ptemp);
+}
+
+static int hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                            server_rec *s)
+{
+    int status = tw_counters_post_config(pconf, plog, ptemp, s);
+
+    return status != OK ? status : tw_replay_post_config(pconf, plog, ptemp, s);
+}
+
+static void hook_child_init(apr_pool_t *p, server_rec *s)
+{
+    tw_replay_child_init(p, s);
+}
+
 static void register_hooks(apr_pool_t *p)
 {
+    ap_hook_pre_config(hook_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(hook_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(hook_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before mod_rewrite's per-directory fixup (APR_HOOK_FIRST), so the
      * body is verified before a front-controller rule redirects. */
     ap_hook_fixups(hook_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_handler(hook_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_input_filter(TW_REPLAY_FILTER, filter_replay, NULL, AP_FTYPE_PROTOCOL);
+    tw_counters_register_hooks();
 }
 
 AP_DECLARE_MODULE(twwebhook) = {
