@@ -31,6 +31,9 @@ extern "C" {
 #define TW_EVENT_MAX      128  /* longest Event value accepted */
 #define TW_DELIVERY_MAX   128  /* longest Delivery value accepted */
 #define TW_SECRET_MAX     4096 /* longest secret accepted, in bytes */
+#define TW_JSON_MAX_DEPTH 32   /* deepest nesting a body may have */
+#define TW_JSON_VALUE_MAX 1024 /* longest value exported from a body */
+#define TW_ENV_NAME_MAX   64   /* longest environment variable name */
 
 typedef enum {
     TW_OK = 0,
@@ -39,7 +42,11 @@ typedef enum {
     TW_ERR_SIG_MISMATCH,    /* well formed, but no configured key produced it */
     TW_ERR_ARG,             /* caller error: NULL, zero keys, empty secret... */
     TW_ERR_CRYPTO,          /* libcrypto failed (a server fault) */
-    TW_ERR_NOMEM            /* allocation failed (a server fault) */
+    TW_ERR_NOMEM,           /* allocation failed (a server fault) */
+    TW_ERR_JSON_INVALID,    /* not exactly one JSON document, or too deep */
+    TW_ERR_JSON_NOT_FOUND,  /* the pointer names nothing in the document */
+    TW_ERR_JSON_NOT_SCALAR, /* it names null, an object or an array */
+    TW_ERR_JSON_UNSAFE_VALUE /* too long, or has control characters */
 } tw_status_t;
 
 /* A short, static, secret-free English description ("signature mismatch"). */
@@ -136,8 +143,10 @@ int tw_delivery_is_plain(const char *s);
  * Holds one request body so it can be replayed to the downstream handler
  * byte for byte. The first mem_limit bytes live in pool memory; the rest
  * goes to a file made by apr_file_mktemp() in dir (NULL: apr_temp_dir_get())
- * that is deleted when closed. The file is closed, and so removed, by the
- * pool's cleanup: memory use is bounded by mem_limit whatever the body size.
+ * whose name is removed as soon as it is open: only the descriptor keeps
+ * it, and the pool's cleanup closes that. Pool memory used stays under 2 * mem_limit whatever the
+ * body size (the buffer doubles as it grows; a size_hint >= the body's
+ * length sizes it once, and then it is at most mem_limit).
  */
 typedef struct tw_spool tw_spool_t;
 
@@ -159,6 +168,53 @@ int tw_spool_on_disk(const tw_spool_t *sp);
  */
 apr_status_t tw_spool_read_at(tw_spool_t *sp, apr_off_t offset,
                               void *buf, apr_size_t cap, apr_size_t *got);
+
+/* ---- event allow-lists ------------------------------------------------- */
+
+/*
+ * 1 when pattern is 1..TW_EVENT_MAX characters of [a-z0-9._-] and '*',
+ * where '*' stands for any run of characters ("page.*", "*.deleted", "*").
+ */
+int tw_event_pattern_is_valid(const char *pattern);
+
+/* 1 when event matches pattern (see above), else 0. */
+int tw_event_matches(const char *pattern, const char *event);
+
+/* ---- the verified body as JSON ------------------------------------------ */
+
+/*
+ * One JSON document fed in chunks (RFC 8259, strict; at most
+ * TW_JSON_MAX_DEPTH levels; whitespace may follow it, nothing else may).
+ * Memory grows with the document: callers bound the body size first.
+ */
+typedef struct tw_json tw_json_t;
+
+tw_status_t tw_json_create(tw_json_t **pjson);
+/* TW_ERR_JSON_INVALID as soon as the bytes so far cannot be one document. */
+tw_status_t tw_json_feed(tw_json_t *json, const void *data, size_t len);
+/* After the last chunk: TW_OK when exactly one document was seen. */
+tw_status_t tw_json_finish(tw_json_t *json);
+/*
+ * Copies the scalar at RFC 6901 pointer into out (NUL-terminated): strings
+ * as their value, numbers as written, booleans as "true"/"false". Fails
+ * with TW_ERR_JSON_NOT_FOUND, TW_ERR_JSON_NOT_SCALAR (null, object, array)
+ * or TW_ERR_JSON_UNSAFE_VALUE (longer than TW_JSON_VALUE_MAX or out_cap - 1,
+ * or any control character): such a value must never reach an environment.
+ */
+tw_status_t tw_json_get_scalar(const tw_json_t *json, const char *pointer,
+                               char *out, size_t out_cap, size_t *plen);
+void tw_json_destroy(tw_json_t *json);   /* NULL is a no-op */
+
+/* 1 for a non-empty RFC 6901 pointer ("/page/id"; ~0 and ~1 escapes). */
+int tw_json_pointer_is_valid(const char *pointer);
+
+/*
+ * 1 when name may carry a value taken from a body: [A-Z0-9_], not starting
+ * with a digit, at most TW_ENV_NAME_MAX, and not one httpd, PHP or this
+ * module gives another meaning (HTTP_*, REDIRECT_*, TW_WEBHOOK_*,
+ * PHP_VALUE, PHP_ADMIN_VALUE).
+ */
+int tw_env_name_is_allowed(const char *name);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,251 @@
+/*
+ * tw_hmac.c - HMAC-SHA256 keys, the streaming verifier and the one-shot MAC.
+ *
+ * OpenSSL 3 EVP_MAC API. A key is an EVP_MAC_CTX that has been initialised
+ * with the secret once; a verifier duplicates that keyed state for every
+ * configured key (EVP_MAC_CTX_dup), so the per-request work never touches a
+ * secret and never re-derives the inner and outer pads.
+ *
+ * Ownership: the secret stays with the caller; OpenSSL's keyed context holds
+ * the only copy the core makes. MACs computed here are compared and cleansed
+ * inside this file; only tw_hmac_sha256() hands one out, for tools and tests.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "twwebhook.h"
+
+struct tw_key {
+    EVP_MAC_CTX *keyed;      /* initialised with the secret, never updated */
+};
+
+struct tw_verifier {
+    size_t nkeys;
+    int finished;            /* tw_verifier_finish() ran: no more use */
+    int failed;              /* an update failed: the MACs are unusable */
+    EVP_MAC_CTX *running[];  /* one duplicate of each key's context */
+};
+
+static int secret_len_ok(const void *secret, size_t secret_len)
+{
+    return secret != NULL && secret_len >= 1 && secret_len <= TW_SECRET_MAX;
+}
+
+/* A fresh HMAC-SHA256 context keyed with secret, or NULL. */
+static EVP_MAC_CTX *mac_ctx_new_keyed(const void *secret, size_t secret_len)
+{
+    char digest[] = "SHA256";
+    OSSL_PARAM params[2];
+    EVP_MAC *mac;
+    EVP_MAC_CTX *ctx;
+
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac == NULL)
+        return NULL;
+    /* The context holds its own reference to the algorithm. */
+    ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);
+    if (ctx == NULL)
+        return NULL;
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!EVP_MAC_init(ctx, secret, secret_len, params)) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Updates ctx with len bytes, in pieces OpenSSL's int-sized paths accept. */
+static int mac_ctx_update(EVP_MAC_CTX *ctx, const unsigned char *data, size_t len)
+{
+    while (len > 0) {
+        size_t piece = len > INT_MAX ? INT_MAX : len;
+
+        if (!EVP_MAC_update(ctx, data, piece))
+            return 0;
+        data += piece;
+        len -= piece;
+    }
+    return 1;
+}
+
+/* Finishes ctx into out; 0 (with out cleansed) unless it gave exactly a MAC. */
+static int mac_ctx_final(EVP_MAC_CTX *ctx, unsigned char out[TW_MAC_LEN])
+{
+    size_t out_len = 0;
+
+    if (!EVP_MAC_final(ctx, out, &out_len, TW_MAC_LEN) || out_len != TW_MAC_LEN) {
+        OPENSSL_cleanse(out, TW_MAC_LEN);
+        return 0;
+    }
+    return 1;
+}
+
+tw_status_t tw_key_create(tw_key_t **pkey, const void *secret, size_t secret_len)
+{
+    tw_key_t *key;
+
+    if (pkey == NULL)
+        return TW_ERR_ARG;
+    *pkey = NULL;
+    if (!secret_len_ok(secret, secret_len))
+        return TW_ERR_ARG;
+
+    key = OPENSSL_zalloc(sizeof(*key));
+    if (key == NULL)
+        return TW_ERR_NOMEM;
+    key->keyed = mac_ctx_new_keyed(secret, secret_len);
+    if (key->keyed == NULL) {
+        OPENSSL_free(key);
+        return TW_ERR_CRYPTO;
+    }
+    *pkey = key;
+    return TW_OK;
+}
+
+void tw_key_destroy(tw_key_t *key)
+{
+    if (key == NULL)
+        return;
+    EVP_MAC_CTX_free(key->keyed);   /* OpenSSL cleanses its key copy */
+    OPENSSL_free(key);
+}
+
+tw_status_t tw_verifier_create(tw_verifier_t **pv,
+                               const tw_key_t *const *keys, size_t nkeys)
+{
+    tw_verifier_t *v;
+    size_t i;
+
+    if (pv == NULL)
+        return TW_ERR_ARG;
+    *pv = NULL;
+    if (keys == NULL || nkeys == 0
+        || nkeys > (SIZE_MAX - sizeof(*v)) / sizeof(v->running[0]))
+        return TW_ERR_ARG;
+    for (i = 0; i < nkeys; i++) {
+        if (keys[i] == NULL)
+            return TW_ERR_ARG;
+    }
+
+    v = OPENSSL_zalloc(sizeof(*v) + nkeys * sizeof(v->running[0]));
+    if (v == NULL)
+        return TW_ERR_NOMEM;
+    v->nkeys = nkeys;
+    for (i = 0; i < nkeys; i++) {
+        /* Only reads the shared key: safe while other threads do the same. */
+        v->running[i] = EVP_MAC_CTX_dup(keys[i]->keyed);
+        if (v->running[i] == NULL) {
+            tw_verifier_destroy(v);
+            return TW_ERR_CRYPTO;
+        }
+    }
+    *pv = v;
+    return TW_OK;
+}
+
+tw_status_t tw_verifier_update(tw_verifier_t *v, const void *data, size_t len)
+{
+    size_t i;
+
+    if (v == NULL || v->finished || (data == NULL && len > 0))
+        return TW_ERR_ARG;
+    if (v->failed)
+        return TW_ERR_CRYPTO;
+    for (i = 0; i < v->nkeys; i++) {
+        if (!mac_ctx_update(v->running[i], data, len)) {
+            /* Some contexts have seen this data and some not: stay failed. */
+            v->failed = 1;
+            return TW_ERR_CRYPTO;
+        }
+    }
+    return TW_OK;
+}
+
+/* 1 when x == 0, else 0, without a data-dependent branch. */
+static size_t is_zero_ct(unsigned int x)
+{
+    /* For x != 0, x | -x has its top bit set. */
+    return (size_t)(1u ^ ((x | (0u - x)) >> (sizeof(x) * CHAR_BIT - 1)));
+}
+
+tw_status_t tw_verifier_finish(tw_verifier_t *v,
+                               const unsigned char expected[TW_MAC_LEN],
+                               size_t *pmatched)
+{
+    unsigned char mac[TW_MAC_LEN];
+    size_t matched = 0, found = 0, i;
+    int crypto_failed;
+
+    if (pmatched != NULL)
+        *pmatched = 0;
+    if (v == NULL || v->finished || expected == NULL)
+        return TW_ERR_ARG;
+    v->finished = 1;
+    crypto_failed = v->failed;
+
+    /*
+     * Every MAC is finished and compared, whichever key matches: the time
+     * taken must not tell a client which key (if any) it guessed, nor how
+     * many leading bytes were right. The first match is picked with masks
+     * instead of a branch for the same reason.
+     */
+    for (i = 0; i < v->nkeys; i++) {
+        size_t equal, take;
+
+        if (!mac_ctx_final(v->running[i], mac)) {
+            crypto_failed = 1;
+            continue;
+        }
+        equal = is_zero_ct((unsigned int)CRYPTO_memcmp(mac, expected, TW_MAC_LEN));
+        take = equal & (found ^ 1);
+        matched |= (0 - take) & (i + 1);
+        found |= equal;
+        OPENSSL_cleanse(mac, sizeof(mac));
+    }
+
+    if (crypto_failed)
+        return TW_ERR_CRYPTO;
+    if (!found)
+        return TW_ERR_SIG_MISMATCH;
+    if (pmatched != NULL)
+        *pmatched = matched;
+    return TW_OK;
+}
+
+void tw_verifier_destroy(tw_verifier_t *v)
+{
+    size_t i;
+
+    if (v == NULL)
+        return;
+    for (i = 0; i < v->nkeys; i++)
+        EVP_MAC_CTX_free(v->running[i]);
+    OPENSSL_free(v);
+}
+
+tw_status_t tw_hmac_sha256(const void *secret, size_t secret_len,
+                           const void *data, size_t len,
+                           unsigned char out[TW_MAC_LEN])
+{
+    EVP_MAC_CTX *ctx;
+    int ok;
+
+    if (out == NULL || !secret_len_ok(secret, secret_len)
+        || (data == NULL && len > 0))
+        return TW_ERR_ARG;
+
+    ctx = mac_ctx_new_keyed(secret, secret_len);
+    if (ctx == NULL)
+        return TW_ERR_CRYPTO;
+    ok = mac_ctx_update(ctx, data, len) && mac_ctx_final(ctx, out);
+    EVP_MAC_CTX_free(ctx);
+    return ok ? TW_OK : TW_ERR_CRYPTO;
+}
