@@ -628,16 +628,18 @@ static tw_verifier_t *verifier_for(request_rec *r, const apr_array_header_t *key
     return v;
 }
 
-/* 413 before reading when the announced length already exceeds the limit. */
-static int announced_length_too_large(request_rec *r, apr_off_t max_body)
+/* The Content-Length, or -1 when absent or malformed (HTTP_IN refuses the
+ * latter itself when the body is read). */
+static apr_off_t announced_length(request_rec *r)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_off_t len;
     char *end;
 
-    if (cl == NULL || apr_strtoff(&len, cl, &end, 10) != APR_SUCCESS || *end != '\0')
-        return 0;   /* absent, or malformed: HTTP_IN refuses that itself */
-    return len > max_body;
+    if (cl == NULL || apr_strtoff(&len, cl, &end, 10) != APR_SUCCESS || end == cl
+        || *end != '\0' || len < 0)
+        return -1;
+    return len;
 }
 
 /*
@@ -751,7 +753,7 @@ static int header_checks(request_rec *r, const tw_dir_conf_t *dc,
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0102", "signature header missing");
     if (st != TW_OK)
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0103", "signature header malformed");
-    if (announced_length_too_large(r, dir_conf_max_body(dc)))
+    if (announced_length(r) > dir_conf_max_body(dc))
         return reject(r, APLOG_INFO, 0, HTTP_REQUEST_ENTITY_TOO_LARGE, "TWW0104",
                       "body larger than TwWebhookMaxBodySize (by Content-Length)");
     return OK;
@@ -928,7 +930,7 @@ static int verify_request(request_rec *r, const tw_dir_conf_t *dc)
 
     txn = apr_pcalloc(top_request(r)->pool, sizeof(*txn));
     rv = tw_spool_create(&txn->body, top_request(r)->pool, TW_SPOOL_MEM_LIMIT,
-                         -1, sc->spool_dir);
+                         announced_length(r), sc->spool_dir);
     if (rv != APR_SUCCESS)
         return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0403",
                       "cannot set up body storage");

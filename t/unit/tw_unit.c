@@ -1,0 +1,762 @@
+/*
+ * tw_unit.c - unit tests of the httpd-free core, printing TAP.
+ *
+ * Run by "make check" (t/unit/tw_unit). Needs no httpd and no network; the
+ * spool tests make (and remove) a directory under apr_temp_dir_get().
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+
+#include "twwebhook.h"
+#include "tap.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* Decodes a hex literal of a test vector; aborts on a typo in this file. */
+static size_t unhex(const char *hex, unsigned char *out, size_t cap)
+{
+    size_t len = strlen(hex);
+
+    if (tw_hex_decode(hex, len, out, cap) != TW_OK) {
+        fprintf(stderr, "bad hex literal in test: %s\n", hex);
+        abort();
+    }
+    return len / 2;
+}
+
+/* A small deterministic generator, so a failing run can be repeated. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng_next(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static size_t rng_below(size_t n)
+{
+    return n == 0 ? 0 : (size_t)(rng_next() % n);
+}
+
+/* ---- status strings ------------------------------------------------------ */
+
+static void test_status_str(void)
+{
+    static const tw_status_t all[] = {
+        TW_OK, TW_ERR_SIG_MISSING, TW_ERR_SIG_MALFORMED, TW_ERR_SIG_MISMATCH,
+        TW_ERR_ARG, TW_ERR_CRYPTO, TW_ERR_NOMEM, TW_ERR_JSON_INVALID,
+        TW_ERR_JSON_NOT_FOUND, TW_ERR_JSON_NOT_SCALAR, TW_ERR_JSON_UNSAFE_VALUE
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        const char *s = tw_status_str(all[i]);
+
+        ok(s != NULL && *s != '\0', "tw_status_str(%d) is a non-empty string: %s",
+           (int)all[i], s ? s : "(null)");
+    }
+    ok(tw_status_str((tw_status_t)99) != NULL, "tw_status_str of an unknown code is not NULL");
+    is_str(tw_status_str(TW_ERR_SIG_MISMATCH), "signature mismatch",
+           "mismatch reads as the log line says");
+}
+
+/* ---- HMAC-SHA256: RFC 4231 and GitHub's example -------------------------- */
+
+struct hmac_vector {
+    const char *name;
+    unsigned char key[131];
+    size_t key_len;
+    const char *data;          /* text, or NULL when data_byte repeats */
+    unsigned char data_byte;
+    size_t data_len;
+    const char *mac_hex;       /* 64 digits, or 32 when truncated */
+};
+
+static struct hmac_vector rfc4231[7];
+
+static void fill(unsigned char *p, unsigned char b, size_t n)
+{
+    memset(p, b, n);
+}
+
+static void init_rfc4231(void)
+{
+    size_t i;
+    struct hmac_vector *v = rfc4231;
+
+    v[0].name = "RFC 4231 case 1";
+    fill(v[0].key, 0x0b, 20); v[0].key_len = 20;
+    v[0].data = "Hi There";
+    v[0].mac_hex = "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+
+    v[1].name = "RFC 4231 case 2";
+    memcpy(v[1].key, "Jefe", 4); v[1].key_len = 4;
+    v[1].data = "what do ya want for nothing?";
+    v[1].mac_hex = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+
+    v[2].name = "RFC 4231 case 3";
+    fill(v[2].key, 0xaa, 20); v[2].key_len = 20;
+    v[2].data_byte = 0xdd; v[2].data_len = 50;
+    v[2].mac_hex = "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe";
+
+    v[3].name = "RFC 4231 case 4";
+    for (i = 0; i < 25; i++)
+        v[3].key[i] = (unsigned char)(i + 1);
+    v[3].key_len = 25;
+    v[3].data_byte = 0xcd; v[3].data_len = 50;
+    v[3].mac_hex = "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b";
+
+    v[4].name = "RFC 4231 case 5 (truncated to 128 bits)";
+    fill(v[4].key, 0x0c, 20); v[4].key_len = 20;
+    v[4].data = "Test With Truncation";
+    v[4].mac_hex = "a3b6167473100ee06e0c796c2955552b";
+
+    v[5].name = "RFC 4231 case 6";
+    fill(v[5].key, 0xaa, 131); v[5].key_len = 131;
+    v[5].data = "Test Using Larger Than Block-Size Key - Hash Key First";
+    v[5].mac_hex = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+
+    v[6].name = "RFC 4231 case 7";
+    fill(v[6].key, 0xaa, 131); v[6].key_len = 131;
+    v[6].data = "This is a test using a larger than block-size key and a larger "
+                "than block-size data. The key needs to be hashed before being "
+                "used by the HMAC algorithm.";
+    v[6].mac_hex = "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2";
+}
+
+/* The vector's data in buf; returns its length. */
+static size_t vector_data(const struct hmac_vector *v, unsigned char *buf, size_t cap)
+{
+    size_t len = v->data != NULL ? strlen(v->data) : v->data_len;
+
+    if (len > cap)
+        abort();
+    if (v->data != NULL)
+        memcpy(buf, v->data, len);
+    else
+        memset(buf, v->data_byte, len);
+    return len;
+}
+
+/* Streams data through a one-key verifier in chunks of chunk bytes. */
+static tw_status_t verify_chunked(const tw_key_t *key, const unsigned char *data,
+                                  size_t len, size_t chunk,
+                                  const unsigned char expected[TW_MAC_LEN],
+                                  size_t *matched)
+{
+    tw_verifier_t *v = NULL;
+    const tw_key_t *keys[1];
+    tw_status_t st;
+    size_t off;
+
+    keys[0] = key;
+    st = tw_verifier_create(&v, keys, 1);
+    for (off = 0; st == TW_OK && off < len; off += chunk)
+        st = tw_verifier_update(v, data + off, len - off < chunk ? len - off : chunk);
+    if (st == TW_OK)
+        st = tw_verifier_finish(v, expected, matched);
+    tw_verifier_destroy(v);
+    return st;
+}
+
+static void test_rfc4231(void)
+{
+    static const size_t chunks[] = { 1, 3, 7, 13, 64, 1000 };
+    unsigned char data[256], want[TW_MAC_LEN], mac[TW_MAC_LEN];
+    size_t i, j;
+
+    init_rfc4231();
+    for (i = 0; i < 7; i++) {
+        const struct hmac_vector *v = &rfc4231[i];
+        size_t len = vector_data(v, data, sizeof(data));
+        size_t want_len = unhex(v->mac_hex, want, sizeof(want));
+        tw_key_t *key = NULL;
+        size_t matched = 99;
+
+        is_int(tw_hmac_sha256(v->key, v->key_len, data, len, mac), TW_OK,
+               "%s: tw_hmac_sha256 succeeds", v->name);
+        is_mem(mac, want, want_len, "%s: tw_hmac_sha256 gives the RFC's MAC", v->name);
+
+        /* Case 5 publishes 16 bytes: verify against the full MAC just checked. */
+        if (want_len < TW_MAC_LEN)
+            memcpy(want, mac, TW_MAC_LEN);
+
+        is_int(tw_key_create(&key, v->key, v->key_len), TW_OK, "%s: key created", v->name);
+        for (j = 0; j < sizeof(chunks) / sizeof(chunks[0]); j++) {
+            matched = 99;
+            is_int(verify_chunked(key, data, len, chunks[j], want, &matched), TW_OK,
+                   "%s: streaming verifier in %zu-byte chunks matches", v->name, chunks[j]);
+            is_int(matched, 1, "%s: ... as key 1", v->name);
+        }
+        want[TW_MAC_LEN - 1] ^= 0x01;
+        matched = 99;
+        is_int(verify_chunked(key, data, len, 5, want, &matched), TW_ERR_SIG_MISMATCH,
+               "%s: one flipped bit in the last byte is a mismatch", v->name);
+        is_int(matched, 0, "%s: ... and no key matched", v->name);
+        tw_key_destroy(key);
+    }
+}
+
+static void test_github_example(void)
+{
+    static const char secret[] = "It's a Secret to Everybody";
+    static const char body[] = "Hello, World!";
+    static const char want_hex[] =
+        "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    unsigned char mac[TW_MAC_LEN], want[TW_MAC_LEN];
+    char hex[TW_MAC_HEX_LEN + 1];
+    tw_key_t *key = NULL;
+    size_t matched = 0;
+
+    unhex(want_hex, want, sizeof(want));
+    is_int(tw_hmac_sha256(secret, strlen(secret), body, strlen(body), mac), TW_OK,
+           "GitHub example: tw_hmac_sha256 succeeds");
+    is_int(tw_hex_encode(mac, sizeof(mac), hex, sizeof(hex)), TW_OK,
+           "GitHub example: hex encodes");
+    is_str(hex, want_hex, "GitHub example: documented MAC");
+
+    is_int(tw_key_create(&key, secret, strlen(secret)), TW_OK, "GitHub example: key");
+    is_int(verify_chunked(key, (const unsigned char *)body, strlen(body), 2, want, &matched),
+           TW_OK, "GitHub example: verifier accepts the documented signature");
+    is_int(verify_chunked(key, (const unsigned char *)"", 0, 1, want, &matched),
+           TW_ERR_SIG_MISMATCH, "GitHub example: empty body does not match");
+    tw_key_destroy(key);
+}
+
+static void test_hmac_args(void)
+{
+    unsigned char mac[TW_MAC_LEN];
+    static unsigned char big[TW_SECRET_MAX + 1];
+
+    is_int(tw_hmac_sha256("k", 1, NULL, 0, mac), TW_OK, "hmac of an empty body (NULL, 0) is fine");
+    is_int(tw_hmac_sha256("", 0, "x", 1, mac), TW_ERR_ARG, "hmac with an empty secret: TW_ERR_ARG");
+    is_int(tw_hmac_sha256(NULL, 3, "x", 1, mac), TW_ERR_ARG, "hmac with a NULL secret: TW_ERR_ARG");
+    is_int(tw_hmac_sha256("k", 1, NULL, 1, mac), TW_ERR_ARG, "hmac of NULL data, len 1: TW_ERR_ARG");
+    is_int(tw_hmac_sha256("k", 1, "x", 1, NULL), TW_ERR_ARG, "hmac into NULL: TW_ERR_ARG");
+    is_int(tw_hmac_sha256(big, sizeof(big), "x", 1, mac), TW_ERR_ARG,
+           "hmac with a secret over TW_SECRET_MAX: TW_ERR_ARG");
+}
+
+/* ---- keys and the multi-key verifier ---------------------------------------- */
+
+static void test_key_create(void)
+{
+    static unsigned char big[TW_SECRET_MAX + 1];
+    tw_key_t *key = (tw_key_t *)&key;   /* must be reset to NULL on failure */
+
+    memset(big, 'k', sizeof(big));
+    is_int(tw_key_create(&key, "", 0), TW_ERR_ARG, "key with an empty secret: TW_ERR_ARG");
+    ok(key == NULL, "... and *pkey is NULL");
+    is_int(tw_key_create(&key, big, sizeof(big)), TW_ERR_ARG,
+           "key with a secret of TW_SECRET_MAX + 1 bytes: TW_ERR_ARG");
+    is_int(tw_key_create(&key, NULL, 5), TW_ERR_ARG, "key with a NULL secret: TW_ERR_ARG");
+    is_int(tw_key_create(NULL, "abc", 3), TW_ERR_ARG, "key into NULL: TW_ERR_ARG");
+    is_int(tw_key_create(&key, big, TW_SECRET_MAX), TW_OK,
+           "key with a secret of exactly TW_SECRET_MAX bytes is fine");
+    tw_key_destroy(key);
+    is_int(tw_key_create(&key, "x", 1), TW_OK, "key with a one-byte secret is fine");
+    tw_key_destroy(key);
+    tw_key_destroy(NULL);
+    tw_verifier_destroy(NULL);
+    ok(1, "tw_key_destroy(NULL) and tw_verifier_destroy(NULL) are no-ops");
+}
+
+static void test_multi_key(void)
+{
+    static const char *secrets[3] = { "old-token", "new-token", "other-token" };
+    static const char body[] = "{\"event\":\"task.created\",\"id\":42}";
+    unsigned char mac[TW_MAC_LEN], bad[TW_MAC_LEN];
+    tw_key_t *keys[3] = { NULL, NULL, NULL };
+    const tw_key_t *ckeys[3], *dup_keys[3], *with_null[2];
+    tw_verifier_t *v = NULL;
+    size_t matched, i;
+
+    for (i = 0; i < 3; i++) {
+        is_int(tw_key_create(&keys[i], secrets[i], strlen(secrets[i])), TW_OK,
+               "key %zu created", i + 1);
+        ckeys[i] = keys[i];
+    }
+    tw_hmac_sha256(secrets[1], strlen(secrets[1]), body, strlen(body), mac);
+
+    is_int(tw_verifier_create(&v, ckeys, 3), TW_OK, "verifier over 3 keys");
+    is_int(tw_verifier_update(v, body, 10), TW_OK, "update, first part");
+    is_int(tw_verifier_update(v, body + 10, 0), TW_OK, "update with nothing");
+    is_int(tw_verifier_update(v, body + 10, strlen(body) - 10), TW_OK, "update, rest");
+    matched = 99;
+    is_int(tw_verifier_finish(v, mac, &matched), TW_OK, "key 2's MAC matches");
+    is_int(matched, 2, "... at index 2 (1-based)");
+    is_int(tw_verifier_finish(v, mac, &matched), TW_ERR_ARG, "finish a second time: TW_ERR_ARG");
+    is_int(matched, 0, "... and *pmatched is 0");
+    is_int(tw_verifier_update(v, "x", 1), TW_ERR_ARG, "update after finish: TW_ERR_ARG");
+    tw_verifier_destroy(v);
+
+    memcpy(bad, mac, sizeof(bad));
+    bad[0] ^= 0x80;
+    is_int(tw_verifier_create(&v, ckeys, 3), TW_OK, "second verifier over 3 keys");
+    tw_verifier_update(v, body, strlen(body));
+    matched = 99;
+    is_int(tw_verifier_finish(v, bad, &matched), TW_ERR_SIG_MISMATCH, "no key matches: mismatch");
+    is_int(matched, 0, "... and index 0");
+    tw_verifier_destroy(v);
+
+    /* The same secret twice (an operator's copy-paste): the first one wins. */
+    dup_keys[0] = keys[0];
+    dup_keys[1] = keys[1];
+    dup_keys[2] = keys[1];
+    is_int(tw_verifier_create(&v, dup_keys, 3), TW_OK, "verifier with a repeated key");
+    tw_verifier_update(v, body, strlen(body));
+    matched = 99;
+    is_int(tw_verifier_finish(v, mac, &matched), TW_OK, "repeated key matches");
+    is_int(matched, 2, "... the first of the two is reported");
+    tw_verifier_destroy(v);
+
+    /* A NULL pmatched is allowed. */
+    is_int(tw_verifier_create(&v, ckeys + 1, 1), TW_OK, "verifier over key 2 alone");
+    tw_verifier_update(v, body, strlen(body));
+    is_int(tw_verifier_finish(v, mac, NULL), TW_OK, "finish with pmatched NULL");
+    tw_verifier_destroy(v);
+
+    /* Keys are shared: two verifiers over the same keys do not interfere. */
+    {
+        tw_verifier_t *a = NULL, *b = NULL;
+        size_t ma = 0, mb = 0;
+
+        tw_verifier_create(&a, ckeys, 3);
+        tw_verifier_create(&b, ckeys, 3);
+        tw_verifier_update(a, body, 5);
+        tw_verifier_update(b, "garbage", 7);
+        tw_verifier_update(a, body + 5, strlen(body) - 5);
+        is_int(tw_verifier_finish(a, mac, &ma), TW_OK, "interleaved verifiers: the right one matches");
+        is_int(tw_verifier_finish(b, mac, &mb), TW_ERR_SIG_MISMATCH, "... the other does not");
+        ok(ma == 2 && mb == 0, "... with indexes 2 and 0");
+        tw_verifier_destroy(a);
+        tw_verifier_destroy(b);
+    }
+
+    v = (tw_verifier_t *)&v;
+    is_int(tw_verifier_create(&v, ckeys, 0), TW_ERR_ARG, "verifier over zero keys: TW_ERR_ARG");
+    ok(v == NULL, "... and *pv is NULL");
+    is_int(tw_verifier_create(&v, NULL, 2), TW_ERR_ARG, "verifier over a NULL list: TW_ERR_ARG");
+    with_null[0] = keys[0];
+    with_null[1] = NULL;
+    is_int(tw_verifier_create(&v, with_null, 2), TW_ERR_ARG, "verifier with a NULL key: TW_ERR_ARG");
+    is_int(tw_verifier_create(NULL, ckeys, 3), TW_ERR_ARG, "verifier into NULL: TW_ERR_ARG");
+    is_int(tw_verifier_update(NULL, "x", 1), TW_ERR_ARG, "update of NULL: TW_ERR_ARG");
+    is_int(tw_verifier_finish(NULL, mac, &matched), TW_ERR_ARG, "finish of NULL: TW_ERR_ARG");
+    tw_verifier_create(&v, ckeys, 3);
+    is_int(tw_verifier_update(v, NULL, 4), TW_ERR_ARG, "update with NULL data, len 4: TW_ERR_ARG");
+    is_int(tw_verifier_finish(v, NULL, &matched), TW_ERR_ARG, "finish against NULL: TW_ERR_ARG");
+    tw_verifier_destroy(v);
+
+    for (i = 0; i < 3; i++)
+        tw_key_destroy(keys[i]);
+}
+
+/* ---- hex --------------------------------------------------------------- */
+
+static void test_hex(void)
+{
+    static const unsigned char bytes[4] = { 0x00, 0x7f, 0xab, 0xff };
+    unsigned char out[8];
+    char text[16];
+
+    is_int(tw_hex_encode(bytes, 4, text, sizeof(text)), TW_OK, "hex encode");
+    is_str(text, "007fabff", "... lowercase");
+    memset(text, '#', sizeof(text));
+    is_int(tw_hex_encode(bytes, 4, text, 8), TW_ERR_ARG, "encode with no room for the NUL: TW_ERR_ARG");
+    ok(text[0] == '#' && text[7] == '#', "... and nothing was written");
+    is_int(tw_hex_encode(bytes, 4, text, 9), TW_OK, "encode into exactly 2 * len + 1");
+    is_int(tw_hex_encode(bytes, 0, text, 1), TW_OK, "encode nothing into one byte");
+    is_str(text, "", "... gives the empty string");
+    is_int(tw_hex_encode(bytes, 0, text, 0), TW_ERR_ARG, "encode nothing into zero bytes: TW_ERR_ARG");
+    is_int(tw_hex_encode(bytes, SIZE_MAX / 2 + 1, text, SIZE_MAX), TW_ERR_ARG,
+           "encode length whose hex overflows size_t: TW_ERR_ARG");
+    is_int(tw_hex_encode(bytes, 4, NULL, 9), TW_ERR_ARG, "encode into NULL: TW_ERR_ARG");
+
+    is_int(tw_hex_decode("007FabfF", 8, out, 4), TW_OK, "decode mixed case into exactly enough");
+    is_mem(out, bytes, 4, "... gives the bytes");
+    is_int(tw_hex_decode("007fabff", 8, out, 3), TW_ERR_ARG, "decode into one byte too few: TW_ERR_ARG");
+    is_int(tw_hex_decode("007fabf", 7, out, 8), TW_ERR_ARG, "decode an odd length: TW_ERR_ARG");
+    is_int(tw_hex_decode("007fagff", 8, out, 8), TW_ERR_ARG, "decode a 'g': TW_ERR_ARG");
+    is_int(tw_hex_decode("00 7fabf", 8, out, 8), TW_ERR_ARG, "decode a space: TW_ERR_ARG");
+    is_int(tw_hex_decode("0x7fabff", 8, out, 8), TW_ERR_ARG, "decode '0x': TW_ERR_ARG");
+    is_int(tw_hex_decode("12\0" "4", 4, out, 8), TW_ERR_ARG, "decode an embedded NUL: TW_ERR_ARG");
+    memset(out, 0x55, sizeof(out));
+    tw_hex_decode("aabbccdd1z", 10, out, 8);
+    ok(out[0] == 0 && out[3] == 0, "a failed decode leaves no decoded bytes behind");
+    is_int(tw_hex_decode("", 0, out, 0), TW_OK, "decode nothing");
+    is_int(tw_hex_decode(NULL, 2, out, 8), TW_ERR_ARG, "decode NULL: TW_ERR_ARG");
+}
+
+/* ---- the Signature header ----------------------------------------------- */
+
+#define SIG_HEX_LOWER "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+#define SIG_HEX_UPPER "757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17"
+#define SIG_HEX_MIXED "757107eA0Eb2509Fc211221cCe984B8a37570b6D7586C22c46F4379c8B043e17"
+
+static void test_signature(void)
+{
+    unsigned char want[TW_MAC_LEN], mac[TW_MAC_LEN], zero[TW_MAC_LEN];
+    static const struct { const char *value; tw_status_t status; const char *name; } cases[] = {
+        { SIG_HEX_LOWER, TW_OK, "lowercase" },
+        { SIG_HEX_UPPER, TW_OK, "uppercase" },
+        { SIG_HEX_MIXED, TW_OK, "mixed case" },
+        { "sha256=" SIG_HEX_LOWER, TW_OK, "sha256= prefix" },
+        { "SHA256=" SIG_HEX_UPPER, TW_OK, "SHA256= prefix" },
+        { "ShA256=" SIG_HEX_MIXED, TW_OK, "ShA256= prefix" },
+        { "", TW_ERR_SIG_MALFORMED, "empty" },
+        { "sha256=", TW_ERR_SIG_MALFORMED, "prefix only" },
+        { "sha256", TW_ERR_SIG_MALFORMED, "prefix without '='" },
+        { "sha1=" SIG_HEX_LOWER, TW_ERR_SIG_MALFORMED, "sha1= prefix" },
+        { "sha256:" SIG_HEX_LOWER, TW_ERR_SIG_MALFORMED, "sha256: prefix" },
+        { "sha256=sha256=" SIG_HEX_LOWER, TW_ERR_SIG_MALFORMED, "doubled prefix" },
+        { "sha256 =" SIG_HEX_LOWER, TW_ERR_SIG_MALFORMED, "space before =" },
+        { "sha256= " SIG_HEX_LOWER, TW_ERR_SIG_MALFORMED, "space after =" },
+        { " " SIG_HEX_LOWER, TW_ERR_SIG_MALFORMED, "leading space" },
+        { SIG_HEX_LOWER " ", TW_ERR_SIG_MALFORMED, "trailing space" },
+        { SIG_HEX_LOWER "\t", TW_ERR_SIG_MALFORMED, "trailing tab" },
+        { "757107ea0eb2509fc211221cce984b8a 37570b6d7586c22c46f4379c8b043e1",
+          TW_ERR_SIG_MALFORMED, "inner space" },
+        { "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e1",
+          TW_ERR_SIG_MALFORMED, "63 digits" },
+        { SIG_HEX_LOWER "7", TW_ERR_SIG_MALFORMED, "65 digits" },
+        { SIG_HEX_LOWER SIG_HEX_LOWER, TW_ERR_SIG_MALFORMED, "128 digits" },
+        { "sha256=" "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e1",
+          TW_ERR_SIG_MALFORMED, "prefix + 63 digits" },
+        { "sha256=" SIG_HEX_LOWER "junk", TW_ERR_SIG_MALFORMED, "prefix + 64 digits + junk" },
+        { "sha256=" SIG_HEX_LOWER ",sha1=abc", TW_ERR_SIG_MALFORMED, "a list of signatures" },
+        { "g57107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+          TW_ERR_SIG_MALFORMED, "non-hex 'g'" },
+        { "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e1z",
+          TW_ERR_SIG_MALFORMED, "non-hex last digit" },
+        { "0x7107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+          TW_ERR_SIG_MALFORMED, "0x" },
+        { "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e\xc3\xa9",
+          TW_ERR_SIG_MALFORMED, "non-ASCII bytes" },
+        { "\"" SIG_HEX_LOWER "\"", TW_ERR_SIG_MALFORMED, "quoted" },
+        { "sha256=\"" SIG_HEX_LOWER "\"", TW_ERR_SIG_MALFORMED, "prefix + quoted" },
+    };
+    size_t i;
+
+    unhex(SIG_HEX_LOWER, want, sizeof(want));
+    memset(zero, 0, sizeof(zero));
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tw_status_t st;
+
+        memset(mac, 0xee, sizeof(mac));
+        st = tw_signature_parse(cases[i].value, mac);
+        is_int(st, cases[i].status, "signature %s: %s", cases[i].name, tw_status_str(cases[i].status));
+        if (cases[i].status == TW_OK)
+            is_mem(mac, want, TW_MAC_LEN, "signature %s: decoded bytes", cases[i].name);
+        else
+            is_mem(mac, zero, TW_MAC_LEN, "signature %s: mac zeroed", cases[i].name);
+    }
+    is_int(tw_signature_parse(NULL, mac), TW_ERR_SIG_MISSING, "signature NULL: missing");
+    is_mem(mac, zero, TW_MAC_LEN, "signature NULL: mac zeroed");
+    is_int(tw_signature_parse(SIG_HEX_LOWER, NULL), TW_ERR_ARG, "signature into NULL: TW_ERR_ARG");
+}
+
+/* ---- Event and Delivery ------------------------------------------------------ */
+
+static void test_validators(void)
+{
+    char s[TW_EVENT_MAX + 2];
+
+    ok(tw_event_is_plain("page.updated"), "event page.updated is plain");
+    ok(tw_event_is_plain("task_created"), "event task_created is plain");
+    ok(tw_event_is_plain("time-log.v2.0"), "event time-log.v2.0 is plain");
+    ok(tw_event_is_plain("a"), "event of one character is plain");
+    ok(!tw_event_is_plain("Page.updated"), "uppercase event is not plain");
+    ok(!tw_event_is_plain("PAGE"), "all-uppercase event is not plain");
+    ok(!tw_event_is_plain(""), "empty event is not plain");
+    ok(!tw_event_is_plain(NULL), "NULL event is not plain");
+    ok(!tw_event_is_plain("page updated"), "event with a space is not plain");
+    ok(!tw_event_is_plain("page/updated"), "event with '/' is not plain");
+    ok(!tw_event_is_plain("a;rm -rf"), "event with ';' is not plain");
+    ok(!tw_event_is_plain("page\nupdated"), "event with a newline is not plain");
+    ok(!tw_event_is_plain("caf\xc3\xa9"), "event with UTF-8 is not plain");
+    ok(tw_event_is_plain("abc\0DEF"), "event stops at its NUL (values from httpd hold none)");
+
+    memset(s, 'a', sizeof(s));
+    s[TW_EVENT_MAX] = '\0';
+    ok(tw_event_is_plain(s), "event of 128 characters is plain");
+    s[TW_EVENT_MAX] = 'a';
+    s[TW_EVENT_MAX + 1] = '\0';
+    ok(!tw_event_is_plain(s), "event of 129 characters is not plain");
+    s[TW_EVENT_MAX - 1] = 'A';
+    s[TW_EVENT_MAX] = '\0';
+    ok(!tw_event_is_plain(s), "event of 128 characters with an uppercase last one is not plain");
+
+    ok(tw_delivery_is_plain("4f1c2a3b-0d9e-4b8a-9c7d-6e5f4a3b2c1d"), "UUID delivery is plain");
+    ok(tw_delivery_is_plain("ABC-def-123"), "mixed-case delivery is plain");
+    ok(tw_delivery_is_plain("12345"), "numeric delivery is plain");
+    ok(tw_delivery_is_plain("-"), "delivery '-' is plain");
+    ok(!tw_delivery_is_plain("a.b"), "delivery with '.' is not plain");
+    ok(!tw_delivery_is_plain("a_b"), "delivery with '_' is not plain");
+    ok(!tw_delivery_is_plain("a b"), "delivery with a space is not plain");
+    ok(!tw_delivery_is_plain("{abc}"), "delivery with braces is not plain");
+    ok(!tw_delivery_is_plain(""), "empty delivery is not plain");
+    ok(!tw_delivery_is_plain(NULL), "NULL delivery is not plain");
+    ok(!tw_delivery_is_plain("\xff"), "delivery with a high byte is not plain");
+    ok(tw_delivery_is_plain("abc\0.."), "delivery stops at its NUL");
+
+    memset(s, 'Z', sizeof(s));
+    s[TW_DELIVERY_MAX] = '\0';
+    ok(tw_delivery_is_plain(s), "delivery of 128 characters is plain");
+    s[TW_DELIVERY_MAX] = '9';
+    s[TW_DELIVERY_MAX + 1] = '\0';
+    ok(!tw_delivery_is_plain(s), "delivery of 129 characters is not plain");
+}
+
+/* ---- the spool ---------------------------------------------------------- */
+
+/* Number of entries (other than . and ..) in dir, or -1. */
+static int count_dir_entries(const char *dir, apr_pool_t *pool)
+{
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    int n = 0;
+
+    if (apr_dir_open(&d, dir, pool) != APR_SUCCESS)
+        return -1;
+    while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
+        if (strcmp(fi.name, ".") != 0 && strcmp(fi.name, "..") != 0)
+            n++;
+    }
+    apr_dir_close(d);
+    return n;
+}
+
+/* Reads the whole spool back in chunk-sized pieces and compares with src. */
+static int spool_equals(tw_spool_t *sp, const unsigned char *src, size_t len,
+                        size_t chunk, unsigned char *buf)
+{
+    apr_off_t off = 0;
+    apr_size_t got;
+
+    for (;;) {
+        if (tw_spool_read_at(sp, off, buf, chunk, &got) != APR_SUCCESS)
+            return 0;
+        if (got == 0)
+            break;
+        if ((size_t)off + got > len || memcmp(buf, src + off, got) != 0)
+            return 0;
+        off += (apr_off_t)got;
+    }
+    return (size_t)off == len;
+}
+
+static void test_spool_memory(apr_pool_t *parent, const char *dir)
+{
+    apr_pool_t *pool;
+    tw_spool_t *sp = NULL;
+    unsigned char src[4096], buf[4096];
+    apr_size_t got = 99;
+    size_t i;
+
+    for (i = 0; i < sizeof(src); i++)
+        src[i] = (unsigned char)(i * 7 + 3);
+    apr_pool_create(&pool, parent);
+
+    is_int(tw_spool_create(&sp, pool, 65536, -1, dir), APR_SUCCESS, "spool created, no size hint");
+    is_int(tw_spool_length(sp), 0, "new spool is empty");
+    is_int(tw_spool_read_at(sp, 0, buf, sizeof(buf), &got), APR_SUCCESS, "read_at of an empty spool");
+    is_int(got, 0, "... gives 0 bytes");
+    is_int(tw_spool_append(sp, src, 1000), APR_SUCCESS, "append 1000 bytes");
+    is_int(tw_spool_append(sp, src + 1000, 0), APR_SUCCESS, "append nothing");
+    is_int(tw_spool_append(sp, src + 1000, 3096), APR_SUCCESS, "append 3096 bytes");
+    is_int(tw_spool_length(sp), 4096, "length 4096");
+    ok(!tw_spool_on_disk(sp), "small body stays in memory");
+    ok(spool_equals(sp, src, 4096, 333, buf), "read back in 333-byte chunks");
+    is_int(tw_spool_read_at(sp, 4000, buf, 500, &got), APR_SUCCESS, "read_at near the end");
+    is_int(got, 96, "... gives what is left");
+    is_int(tw_spool_read_at(sp, 4096, buf, 10, &got), APR_SUCCESS, "read_at at the end");
+    is_int(got, 0, "... gives 0 bytes");
+    is_int(tw_spool_read_at(sp, 10000, buf, 10, &got), APR_SUCCESS, "read_at past the end");
+    is_int(got, 0, "... gives 0 bytes");
+    is_int(tw_spool_read_at(sp, -1, buf, 10, &got), APR_EINVAL, "read_at a negative offset: APR_EINVAL");
+    is_int(tw_spool_append(sp, NULL, 3), APR_EINVAL, "append NULL data: APR_EINVAL");
+    is_int(tw_spool_create(NULL, pool, 10, -1, dir), APR_EINVAL, "create into NULL: APR_EINVAL");
+    is_int(tw_spool_create(&sp, NULL, 10, -1, dir), APR_EINVAL, "create in a NULL pool: APR_EINVAL");
+
+    /* Exactly at the limit stays in memory; one more byte spills. */
+    is_int(tw_spool_create(&sp, pool, 1024, 1024, dir), APR_SUCCESS, "spool of 1024 bytes, hint 1024");
+    is_int(tw_spool_append(sp, src, 1024), APR_SUCCESS, "append exactly mem_limit bytes");
+    ok(!tw_spool_on_disk(sp), "... still in memory");
+    is_int(tw_spool_append(sp, src + 1024, 1), APR_SUCCESS, "append one more byte");
+    ok(tw_spool_on_disk(sp), "... now on disk");
+    is_int(tw_spool_length(sp), 1025, "length 1025");
+    ok(spool_equals(sp, src, 1025, 7, buf), "read back across the boundary in 7-byte chunks");
+    is_int(tw_spool_read_at(sp, 1020, buf, 100, &got), APR_SUCCESS, "one read_at across the boundary");
+    ok(got == 5 && memcmp(buf, src + 1020, 5) == 0, "... gives the 5 bytes from both parts");
+
+    /* A hint above the limit, growth by doubling, a zero limit. */
+    is_int(tw_spool_create(&sp, pool, 3000, 1 << 30, dir), APR_SUCCESS, "spool with a hint above the limit");
+    for (i = 0; i < 3000; i += 100)
+        tw_spool_append(sp, src + i, 100);
+    ok(!tw_spool_on_disk(sp) && spool_equals(sp, src, 3000, 4096, buf), "filled to its limit in memory");
+    is_int(tw_spool_create(&sp, pool, 100000, 10, dir), APR_SUCCESS, "spool with a small hint");
+    for (i = 0; i + 13 <= sizeof(src); i += 13)
+        tw_spool_append(sp, src + i, 13);
+    ok(!tw_spool_on_disk(sp) && spool_equals(sp, src, i, 1000, buf), "grew past its first buffer in memory");
+    is_int(tw_spool_create(&sp, pool, 0, -1, dir), APR_SUCCESS, "spool with no memory part");
+    is_int(tw_spool_append(sp, src, 10), APR_SUCCESS, "append 10 bytes to it");
+    ok(tw_spool_on_disk(sp), "... goes to disk");
+    ok(spool_equals(sp, src, 10, 3, buf), "... and reads back");
+
+    apr_pool_destroy(pool);
+    is_int(count_dir_entries(dir, parent), 0, "no file left after the pool is gone");
+}
+
+static void test_spool_disk(apr_pool_t *parent, const char *dir)
+{
+    const size_t total = 5 * 1024 * 1024;
+    unsigned char *src = malloc(total), *buf = malloc(131072);
+    apr_pool_t *pool;
+    tw_spool_t *sp = NULL;
+    size_t off, i;
+    int append_ok = 1, random_ok = 1, mid_ok = 1;
+
+    if (src == NULL || buf == NULL)
+        abort();
+    for (i = 0; i < total; i++)
+        src[i] = (unsigned char)(rng_next() >> 24);
+    apr_pool_create(&pool, parent);
+
+    is_int(tw_spool_create(&sp, pool, 65536, -1, dir), APR_SUCCESS, "spool with a 64 KiB memory part");
+    /* Odd chunk sizes (1..8191, plus a few large ones) up to 5 MiB. */
+    for (off = 0; off < total; ) {
+        size_t n = (rng_next() % 5 == 0) ? 1 + rng_below(100000) : 1 + rng_below(8191);
+
+        if (n > total - off)
+            n = total - off;
+        if (tw_spool_append(sp, src + off, n) != APR_SUCCESS)
+            append_ok = 0;
+        off += n;
+        /* Interleave reads with the appends: an append must not land where a read left the file position. */
+        if (rng_next() % 7 == 0 && off > 0) {
+            apr_off_t at = (apr_off_t)rng_below(off);
+            apr_size_t got = 0;
+
+            if (tw_spool_read_at(sp, at, buf, 4099, &got) != APR_SUCCESS
+                || memcmp(buf, src + at, got) != 0 || got == 0)
+                mid_ok = 0;
+        }
+    }
+    ok(append_ok, "5 MiB appended in odd chunks");
+    ok(mid_ok, "read_at between appends sees the right bytes");
+    is_int(tw_spool_length(sp), total, "length is 5 MiB");
+    ok(tw_spool_on_disk(sp), "spool is on disk");
+    /* The name goes as soon as the file is open: a crashed process leaves nothing. */
+    is_int(count_dir_entries(dir, parent), 0, "no spool file name in the directory, even while in use");
+
+    for (i = 0; i < 2000; i++) {
+        apr_off_t at = (apr_off_t)rng_below(total + 100);
+        apr_size_t cap = 1 + rng_below(70000), got = 0, want;
+
+        want = (size_t)at >= total ? 0 : (total - (size_t)at < cap ? total - (size_t)at : cap);
+        if (tw_spool_read_at(sp, at, buf, cap, &got) != APR_SUCCESS || got != want
+            || (got > 0 && memcmp(buf, src + at, got) != 0)) {
+            random_ok = 0;
+            diag("read_at(%ld, %zu) gave %zu, expected %zu", (long)at, (size_t)cap, (size_t)got, (size_t)want);
+            break;
+        }
+    }
+    ok(random_ok, "2000 read_at at random offsets and sizes match the source");
+    ok(spool_equals(sp, src, total, 65537, buf), "sequential read back in 65537-byte chunks");
+    ok(spool_equals(sp, src, total, 4093, buf), "sequential read back in 4093-byte chunks");
+
+    /* Append after read_at must still append at the end. */
+    {
+        apr_size_t got = 0;
+
+        tw_spool_read_at(sp, 100, buf, 10, &got);
+        is_int(tw_spool_append(sp, "tail", 4), APR_SUCCESS, "append after read_at");
+        is_int(tw_spool_read_at(sp, (apr_off_t)total, buf, 10, &got), APR_SUCCESS, "read the tail back");
+        ok(got == 4 && memcmp(buf, "tail", 4) == 0, "... it landed at the end");
+        ok(spool_equals(sp, src, total, 100003, buf) == 0, "... (the spool is now longer than the source)");
+        is_int(tw_spool_read_at(sp, 100, buf, 10, &got), APR_SUCCESS, "the early bytes");
+        ok(got == 10 && memcmp(buf, src + 100, 10) == 0, "... were not overwritten");
+    }
+
+    apr_pool_destroy(pool);
+    is_int(count_dir_entries(dir, parent), 0, "the spool file is removed with its pool");
+    free(src);
+    free(buf);
+}
+
+static void test_spool_bad_dir(apr_pool_t *parent, const char *dir)
+{
+    apr_pool_t *pool;
+    tw_spool_t *sp = NULL;
+    const char *missing = apr_pstrcat(parent, dir, "/does-not-exist/either", NULL);
+    apr_size_t got = 0;
+    char buf[64];
+    apr_status_t rv;
+
+    apr_pool_create(&pool, parent);
+    is_int(tw_spool_create(&sp, pool, 16, -1, missing), APR_SUCCESS,
+           "spool in a missing directory is created (nothing touches the disk yet)");
+    is_int(tw_spool_append(sp, "0123456789", 10), APR_SUCCESS, "appending within the memory part works");
+    rv = tw_spool_append(sp, "abcdefghij", 10);
+    ok(rv != APR_SUCCESS, "the spill fails with an error (%d)", rv);
+    ok(APR_STATUS_IS_ENOENT(rv), "... ENOENT");
+    ok(!tw_spool_on_disk(sp), "... and the spool is not on disk");
+    ok(tw_spool_append(sp, "x", 1) == rv, "later appends fail the same way");
+    is_int(tw_spool_length(sp), 16, "length counts what was stored");
+    is_int(tw_spool_read_at(sp, 0, buf, sizeof(buf), &got), APR_SUCCESS, "what was stored reads back");
+    ok(got == 16 && memcmp(buf, "0123456789abcdef", 16) == 0, "... all 16 bytes");
+    apr_pool_destroy(pool);
+}
+
+static void test_spool(apr_pool_t *pool)
+{
+    const char *tmp = NULL;
+    char *dir;
+
+    if (apr_temp_dir_get(&tmp, pool) != APR_SUCCESS) {
+        ok(0, "apr_temp_dir_get");
+        return;
+    }
+    dir = apr_pstrcat(pool, tmp, "/tw_unit.XXXXXX", NULL);
+    if (mkdtemp(dir) == NULL) {
+        ok(0, "mkdtemp %s", dir);
+        return;
+    }
+    test_spool_memory(pool, dir);
+    test_spool_disk(pool, dir);
+    test_spool_bad_dir(pool, dir);
+    ok(apr_dir_remove(dir, pool) == APR_SUCCESS, "the test directory is empty and removed");
+}
+
+int main(void)
+{
+    apr_pool_t *pool;
+
+    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+        printf("Bail out! APR initialisation failed\n");
+        return 1;
+    }
+    test_status_str();
+    test_hex();
+    test_signature();
+    test_rfc4231();
+    test_github_example();
+    test_hmac_args();
+    test_key_create();
+    test_multi_key();
+    test_validators();
+    test_spool(pool);
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return done_testing();
+}
