@@ -256,13 +256,6 @@ static const char *cmd_secret(cmd_parms *cmd, void *dcv, const char *arg)
     return err;
 }
 
-/* TwWebhook On|Off */
-static const char *cmd_enable(cmd_parms *cmd, void *dcv, int on)
-{
-    ((tw_dir_conf_t *)dcv)->enabled = on ? 1 : 0;
-    return NULL;
-}
-
 /* TwWebhookMaxBodySize <bytes> */
 static const char *cmd_max_body(cmd_parms *cmd, void *dcv, const char *arg)
 {
@@ -358,13 +351,7 @@ static const char *cmd_export_json(cmd_parms *cmd, void *dcv, const char *pointe
     return NULL;
 }
 
-/* TwWebhookRequireJSON On|Off */
-static const char *cmd_require_json(cmd_parms *cmd, void *dcv, int on)
-{
-    ((tw_dir_conf_t *)dcv)->require_json = on ? 1 : 0;
-    return NULL;
-}
-
+/* For handlers that set one field (ap_set_flag_slot, cmd_header_name). */
 #define DIR_FIELD(field) ((void *)APR_OFFSETOF(tw_dir_conf_t, field))
 
 static const command_rec twwebhook_cmds[] = {
@@ -373,7 +360,7 @@ static const command_rec twwebhook_cmds[] = {
     AP_INIT_TAKE1("TwWebhookSecret", cmd_secret, NULL, RSRC_CONF | ACCESS_CONF,
                   "a webhook token, or file:<path> to read it from a file; "
                   "repeat to accept several (key rotation)"),
-    AP_INIT_FLAG("TwWebhook", cmd_enable, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_FLAG("TwWebhook", ap_set_flag_slot, DIR_FIELD(enabled), RSRC_CONF | ACCESS_CONF,
                  "On to verify webhooks here (the default where a secret applies), "
                  "Off to stop"),
     AP_INIT_TAKE1("TwWebhookMaxBodySize", cmd_max_body, NULL, RSRC_CONF | ACCESS_CONF,
@@ -392,7 +379,7 @@ static const command_rec twwebhook_cmds[] = {
                     "others are acknowledged without it"),
     AP_INIT_TAKE2("TwWebhookExportJSON", cmd_export_json, NULL, RSRC_CONF | ACCESS_CONF,
                   "a JSON pointer into the verified body and the variable to export it as"),
-    AP_INIT_FLAG("TwWebhookRequireJSON", cmd_require_json, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_FLAG("TwWebhookRequireJSON", ap_set_flag_slot, DIR_FIELD(require_json), RSRC_CONF | ACCESS_CONF,
                  "On to answer 400 to a verified body that is not one JSON document"),
     AP_INIT_TAKE1("TwWebhookReplayCache", tw_replay_cmd_cache, NULL, RSRC_CONF,
                   "socache provider[:arguments] remembering handled deliveries "
