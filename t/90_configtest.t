@@ -1,0 +1,214 @@
+# Configuration errors: `httpd -t` on small generated configurations. Every
+# bad one must fail with the configuration file and the line of the bad
+# directive in the message, name the directive, and never show a secret;
+# the good ones must pass. Also checks conf/twwebhook.load and
+# conf/twwebhook.conf (the shipped example) parse.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(remove_tree make_path);
+use Test::More;
+use TwTest;
+
+my $top = dirname(abs_path($FindBin::Bin));
+my $vars = tw_vars();
+my $httpd = $vars->{httpd};
+my $libexec = $vars->{src_dir};
+my $so = "$top/.libs/mod_twwebhook.so";
+my $dir = "$vars->{t_logs}/configtest";
+remove_tree($dir);
+make_path("$dir/spool", "$dir/a-directory");
+
+sub write_file {
+    my ($path, $content, $mode) = @_;
+    open my $fh, '>:raw', $path or die "write $path: $!";
+    print {$fh} $content;
+    close $fh;
+    chmod $mode // 0600, $path;
+    return $path;
+}
+
+my $tok = 'cfgT0ken-3f5a7c9e1b2d-inline';
+my $lf = write_file("$dir/lf.secret", "cfgF1le-8d6b4f2a0c9e-lf\n");
+my $crlf = write_file("$dir/crlf.secret", "cfgF1le-1a3c5e7b9d2f-crlf\r\n");
+my $empty = write_file("$dir/empty.secret", '');
+my $nl_only = write_file("$dir/newline-only.secret", "\n");
+my $crlf_only = write_file("$dir/crlf-only.secret", "\r\n");
+my $unreadable = write_file("$dir/unreadable.secret", "cfgF1le-7e9a2c4b6d8f-hidden\n", 0000);
+my $long_secret = 'cfgL0ng-' . ('5c7e9a1b3d' x 410);   # 4108 bytes
+my $long = write_file("$dir/long.secret", "$long_secret\n");
+my $max_secret = substr($long_secret, 0, 4096);
+my $max = write_file("$dir/max.secret", $max_secret);
+write_file("$dir/relative.secret", "cfgR3lative-0b2d4f6a8c1e\n");
+my @secrets = ($tok, 'cfgF1le-8d6b4f2a0c9e-lf', 'cfgF1le-1a3c5e7b9d2f-crlf',
+               'cfgF1le-7e9a2c4b6d8f-hidden', 'cfgR3lative-0b2d4f6a8c1e',
+               substr($long_secret, 0, 40));
+
+my @preamble = (
+    qq(ServerRoot "$dir"),
+    'ServerName localhost',
+    qq(ErrorLog "$dir/error_log"),
+    qq(PidFile "$dir/httpd.pid"),
+    qq(DefaultRuntimeDir "$dir"),
+    qq(LoadModule mpm_event_module "$libexec/mod_mpm_event.so"),
+    qq(LoadModule twwebhook_module "$so"),
+);
+
+my $n = 0;
+# configtest(\@lines, $load_module) -> (exit status, output, file)
+sub configtest {
+    my ($lines, $pre) = @_;
+    my $file = sprintf '%s/case%02d.conf', $dir, ++$n;
+    write_file($file, join('', map { "$_\n" } @{ $pre // \@preamble }, @$lines), 0644);
+    my $out = qx("$httpd" -t -f "$file" 2>&1);
+    return ($? >> 8, $out, $file);
+}
+
+# bad: [name, directive named in the message, lines, index of the bad line]
+my @bad = (
+    ['empty secret file', 'TwWebhookSecret',
+     ["<Location /h>", "TwWebhookSecret file:$empty", '</Location>'], 1],
+    ['secret file holding only a newline', 'TwWebhookSecret',
+     ["TwWebhookSecret file:$nl_only"], 0],
+    ['secret file holding only CRLF', 'TwWebhookSecret',
+     ["TwWebhookSecret file:$crlf_only"], 0],
+    ['missing secret file', 'TwWebhookSecret',
+     ["TwWebhookSecret $tok", "TwWebhookSecret file:$dir/no-such.secret"], 1],
+    ['unreadable secret file (mode 000)', 'TwWebhookSecret',
+     ["<Location /h>", "TwWebhookSecret file:$unreadable", '</Location>'], 1],
+    ['secret file is a directory', 'TwWebhookSecret',
+     ["TwWebhookSecret file:$dir/a-directory"], 0],
+    ['file: without a path', 'TwWebhookSecret', ['TwWebhookSecret file:'], 0],
+    ['empty inline secret', 'TwWebhookSecret', ['TwWebhookSecret ""'], 0],
+    ['TwWebhookSecret without argument', 'TwWebhookSecret', ['TwWebhookSecret'], 0],
+    ['TwWebhookSecret with two arguments', 'TwWebhookSecret', ["TwWebhookSecret $tok $tok"], 0],
+    (map { ["TwWebhookMaxBodySize $_->[0]", 'TwWebhookMaxBodySize',
+            ["<Location /h>", "TwWebhookSecret $tok", "TwWebhookMaxBodySize $_->[1]",
+             '</Location>'], 2] }
+         ['10k', '10k'], ['-1', '-1'], ['0', '0'], ['abc', 'abc'], ['1.5', '1.5'],
+         ['0x100', '0x100'], ['"" (empty)', '""'], ['"4096 " (trailing space)', '"4096 "'],
+         ['99999999999999999999999 (overflow)', '99999999999999999999999']),
+    ['TwWebhook Maybe', 'TwWebhook', ['TwWebhook Maybe'], 0],
+    ['TwWebhook yes', 'TwWebhook', ["<Location /h>", 'TwWebhook yes', '</Location>'], 1],
+    ['TwWebhookSpoolDir in <Location>', 'TwWebhookSpoolDir',
+     ["<Location /h>", "TwWebhookSpoolDir $dir/spool", '</Location>'], 1],
+    ['TwWebhookSpoolDir in <Directory>', 'TwWebhookSpoolDir',
+     ["<Directory $dir>", "TwWebhookSpoolDir $dir/spool", '</Directory>'], 1],
+    # documented in the README
+    ['secret file longer than 4096 bytes', 'TwWebhookSecret',
+     ["TwWebhookSecret file:$long"], 0],
+    ['TwWebhookSpoolDir that does not exist', 'TwWebhookSpoolDir',
+     ["TwWebhookSpoolDir $dir/no-such-dir"], 0],
+    (map { ["TwWebhookExportJSON to $_", 'TwWebhookExportJSON',
+            ["<Location /h>", "TwWebhookSecret $tok", "TwWebhookExportJSON /a $_",
+             '</Location>'], 2] }
+         qw(HTTP_X_ID REDIRECT_ID TW_WEBHOOK_VERIFIED PHP_VALUE PHP_ADMIN_VALUE
+            lower_case 1ST_DIGIT WITH-DASH)),
+    ['TwWebhookReplayWindow 0', 'TwWebhookReplayWindow', ['TwWebhookReplayWindow 0'], 0],
+    ['TwWebhookReplayWindow 2592001', 'TwWebhookReplayWindow',
+     ['TwWebhookReplayWindow 2592001'], 0],
+    ['TwWebhookReplayCache with an unknown provider', 'TwWebhookReplayCache',
+     ['TwWebhookReplayCache nosuchprovider'], 0],
+    ['TwWebhookReplayCache in <Location>', 'TwWebhookReplayCache',
+     ["<Location /h>", "TwWebhookReplayCache shmcb", '</Location>'], 1],
+    ['TwWebhookReplayCacheFailure maybe', 'TwWebhookReplayCacheFailure',
+     ['TwWebhookReplayCacheFailure maybe'], 0],
+    ['TwWebhookRequireJSON maybe', 'TwWebhookRequireJSON', ['TwWebhookRequireJSON maybe'], 0],
+);
+
+for my $case (@bad) {
+    my ($name, $directive, $lines, $bad) = @$case;
+    my ($rc, $out, $file) = configtest($lines);
+    my $line = @preamble + $bad + 1;
+    subtest "configtest fails: $name" => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/line \Q$line\E of \Q$file\E/, "message names $file line $line")
+            or diag($out);
+        like($out, qr/\Q$directive\E/, "message names $directive");
+        unlike($out, qr/Syntax OK/, 'no "Syntax OK"');
+        unlike($out, qr/\Q$_\E/, 'no secret in the message') for @secrets;
+    };
+}
+
+my @good = (
+    ['inline and file: secrets, limits, spool dir, nested Off',
+     [qq(TwWebhookSpoolDir "$dir/spool"),
+      "TwWebhookSecret $tok",
+      "TwWebhookMaxBodySize 1048576",
+      '<Location /hooks>',
+      "    TwWebhookSecret file:$lf",
+      "    TwWebhookSecret file:$crlf",
+      "    TwWebhookSecret $tok",
+      '    TwWebhookMaxBodySize 4096',
+      '    TwWebhook On',
+      '</Location>',
+      '<Location /hooks/open>',
+      '    TwWebhook Off',
+      '</Location>',
+      "<Directory $dir>",
+      "    TwWebhookSecret $tok",
+      '    TwWebhookMaxBodySize 1',
+      '</Directory>',
+      '<VirtualHost 127.0.0.1:8081>',
+      qq(    TwWebhookSpoolDir "$dir/spool"),
+      "    TwWebhookSecret file:$lf",
+      '    TwWebhookMaxBodySize 16777216',
+      '</VirtualHost>']],
+    ['TwWebhook Off alone', ['TwWebhook Off']],
+    ['a 4096-byte secret file (the longest allowed)', ["TwWebhookSecret file:$max"]],
+    ['a relative file: path, taken from ServerRoot', ['TwWebhookSecret file:relative.secret']],
+    ['the documented extras',
+     ['<Location /h>', "    TwWebhookSecret $tok", '    TwWebhookEvents page.* comment.created *.deleted',
+      '    TwWebhookExportJSON /page/id TW_PAGE_ID', '    TwWebhookRequireJSON On',
+      '    TwWebhookSignatureHeader X-Hub-Signature-256', '    TwWebhookEventHeader X-GitHub-Event',
+      '    TwWebhookDeliveryHeader X-GitHub-Delivery', '</Location>',
+      'TwWebhookReplayWindow 2592000', 'TwWebhookReplayCacheFailure closed']],
+    ['module loaded, no directive', []],
+);
+for my $case (@good) {
+    my ($name, $lines) = @$case;
+    my ($rc, $out) = configtest($lines);
+    subtest "configtest passes: $name" => sub {
+        is($rc, 0, 'httpd -t exits 0') or diag($out);
+        like($out, qr/Syntax OK/, 'Syntax OK');
+    };
+}
+
+# conf/twwebhook.load and conf/twwebhook.conf, as shipped. The .load file
+# names the installed module; here it is pointed at the build tree.
+subtest 'conf/twwebhook.load and conf/twwebhook.conf parse' => sub {
+    my $load = "$top/conf/twwebhook.load";
+    my $conf = "$top/conf/twwebhook.conf";
+    ok(-f $load, 'conf/twwebhook.load exists') or return;
+    ok(-f $conf, 'conf/twwebhook.conf exists') or return;
+    my $text = slurp($load);
+    like($text, qr/^\s*LoadModule\s+twwebhook_module\s+\S*mod_twwebhook\.so\s*$/m,
+         'the .load file loads twwebhook_module from mod_twwebhook.so');
+    (my $local = $text) =~ s/^(\s*LoadModule\s+twwebhook_module\s+)\S+/$1"$so"/m;
+    my $local_load = write_file("$dir/twwebhook.load", $local, 0644);
+    my @pre = @preamble[0 .. $#preamble - 1];   # without our own LoadModule
+
+    my ($rc, $out) = configtest([qq(Include "$local_load"), qq(Include "$conf")], \@pre);
+    is($rc, 0, 'twwebhook.load + twwebhook.conf: httpd -t exits 0') or diag($out);
+    ($rc, $out) = configtest([qq(Include "$conf")], \@pre);
+    is($rc, 0, 'twwebhook.conf without the module loaded: httpd -t exits 0') or diag($out);
+
+    # The commented example between "BEGIN EXAMPLE" and "END EXAMPLE",
+    # uncommented, with its file: secrets pointed at real files.
+    my ($example) = slurp($conf) =~ /BEGIN EXAMPLE[^\n]*\n(.*?)\n[^\n]*END EXAMPLE/s;
+    ok(defined $example && length $example, 'the example block is marked') or return;
+    my @lines = map { s/^\s*#//r } split /\n/, $example;
+    my $uncommented = join "\n", @lines;
+    like($uncommented, qr/^\s*TwWebhookSecret\s/m, 'the example sets a TwWebhookSecret');
+    $uncommented =~ s{file:\S+}{file:$lf}g;
+    my $example_file = write_file("$dir/example.conf", "$uncommented\n", 0644);
+    ($rc, $out) = configtest([qq(Include "$local_load"), qq(Include "$example_file")],
+                             [@pre, qq(LoadModule proxy_module "$libexec/mod_proxy.so"),
+                              qq(LoadModule proxy_fcgi_module "$libexec/mod_proxy_fcgi.so")]);
+    is($rc, 0, 'the uncommented example: httpd -t exits 0') or diag($out . $uncommented);
+};
+
+done_testing();

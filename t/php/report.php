@@ -1,0 +1,63 @@
+<?php
+// php-fpm downstream of the mod_twwebhook integration tests (reached through
+// mod_proxy_fcgi). Same report as t/cgi-bin/report.cgi: the body's SHA-256
+// and length from php://input and the request variables, as JSON. It
+// appends "php <X-Tw-Test-Id>" to $TW_TEST_LOG first, so a test can prove
+// the downstream never ran for a rejected request.
+$id = $_SERVER['HTTP_X_TW_TEST_ID'] ?? '-';
+if (!empty($_SERVER['TW_TEST_LOG'])) {
+    file_put_contents($_SERVER['TW_TEST_LOG'], "php $id\n", FILE_APPEND | LOCK_EX);
+}
+
+$body = file_get_contents('php://input');
+
+// The module's temporary copy of a large body while this downstream runs:
+// names in the spool directory, and descriptors open on a file there (held
+// by an httpd child of the same user; the name may already be removed).
+$spool_files = null;
+$spool_open = null;
+if (!empty($_SERVER['TW_TEST_SPOOL_DIR'])) {
+    $dir = $_SERVER['TW_TEST_SPOOL_DIR'];
+    $spool_files = count(glob($dir . '/twwebhook.*') ?: []);
+    $spool_open = 0;
+    foreach (glob('/proc/[0-9]*/fd/*') ?: [] as $fd) {
+        $target = @readlink($fd);
+        if ($target !== false && strpos($target, $dir . '/twwebhook.') === 0) {
+            $spool_open++;
+        }
+    }
+}
+
+$r = [
+    'downstream'  => 'php',
+    'body_sha256' => hash('sha256', $body),
+    'body_length' => strlen($body),
+    'spool_files' => $spool_files,
+    'spool_open'  => $spool_open,
+    'test_id'     => $id,
+];
+foreach (['CONTENT_LENGTH', 'CONTENT_TYPE', 'REQUEST_METHOD', 'REQUEST_URI',
+          'SCRIPT_NAME', 'HTTP_TRANSFER_ENCODING',
+          'TW_WEBHOOK_VERIFIED', 'TW_WEBHOOK_EVENT', 'TW_WEBHOOK_DELIVERY',
+          'TW_WEBHOOK_SECRET_INDEX', 'HTTP_TW_WEBHOOK_VERIFIED',
+          'REDIRECT_TW_WEBHOOK_VERIFIED', 'REDIRECT_TW_WEBHOOK_EVENT',
+          'REDIRECT_TW_WEBHOOK_DELIVERY', 'REDIRECT_TW_WEBHOOK_SECRET_INDEX'] as $k) {
+    // FastCGI params arrive in $_SERVER; an absent one is reported as null
+    $r[$k] = array_key_exists($k, $_SERVER) ? (string)$_SERVER[$k] : null;
+}
+$tw = [];
+$tw_env = [];
+foreach ($_SERVER as $k => $v) {
+    if (preg_match('/TW_?WEBHOOK/i', $k)) {
+        $tw[$k] = (string)$v;
+    }
+    // every TW_* variable but the suite's own TW_TEST_* (TwWebhookExportJSON)
+    if (strncmp($k, 'TW_', 3) === 0 && strncmp($k, 'TW_TEST_', 8) !== 0) {
+        $tw_env[$k] = (string)$v;
+    }
+}
+$r['tw_vars'] = (object)$tw;
+$r['tw_env'] = (object)$tw_env;
+
+header('Content-Type: application/json');
+echo json_encode($r, JSON_UNESCAPED_SLASHES);
