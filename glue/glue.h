@@ -32,6 +32,8 @@ tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char mac[TW
 void tw_replay_settle(request_rec *r, const unsigned char mac[TW_MAC_LEN], int handled);
 
 int tw_replay_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int tw_replay_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s);
 int tw_replay_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s);
 void tw_replay_child_init(apr_pool_t *p, server_rec *s);

@@ -48,6 +48,7 @@ static struct {
     apr_global_mutex_t *mutex;
     apr_interval_time_t window;
     int fail_open;
+    const char *tuned_by;      /* a Window/Failure directive, for check_config */
 } replay;
 
 static void replay_reset(void)
@@ -57,6 +58,7 @@ static void replay_reset(void)
     replay.mutex = NULL;
     replay.window = TW_REPLAY_DEFAULT_WINDOW;
     replay.fail_open = 1;
+    replay.tuned_by = NULL;
 }
 
 /* TwWebhookReplayCache <provider>[:<args>] */
@@ -97,6 +99,7 @@ const char *tw_replay_cmd_window(cmd_parms *cmd, void *dummy, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds "
                             "from 1 to 2592000 (30 days)", cmd->cmd->name, arg);
     replay.window = apr_time_from_sec(secs);
+    replay.tuned_by = cmd->cmd->name;
     return NULL;
 }
 
@@ -114,6 +117,7 @@ const char *tw_replay_cmd_failure(cmd_parms *cmd, void *dummy, const char *arg)
     else
         return apr_psprintf(cmd->pool, "%s: '%s' is neither 'open' nor 'closed'",
                             cmd->cmd->name, arg);
+    replay.tuned_by = cmd->cmd->name;
     return NULL;
 }
 
@@ -205,6 +209,23 @@ int tw_replay_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     if (rv != APR_SUCCESS) {
         ap_log_perror(APLOG_MARK, APLOG_CRIT, rv, plog,
                       "TWW0705: cannot register the %s mutex", TW_REPLAY_MUTEX_TYPE);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+/*
+ * Runs for "apachectl configtest" too (post_config does not): tuning a
+ * replay cache that does not exist is a mistake worth failing on, since
+ * the operator believes replays are stopped.
+ */
+int tw_replay_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s)
+{
+    if (replay.tuned_by != NULL && replay.provider == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "TWW0708: %s is set but TwWebhookReplayCache is not: "
+                     "no replay protection is active", replay.tuned_by);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
