@@ -6,10 +6,15 @@
  * Everything runs in the "C" locale (libFuzzer and fuzz_replay never call
  * setlocale), so strncasecmp is plain ASCII.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <json-c/json_object.h>
+#include <json-c/json_pointer.h>
+#include <json-c/json_tokener.h>
 
 #include "twwebhook.h"
 #include "fuzz_targets.h"
@@ -19,6 +24,8 @@ const tw_fuzz_target_t tw_fuzz_targets[] = {
     { "hex",       tw_fuzz_hex },
     { "verify",    tw_fuzz_verify },
     { "validate",  tw_fuzz_validate },
+    { "json",      tw_fuzz_json },
+    { "events",    tw_fuzz_events },
     { NULL, NULL }
 };
 
@@ -283,5 +290,502 @@ int tw_fuzz_validate(const uint8_t *data, size_t size)
     if (tw_delivery_is_plain(s) != naive_is_plain(s, delivery_chars, TW_DELIVERY_MAX))
         fail("validate", "tw_delivery_is_plain disagrees with the reference");
     free(s);
+    return 0;
+}
+
+/* ---- json ------------------------------------------------------------------------ */
+
+/* JSON whitespace (RFC 8259): not \v, not \f. */
+static int naive_json_ws(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * A naive RFC 8259 validator: recursive descent over the grammar as the RFC
+ * writes it, with json-c's depth rule (a value's level is the number of
+ * values on the path from the root to it, itself included; at most
+ * TW_JSON_MAX_DEPTH). Returns 1 when s[0..n) is exactly one JSON text.
+ */
+struct naive_json {
+    const uint8_t *s;
+    size_t n, i;
+};
+
+static int nj_peek(const struct naive_json *j)
+{
+    return j->i < j->n ? j->s[j->i] : -1;
+}
+
+static void nj_ws(struct naive_json *j)
+{
+    while (j->i < j->n && naive_json_ws(j->s[j->i]))
+        j->i++;
+}
+
+static int nj_digits(struct naive_json *j)
+{
+    size_t start = j->i;
+
+    while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
+        j->i++;
+    return j->i > start;
+}
+
+/* number = [ minus ] int [ frac ] [ exp ] */
+static int nj_number(struct naive_json *j)
+{
+    if (nj_peek(j) == '-')
+        j->i++;
+    if (nj_peek(j) == '0')
+        j->i++;
+    else if (nj_peek(j) >= '1' && nj_peek(j) <= '9')
+        nj_digits(j);
+    else
+        return 0;
+    if (nj_peek(j) == '.') {
+        j->i++;
+        if (!nj_digits(j))
+            return 0;
+    }
+    if (nj_peek(j) == 'e' || nj_peek(j) == 'E') {
+        j->i++;
+        if (nj_peek(j) == '+' || nj_peek(j) == '-')
+            j->i++;
+        if (!nj_digits(j))
+            return 0;
+    }
+    return 1;
+}
+
+static int nj_string(struct naive_json *j)
+{
+    int k;
+
+    j->i++;   /* the opening quote */
+    while (j->i < j->n) {
+        uint8_t c = j->s[j->i++];
+
+        if (c == '"')
+            return 1;
+        if (c < 0x20)
+            return 0;
+        if (c == '\\') {
+            if (j->i >= j->n)
+                return 0;
+            c = j->s[j->i++];
+            if (c == 'u') {
+                for (k = 0; k < 4; k++, j->i++)
+                    if (j->i >= j->n || strchr("0123456789abcdefABCDEF", j->s[j->i]) == NULL
+                        || j->s[j->i] == '\0')
+                        return 0;
+            }
+            else if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL)
+                return 0;
+        }
+    }
+    return 0;
+}
+
+static int nj_literal(struct naive_json *j, const char *word)
+{
+    size_t len = strlen(word);
+
+    if (j->n - j->i < len || memcmp(j->s + j->i, word, len) != 0)
+        return 0;
+    j->i += len;
+    return 1;
+}
+
+/* One value at the given level (1 for the root), with the whitespace around it. */
+static int nj_value(struct naive_json *j, int level)
+{
+    int c, first = 1;
+
+    if (level > TW_JSON_MAX_DEPTH)
+        return 0;
+    nj_ws(j);
+    c = nj_peek(j);
+    if (c == '{' || c == '[') {
+        int close = c == '{' ? '}' : ']';
+
+        j->i++;
+        nj_ws(j);
+        if (nj_peek(j) == close) {
+            j->i++;
+            nj_ws(j);
+            return 1;
+        }
+        for (;;) {
+            if (!first) {
+                if (nj_peek(j) != ',')
+                    return 0;
+                j->i++;
+            }
+            first = 0;
+            if (close == '}') {
+                nj_ws(j);
+                if (nj_peek(j) != '"' || !nj_string(j))
+                    return 0;
+                nj_ws(j);
+                if (nj_peek(j) != ':')
+                    return 0;
+                j->i++;
+            }
+            if (!nj_value(j, level + 1))
+                return 0;
+            if (nj_peek(j) == close) {
+                j->i++;
+                nj_ws(j);
+                return 1;
+            }
+        }
+    }
+    if (c == '"') {
+        if (!nj_string(j))
+            return 0;
+    }
+    else if (c == '-' || (c >= '0' && c <= '9')) {
+        if (!nj_number(j))
+            return 0;
+    }
+    else if (!nj_literal(j, "true") && !nj_literal(j, "false") && !nj_literal(j, "null")) {
+        return 0;
+    }
+    nj_ws(j);
+    return 1;
+}
+
+static int naive_json_valid(const uint8_t *s, size_t n)
+{
+    struct naive_json j;
+
+    j.s = s;
+    j.n = n;
+    j.i = 0;
+    return nj_value(&j, 1) && j.i == n;
+}
+
+/* 1 when s[0..n) is an RFC 8259 number, nothing else. */
+static int naive_json_number(const char *s, size_t n)
+{
+    struct naive_json j;
+
+    j.s = (const uint8_t *)s;
+    j.n = n;
+    j.i = 0;
+    return nj_number(&j) && j.i == n;
+}
+
+/*
+ * The reference verdict: json-c parsing the whole input in one call (with
+ * its terminating NUL, which ends a top-level number), with tw_json's depth
+ * and flags; then only JSON whitespace may follow. *pobj gets the value.
+ */
+static int jsonc_one_shot(const uint8_t *data, size_t size, struct json_object **pobj)
+{
+    struct json_tokener *tok = json_tokener_new_ex(TW_JSON_MAX_DEPTH);
+    char *copy = copy_string(data, size);
+    size_t end, i;
+    int valid;
+
+    if (tok == NULL || size > INT32_MAX - 1)
+        fail("json", "json_tokener_new_ex failed, or input too large");
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+    *pobj = json_tokener_parse_ex(tok, copy, (int)size + 1);
+    valid = json_tokener_get_error(tok) == json_tokener_success;
+    end = json_tokener_get_parse_end(tok);
+    if (valid && end > size)
+        valid = 0;
+    for (i = end; valid && i < size; i++)
+        if (!naive_json_ws(data[i]))
+            valid = 0;
+    if (!valid && *pobj != NULL) {
+        json_object_put(*pobj);
+        *pobj = NULL;
+    }
+    json_tokener_free(tok);
+    free(copy);
+    return valid;
+}
+
+/* What tw_json_get_scalar owes for pointer, worked out from json-c's value. */
+static tw_status_t expected_scalar(struct json_object *doc, const char *pointer, size_t cap,
+                                   const char **ptext, size_t *plen)
+{
+    struct json_object *v = NULL;
+    const char *text;
+    size_t len, i;
+
+    *ptext = "";
+    *plen = 0;
+    if (doc == NULL)   /* a valid document that is null */
+        return pointer[0] == '\0' ? TW_ERR_JSON_NOT_SCALAR : TW_ERR_JSON_NOT_FOUND;
+    if (json_pointer_get(doc, pointer, &v) != 0)
+        return TW_ERR_JSON_NOT_FOUND;
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        text = json_object_get_string(v);
+        len = (size_t)json_object_get_string_len(v);
+        break;
+    case json_type_int:
+        if (json_object_get_int64(v) == INT64_MIN || json_object_get_uint64(v) == UINT64_MAX)
+            return TW_ERR_JSON_UNSAFE_VALUE;
+        /* fall through */
+    case json_type_double:
+    case json_type_boolean:
+        text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        len = strlen(text);
+        break;
+    default:
+        return TW_ERR_JSON_NOT_SCALAR;
+    }
+    if (len >= cap || len > TW_JSON_VALUE_MAX)
+        return TW_ERR_JSON_UNSAFE_VALUE;
+    for (i = 0; i < len; i++)
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+            return TW_ERR_JSON_UNSAFE_VALUE;
+    *ptext = text;
+    *plen = len;
+    return TW_OK;
+}
+
+/* Appends token to pointer as one RFC 6901 reference token ("/" + escaped). */
+static void pointer_append(char *pointer, size_t cap, const uint8_t *token, size_t len)
+{
+    size_t at = strlen(pointer), i;
+
+    if (at + 1 + 2 * len + 1 > cap)
+        return;
+    pointer[at++] = '/';
+    for (i = 0; i < len; i++) {
+        if (token[i] == '~' || token[i] == '/') {
+            pointer[at++] = '~';
+            pointer[at++] = token[i] == '~' ? '0' : '1';
+        }
+        else {
+            pointer[at++] = (char)token[i];
+        }
+    }
+    pointer[at] = '\0';
+}
+
+#define JSON_FUZZ_TOKENS 4
+#define JSON_FUZZ_TOKEN_MAX 32
+
+/*
+ * Pointers worth asking for: built from the first few plain quoted strings
+ * of the input (no backslash, no control character), which are likely keys.
+ */
+static size_t json_fuzz_pointers(const uint8_t *doc, size_t size,
+                                 char pointers[][4 * JSON_FUZZ_TOKEN_MAX * 2 + 16], size_t max)
+{
+    const uint8_t *tok[JSON_FUZZ_TOKENS];
+    size_t tok_len[JSON_FUZZ_TOKENS], ntok = 0, np = 0, i, j;
+
+    for (i = 0; i < size && ntok < JSON_FUZZ_TOKENS; i++) {
+        if (doc[i] != '"')
+            continue;
+        for (j = i + 1; j < size && doc[j] != '"' && doc[j] != '\\' && doc[j] >= 0x20
+             && j - i <= JSON_FUZZ_TOKEN_MAX; j++)
+            ;
+        if (j < size && doc[j] == '"') {
+            tok[ntok] = doc + i + 1;
+            tok_len[ntok++] = j - i - 1;
+        }
+        i = j;
+    }
+#define PTR_NEW() (pointers[np][0] = '\0', np++)
+    PTR_NEW();                                        /* "" */
+    PTR_NEW(); pointer_append(pointers[np - 1], sizeof(pointers[0]), (const uint8_t *)"0", 1);
+    PTR_NEW(); pointer_append(pointers[np - 1], sizeof(pointers[0]), (const uint8_t *)"", 0);
+    for (i = 0; i < ntok && np + 3 <= max; i++) {
+        PTR_NEW(); pointer_append(pointers[np - 1], sizeof(pointers[0]), tok[i], tok_len[i]);
+        PTR_NEW(); pointer_append(pointers[np - 1], sizeof(pointers[0]), tok[i], tok_len[i]);
+        pointer_append(pointers[np - 1], sizeof(pointers[0]), (const uint8_t *)"0", 1);
+        /* The path through all tokens so far (nested keys). */
+        PTR_NEW();
+        for (j = 0; j <= i; j++)
+            pointer_append(pointers[np - 1], sizeof(pointers[0]), tok[j], tok_len[j]);
+    }
+#undef PTR_NEW
+    return np;
+}
+
+/*
+ * Input layout: byte 0 chooses how the rest, the document, is fed: its low
+ * 2 bits select whole (0), byte by byte (1), fixed chunks of
+ * 1 + (byte 0 >> 2) bytes (2), or chunks of 1..32 bytes drawn from the
+ * input's hash (3); its high bits also give a small out_cap for lookups.
+ *
+ * The verdict of tw_json fed that way must be that of json-c parsing the
+ * whole document in one call with the same flags and depth, narrowed by a
+ * naive RFC 8259 validator (JSON_TOKENER_STRICT lets some non-JSON
+ * through, which tw_json refuses). Then scalars are looked up at pointers
+ * taken from the document, and compared with what json-c's one-shot value
+ * says they must be; any value returned is checked for control characters
+ * and length.
+ */
+int tw_fuzz_json(const uint8_t *data, size_t size)
+{
+    char pointers[3 + 3 * JSON_FUZZ_TOKENS][4 * JSON_FUZZ_TOKEN_MAX * 2 + 16];
+    const uint8_t *doc;
+    struct json_object *ref = NULL;
+    tw_json_t *json = NULL;
+    size_t doc_len, off = 0, np, i, c, caps[2];
+    uint64_t rng;
+    tw_status_t st;
+    int mode, want, rfc;
+    char *out;
+
+    if (size < 1)
+        return 0;
+    mode = data[0] & 3;
+    doc = data + 1;
+    doc_len = size - 1;
+    rng = fnv1a(data, size);
+
+    if (tw_json_create(&json) != TW_OK)
+        fail("json", "tw_json_create failed");
+    for (st = TW_OK; st == TW_OK && off < doc_len; ) {
+        size_t n = mode == 0 ? doc_len : mode == 1 ? 1 : mode == 2 ? 1 + (size_t)(data[0] >> 2)
+                 : 1 + (size_t)(fuzz_rng_next(&rng) % 32);
+
+        if (n > doc_len - off)
+            n = doc_len - off;
+        st = tw_json_feed(json, doc + off, n);
+        off += n;
+    }
+    if (st == TW_OK)
+        st = tw_json_finish(json);
+    if (st != TW_OK && st != TW_ERR_JSON_INVALID)
+        fail("json", "feed/finish gave neither ok nor invalid");
+
+    want = jsonc_one_shot(doc, doc_len, &ref);
+    rfc = naive_json_valid(doc, doc_len);
+    if ((st == TW_OK) != (want && rfc)) {
+        fprintf(stderr, "tw_json: %s, json-c one-shot: %s, naive RFC 8259: %s (mode %d)\n",
+                tw_status_str(st), want ? "valid" : "invalid", rfc ? "valid" : "invalid", mode);
+        fail("json", "chunked verdict differs from the one-shot references");
+    }
+
+    np = json_fuzz_pointers(doc, doc_len, pointers, sizeof(pointers) / sizeof(pointers[0]));
+    caps[0] = TW_JSON_VALUE_MAX + 1;
+    caps[1] = 1 + (size_t)(data[0] >> 2) % 16;
+    out = malloc(TW_JSON_VALUE_MAX + 2);
+    if (out == NULL)
+        fail("json", "out of memory");
+    for (i = 0; i < np; i++) {
+        for (c = 0; c < 2; c++) {
+            const char *want_text;
+            size_t len = 99, want_len, k;
+            tw_status_t got, exp;
+
+            memset(out, '#', TW_JSON_VALUE_MAX + 2);
+            got = tw_json_get_scalar(json, pointers[i], out, caps[c], &len);
+            if (got == TW_OK) {
+                if (len >= caps[c] || len > TW_JSON_VALUE_MAX || out[len] != '\0')
+                    fail("json", "a value longer than allowed, or not NUL-terminated");
+                for (k = 0; k < len; k++)
+                    if ((unsigned char)out[k] < 0x20 || out[k] == 0x7f)
+                        fail("json", "a value with a control character");
+            }
+            else if (len != 0 || out[0] != '\0') {
+                fail("json", "a failed lookup left a value behind");
+            }
+            if (st != TW_OK) {
+                if (got != TW_ERR_JSON_INVALID)
+                    fail("json", "a lookup in an invalid document did not say invalid");
+                continue;
+            }
+            exp = expected_scalar(ref, pointers[i], caps[c], &want_text, &want_len);
+            if (got != exp) {
+                fprintf(stderr, "pointer \"%s\" cap %zu: got %s, expected %s\n", pointers[i],
+                        caps[c], tw_status_str(got), tw_status_str(exp));
+                fail("json", "get_scalar disagrees with json-c's one-shot value");
+            }
+            if (got == TW_OK && (len != want_len || memcmp(out, want_text, len) != 0))
+                fail("json", "get_scalar gave other bytes than json-c's one-shot value");
+            /* A number from a valid document is exported as an RFC 8259 number. */
+            if (got == TW_OK) {
+                struct json_object *v = NULL;
+
+                if (json_pointer_get(ref, pointers[i], &v) == 0
+                    && (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+                    && !naive_json_number(out, len))
+                    fail("json", "an exported number is not an RFC 8259 number");
+            }
+        }
+    }
+    free(out);
+    json_object_put(ref);
+    tw_json_destroy(json);
+    return 0;
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+/*
+ * The reference glob, the recursive definition ('*' matches nothing, or
+ * one more character), memoised so that "*a*a*a*a..." stays polynomial.
+ * memo[pi * (elen + 1) + ei]: 0 unknown, 1 no, 2 yes.
+ */
+static int naive_glob(const char *p, size_t pi, size_t plen, const char *e, size_t ei, size_t elen,
+                      unsigned char *memo)
+{
+    unsigned char *m = &memo[pi * (elen + 1) + ei];
+    int r;
+
+    if (*m != 0)
+        return *m == 2;
+    if (pi == plen)
+        r = ei == elen;
+    else if (p[pi] == '*')
+        r = naive_glob(p, pi + 1, plen, e, ei, elen, memo)
+            || (ei < elen && naive_glob(p, pi, plen, e, ei + 1, elen, memo));
+    else
+        r = ei < elen && p[pi] == e[ei] && naive_glob(p, pi + 1, plen, e, ei + 1, elen, memo);
+    *m = r ? 2 : 1;
+    return r;
+}
+
+/*
+ * Input layout: the pattern, a NUL, the event (up to the next NUL or the
+ * end); no NUL means an empty event. Both validators are compared with
+ * strspn references, and tw_event_matches with the recursive glob when
+ * both sides are valid (what the module ever passes it).
+ */
+int tw_fuzz_events(const uint8_t *data, size_t size)
+{
+    static const char event_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789._-";
+    static const char pattern_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789._-*";
+    const uint8_t *nul = memchr(data, '\0', size);
+    size_t plen = nul != NULL ? (size_t)(nul - data) : size;
+    char *pattern = copy_string(data, plen);
+    char *event = nul != NULL ? copy_string(nul + 1, size - plen - 1) : copy_string(data, 0);
+    int pattern_ok = tw_event_pattern_is_valid(pattern);
+    int event_ok = tw_event_is_plain(event);
+
+    if (pattern_ok != naive_is_plain(pattern, pattern_chars, TW_EVENT_MAX))
+        fail("events", "tw_event_pattern_is_valid disagrees with the reference");
+    if (event_ok != naive_is_plain(event, event_chars, TW_EVENT_MAX))
+        fail("events", "tw_event_is_plain disagrees with the reference");
+    if (pattern_ok && event_ok) {
+        size_t pl = strlen(pattern), el = strlen(event);
+        unsigned char *memo = calloc((pl + 1) * (el + 1), 1);
+        int want, got;
+
+        if (memo == NULL)
+            fail("events", "out of memory");
+        want = naive_glob(pattern, 0, pl, event, 0, el, memo);
+        got = tw_event_matches(pattern, event);
+        if (got != want) {
+            fprintf(stderr, "pattern \"%s\" event \"%s\": got %d, expected %d\n", pattern, event, got, want);
+            fail("events", "tw_event_matches disagrees with the recursive glob");
+        }
+        free(memo);
+    }
+    free(pattern);
+    free(event);
     return 0;
 }

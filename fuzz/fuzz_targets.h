@@ -18,6 +18,8 @@ int tw_fuzz_signature(const uint8_t *data, size_t size);
 int tw_fuzz_hex(const uint8_t *data, size_t size);
 int tw_fuzz_verify(const uint8_t *data, size_t size);
 int tw_fuzz_validate(const uint8_t *data, size_t size);
+int tw_fuzz_json(const uint8_t *data, size_t size);
+int tw_fuzz_events(const uint8_t *data, size_t size);
 
 /* The targets by name, for fuzz_replay; the list ends with a NULL name. */
 typedef struct {

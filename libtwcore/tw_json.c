@@ -8,6 +8,7 @@
  * control characters, so that no body can smuggle a newline or a NUL into
  * a CGI environment or a FastCGI parameter.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -20,9 +21,122 @@
 
 struct tw_json {
     struct json_tokener *tok;
-    struct json_object *doc;   /* set once one whole value has been parsed */
+    struct json_object *doc;   /* the parsed value (NULL for a top-level null) */
+    int done;                  /* one whole value has been parsed */
     int failed;                /* invalid JSON, too deep, or trailing data */
+    int lex;                   /* enum lex_state of the RFC 8259 guard */
 };
+
+/*
+ * The RFC 8259 guard. JSON_TOKENER_STRICT is not RFC 8259: json-c 0.16
+ * still accepts NaN, Infinity and -Infinity, single-quoted keys, raw
+ * control characters (NUL, newline...) inside strings, and the numbers
+ * "1.", "-.5", "1.e5", "00" and "-01" (the last two read back as 0 and -1,
+ * not as written); and fed in chunks, it reads "[4" + "-1]" as [4]. This
+ * lexer sees every byte before json-c does, keeps its state across chunks,
+ * and refuses exactly those; json-c still checks the structure, the escapes
+ * and the depth.
+ */
+enum lex_state {
+    LEX_OUT = 0,        /* between tokens, or inside true/false/null */
+    LEX_STRING,
+    LEX_ESCAPE,         /* after a backslash in a string */
+    LEX_MINUS,          /* "-": a digit must follow */
+    LEX_ZERO,           /* a leading 0: no digit may follow */
+    LEX_INT,            /* 1-9 digits */
+    LEX_DOT,            /* ".": a digit must follow */
+    LEX_FRAC,
+    LEX_EXP,            /* "e"/"E": a sign or a digit must follow */
+    LEX_EXP_SIGN,       /* a digit must follow */
+    LEX_EXP_DIGITS
+};
+
+/* 1 when the input may end in this state (outside a token or after a complete number). */
+static int lex_may_end(int state)
+{
+    return state == LEX_OUT || state == LEX_ZERO || state == LEX_INT
+        || state == LEX_FRAC || state == LEX_EXP_DIGITS;
+}
+
+/* 0 as soon as the bytes cannot be part of an RFC 8259 text, else 1. */
+static int lex_rfc8259(int *state, const char *p, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        int digit = c >= '0' && c <= '9';
+
+        switch (*state) {
+        case LEX_STRING:
+            if (c < 0x20)
+                return 0;
+            if (c == '"')
+                *state = LEX_OUT;
+            else if (c == '\\')
+                *state = LEX_ESCAPE;
+            continue;
+        case LEX_ESCAPE:    /* which escapes exist is json-c's to check */
+            if (c < 0x20)
+                return 0;
+            *state = LEX_STRING;
+            continue;
+        case LEX_MINUS:
+            if (!digit)
+                return 0;
+            *state = c == '0' ? LEX_ZERO : LEX_INT;
+            continue;
+        case LEX_DOT:
+        case LEX_EXP_SIGN:
+            if (!digit)
+                return 0;
+            *state = *state == LEX_DOT ? LEX_FRAC : LEX_EXP_DIGITS;
+            continue;
+        case LEX_EXP:
+            if (!digit && c != '+' && c != '-')
+                return 0;
+            *state = digit ? LEX_EXP_DIGITS : LEX_EXP_SIGN;
+            continue;
+        case LEX_ZERO:
+        case LEX_INT:
+        case LEX_FRAC:
+        case LEX_EXP_DIGITS:
+            if (digit) {
+                if (*state == LEX_ZERO)
+                    return 0;
+                continue;
+            }
+            if (c == '.' && (*state == LEX_ZERO || *state == LEX_INT)) {
+                *state = LEX_DOT;
+                continue;
+            }
+            if ((c == 'e' || c == 'E') && *state != LEX_EXP_DIGITS) {
+                *state = LEX_EXP;
+                continue;
+            }
+            /* The number has ended: only whitespace, ',', ']' or '}' may
+             * follow. json-c 0.16 checks this too, except when a chunk
+             * boundary falls inside the number: "[4" then "-1]" is [4]. */
+            if (c == '\0' || strchr(" \t\n\r,]}", c) == NULL)
+                return 0;
+            *state = LEX_OUT;
+            break;
+        default:
+            break;
+        }
+        if (c == '"')
+            *state = LEX_STRING;
+        else if (c == '-')
+            *state = LEX_MINUS;
+        else if (c == '0')
+            *state = LEX_ZERO;
+        else if (digit)
+            *state = LEX_INT;
+        else if (c == '\0' || strchr(" \t\n\r{}[],:truefalsn", c) == NULL)
+            return 0;       /* NaN, Infinity, 'key', +1, .5, ... */
+    }
+    return 1;
+}
 
 tw_status_t tw_json_create(tw_json_t **pjson)
 {
@@ -74,27 +188,34 @@ tw_status_t tw_json_feed(tw_json_t *json, const void *data, size_t len)
         return TW_ERR_ARG;
     if (json->failed)
         return TW_ERR_JSON_INVALID;
-    if (json->doc != NULL) {
+    if (json->done) {
         if (!all_whitespace(p, len))
             json_fail(json);
         return json->failed ? TW_ERR_JSON_INVALID : TW_OK;
     }
+    if (!lex_rfc8259(&json->lex, p, len)) {
+        json_fail(json);
+        return TW_ERR_JSON_INVALID;
+    }
     /* json-c takes an int length; feed in pieces that fit. */
-    while (len > 0 && json->doc == NULL) {
+    while (len > 0 && !json->done) {
         int piece = len > (size_t)(64 * 1024) ? 64 * 1024 : (int)len;
         enum json_tokener_error jerr;
 
         json->doc = json_tokener_parse_ex(json->tok, p, piece);
         jerr = json_tokener_get_error(json->tok);
-        if (json->doc == NULL && jerr != json_tokener_continue) {
+        /* Success is the error code, not a non-NULL object: a top-level
+         * "null" parses to NULL, and is one whole document. */
+        if (jerr != json_tokener_continue && jerr != json_tokener_success) {
             json_fail(json);
             return TW_ERR_JSON_INVALID;
         }
-        used = json->doc != NULL ? json_tokener_get_parse_end(json->tok) : (size_t)piece;
+        json->done = (jerr == json_tokener_success);
+        used = json->done ? json_tokener_get_parse_end(json->tok) : (size_t)piece;
         p += used;
         len -= used;
     }
-    if (json->doc != NULL && !all_whitespace(p, len)) {
+    if (json->done && !all_whitespace(p, len)) {
         json_fail(json);
         return TW_ERR_JSON_INVALID;
     }
@@ -107,14 +228,19 @@ tw_status_t tw_json_finish(tw_json_t *json)
         return TW_ERR_ARG;
     if (json->failed)
         return TW_ERR_JSON_INVALID;
-    if (json->doc == NULL) {
-        /* A top-level number only ends at the end of input: say so with
-         * the terminating NUL json-c understands. */
-        json->doc = json_tokener_parse_ex(json->tok, "", 1);
-        if (json->doc == NULL) {
+    if (!json->done) {
+        if (!lex_may_end(json->lex)) {   /* "1.", "-", "1e": json-c takes some */
             json_fail(json);
             return TW_ERR_JSON_INVALID;
         }
+        /* A top-level number only ends at the end of input: say so with
+         * the terminating NUL json-c understands. */
+        json->doc = json_tokener_parse_ex(json->tok, "", 1);
+        if (json_tokener_get_error(json->tok) != json_tokener_success) {
+            json_fail(json);
+            return TW_ERR_JSON_INVALID;
+        }
+        json->done = 1;
     }
     return TW_OK;
 }
@@ -142,8 +268,10 @@ tw_status_t tw_json_get_scalar(const tw_json_t *json, const char *pointer,
         return TW_ERR_ARG;
     *plen = 0;
     out[0] = '\0';
-    if (json->doc == NULL)
+    if (json->failed || !json->done)
         return TW_ERR_JSON_INVALID;
+    if (json->doc == NULL)   /* the whole document is null */
+        return pointer[0] == '\0' ? TW_ERR_JSON_NOT_SCALAR : TW_ERR_JSON_NOT_FOUND;
     /* json_pointer_get takes a non-const object but does not modify it. */
     if (json_pointer_get((struct json_object *)json->doc, pointer, &value) != 0)
         return TW_ERR_JSON_NOT_FOUND;
@@ -153,6 +281,15 @@ tw_status_t tw_json_get_scalar(const tw_json_t *json, const char *pointer,
         len = (size_t)json_object_get_string_len(value);
         break;
     case json_type_int:
+        /* json-c 0.16 silently clamps integers beyond int64/uint64 to these
+         * limits: the body may have said something else, so such a value
+         * cannot be exported as written. (The limits themselves, written
+         * out, are refused too: failing closed on two values is cheaper
+         * than exporting a wrong ID.) */
+        if (json_object_get_int64(value) == INT64_MIN
+            || json_object_get_uint64(value) == UINT64_MAX)
+            return TW_ERR_JSON_UNSAFE_VALUE;
+        /* fall through */
     case json_type_double:
     case json_type_boolean:
         /* The body's own spelling for numbers, "true"/"false" for booleans. */
@@ -202,9 +339,22 @@ int tw_env_name_is_allowed(const char *name)
         "HTTP_",        /* request headers overwrite these */
         "REDIRECT_",    /* httpd's renaming on internal redirects */
         "TW_WEBHOOK_",  /* the module's own facts */
+        "SSL_",         /* mod_ssl's facts about the connection */
     };
+    /* Names an application reads as facts established by the server: a
+     * value from a body, however well signed, must not pose as one (and
+     * where httpd sets them later it would silently win anyway). */
     static const char *const reserved_names[] = {
         "PHP_VALUE", "PHP_ADMIN_VALUE",   /* php-fpm reads these as ini settings */
+        /* RFC 3875's meta-variables, and what httpd adds to them */
+        "AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "GATEWAY_INTERFACE",
+        "PATH_INFO", "PATH_TRANSLATED", "QUERY_STRING", "REMOTE_ADDR",
+        "REMOTE_HOST", "REMOTE_IDENT", "REMOTE_USER", "REQUEST_METHOD",
+        "SCRIPT_NAME", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
+        "SERVER_SOFTWARE", "DOCUMENT_ROOT", "SCRIPT_FILENAME", "REQUEST_URI",
+        "REQUEST_SCHEME", "CONTEXT_PREFIX", "CONTEXT_DOCUMENT_ROOT",
+        "SERVER_ADDR", "SERVER_ADMIN", "SERVER_SIGNATURE", "REMOTE_PORT",
+        "HTTPS", "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH",
     };
     size_t i;
     const char *p;

@@ -1,0 +1,9 @@
+/* fuzz_events.c - libFuzzer entry for tw_fuzz_events (built by fuzz/build-libfuzzer). */
+#include "fuzz_targets.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return tw_fuzz_events(data, size);
+}
