@@ -405,9 +405,9 @@ typedef struct {
     const char *delivery;
     const char *secret_index;
     apr_array_header_t *exported;      /* tw_exported_t, from TwWebhookExportJSON */
-    /* The verified MAC: the replay cache's key. Not secret (the client
-     * sent it), but never logged either. */
-    unsigned char mac[TW_MAC_LEN];
+    /* The replay cache's key, derived from the verified MAC
+     * (tw_replay_key), so no cache or its log holds the signature. */
+    unsigned char replay_key[TW_MAC_LEN];
     int replay_reserved;               /* settle it when the response is done */
     const char *ack;                   /* set: answer 200 with this, skip the app */
 } tw_txn_t;
@@ -872,7 +872,7 @@ static int check_replay(request_rec *r, tw_txn_t *txn)
 {
     if (!tw_replay_configured() || txn->ack != NULL)
         return OK;
-    switch (tw_replay_reserve(r, txn->mac)) {
+    switch (tw_replay_reserve(r, txn->replay_key)) {
     case TW_REPLAY_FIRST:
         txn->replay_reserved = 1;
         return OK;
@@ -933,7 +933,9 @@ static int verify_request(request_rec *r, const tw_dir_conf_t *dc)
     if (st != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0405",
                       "HMAC computation failed (libcrypto)");
-    memcpy(txn->mac, mac, TW_MAC_LEN);
+    if (tw_replay_key(mac, txn->replay_key) != TW_OK)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0411",
+                      "cannot derive the replay cache key (libcrypto)");
     txn->keys = dc->keys;
     txn->verified = "1";
     txn->secret_index = apr_psprintf(top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
@@ -1062,7 +1064,7 @@ static int hook_log_transaction(request_rec *r)
         return DECLINED;
     while (last->next != NULL)   /* the status of the last internal redirect */
         last = last->next;
-    tw_replay_settle(r, txn->mac, ap_is_HTTP_SUCCESS(last->status));
+    tw_replay_settle(r, txn->replay_key, ap_is_HTTP_SUCCESS(last->status));
     txn->replay_reserved = 0;
     return DECLINED;
 }

@@ -27,9 +27,9 @@ const char *tw_replay_cmd_failure(cmd_parms *cmd, void *dummy, const char *arg);
 
 int tw_replay_configured(void);
 int tw_replay_fails_open(void);
-tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char mac[TW_MAC_LEN]);
+tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW_MAC_LEN]);
 /* Records the outcome of a reserved delivery: handled (2xx) or not. */
-void tw_replay_settle(request_rec *r, const unsigned char mac[TW_MAC_LEN], int handled);
+void tw_replay_settle(request_rec *r, const unsigned char key[TW_MAC_LEN], int handled);
 
 int tw_replay_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int tw_replay_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

@@ -3,9 +3,10 @@
  * protection on one of httpd's socache providers (shmcb for one server,
  * memcache or redis shared by a fleet).
  *
- * The key is the verified MAC of the body, never the unsigned Delivery
- * header, so resending a captured body under a fresh Delivery value is
- * still a duplicate. A key moves through two states:
+ * The key is derived from the verified MAC of the body (tw_replay_key),
+ * never from the unsigned Delivery header, so resending a captured body
+ * under a fresh Delivery value is still a duplicate. A key moves through
+ * two states:
  *
  *   absent --reserve--> PENDING --settle(2xx)--> DONE (for the window)
  *                          \----settle(other)--> absent (retries go through)
@@ -148,14 +149,14 @@ static void replay_unlock(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "TWW0702: cannot unlock the replay cache mutex");
 }
 
-static apr_status_t replay_store(request_rec *r, const unsigned char mac[TW_MAC_LEN],
+static apr_status_t replay_store(request_rec *r, const unsigned char key[TW_MAC_LEN],
                                  unsigned char state, apr_interval_time_t ttl)
 {
-    return replay.provider->store(replay.instance, r->server, mac, TW_MAC_LEN,
+    return replay.provider->store(replay.instance, r->server, key, TW_MAC_LEN,
                                   apr_time_now() + ttl, &state, 1, r->pool);
 }
 
-tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char mac[TW_MAC_LEN])
+tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW_MAC_LEN])
 {
     unsigned char state = 0;
     unsigned int len = 1;
@@ -164,12 +165,12 @@ tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char mac[TW
 
     if (replay_lock(r) != APR_SUCCESS)
         return TW_REPLAY_UNAVAILABLE;
-    rv = replay.provider->retrieve(replay.instance, r->server, mac, TW_MAC_LEN,
+    rv = replay.provider->retrieve(replay.instance, r->server, key, TW_MAC_LEN,
                                    &state, &len, r->pool);
     if (rv == APR_SUCCESS && len == 1)
         verdict = (state == TW_REPLAY_STATE_DONE) ? TW_REPLAY_DUPLICATE : TW_REPLAY_IN_FLIGHT;
     else if (rv == APR_NOTFOUND) {
-        rv = replay_store(r, mac, TW_REPLAY_STATE_PENDING, TW_REPLAY_PENDING_TTL);
+        rv = replay_store(r, key, TW_REPLAY_STATE_PENDING, TW_REPLAY_PENDING_TTL);
         verdict = (rv == APR_SUCCESS) ? TW_REPLAY_FIRST : TW_REPLAY_UNAVAILABLE;
     }
     else
@@ -183,16 +184,16 @@ tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char mac[TW
     return verdict;
 }
 
-void tw_replay_settle(request_rec *r, const unsigned char mac[TW_MAC_LEN], int handled)
+void tw_replay_settle(request_rec *r, const unsigned char key[TW_MAC_LEN], int handled)
 {
     apr_status_t rv;
 
     if (replay_lock(r) != APR_SUCCESS)
         return;   /* the PENDING entry expires by itself */
     if (handled)
-        rv = replay_store(r, mac, TW_REPLAY_STATE_DONE, replay.window);
+        rv = replay_store(r, key, TW_REPLAY_STATE_DONE, replay.window);
     else
-        rv = replay.provider->remove(replay.instance, r->server, mac, TW_MAC_LEN, r->pool);
+        rv = replay.provider->remove(replay.instance, r->server, key, TW_MAC_LEN, r->pool);
     replay_unlock(r);
     if (rv != APR_SUCCESS && !(rv == APR_NOTFOUND && !handled))
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,

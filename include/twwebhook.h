@@ -129,6 +129,14 @@ tw_status_t tw_hmac_sha256(const void *secret, size_t secret_len,
                            const void *data, size_t len,
                            unsigned char out[TW_MAC_LEN]);
 
+/*
+ * The replay cache's key for a verified MAC: SHA-256 over a fixed label and
+ * the MAC, so that cache stores and their logs never hold the signature a
+ * client sent.
+ */
+tw_status_t tw_replay_key(const unsigned char mac[TW_MAC_LEN],
+                          unsigned char key[TW_MAC_LEN]);
+
 /* ---- unsigned header values ----------------------------------------------- */
 
 /* 1 when s is 1..TW_EVENT_MAX characters of [a-z0-9._-], else 0. */

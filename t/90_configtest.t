@@ -133,6 +133,19 @@ for my $case (@bad) {
     };
 }
 
+# Tuning a replay cache that is not there is refused by the check_config
+# hook (no file and line there: it is about the whole configuration).
+for my $tuning ('TwWebhookReplayWindow 600', 'TwWebhookReplayCacheFailure closed') {
+    my ($rc, $out) = configtest([$tuning]);
+    (my $directive = $tuning) =~ s/ .*//;
+    subtest "configtest fails: $directive without TwWebhookReplayCache" => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/TWW0708: \Q$directive\E is set but TwWebhookReplayCache is not/,
+             'the message says why') or diag($out);
+        unlike($out, qr/Syntax OK/, 'no "Syntax OK"');
+    };
+}
+
 my @good = (
     ['inline and file: secrets, limits, spool dir, nested Off',
      [qq(TwWebhookSpoolDir "$dir/spool"),
@@ -165,6 +178,8 @@ my @good = (
       '    TwWebhookExportJSON /page/id TW_PAGE_ID', '    TwWebhookRequireJSON On',
       '    TwWebhookSignatureHeader X-Hub-Signature-256', '    TwWebhookEventHeader X-GitHub-Event',
       '    TwWebhookDeliveryHeader X-GitHub-Delivery', '</Location>',
+      qq(LoadModule socache_shmcb_module "$libexec/mod_socache_shmcb.so"),
+      'TwWebhookReplayCache shmcb',
       'TwWebhookReplayWindow 2592000', 'TwWebhookReplayCacheFailure closed']],
     ['module loaded, no directive', []],
 );

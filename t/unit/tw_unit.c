@@ -1122,6 +1122,27 @@ static void test_env_names(void)
     ok(!tw_env_name_is_allowed(s), "env name of 65 characters is not allowed");
 }
 
+static void test_replay_key(void)
+{
+    unsigned char mac[TW_MAC_LEN], key[TW_MAC_LEN], again[TW_MAC_LEN];
+    char hex[TW_MAC_HEX_LEN + 1];
+    size_t i;
+
+    for (i = 0; i < TW_MAC_LEN; i++)
+        mac[i] = (unsigned char)i;
+    is_int(tw_replay_key(mac, key), TW_OK, "tw_replay_key succeeds");
+    tw_hex_encode(key, TW_MAC_LEN, hex, sizeof(hex));
+    /* python3: sha256(b"mod_twwebhook replay key v1" + bytes(range(32))) */
+    ok(strcmp(hex, "0100f1565ed43f69939839839e2e9a701a2fa94afb26efcc9220b817d9ed4dee") == 0,
+       "replay key is SHA-256 over the label and the MAC");
+    ok(memcmp(key, mac, TW_MAC_LEN) != 0, "replay key is not the MAC itself");
+    mac[31] ^= 1;
+    tw_replay_key(mac, again);
+    ok(memcmp(key, again, TW_MAC_LEN) != 0, "another MAC gives another replay key");
+    is_int(tw_replay_key(NULL, key), TW_ERR_ARG, "tw_replay_key(NULL mac) fails closed");
+    is_int(tw_replay_key(mac, NULL), TW_ERR_ARG, "tw_replay_key(NULL key) fails closed");
+}
+
 static void test_cleanse(void)
 {
     unsigned char buf[64], zero[32], keep[32];
@@ -1383,6 +1404,7 @@ int main(void)
     test_json_lengths();
     test_json_pointer_valid();
     test_env_names();
+    test_replay_key();
     test_cleanse();
     test_spool(pool);
     apr_pool_destroy(pool);
