@@ -18,6 +18,7 @@ use Fcntl qw(:flock SEEK_SET);
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP ();
+use POSIX ();
 use Test::More ();
 use Time::HiRes qw(time sleep);
 
@@ -29,7 +30,8 @@ use TwSecrets qw(%SECRET);
 our @EXPORT = qw(%SECRET sign tw_request downstream_ran log_mark log_since
                  wait_log tw_vars downstreams url new_id record_sent
                  describe slurp check_delivered check_rejected spool_files spool_open
-                 sha256_hex);
+                 sha256_hex build_request tw_exchange log_count handler_log
+                 tw_curl tw_nghttp backend_start backend_stop);
 
 $SIG{PIPE} = 'IGNORE';
 
@@ -96,38 +98,22 @@ sub describe {
         $res->{error} // '', $b;
 }
 
-# tw_request(%args) -> response hashref
-#   path       request target (required)
-#   method     default POST
-#   body       the body bytes (default '')
-#   headers    [name => value, ...] sent in this order, after the defaults
-#   id         the X-Tw-Test-Id (default: a new unique one)
-#   signature  value of the Signature header (none if undef)
-#   event      Event header value (none if undef)
-#   delivery   Delivery header value; default the id, undef for none
-#   content_type      default application/json
-#   content_length    Content-Length to announce (default length of body)
-#   no_content_length do not send Content-Length
-#   chunked    send the body chunked, in pieces of this many bytes
-#   expect     send "Expect: 100-continue" and hold the body back until a
-#              100 Continue arrives (a final response instead ends it)
-#   hold       seconds to wait for a 100 before sending the body anyway
-#   timeout    overall seconds (default 30)
-#   hostport   default the main server's
-# Response: status, reason, headers (lowercased names, joined by ", "),
-# body, interim (list of 1xx statuses), elapsed, id, json (200 + JSON body),
-# body_sent (bytes of the body actually written), error.
-sub tw_request {
+# build_request(%args) -> ($head, $wire_body, $id, $delivery): the bytes
+# of one HTTP/1.1 request as tw_request sends it (same arguments), plus
+#   connection  the Connection header (default "close"; undef: none, i.e.
+#               HTTP/1.1 keep-alive)
+sub build_request {
     my %a = @_;
-    my $path = $a{path} or croak 'tw_request: path required';
+    my $path = $a{path} or croak 'build_request: path required';
     my $method = $a{method} // 'POST';
     my $body = $a{body} // '';
     my $id = $a{id} // new_id();
-    my $timeout = $a{timeout} // 30;
     my $hostport = $a{hostport} // Apache::TestRequest::hostport();
+    my $connection = exists $a{connection} ? $a{connection} : 'close';
 
-    my @h = ('Host' => $hostport, 'Connection' => 'close',
-             'User-Agent' => 'tw-integration-test', 'X-Tw-Test-Id' => $id);
+    my @h = ('Host' => $hostport);
+    push @h, 'Connection' => $connection if defined $connection;
+    push @h, 'User-Agent' => 'tw-integration-test', 'X-Tw-Test-Id' => $id;
     push @h, 'Signature' => $a{signature} if defined $a{signature};
     push @h, 'Event' => $a{event} if defined $a{event};
     # by default the request id doubles as the Delivery, so that the
@@ -160,6 +146,36 @@ sub tw_request {
         $head .= "$h[$i]: $h[$i + 1]\r\n";
     }
     $head .= "\r\n";
+    return ($head, $wire_body, $id, $delivery);
+}
+
+# tw_request(%args) -> response hashref
+#   path       request target (required)
+#   method     default POST
+#   body       the body bytes (default '')
+#   headers    [name => value, ...] sent in this order, after the defaults
+#   id         the X-Tw-Test-Id (default: a new unique one)
+#   signature  value of the Signature header (none if undef)
+#   event      Event header value (none if undef)
+#   delivery   Delivery header value; default the id, undef for none
+#   content_type      default application/json
+#   content_length    Content-Length to announce (default length of body)
+#   no_content_length do not send Content-Length
+#   chunked    send the body chunked, in pieces of this many bytes
+#   expect     send "Expect: 100-continue" and hold the body back until a
+#              100 Continue arrives (a final response instead ends it)
+#   hold       seconds to wait for a 100 before sending the body anyway
+#   timeout    overall seconds (default 30)
+#   hostport   default the main server's
+# Response: status, reason, headers (lowercased names, joined by ", "),
+# body, interim (list of 1xx statuses), elapsed, id, json (200 + JSON body),
+# body_sent (bytes of the body actually written), error.
+sub tw_request {
+    my %a = @_;
+    my $method = $a{method} // 'POST';
+    my $timeout = $a{timeout} // 30;
+    my $hostport = $a{hostport} // Apache::TestRequest::hostport();
+    my ($head, $wire_body, $id, $delivery) = build_request(%a, hostport => $hostport);
 
     my $res = { id => $id, interim => [], body_sent => 0,
                 delivery => $delivery };
@@ -412,6 +428,504 @@ sub check_rejected {
                               . (ref $reason ? "$reason" : $reason))
             or Test::More::diag("logged since the mark:\n" . log_since($mark));
     });
+}
+
+# ---- several requests on one connection (keep-alive, pipelining) ------------
+
+# _parse_next(\$buf, $eof) -> the first complete response in $buf (removed
+# from it, with its interim 1xx statuses), or undef when more bytes are
+# needed. Unlike _parse it knows where a response ends, trailers included.
+sub _parse_next {
+    my ($bufref, $eof) = @_;
+    my @interim;
+    my $pos = 0;
+    while (1) {
+        my $end = index $$bufref, "\r\n\r\n", $pos;
+        return undef if $end < 0;
+        my @lines = split /\r\n/, substr($$bufref, $pos, $end - $pos);
+        my $status_line = shift @lines;
+        my ($status, $reason) = $status_line =~ m{^HTTP/\d\.\d (\d{3}) ?(.*)$};
+        unless (defined $status) {
+            my $r = { status => 0, error => "bad status line: $status_line" };
+            $$bufref = '';
+            return $r;
+        }
+        my %h;
+        for (@lines) {
+            my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
+            $k = lc $k;
+            $h{$k} = exists $h{$k} ? "$h{$k}, $v" : $v;
+        }
+        my $p = $end + 4;
+        if ($status >= 100 && $status < 200) {
+            push @interim, $status;
+            $pos = $p;
+            next;
+        }
+        my $r = { status => $status, reason => $reason, headers => \%h,
+                  interim => \@interim };
+        if ($status == 204 || $status == 304) {
+            $r->{body} = '';
+        }
+        elsif (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+            my $body = '';
+            while (1) {
+                my $le = index $$bufref, "\r\n", $p;
+                return undef if $le < 0;
+                my $size = hex((split /;/, substr($$bufref, $p, $le - $p))[0]);
+                $p = $le + 2;
+                if ($size == 0) {
+                    # trailers, then the empty line
+                    my $te = index $$bufref, "\r\n", $p;
+                    while ($te >= 0 && $te != $p) {
+                        $p = $te + 2;
+                        $te = index $$bufref, "\r\n", $p;
+                    }
+                    return undef if $te < 0;
+                    $p = $te + 2;
+                    last;
+                }
+                return undef if length($$bufref) < $p + $size + 2;
+                $body .= substr($$bufref, $p, $size);
+                $p += $size + 2;
+            }
+            $r->{body} = $body;
+        }
+        elsif (defined $h{'content-length'}) {
+            return undef if length($$bufref) - $p < $h{'content-length'};
+            $r->{body} = substr($$bufref, $p, $h{'content-length'});
+            $p += $h{'content-length'};
+        }
+        else {
+            return undef unless $eof;   # delimited by the end of the connection
+            $r->{body} = substr($$bufref, $p);
+            $p = length $$bufref;
+        }
+        substr($$bufref, 0, $p, '');
+        if ($status == 200 && ($h{'content-type'} // '') =~ /json/) {
+            $r->{json} = eval { JSON::PP->new->decode($r->{body}) };
+        }
+        return $r;
+    }
+}
+
+# tw_exchange(\@requests, %opt) -> { responses => [...], closed => 0|1,
+#                                    leftover => bytes after the last one }
+# Sends the requests (hashrefs of build_request arguments; Connection
+# defaults to none, i.e. keep-alive) over ONE connection:
+#   pipeline => 1   every request written at once, then the responses read
+#   pipeline => 0   each request written after the previous response
+# responses[i] answers requests[i] (HTTP/1.1 answers in order); it has
+# status, headers, body, json (a JSON 200), id and delivery of its request;
+# a request that got no answer has {error}. closed: the server closed the
+# connection.
+sub tw_exchange {
+    my ($requests, %opt) = @_;
+    my $hostport = $opt{hostport} // Apache::TestRequest::hostport();
+    my $deadline = time + ($opt{timeout} // 60);
+    my @wire;
+    for my $rq (@$requests) {
+        my %a = (connection => undef, %$rq);
+        my ($head, $body, $id, $delivery) = build_request(%a, hostport => $hostport);
+        push @wire, { bytes => $head . $body, id => $id, delivery => $delivery };
+    }
+    my $result = { responses => [], closed => 0, leftover => '' };
+    my $sock = IO::Socket::INET->new(PeerAddr => $hostport, Proto => 'tcp',
+                                     Timeout => 10);
+    unless ($sock) {
+        $result->{error} = "connect $hostport: $!";
+        return $result;
+    }
+    binmode $sock;
+    $sock->blocking(0);
+    my $sel = IO::Select->new($sock);
+    my $out = '';
+    my $next = 0;    # the next request to queue
+    if ($opt{pipeline}) {
+        $out = join '', map { $_->{bytes} } @wire;
+        $next = @wire;
+    }
+    else {
+        $out = $wire[0]{bytes};
+        $next = 1;
+    }
+    my ($in, $eof, $write_ok) = ('', 0, 1);
+    my $responses = $result->{responses};
+    while (@$responses < @wire && time < $deadline) {
+        my ($r, $w) = IO::Select->select($sel, $write_ok && length $out ? $sel : undef,
+                                         undef, 0.2);
+        if ($w && @$w) {
+            my $n = syswrite($sock, $out, 65536);
+            if (defined $n) {
+                substr($out, 0, $n, '');
+            }
+            elsif ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR) {
+                $write_ok = 0;
+                $result->{write_error} = "$!";
+            }
+        }
+        if ($r && @$r) {
+            my $n = sysread($sock, my $buf, 65536);
+            if (defined $n && $n > 0) {
+                $in .= $buf;
+            }
+            elsif (defined $n) {
+                $eof = 1;
+            }
+            elsif ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR) {
+                $result->{read_error} = "$!";
+                $eof = 1;
+            }
+        }
+        while (@$responses < @wire && (my $res = _parse_next(\$in, $eof))) {
+            my $w = $wire[@$responses];
+            @$res{qw(id delivery)} = @$w{qw(id delivery)};
+            push @$responses, $res;
+            if (!$opt{pipeline} && $next < @wire) {
+                $out .= $wire[$next++]{bytes};
+            }
+        }
+        last if $eof;
+    }
+    # the server may close right after the last response: look briefly
+    unless ($eof) {
+        my $until = time + ($opt{linger} // 0.3);
+        while (time < $until) {
+            my ($r) = IO::Select->select($sel, undef, undef, 0.05);
+            next unless $r && @$r;
+            my $n = sysread($sock, my $buf, 65536);
+            if (defined $n && $n > 0) { $in .= $buf; next }
+            $eof = 1 if defined $n || ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR);
+            last if $eof;
+        }
+    }
+    close $sock;
+    $result->{closed} = $eof;
+    $result->{leftover} = $in;
+    for my $i (scalar @$responses .. $#wire) {
+        push @$responses, { id => $wire[$i]{id}, delivery => $wire[$i]{delivery},
+                            error => $eof ? 'connection closed before this response'
+                                          : 'timeout' };
+    }
+    return $result;
+}
+
+# log_count($mark, $re): how many error-log lines after $mark match $re.
+sub log_count {
+    my ($mark, $re) = @_;
+    return scalar grep { $_ =~ $re } split /\n/, log_since($mark);
+}
+
+# handler_log($id, $timeout) -> the t/logs/handler_log entry of the request
+# with this X-Tw-Test-Id (t/conf/protocols.conf.in): { handler, status,
+# protocol, framing } (framing: "cl=<Content-Length>;te=<Transfer-Encoding>"
+# as the request arrived, before the module rewrote them). Written when the
+# request ends, so waited for; undef if none came.
+sub handler_log {
+    my ($id, $timeout) = @_;
+    my $file = tw_vars()->{t_logs} . '/handler_log';
+    my $until = time + ($timeout // 3);
+    while (1) {
+        for (split /\n/, slurp($file) // '') {
+            my ($lid, $handler, $status, $proto, $framing) = split / /;
+            next unless defined $lid && $lid eq $id;
+            return { handler => $handler, status => $status, protocol => $proto,
+                     framing => $framing // '' };
+        }
+        return undef if time >= $until;
+        sleep 0.1;
+    }
+}
+
+# ---- HTTP/2 requests through curl --------------------------------------------
+
+my $CURL;
+sub _curl_bin {
+    return $CURL if $CURL;
+    for my $dir (split(/:/, $ENV{PATH} // ''), qw(/usr/bin /usr/local/bin)) {
+        return $CURL = "$dir/curl" if -x "$dir/curl";
+    }
+    die "curl not found (Debian: apt-get install curl)\n";
+}
+
+# tw_curl(\@transfers, %opt) -> list of responses, in the order given.
+# One curl run; with several transfers they go in parallel (-Z) as
+# streams of one HTTP/2 connection. A transfer: hashref with
+#   url        full URL (required)
+#   body, signature, event, delivery (default the id), id, content_type
+#   no_content_length  'stdin': the body streamed from stdin (-T -), at most
+#              one transfer; 'chunked': --data-binary with "Transfer-Encoding:
+#              chunked" (curl drops that header over HTTP/2). Either way
+#              HTTP/2 DATA frames without a content-length, or an HTTP/1.1
+#              chunked body.
+# %opt: h2 => 'prior' (h2c, --http2-prior-knowledge) or 'tls' (ALPN h2,
+# the test certificate trusted); timeout.
+# Response: status, http_version, num_connects, headers, body, json, id,
+# delivery, sent_content_length (what curl's verbose log shows it sent,
+# undef for none), curl_rc, error.
+sub tw_curl {
+    my ($transfers, %opt) = @_;
+    my $t_logs = tw_vars()->{t_logs};
+    my $dir = "$t_logs/curl";
+    mkdir $dir unless -d $dir;
+    my @cmd = (_curl_bin(), '-sS');
+    push @cmd, '-Z' if @$transfers > 1;
+    my ($stdin, @meta);
+    for my $i (0 .. $#$transfers) {
+        my %t = %{ $transfers->[$i] };
+        my $id = $t{id} // new_id();
+        my $delivery = exists $t{delivery} ? $t{delivery} : $id;
+        my $body = $t{body} // '';
+        my $base = "$dir/$id";
+        open my $bf, '>:raw', "$base.req" or die "write $base.req: $!";
+        print {$bf} $body;
+        close $bf;
+        record_sent($t{signature});
+        push @cmd, '--next' if $i;
+        push @cmd, '-v', '--max-time', $opt{timeout} // 60,
+            '-o', "$base.body", '-D', "$base.head",
+            '-w', "%{http_code} %{http_version} %{num_connects} $id\\n",
+            -H => "X-Tw-Test-Id: $id", -H => 'Expect:',
+            -H => 'Content-Type: ' . ($t{content_type} // 'application/json');
+        push @cmd, -H => "Signature: $t{signature}" if defined $t{signature};
+        push @cmd, -H => "Event: $t{event}" if defined $t{event};
+        push @cmd, -H => "Delivery: $delivery" if defined $delivery;
+        if (($opt{h2} // '') eq 'prior') {
+            push @cmd, '--http2-prior-knowledge';
+        }
+        elsif (($opt{h2} // '') eq 'tls') {
+            push @cmd, '--http2', '--cacert', tw_vars()->{tw_tls_dir} . '/server.crt';
+        }
+        my $ncl = $t{no_content_length} // '';
+        if ($ncl eq 'stdin') {
+            croak 'tw_curl: only one transfer can read stdin' if defined $stdin;
+            $stdin = "$base.req";
+            push @cmd, '-X', 'POST', '-T', '-';
+        }
+        else {
+            push @cmd, '--data-binary', "\@$base.req";
+            push @cmd, -H => 'Transfer-Encoding: chunked' if $ncl eq 'chunked';
+        }
+        push @cmd, $t{url};
+        push @meta, { id => $id, delivery => $delivery, base => $base };
+    }
+    my $tag = "$dir/" . $meta[0]{id};
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDIN, '<', $stdin // '/dev/null' or POSIX::_exit(120);
+        open STDOUT, '>', "$tag.out" or POSIX::_exit(121);
+        open STDERR, '>', "$tag.err" or POSIX::_exit(122);
+        exec @cmd or POSIX::_exit(123);
+    }
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    my $verbose = slurp("$tag.err") // '';
+    my %w;
+    for (split /\n/, slurp("$tag.out") // '') {
+        my ($code, $ver, $conn, $id) = split / /;
+        $w{$id} = [$code, $ver, $conn] if defined $id;
+    }
+    # what each transfer sent: curl -v shows the request head as "> " lines;
+    # with parallel transfers they interleave, so match on X-Tw-Test-Id
+    my %sent_cl;
+    for my $block (split /\n(?=> (?:POST|GET|PUT) )/, $verbose) {
+        my ($id) = $block =~ /^> x-tw-test-id: (\S+)/mi or next;
+        my ($cl) = $block =~ /^> content-length: (\d+)/mi;
+        $sent_cl{$id} = $cl;
+    }
+    my @res;
+    for my $m (@meta) {
+        my $r = { id => $m->{id}, delivery => $m->{delivery}, curl_rc => $rc,
+                  sent_content_length => $sent_cl{$m->{id}},
+                  sent_seen => exists $sent_cl{$m->{id}} ? 1 : 0 };
+        if (my $w = $w{$m->{id}}) {
+            @$r{qw(status http_version num_connects)} = @$w;
+        }
+        my %h;
+        for (split /\r?\n/, slurp("$m->{base}.head") // '') {
+            my ($k, $v) = /^([^:\s]+):\s*(.*?)\s*$/ or next;
+            $h{lc $k} = $v;
+        }
+        $r->{headers} = \%h;
+        $r->{body} = slurp("$m->{base}.body") // '';
+        if (($r->{status} // 0) == 200 && ($h{'content-type'} // '') =~ /json/) {
+            $r->{json} = eval { JSON::PP->new->decode($r->{body}) };
+        }
+        $r->{error} = "curl exit $rc: " . join(' | ', grep { /^curl: / } split /\n/, $verbose)
+            if $rc;
+        $r->{verbose} = $verbose;
+        unlink "$m->{base}.req", "$m->{base}.body", "$m->{base}.head";
+        push @res, $r;
+    }
+    unlink "$tag.out", "$tag.err";
+    return @res;
+}
+
+# tw_nghttp(%args) -> response { status, rst (error code of a RST_STREAM
+# for the stream, if any), id, delivery, rc, error, verbose }: one POST over
+# HTTP/2 with nghttp (nghttp2-client), for requests refused before their
+# body is read. The server then answers and resets the stream with
+# NO_ERROR (RFC 9113 8.1), which curl 7.88 reports as error 92; nghttp
+# reads the response. Arguments: url, body, signature, event, delivery
+# (default the id), id. nghttp always sends a content-length.
+sub tw_nghttp {
+    my %a = @_;
+    my $bin;
+    for my $dir (split(/:/, $ENV{PATH} // ''), qw(/usr/bin /usr/local/bin)) {
+        $bin = "$dir/nghttp", last if -x "$dir/nghttp";
+    }
+    die "nghttp not found (Debian: apt-get install nghttp2-client)\n" unless $bin;
+    my $dir = tw_vars()->{t_logs} . '/curl';
+    mkdir $dir unless -d $dir;
+    my $id = $a{id} // new_id();
+    my $delivery = exists $a{delivery} ? $a{delivery} : $id;
+    my $base = "$dir/$id";
+    open my $bf, '>:raw', "$base.req" or die "write $base.req: $!";
+    print {$bf} $a{body} // '';
+    close $bf;
+    record_sent($a{signature});
+    my @cmd = ($bin, '-v', '-t', 30, '-d', "$base.req", -H => "x-tw-test-id: $id",
+               -H => 'content-type: application/json');
+    push @cmd, -H => "signature: $a{signature}" if defined $a{signature};
+    push @cmd, -H => "event: $a{event}" if defined $a{event};
+    push @cmd, -H => "delivery: $delivery" if defined $delivery;
+    push @cmd, $a{url};
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDIN, '<', '/dev/null' or POSIX::_exit(120);
+        open STDOUT, '>', "$base.out" or POSIX::_exit(121);
+        open STDERR, '>&', \*STDOUT or POSIX::_exit(122);
+        exec @cmd or POSIX::_exit(123);
+    }
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    my $out = slurp("$base.out") // '';
+    unlink "$base.req", "$base.out";
+    my $res = { id => $id, delivery => $delivery, rc => $rc, verbose => $out };
+    ($res->{status}) = $out =~ /recv \(stream_id=\d+\) :status: (\d{3})/;
+    ($res->{rst}) = $out =~ /recv RST_STREAM frame[^\n]*\n\s*\(error_code=(\w+)/;
+    $res->{error} = "nghttp exit $rc" if $rc;
+    return $res;
+}
+
+# ---- a loopback HTTP backend for mod_proxy_http ------------------------------
+
+# backend_start($port) -> pid of a forked HTTP/1.1 server on 127.0.0.1:$port
+# that answers every request with a JSON report of what reached it (like
+# the downstreams' report): downstream "backend", test_id, body_sha256,
+# body_length, CONTENT_LENGTH and TRANSFER_ENCODING as received,
+# REQUEST_METHOD, REQUEST_URI and every header (lowercased names). It logs
+# "backend <X-Tw-Test-Id>" to t/logs/downstream.log. One connection per
+# request (it answers "Connection: close"). Dies if it cannot listen.
+sub backend_start {
+    my ($port) = @_;
+    my $log = tw_vars()->{t_logs} . '/downstream.log';
+    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
+                                    Proto => 'tcp', Listen => 32, ReuseAddr => 1)
+        or die "backend: cannot listen on 127.0.0.1:$port: $!\n";
+    my $pid = fork // die "fork: $!";
+    if ($pid) {
+        close $srv;
+        return $pid;
+    }
+    $SIG{CHLD} = 'IGNORE';
+    $SIG{TERM} = sub { POSIX::_exit(0) };
+    while (1) {
+        my $c = $srv->accept or next;
+        my $kid = fork;
+        if (defined $kid && !$kid) {
+            close $srv;
+            $SIG{TERM} = 'DEFAULT';
+            _backend_serve($c, $log);
+            POSIX::_exit(0);
+        }
+        close $c;
+    }
+}
+
+sub _backend_read {
+    my ($c, $bufref, $need_re_or_len, $deadline) = @_;
+    my $sel = IO::Select->new($c);
+    while (1) {
+        if (ref $need_re_or_len) {
+            return 1 if $$bufref =~ $need_re_or_len;
+        }
+        else {
+            return 1 if length $$bufref >= $need_re_or_len;
+        }
+        return 0 if time > $deadline;
+        next unless $sel->can_read(0.5);
+        my $n = sysread($c, my $buf, 65536);
+        return 0 unless $n;
+        $$bufref .= $buf;
+    }
+}
+
+sub _backend_serve {
+    my ($c, $log) = @_;
+    binmode $c;
+    my $deadline = time + 30;
+    my $in = '';
+    _backend_read($c, \$in, qr/\r\n\r\n/, $deadline) or return;
+    my $end = index $in, "\r\n\r\n";
+    my ($line, @lines) = split /\r\n/, substr($in, 0, $end);
+    $in = substr($in, $end + 4);
+    my ($method, $uri) = split / /, $line;
+    my %h;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
+        $k = lc $k;
+        $h{$k} = exists $h{$k} ? "$h{$k}, $v" : $v;
+    }
+    my $body = '';
+    if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+        while (1) {
+            _backend_read($c, \$in, qr/\r\n/, $deadline) or return;
+            my $le = index $in, "\r\n";
+            my $size = hex((split /;/, substr($in, 0, $le))[0]);
+            $in = substr($in, $le + 2);
+            if (!$size) {
+                _backend_read($c, \$in, qr/^(?:[^\r\n]+\r\n)*\r\n/, $deadline) or return;
+                last;
+            }
+            _backend_read($c, \$in, $size + 2, $deadline) or return;
+            $body .= substr($in, 0, $size);
+            $in = substr($in, $size + 2);
+        }
+    }
+    elsif (defined $h{'content-length'}) {
+        _backend_read($c, \$in, $h{'content-length'}, $deadline) or return;
+        $body = substr($in, 0, $h{'content-length'});
+    }
+    my $id = $h{'x-tw-test-id'} // '-';
+    if (open my $fh, '>>', $log) {
+        flock $fh, LOCK_EX;
+        print {$fh} "backend $id\n";
+        close $fh;
+    }
+    my $json = JSON::PP->new->canonical->encode({
+        downstream => 'backend', test_id => $id,
+        body_sha256 => sha256_hex($body), body_length => length $body,
+        CONTENT_LENGTH => $h{'content-length'},
+        TRANSFER_ENCODING => $h{'transfer-encoding'},
+        REQUEST_METHOD => $method, REQUEST_URI => $uri, headers => \%h,
+    });
+    my $resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+             . 'Content-Length: ' . length($json) . "\r\nConnection: close\r\n\r\n$json";
+    while (length $resp) {
+        my $n = syswrite($c, $resp);
+        last unless $n;
+        substr($resp, 0, $n, '');
+    }
+    close $c;
+}
+
+# backend_stop($pid): ends the backend started by backend_start.
+sub backend_stop {
+    my ($pid) = @_;
+    return unless $pid;
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
 }
 
 1;

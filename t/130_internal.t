@@ -1,0 +1,205 @@
+# Internal redirects, DirectoryIndex, subrequests and SetInputFilter
+# DEFLATE (t/conf/protocols.conf.in). A transaction is verified once
+# (one TWW0201 line for its delivery, LogLevel twwebhook:debug), whatever
+# redirects and subrequests follow; nothing reaches a protected location
+# around the check; and the check sees the body as sent, below DEFLATE.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use IO::Compress::Gzip qw(gzip $GzipError);
+use TwTest;
+
+my $body = '{"event":"page.updated","page":{"id":31337,"title":"Internal"}}';
+
+sub verified_once {
+    my ($mark, $res, $name) = @_;
+    # the line is written before the response; give slow logs a moment
+    wait_log($mark, qr/TWW0201: .*\Q$res->{id}\E/);
+    is(log_count($mark, qr/TWW0201: .*\Q$res->{id}\E/), 1, "$name: verified once (TWW0201)");
+}
+
+sub rejected_once {
+    my ($mark, $res, $status, $name) = @_;
+    wait_log($mark, qr/rejected with $status: .*\Q$res->{id}\E/);
+    is(log_count($mark, qr/rejected with \d{3}: .*\Q$res->{id}\E/), 1,
+       "$name: one rejection line");
+    is(log_count($mark, qr/TWW0201: .*\Q$res->{id}\E/), 0, "$name: no TWW0201");
+}
+
+my %all_vars = (TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_EVENT => 'page.updated',
+                TW_WEBHOOK_SECRET_INDEX => '1');
+
+# ---- front controllers (per-directory RewriteRule: an internal redirect) ----
+for my $case ([ php => '/fc/hooks/teamwork' ], [ cgi => '/fccgi/hooks/teamwork' ]) {
+    my ($ds, $path) = @$case;
+    my $mark = log_mark();
+    my $res = tw_request(path => $path, body => $body, signature => sign($body, $SECRET{a}),
+                         event => 'page.updated');
+    check_delivered($res, $ds, $body, { %all_vars, TW_WEBHOOK_DELIVERY => $res->{id} },
+                    "$ds front controller: delivered after the internal redirect");
+    verified_once($mark, $res, "$ds front controller");
+
+    $mark = log_mark();
+    $res = tw_request(path => $path, body => $body, signature => sign($body, $SECRET{unknown}));
+    check_rejected($res, 401, 'signature mismatch', $mark, "$ds front controller: forged");
+    rejected_once($mark, $res, 401, "$ds front controller, forged");
+}
+
+# ---- an internal redirect from an unprotected into a protected location ----
+{
+    my $mark = log_mark();
+    my $res = tw_request(path => '/redir-in/hooks/teamwork', body => $body,
+                         signature => sign($body, $SECRET{a}), event => 'page.updated');
+    check_delivered($res, 'cgi', $body, { %all_vars, TW_WEBHOOK_DELIVERY => $res->{id} },
+                    'rewritten into /prot: verified there, delivered');
+    is($res->{json} && $res->{json}{REQUEST_URI}, '/redir-in/hooks/teamwork',
+       'rewritten into /prot: REQUEST_URI is the original one');
+    verified_once($mark, $res, 'rewritten into /prot');
+
+    for my $case ([ 'forged', sign($body, $SECRET{unknown}), 'signature mismatch' ],
+                  [ 'unsigned', undef, 'signature header missing' ]) {
+        my ($what, $sig, $reason) = @$case;
+        $mark = log_mark();
+        $res = tw_request(path => '/redir-in/hooks/teamwork', body => $body, signature => $sig);
+        check_rejected($res, 401, $reason, $mark,
+                       "rewritten into /prot, $what: refused (no bypass by redirect)");
+        rejected_once($mark, $res, 401, "rewritten into /prot, $what");
+    }
+    $mark = log_mark();
+    $res = tw_request(path => '/redir-in/hooks/teamwork', method => 'GET');
+    check_rejected($res, 405, 'method GET not allowed', $mark, 'rewritten into /prot, GET: 405');
+}
+
+# ---- DirectoryIndex in a protected directory -----------------------------------
+for my $ds (downstreams()) {
+    my $path = "/dirindex/$ds/";
+    my $mark = log_mark();
+    my $res = tw_request(path => $path, body => $body, signature => sign($body, $SECRET{a}),
+                         event => 'page.updated');
+    check_delivered($res, $ds, $body, { %all_vars, TW_WEBHOOK_DELIVERY => $res->{id} },
+                    "DirectoryIndex index.$ds: POST to the directory delivered");
+    like($res->{json} && $res->{json}{SCRIPT_NAME} // '', qr{/index\.$ds$},
+         "DirectoryIndex index.$ds: answered by the index");
+    verified_once($mark, $res, "DirectoryIndex index.$ds");
+
+    my $chunky = $body x 3000;   # ~190 KB: spilled to disk
+    $mark = log_mark();
+    $res = tw_request(path => $path, body => $chunky, chunked => 7000,
+                      signature => sign($chunky, $SECRET{a}));
+    check_delivered($res, $ds, $chunky, { TW_WEBHOOK_VERIFIED => '1' },
+                    "DirectoryIndex index.$ds: chunked, spilled body delivered");
+    verified_once($mark, $res, "DirectoryIndex index.$ds, chunked");
+
+    $mark = log_mark();
+    $res = tw_request(path => $path, body => $body, signature => sign($body, $SECRET{unknown}));
+    check_rejected($res, 401, 'signature mismatch', $mark, "DirectoryIndex index.$ds: forged");
+    rejected_once($mark, $res, 401, "DirectoryIndex index.$ds, forged");
+}
+
+# ---- subrequests ------------------------------------------------------------------
+# A verified SSI page including a protected URL under the same secret (let
+# through), and one under other secrets that do not sign this body
+# (refused: TWW0114, re-verification).
+{
+    my $mark = log_mark();
+    my $res = tw_request(path => '/ssi-prot/page.shtml', body => $body,
+                         signature => sign($body, $SECRET{a}), event => 'page.updated');
+    is($res->{status}, 200, 'protected SSI page: 200') or diag(describe($res));
+    my $out = $res->{body} // '';
+    my ($first, $second) = $out =~ m{<p>before</p>\s*(.*?)\s*<p>middle</p>\s*(.*?)\s*<p>after</p>}s;
+    my $inc = eval { JSON::PP->new->decode($first // '') } || {};
+    is($inc->{downstream}, 'cgi', 'include of /prot/report.cgi: the CGI ran');
+    is($inc->{test_id}, $res->{id}, '... for this request');
+    is($inc->{TW_WEBHOOK_VERIFIED}, '1', '... with TW_WEBHOOK_VERIFIED');
+    like($second // '', qr/an error occurred while processing this directive/,
+         'include of /rotate/report.cgi (other secrets): refused');
+    unlike($second // '', qr/body_sha256/, '... its CGI output is not there');
+    verified_once($mark, $res, 'protected SSI page');
+    ok(wait_log($mark, qr/TWW0114: rejected with 401: signature mismatch under this location's secrets.*\Q$res->{id}\E/),
+       'the /rotate subrequest: TWW0114 (re-verification failed)')
+        or diag(log_since($mark));
+
+    $mark = log_mark();
+    $res = tw_request(path => '/ssi-prot/page.shtml', body => $body,
+                      signature => sign($body, $SECRET{unknown}));
+    check_rejected($res, 401, 'signature mismatch', $mark, 'protected SSI page, forged: 401');
+}
+# A correctly signed POST to an UNprotected SSI page: its include of a
+# protected URL is still refused, the page itself was never verified.
+{
+    my $mark = log_mark();
+    my $res = tw_request(path => '/ssi/page.shtml', body => $body,
+                         signature => sign($body, $SECRET{a}));
+    is($res->{status}, 200, 'signed POST to the unprotected SSI page: 200')
+        or diag(describe($res));
+    like($res->{body} // '', qr/an error occurred while processing this directive/,
+         '... its include of /prot/report.cgi is refused');
+    is(downstream_ran($res->{id}), 0, '... the protected CGI never ran');
+    ok(wait_log($mark, qr/TWW0115: rejected with 401: subrequest into a protected location without a verified request.*\Q$res->{id}\E/),
+       '... TWW0115: subrequest without a verified request')
+        or diag(log_since($mark));
+    is(log_count($mark, qr/TWW0201: .*\Q$res->{id}\E/), 0, '... nothing was verified');
+}
+
+# ---- SetInputFilter DEFLATE above the verification -----------------------------------
+# The signature covers the bytes sent (gzip); the app reads them inflated.
+#
+# php-fpm caveat (httpd's, not the module's): mod_deflate drops the request's
+# Content-Length when it starts inflating, and mod_proxy_fcgi then passes a
+# CONTENT_LENGTH only for a body it could prefetch whole (a few KiB);
+# beyond that PHP gets no CONTENT_LENGTH and reads nothing. The CGI reads
+# to end of input. So php-fpm is checked with a small and a medium body,
+# and for a large one to behave exactly as the unprotected twin
+# /inflate-open/ does without the module.
+sub gz_post {
+    my ($path, $gz, $sig) = @_;
+    return tw_request(path => $path, body => $gz, signature => $sig, event => 'page.updated',
+                      headers => [ 'Content-Encoding' => 'gzip' ]);
+}
+my @sizes = (1, 100, 4096);   # x 64 bytes: 64 B, 6.4 KB, 256 KiB
+for my $ds (downstreams()) {
+    for my $n (@sizes) {
+        my $plain = join('', map { sha256_hex("inflate-$ds-$_") } 1 .. $n);
+        my $size = length $plain;
+        gzip(\$plain => \my $gz) or die "gzip: $GzipError";
+        my $name = "DEFLATE, $ds, $size bytes (" . length($gz) . ' gzipped)';
+        my $mark = log_mark();
+        my $res = gz_post("/inflate/report.$ds", $gz, sign($gz, $SECRET{a}));
+        my $j = $res->{json} || {};
+        if ($ds eq 'php' && $size > 65536) {
+            my $twin = gz_post("/inflate-open/report.$ds", $gz, undef);
+            my $t = $twin->{json} || {};
+            subtest "$name: as without the module (mod_proxy_fcgi + DEFLATE)" => sub {
+                is($res->{status}, 200, 'status 200') or diag(describe($res));
+                is($j->{test_id}, $res->{id}, 'the report is about this request');
+                is($j->{TW_WEBHOOK_VERIFIED}, '1', 'TW_WEBHOOK_VERIFIED');
+                is($twin->{status}, 200, 'the unprotected twin: 200');
+                is($j->{CONTENT_LENGTH}, $t->{CONTENT_LENGTH}, 'the same CONTENT_LENGTH as the twin');
+                is($j->{body_length}, $t->{body_length}, 'the same body length as the twin');
+                is($j->{body_sha256}, $t->{body_sha256}, 'the same body as the twin');
+            };
+        }
+        else {
+            subtest "$name: signed as sent, read inflated" => sub {
+                is($res->{status}, 200, 'status 200') or diag(describe($res));
+                is($j->{downstream}, $ds, "reached the $ds downstream");
+                is($j->{test_id}, $res->{id}, 'the report is about this request');
+                is($j->{body_length}, $size, 'the app read the inflated length');
+                is($j->{body_sha256}, sha256_hex($plain), 'the app read the inflated body');
+                is($j->{TW_WEBHOOK_VERIFIED}, '1', 'TW_WEBHOOK_VERIFIED');
+            };
+        }
+        verified_once($mark, $res, $name);
+        like(wait_log($mark, qr/TWW0201: .*\Q$res->{id}\E/) // '', qr/: \Q${\ length $gz}\E bytes/,
+             "$name: the module verified the gzipped bytes");
+
+        $mark = log_mark();
+        $res = gz_post("/inflate/report.$ds", $gz, sign($plain, $SECRET{a}));
+        check_rejected($res, 401, 'signature mismatch', $mark,
+                       "$name: signed over the inflated body: 401");
+    }
+}
+
+done_testing();

@@ -1,0 +1,164 @@
+# Several webhooks on one HTTP/1.1 connection, one after the other
+# (keep-alive) and all written at once (pipelining): every response is
+# about its own request and reports its own body, so the replay filter
+# never hands one request's body to the next, nor swallows the next
+# request's bytes. Rejections in the middle: a 401 (body read or not) or
+# 405 keeps the connection and the requests after it are answered right;
+# a 413 on the Content-Length makes httpd close the connection after
+# answering (the body was never read), so the requests after it get no
+# answer and never run.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use TwTest;
+
+sub body_of {
+    my ($n, $tag) = @_;
+    my $s = qq({"event":"page.updated","tag":"$tag","pad":");
+    my $i = 0;
+    $s .= sha256_hex("$tag-" . $i++) while length($s) < $n - 2;
+    return substr($s, 0, $n - 2) . '"}';
+}
+
+# [downstream, prefix, size, chunked, signing secret or undef, method]
+# ("ssi": the protected SSI page, whose handler never reads the body:
+# httpd discards it through the replay filter after the response)
+my @valid_mix = (
+    [ cgi => 'prot',     120,        0 ],
+    [ php => 'big',      200 * 1024, 0 ],
+    [ cgi => 'big',      150 * 1024, 9000 ],
+    [ ssi => 'ssi-prot', 100 * 1024, 0 ],
+    [ php => 'prot',     300,        77 ],
+    [ cgi => 'open',     90,         0 ],   # unprotected, between verified ones
+    [ php => 'big',      70 * 1024,  0 ],
+    [ ssi => 'ssi-prot', 500,        3000 ],
+    [ cgi => 'prot',     64 * 1024,  0 ],
+);
+sub path_of {
+    my ($ds, $prefix) = @_;
+    return $ds eq 'ssi' ? "/$prefix/page.shtml" : url($prefix, $ds);
+}
+
+sub requests_of {
+    my ($tag, @mix) = @_;
+    my (@req, @bodies);
+    for my $i (0 .. $#mix) {
+        my ($ds, $prefix, $size, $chunked, $secret, $method) = @{ $mix[$i] };
+        my $body = body_of($size, "$tag-$i");
+        $secret //= $SECRET{a} if $prefix ne 'open';
+        my %r = (path => path_of($ds, $prefix), body => $body, event => 'page.updated');
+        $r{chunked} = $chunked if $chunked;
+        $r{signature} = ref $secret ? $$secret : sign($body, $secret) if defined $secret;
+        $r{method} = $method if $method;
+        push @req, \%r;
+        push @bodies, $body;
+    }
+    return (\@req, \@bodies);
+}
+
+sub check_all_delivered {
+    my ($result, $mix, $bodies, $name, $mark) = @_;
+    my $resp = $result->{responses};
+    is(scalar(grep { !$_->{error} } @$resp), scalar @$mix,
+       "$name: every request answered on the one connection");
+    for my $i (0 .. $#$mix) {
+        my ($ds, $prefix, $size, $chunked) = @{ $mix->[$i] };
+        my $what = "$name, #$i: $ds /$prefix, $size bytes" . ($chunked ? ', chunked' : '');
+        my $vars = $prefix eq 'open'
+            ? { TW_WEBHOOK_VERIFIED => undef }
+            : { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[$i]{id} };
+        if ($ds eq 'ssi') {
+            my $r = $resp->[$i];
+            my ($inc) = ($r->{body} // '') =~ m{<p>before</p>\s*(.*?)\s*<p>middle</p>}s;
+            my $j = eval { JSON::PP->new->decode($inc // '') } || {};
+            subtest "$what: the page, its handler never reading the body" => sub {
+                is($r->{status}, 200, 'status 200') or diag(describe($r));
+                like($r->{body} // '', qr{<p>after</p>}, 'the whole page');
+                is($j->{test_id}, $r->{id}, 'its include ran for this request');
+                is($j->{TW_WEBHOOK_VERIFIED}, '1', '... verified');
+            };
+        }
+        else {
+            check_delivered($resp->[$i], $ds, $bodies->[$i], $vars, $what);
+        }
+        next if $prefix eq 'open';
+        wait_log($mark, qr/TWW0201: .*\Q$resp->[$i]{id}\E/);
+        is(log_count($mark, qr/TWW0201: .*\Q$resp->[$i]{id}\E/), 1, "$what: verified once");
+    }
+    is(scalar(grep { ($_->{headers}{connection} // '') =~ /close/i } @$resp), 0,
+       "$name: the server never said Connection: close");
+    ok(!$result->{closed}, "$name: the connection is still open after the last answer");
+}
+
+# ---- all valid -------------------------------------------------------------------
+for my $pipeline (0, 1) {
+    my $name = $pipeline ? 'pipelined' : 'keep-alive';
+    my ($req, $bodies) = requests_of($name, @valid_mix);
+    my $mark = log_mark();
+    my $result = tw_exchange($req, pipeline => $pipeline);
+    check_all_delivered($result, \@valid_mix, $bodies, $name, $mark);
+}
+
+# ---- rejections in the middle ---------------------------------------------------------
+# [ ..., expected status, log reason ]
+my @reject_mix = (
+    [ [ cgi => 'prot', 200,        0 ] ],
+    [ [ php => 'prot', 150 * 1024, 0, $SECRET{unknown} ], 401, 'signature mismatch' ],   # body read
+    [ [ cgi => 'big',  100 * 1024, 0 ] ],
+    [ [ php => 'prot', 80 * 1024,  0, \'' ], 401, 'signature header missing' ],          # body unread
+    [ [ cgi => 'prot', 500,        0 ] ],
+    [ [ cgi => 'prot', 300,        0, \'sha256=zz' ], 401, 'signature header malformed' ],
+    [ [ php => 'big',  90 * 1024,  5000 ] ],
+    [ [ cgi => 'prot', 100,        0, undef, 'PUT' ], 405, 'method PUT not allowed' ],
+    [ [ cgi => 'prot', 200 * 1024, 8000, $SECRET{unknown} ], 401, 'signature mismatch' ],  # chunked
+    [ [ php => 'prot', 400,        0 ] ],
+);
+for my $pipeline (0, 1) {
+    my $name = ($pipeline ? 'pipelined' : 'keep-alive') . ' with rejections';
+    my @mix = map { $_->[0] } @reject_mix;
+    my ($req, $bodies) = requests_of($name, @mix);
+    # the empty "signature" means none at all
+    for (@$req) { delete $_->{signature} if defined $_->{signature} && $_->{signature} eq '' }
+    my $mark = log_mark();
+    my $result = tw_exchange($req, pipeline => $pipeline);
+    my $resp = $result->{responses};
+    is(scalar(grep { !$_->{error} } @$resp), scalar @mix,
+       "$name: every request answered on the one connection");
+    for my $i (0 .. $#reject_mix) {
+        my (undef, $status, $reason) = @{ $reject_mix[$i] };
+        my ($ds, $prefix, $size, $chunked, $secret, $method) = @{ $mix[$i] };
+        my $what = "$name, #$i: $ds /$prefix, $size bytes" . ($chunked ? ', chunked' : '');
+        if ($status) {
+            check_rejected($resp->[$i], $status, $reason, $mark, "$what: $status");
+        }
+        else {
+            check_delivered($resp->[$i], $ds, $bodies->[$i],
+                            { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[$i]{id} },
+                            "$what: delivered");
+        }
+    }
+    ok(!$result->{closed}, "$name: the connection is still open after the last answer");
+}
+
+# ---- 413 on the Content-Length: httpd answers and closes -----------------------------
+for my $pipeline (0, 1) {
+    my $name = ($pipeline ? 'pipelined' : 'keep-alive') . ' with a 413';
+    my @mix = ([ cgi => 'prot', 200, 0 ], [ cgi => 'small', 5000, 0 ], [ php => 'prot', 300, 0 ]);
+    my ($req, $bodies) = requests_of($name, @mix);
+    my $mark = log_mark();
+    my $result = tw_exchange($req, pipeline => $pipeline);
+    my $resp = $result->{responses};
+    check_delivered($resp->[0], 'cgi', $bodies->[0],
+                    { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[0]{id} },
+                    "$name, #0: delivered");
+    check_rejected($resp->[1], 413, 'body larger than TwWebhookMaxBodySize (by Content-Length)',
+                   $mark, "$name, #1: 413 before the body");
+    like($resp->[1]{headers}{connection} // '', qr/close/i, "$name, #1: Connection: close");
+    ok($result->{closed}, "$name: the server closed the connection");
+    ok($resp->[2]{error}, "$name, #2: no answer on this connection");
+    is(downstream_ran($resp->[2]{id}), 0, "$name, #2: never ran (the client must send it again)");
+}
+
+done_testing();
