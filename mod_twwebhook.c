@@ -66,6 +66,7 @@ module AP_MODULE_DECLARE_DATA twwebhook_module;
 #define TW_DEFAULT_EVENT_HEADER     "Event"
 #define TW_DEFAULT_DELIVERY_HEADER  "Delivery"
 #define TW_REPLAY_FILTER      "TWWEBHOOK_REPLAY"
+#define TW_SETTLE_FILTER      "TWWEBHOOK_SETTLE"
 #define TW_TXN_KEY            "twwebhook-txn"
 #define TW_NOTE_OUTCOME       "twwebhook-outcome"
 #define TW_NOTE_DELIVERY      "twwebhook-delivery"
@@ -408,8 +409,9 @@ typedef struct {
     /* The replay cache's key, derived from the verified MAC
      * (tw_replay_key), so no cache or its log holds the signature. */
     unsigned char replay_key[TW_MAC_LEN];
-    int replay_reserved;               /* settle it when the response is done */
+    int replay_reserved;               /* settle it once the status is known */
     const char *ack;                   /* set: answer 200 with this, skip the app */
+    const char *outcome;               /* the twwebhook-outcome note */
 } tw_txn_t;
 
 typedef struct {
@@ -437,6 +439,15 @@ static tw_txn_t *txn_get(request_rec *r)
 static void txn_set(request_rec *r, tw_txn_t *txn)
 {
     apr_pool_userdata_setn(txn, TW_TXN_KEY, NULL, top_request(r)->pool);
+}
+
+/* The access-log notes, again for each request of the transaction: an
+ * internal redirect starts with empty notes, and %{...}n reads the last. */
+static void set_txn_notes(request_rec *r, const tw_txn_t *txn)
+{
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, txn->outcome);
+    if (txn->delivery != NULL)
+        apr_table_setn(r->notes, TW_NOTE_DELIVERY, txn->delivery);
 }
 
 /* ---- the environment handed to the downstream ------------------------------ */
@@ -490,6 +501,14 @@ static const char *loggable(request_rec *r, const char *value)
     return ap_escape_logitem(r->pool, value);
 }
 
+/* The twwebhook-delivery note, for mod_log_config's %{twwebhook-delivery}n;
+ * only a plain value, so an access log line cannot be forged through it. */
+static void set_delivery_note(request_rec *r, const char *delivery)
+{
+    if (delivery != NULL && tw_delivery_is_plain(delivery))
+        apr_table_setn(r->notes, TW_NOTE_DELIVERY, delivery);
+}
+
 /*
  * Logs one rejection line (tag is the call site's own) and returns status
  * for the hook to answer with. Client-caused rejections log at info, so a
@@ -507,6 +526,7 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
                   loggable(r, apr_table_get(r->headers_in, delivery_header(dc))),
                   loggable(r, apr_table_get(r->headers_in, event_header(dc))));
     apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
+    set_delivery_note(r, apr_table_get(r->headers_in, delivery_header(dc)));
     tw_count_rejection(status);
     return status;
 }
@@ -855,7 +875,7 @@ static int apply_event_filter(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t 
     /* 200, not an error: a sender retries errors and may switch a webhook
      * off after too many, while this event is simply not wanted here. */
     txn->ack = "ignored: event not handled here\n";
-    apr_table_setn(r->notes, TW_NOTE_OUTCOME, "ignored");
+    txn->outcome = "ignored";
     tw_count(TW_COUNT_IGNORED, 1);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "TWW0203: event %s is not in TwWebhookEvents: acknowledged without the app "
@@ -875,10 +895,13 @@ static int check_replay(request_rec *r, tw_txn_t *txn)
     switch (tw_replay_reserve(r, txn->replay_key)) {
     case TW_REPLAY_FIRST:
         txn->replay_reserved = 1;
+        /* Settle as the response leaves, not after it has gone: a copy
+         * sent the moment the 2xx arrives must find it settled. */
+        ap_add_output_filter(TW_SETTLE_FILTER, txn, r, r->connection);
         return OK;
     case TW_REPLAY_DUPLICATE:
         txn->ack = "duplicate: already handled\n";
-        apr_table_setn(r->notes, TW_NOTE_OUTCOME, "duplicate");
+        txn->outcome = "duplicate";
         tw_count(TW_COUNT_DUPLICATE, 1);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "TWW0204: duplicate of a body already handled: acknowledged without "
@@ -952,10 +975,9 @@ static int verify_request(request_rec *r, const tw_dir_conf_t *dc)
         install_replay(r, txn);
     txn_set(r, txn);
 
-    if (txn->delivery != NULL)
-        apr_table_setn(r->notes, TW_NOTE_DELIVERY, txn->delivery);
-    if (txn->ack == NULL)
-        apr_table_setn(r->notes, TW_NOTE_OUTCOME, "verified");
+    if (txn->outcome == NULL)
+        txn->outcome = "verified";
+    set_txn_notes(r, txn);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "TWW0201: verified with secret %s: %" APR_OFF_T_FMT " bytes%s "
                   "(delivery %s, event %s)%s",
@@ -1016,8 +1038,10 @@ static int hook_fixups(request_rec *r)
     if (!dir_conf_protects(dc)) {
         /* An internal redirect out of a protected location still carries
          * the verified body, so the facts about it still hold. */
-        if (txn != NULL)
+        if (txn != NULL) {
             export_env(r, txn);
+            set_txn_notes(r, txn);
+        }
         return DECLINED;
     }
     if (dc->keys == NULL)
@@ -1036,7 +1060,9 @@ static int hook_fixups(request_rec *r)
 
     if (status != OK)
         return status;
-    export_env(r, txn_get(r));
+    txn = txn_get(r);
+    export_env(r, txn);
+    set_txn_notes(r, txn);
     return DECLINED;   /* let the other fixups run */
 }
 
@@ -1054,18 +1080,34 @@ static int hook_handler(request_rec *r)
     return OK;
 }
 
-/* Settles a replay-cache reservation once the response is known. */
+/* Records a reserved delivery as handled (2xx) or not, once. */
+static void settle_replay(request_rec *r, tw_txn_t *txn)
+{
+    request_rec *last = r;
+
+    if (!txn->replay_reserved)
+        return;
+    while (last->next != NULL)   /* the status of the last internal redirect */
+        last = last->next;
+    txn->replay_reserved = 0;
+    tw_replay_settle(r, txn->replay_key, ap_is_HTTP_SUCCESS(last->status));
+}
+
+/* The first response bytes carry the final status: settle before they go. */
+static apr_status_t filter_settle(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    settle_replay(f->r, f->ctx);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* For a response that never passed the filter (the client went away). */
 static int hook_log_transaction(request_rec *r)
 {
     tw_txn_t *txn = txn_get(r);
-    request_rec *last = r;
 
-    if (txn == NULL || !txn->replay_reserved)
-        return DECLINED;
-    while (last->next != NULL)   /* the status of the last internal redirect */
-        last = last->next;
-    tw_replay_settle(r, txn->replay_key, ap_is_HTTP_SUCCESS(last->status));
-    txn->replay_reserved = 0;
+    if (txn != NULL)
+        settle_replay(r, txn);
     return DECLINED;
 }
 
@@ -1099,6 +1141,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_handler(hook_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_input_filter(TW_REPLAY_FILTER, filter_replay, NULL, AP_FTYPE_PROTOCOL);
+    /* Protocol level: survives internal redirects, sees error pages too. */
+    ap_register_output_filter(TW_SETTLE_FILTER, filter_settle, NULL, AP_FTYPE_PROTOCOL);
     tw_counters_register_hooks();
 }
 

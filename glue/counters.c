@@ -20,6 +20,8 @@
 
 #include "glue.h"
 
+APLOG_USE_MODULE(twwebhook);
+
 #define TW_COUNTERS_KEY "twwebhook-counters"
 
 static const struct {

@@ -31,6 +31,8 @@
 
 #include "glue.h"
 
+APLOG_USE_MODULE(twwebhook);
+
 #define TW_REPLAY_MUTEX_TYPE     "twwebhook-replay"
 #define TW_REPLAY_CACHE_NAME     "twwebhook-rc"     /* socache cname, <= 16 chars */
 #define TW_REPLAY_DEFAULT_WINDOW apr_time_from_sec(3600)
@@ -152,8 +154,12 @@ static void replay_unlock(request_rec *r)
 static apr_status_t replay_store(request_rec *r, const unsigned char key[TW_MAC_LEN],
                                  unsigned char state, apr_interval_time_t ttl)
 {
+    /* One second more than asked: mod_socache_memcache rounds the time
+     * left down to whole seconds, which made every window a second short
+     * and a one-second window a failed store. */
     return replay.provider->store(replay.instance, r->server, key, TW_MAC_LEN,
-                                  apr_time_now() + ttl, &state, 1, r->pool);
+                                  apr_time_now() + ttl + apr_time_from_sec(1),
+                                  &state, 1, r->pool);
 }
 
 tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW_MAC_LEN])
