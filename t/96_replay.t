@@ -1,162 +1,172 @@
 # TwWebhookReplayCache (README): a body already handled with a 2xx within
-# the window is acknowledged "200 duplicate" without running the app, also
-# under another Delivery or signature spelling; a body whose app failed can
-# be retried; concurrent copies reach the app exactly once.
+# the window is acknowledged "200 duplicate" without running the app (logged
+# TWW0204 at info), also under another Delivery or signature spelling; a
+# body whose app failed can be retried; concurrent copies reach the app
+# exactly once; a forged request never touches the cache; the window
+# expires.
 #
 # The cache is server-wide (server config only), so it gets its own small
-# httpd here, started from a generated configuration on a free port and
-# stopped at the end, instead of changing the shared test server.
+# httpds here (t/lib/TwFleet.pm): one with shmcb and the default-ish window,
+# one with TwWebhookReplayWindow 2.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Cwd qw(abs_path);
-use File::Basename qw(dirname);
-use File::Path qw(remove_tree make_path);
-use IO::Socket::INET;
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 use TwTest;
+use TwFleet;
 
-my $top = dirname(abs_path($FindBin::Bin));
-my $vars = tw_vars();
-my $httpd = $vars->{httpd};
-my $libexec = $vars->{src_dir};
-my $dir = "$vars->{t_logs}/replay";
-remove_tree($dir);
-make_path($dir);
-
-my $port = do {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1, ReuseAddr => 1) or die "no free port: $!";
-    my $p = $s->sockport;
-    close $s;
-    $p;
-};
-my $hostport = "127.0.0.1:$port";
-my $conf = "$dir/httpd.conf";
-{
-    open my $fh, '>', $conf or die "write $conf: $!";
-    print {$fh} <<"EOF_CONF";
-ServerRoot "$dir"
-ServerName localhost
-Listen $hostport
-PidFile "$dir/httpd.pid"
-ErrorLog "$dir/error_log"
-LogLevel info twwebhook:debug
-DefaultRuntimeDir "$dir"
-Mutex file:$dir default
-LoadModule mpm_event_module "$libexec/mod_mpm_event.so"
-LoadModule authz_core_module "$libexec/mod_authz_core.so"
-LoadModule alias_module "$libexec/mod_alias.so"
-LoadModule cgid_module "$libexec/mod_cgid.so"
-LoadModule env_module "$libexec/mod_env.so"
-LoadModule socache_shmcb_module "$libexec/mod_socache_shmcb.so"
-LoadModule twwebhook_module "$top/.libs/mod_twwebhook.so"
-ScriptSock "$dir/cgisock"
-SetEnv TW_TEST_LOG "$vars->{t_logs}/downstream.log"
-ScriptAlias /replay/report.cgi "$FindBin::Bin/cgi-bin/report.cgi"
-<Directory "$FindBin::Bin/cgi-bin">
-    Require all granted
-</Directory>
-TwWebhookReplayCache "shmcb:$dir/replay-cache(131072)"
+my $srv = TwFleet->new(
+    name => 'replay', modules => ['socache_shmcb'], routes => ['replay'],
+    conf => <<"EOF");
+TwWebhookReplayCache "shmcb:replay-cache(131072)"
 TwWebhookReplayWindow 3600
 <Location /replay>
     TwWebhookSecret "$SECRET{a}"
 </Location>
-EOF_CONF
-    close $fh;
-}
-
-my $started = 0;
-sub stop_server {
-    return unless $started;
-    $started = 0;
-    system($httpd, '-f', $conf, '-k', 'stop');
-    my $until = time + 10;
-    while (time < $until) {
-        last unless -f "$dir/httpd.pid";
-        sleep 0.1;
-    }
-}
-END { my $rc = $?; stop_server(); $? = $rc }
-
-my $out = qx("$httpd" -f "$conf" -k start 2>&1);
-unless (is($?, 0, "a second httpd with TwWebhookReplayCache shmcb starts on $hostport")) {
-    diag($out, slurp("$dir/error_log") // '');
+EOF
+unless (ok($srv->start, 'an httpd with TwWebhookReplayCache shmcb starts on ' . $srv->hostport)) {
+    diag($srv->why);
     done_testing();
     exit 1;
 }
-$started = 1;
-{
-    my $until = time + 10;
-    until (IO::Socket::INET->new(PeerAddr => $hostport, Timeout => 1)) {
-        if (time > $until) {
-            fail("the replay-cache server listens on $hostport");
-            done_testing();
-            exit 1;
-        }
-        sleep 0.1;
-    }
-}
+my $hostport = $srv->hostport;
 
 sub post {
     my ($body, %a) = @_;
     my $q = delete $a{query};
-    return tw_request(hostport => $hostport, path => '/replay/report.cgi' . ($q ? "?$q" : ''),
+    my $ds = delete $a{ds} // 'cgi';
+    my $s = delete $a{server} // $srv;
+    return tw_request(hostport => $s->hostport,
+                      path => "/replay/report.$ds" . ($q ? "?$q" : ''),
                       body => $body, event => 'page.updated', %a);
 }
 
-# handled once, then a duplicate, whatever the Delivery or signature spelling
-my $body = '{"event":"page.updated","page":{"id":' . int(time * 1000) . '}}';
+# A copy that must be a duplicate: retried while 409 (see TwFleet::retry_409)
+sub dup {
+    my @a = @_;
+    my $res = TwFleet::retry_409(sub { post(@a) });
+    diag("a copy got 409 $res->{n409} time(s) first (delivery not yet settled)") if $res->{n409};
+    return $res;
+}
+# 1 when no attempt of $res reached the app
+sub none_ran { my ($res) = @_; return (grep { downstream_ran($_) } @{ $res->{ids} || [$res->{id}] }) ? 0 : 1 }
+
+my $stamp = int(time * 1000) . "-$$";
+
+# --- handled once, then a duplicate, whatever the Delivery or spelling -------
+my $body = qq({"event":"page.updated","page":{"id":"$stamp"}});
 my $sig = sign($body, $SECRET{a});
 my $res = post($body, signature => $sig);
 check_delivered($res, 'cgi', $body, { TW_WEBHOOK_VERIFIED => '1' }, 'first delivery: handled');
 
 for my $variant ([ 'same request again', signature => $sig ],
-                 [ 'another Delivery value', signature => $sig, delivery => 'fresh-delivery-1' ],
+                 [ 'the captured body and signature under a fresh Delivery',
+                   signature => $sig, delivery => 'fresh-delivery-' . int(rand 1e9) ],
+                 [ 'no Delivery header at all', signature => $sig, delivery => undef ],
                  [ 'uppercase signature', signature => uc $sig ],
-                 [ 'sha256= prefix', signature => "sha256=$sig" ]) {
+                 [ 'sha256= prefix', signature => "sha256=$sig" ],
+                 [ 'through the PHP downstream', signature => $sig, ds => 'php' ]) {
     my ($what, %a) = @$variant;
-    $res = post($body, %a);
-    is($res->{status}, 200, "replay ($what): 200") or diag(describe($res));
-    like($res->{body} // '', qr/^duplicate: already handled/, "replay ($what): \"duplicate\"");
-    is(downstream_ran($res->{id}), 0, "replay ($what): the app did not run");
+    my $mark = $srv->log_mark;
+    $res = dup($body, %a);
+    subtest "replay ($what)" => sub {
+        is($res->{status}, 200, 'status 200') or diag(describe($res));
+        like($res->{body} // '', qr/^duplicate: already handled/, '"duplicate: already handled"');
+        ok(none_ran($res), 'the app did not run');
+        my $d = $res->{delivery};
+        my $re = defined $d
+            ? qr/\[twwebhook:info\].* TWW0204: duplicate of a body already handled.*delivery \Q$d\E/
+            : qr/\[twwebhook:info\].* TWW0204: duplicate of a body already handled.*delivery -/;
+        ok($srv->wait_log($mark, $re), 'logged TWW0204 at info'
+                                       . (defined $d ? " with delivery $d" : ''))
+            or diag($srv->log_since($mark));
+    };
 }
 
-# a wrong signature is refused and does not touch the cache
-$res = post($body, signature => sign($body, $SECRET{unknown}));
-is($res->{status}, 401, 'wrong signature on a handled body: 401') or diag(describe($res));
+# the same through PHP: first delivery, then a duplicate
+{
+    my $pbody = qq({"event":"page.updated","php":"$stamp"});
+    my $psig = sign($pbody, $SECRET{a});
+    $res = post($pbody, signature => $psig, ds => 'php');
+    check_delivered($res, 'php', $pbody, { TW_WEBHOOK_VERIFIED => '1' },
+                    'php: first delivery handled');
+    $res = dup($pbody, signature => $psig, ds => 'php', delivery => 'another-one');
+    is($res->{status}, 200, 'php: the copy gets 200') or diag(describe($res));
+    like($res->{body} // '', qr/^duplicate: already handled/, 'php: ... "duplicate"');
+    ok(none_ran($res), 'php: ... the app did not run');
+}
 
-# the app failed (500): retries go through until it succeeds
-my $body2 = '{"event":"page.updated","retry":' . int(time * 1000) . '}';
+# --- a forged request never touches the cache ---------------------------------
+$res = post($body, signature => sign($body, $SECRET{unknown}));
+is($res->{status}, 401, 'wrong signature on a handled body: 401 (not "duplicate")')
+    or diag(describe($res));
+{
+    my $fbody = qq({"event":"page.updated","forged-first":"$stamp"});
+    my $fsig = sign($fbody, $SECRET{a});
+    for my $forged ([ 'another secret', sign($fbody, $SECRET{unknown}) ],
+                    [ 'a flipped digit', substr($fsig, 0, 63) . (substr($fsig, 63) eq '0' ? '1' : '0') ]) {
+        my $mark = $srv->log_mark;
+        $res = post($fbody, signature => $forged->[1]);
+        is($res->{status}, 401, "forged copy ($forged->[0]) of a new body: 401")
+            or diag(describe($res));
+        is(downstream_ran($res->{id}), 0, '... the app did not run');
+        ok($srv->wait_log($mark, qr/\[twwebhook:info\].* rejected with 401: signature mismatch/),
+           '... logged as a signature mismatch') or diag($srv->log_since($mark));
+    }
+    $res = post($fbody, signature => $fsig);
+    check_delivered($res, 'cgi', $fbody, { TW_WEBHOOK_VERIFIED => '1' },
+                    'the valid request after forged copies of its body: delivered');
+    $res = dup($fbody, signature => $fsig);
+    like($res->{body} // '', qr/^duplicate: already handled/, '... and its own copy is a duplicate');
+}
+
+# --- the app failed (500): retries go through until it succeeds ---------------
+my $body2 = qq({"event":"page.updated","retry":"$stamp"});
 my $sig2 = sign($body2, $SECRET{a});
 $res = post($body2, signature => $sig2, query => 'status=500');
 is($res->{status}, 500, 'the app fails with 500') or diag(describe($res));
 is(downstream_ran($res->{id}), 1, '... after running');
-$res = post($body2, signature => $sig2, query => 'status=503');
+# (each retry is sent as soon as the previous answer arrived, which may be
+# before the module has released the failed attempt's reservation: such a
+# 409 is retried, see dup(); none of those attempts may reach the app)
+$res = dup($body2, signature => $sig2, query => 'status=503');
 is($res->{status}, 503, 'the retry reaches the app again (503)') or diag(describe($res));
 is(downstream_ran($res->{id}), 1, '... it ran');
-$res = post($body2, signature => $sig2);
-check_delivered($res, 'cgi', $body2, { TW_WEBHOOK_VERIFIED => '1' }, 'the next retry succeeds');
-$res = post($body2, signature => $sig2);
+is(scalar(grep { downstream_ran($_) } @{ $res->{ids} }), 1, '... once');
+$res = dup($body2, signature => $sig2, query => 'status=404');
+is($res->{status}, 404, 'a 4xx from the app is no success either: the retry runs (404)')
+    or diag(describe($res));
+is(downstream_ran($res->{id}), 1, '... it ran');
+$res = dup($body2, signature => $sig2);
+check_delivered($res, 'cgi', $body2, { TW_WEBHOOK_VERIFIED => '1' }, 'the next retry succeeds (200)');
+$res = dup($body2, signature => $sig2);
 like($res->{body} // '', qr/^duplicate: already handled/, 'after the success: duplicate');
+ok(none_ran($res), '... the app did not run');
+$res = post($body2, signature => $sig2, query => 'status=500');
+is($res->{status}, 200, 'a copy after the success is a duplicate even where the app would fail')
+    or diag(describe($res));
 is(downstream_ran($res->{id}), 0, '... the app did not run');
 
-# concurrent copies of a new body (the app takes 1.5 s): exactly one runs
-my $body3 = '{"event":"page.updated","race":' . int(time * 1000) . '}';
+# --- 40 concurrent copies of a new body (the app sleeps 1 s): one delivery ------
+my $body3 = qq({"event":"page.updated","race":"$stamp"});
 my $sig3 = sign($body3, $SECRET{a});
-my $copies = 6;
+my $copies = 40;
 my @ids = map { new_id() } 1 .. $copies;
+my $go = time + 0.5;   # every copy starts at once, on its own connection
 my %kid;
 for my $i (0 .. $copies - 1) {
     my $pid = fork // die "fork: $!";
     if (!$pid) {
-        my $r = post($body3, signature => $sig3, id => $ids[$i], query => 'sleep=1.5');
-        my $tag = ($r->{body} // '') =~ /^duplicate/ ? 'dup' : 'app';
-        POSIX::_exit($r->{status} == 200 ? ($tag eq 'dup' ? 2 : 1)
-                   : $r->{status} == 409 ? 3 : 9);
+        sleep($go - time) if $go > time;
+        my $r = post($body3, signature => $sig3, id => $ids[$i], query => 'sleep=1');
+        my $code = !$r->{status} ? 9
+                 : $r->{status} == 200 && ($r->{body} // '') =~ /^duplicate: already handled/ ? 2
+                 : $r->{status} == 200 && ($r->{json} && ($r->{json}{test_id} // '') eq $ids[$i]) ? 1
+                 : $r->{status} == 409 ? 3 : 8;
+        POSIX::_exit($code);
     }
     $kid{$pid} = $i;
 }
@@ -165,17 +175,62 @@ while ((my $pid = wait) > 0) {
     $outcome{$? >> 8}++;
 }
 my $ran = grep { downstream_ran($_) } @ids;
+my ($app, $dup, $busy) = map { $outcome{$_} // 0 } 1, 2, 3;
 is($ran, 1, "$copies concurrent copies of one body: the app ran exactly once");
-is($outcome{1} // 0, 1, 'one answered by the app');
-is(($outcome{2} // 0) + ($outcome{3} // 0), $copies - 1,
-   'the others: 409 (in progress) or 200 duplicate')
+is($app, 1, 'exactly one answered by the app (200 with its report)') or diag(explain(\%outcome));
+is($app + $dup + $busy, $copies,
+   "the split adds up: 1 delivered + $busy answered 409 (in progress) + $dup 200 duplicate = $copies")
     or diag(explain(\%outcome));
+cmp_ok($busy, '>', 0, 'copies that overlapped the slow delivery got 409') or diag(explain(\%outcome));
+{
+    my $log = $srv->log_since(0);
+    my $n409 = () = $log =~ /\[twwebhook:info\].* TWW0118: rejected with 409: the same body is being handled/g;
+    cmp_ok($n409, '>=', $busy, "the 409s are logged (TWW0118 at info): $n409");
+}
+$res = dup($body3, signature => $sig3);
+like($res->{body} // '', qr/^duplicate: already handled/, 'after the race: a further copy is a duplicate');
 
-stop_server();
-my $log = slurp("$dir/error_log") // '';
-like($log, qr/\[twwebhook:\w+\].*duplicate/, 'the replay server logged the duplicates');
-unlike($log, qr/\Q$SECRET{a}\E/, 'its error log holds no secret');
-unlike($log, qr/\Q$_\E/i, 'its error log holds no signature') for $sig, $sig2, $sig3;
-unlike($log, qr/exit signal|Segmentation fault/, 'no child crashed');
+$srv->stop;
+
+# --- the window expires: TwWebhookReplayWindow 2 --------------------------------
+my $win = TwFleet->new(
+    name => 'replay-window', modules => ['socache_shmcb'], routes => ['replay'],
+    conf => <<"EOF");
+TwWebhookReplayCache "shmcb:replay-cache(131072)"
+TwWebhookReplayWindow 2
+<Location /replay>
+    TwWebhookSecret "$SECRET{a}"
+</Location>
+EOF
+if (ok($win->start, 'an httpd with TwWebhookReplayWindow 2 starts')) {
+    my $wbody = qq({"event":"page.updated","window":"$stamp"});
+    my $wsig = sign($wbody, $SECRET{a});
+    $res = post($wbody, signature => $wsig, server => $win);
+    check_delivered($res, 'cgi', $wbody, { TW_WEBHOOK_VERIFIED => '1' }, 'window 2 s: delivered');
+    $res = dup($wbody, signature => $wsig, server => $win);
+    like($res->{body} // '', qr/^duplicate: already handled/, 'window 2 s: at once, a duplicate');
+    ok(none_ran($res), '... the app did not run');
+    sleep 3;
+    $res = post($wbody, signature => $wsig, server => $win);
+    check_delivered($res, 'cgi', $wbody, { TW_WEBHOOK_VERIFIED => '1' },
+                    'window 2 s: 3 s later the same body is delivered again');
+    $res = dup($wbody, signature => $wsig, server => $win);
+    like($res->{body} // '', qr/^duplicate: already handled/, '... and then is a duplicate again');
+    ok(none_ran($res), '... the app did not run');
+    $win->stop;
+}
+else {
+    diag($win->why);
+}
+
+# --- the replay servers' logs -------------------------------------------------------
+for my $s ($srv, $win) {
+    my $log = TwTest::slurp($s->error_log) // '';
+    my $n = $s->name;
+    unlike($log, qr/\Q$SECRET{a}\E/, "$n: its error log holds no secret");
+    unlike($log, qr/\Q$_\E/i, "$n: its error log holds no signature") for $sig, $sig2, $sig3;
+    unlike($log, qr/exit signal|Segmentation fault/, "$n: no child crashed");
+    unlike($log, qr/\[twwebhook:(?:error|crit|alert|emerg)\]/, "$n: no server fault logged");
+}
 
 done_testing();

@@ -1,0 +1,586 @@
+package TwFleet;
+# Extra servers for the tests of server-wide features (replay cache,
+# mod_status counters, access-log notes, a memcached shared by a fleet):
+# each test starts its own small httpd from a generated configuration on a
+# free loopback port, with its own directory t/logs/<name>/ (error_log,
+# access_log, pid file, mutexes, cgid socket), instead of changing the
+# shared test server. t/zz_error_log.t reads every t/logs/*/error_log.
+#
+#   my $srv = TwFleet->new(name => 'replay', conf => $directives,
+#                          modules => [qw(socache_shmcb)], routes => ['replay']);
+#   $srv->start or BAIL...;  $srv->hostport;  $srv->stop;
+#
+# routes => [prefix, ...] maps /<prefix>/report.cgi to t/cgi-bin/report.cgi
+# (mod_cgid) and /<prefix>/report.php to t/php/report.php on the suite's own
+# php-fpm (t/TEST.PL starts it; its socket is t/logs/php-fpm.sock).
+#
+# A module or program the tests need that is missing is a failure (the
+# caller turns start()'s false return into a failed test), never a skip.
+# Servers and memcached instances started here are stopped at exit.
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(remove_tree make_path);
+use IO::Socket::INET;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+use TwTest ();
+
+my $T_DIR = dirname(dirname(abs_path(__FILE__)));   # t/
+my $TOP = dirname($T_DIR);
+my (@SERVERS, @MEMCACHED);
+my $OWNER = $$;
+
+# A test killed by a signal (an interrupted run) still stops what it
+# started: exit() runs the END block below.
+for my $sig (qw(TERM INT HUP)) {
+    $SIG{$sig} = sub { exit 128 + 1 } unless ref $SIG{$sig};
+}
+
+END {
+    if ($$ == $OWNER) {
+        local $?;
+        $_->stop for reverse @SERVERS;
+        $_->stop for @MEMCACHED;
+    }
+}
+
+sub t_dir { $T_DIR }
+sub top_dir { $TOP }
+
+# A port nothing listens on right now (the kernel's choice).
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1, ReuseAddr => 1)
+        or croak "no free port: $!";
+    my $p = $s->sockport;
+    close $s;
+    return $p;
+}
+
+sub port_open {
+    my ($hostport) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => $hostport, Timeout => 1);
+    return 0 unless $s;
+    close $s;
+    return 1;
+}
+
+sub find_program {
+    for my $name (@_) {
+        for my $dir (split(/:/, $ENV{PATH} // ''), qw(/usr/sbin /usr/bin /sbin /bin)) {
+            my $p = "$dir/$name";
+            return $p if -x $p && !-d $p;
+        }
+    }
+    return undef;
+}
+
+my %STATIC;
+sub static_modules {
+    unless (%STATIC) {
+        my $httpd = TwTest::tw_vars()->{httpd};
+        %STATIC = map { /^\s*(\S+)\.c\s*$/ ? ($1 => 1) : () } qx("$httpd" -l);
+        $STATIC{core} = 1;
+    }
+    return \%STATIC;
+}
+
+# LoadModule line for mod_<name>, '' when built in, undef when missing.
+sub load_line {
+    my ($name) = @_;
+    return '' if static_modules()->{"mod_$name"};
+    my $so = TwTest::tw_vars()->{src_dir} . "/mod_$name.so";
+    return undef unless -f $so;
+    return qq(LoadModule ${name}_module "$so");
+}
+
+# ---------------------------------------------------------------------------
+# httpd
+
+# new(name, conf, modules, routes, mpm (event|prefork), mpm_conf, log_level)
+sub new {
+    my ($class, %a) = @_;
+    my $vars = TwTest::tw_vars();
+    my $name = $a{name} or croak 'TwFleet->new: name required';
+    my $dir = "$vars->{t_logs}/$name";
+    remove_tree($dir);
+    make_path($dir);
+    my $port = $a{port} // free_port();
+    my $self = bless {
+        name => $name, dir => $dir, port => $port,
+        hostport => "127.0.0.1:$port", conf_file => "$dir/httpd.conf",
+        error_log => "$dir/error_log", access_log => "$dir/access_log",
+        pid_file => "$dir/httpd.pid", started => 0, missing => [],
+    }, $class;
+
+    my $mpm = $a{mpm} // 'event';
+    my @modules = ("mpm_$mpm", qw(unixd authz_core alias env mime log_config cgid
+                                  proxy proxy_fcgi), @{ $a{modules} // [] });
+    my (%seen, @load);
+    for my $m (grep { !$seen{$_}++ } @modules) {
+        my $line = load_line($m);
+        if (!defined $line) {
+            push @{ $self->{missing} },
+                "mod_$m ($vars->{src_dir}/mod_$m.so)";
+            next;
+        }
+        push @load, $line if length $line;
+    }
+    my $so = "$TOP/.libs/mod_twwebhook.so";
+    push @{ $self->{missing} }, "mod_twwebhook ($so, not built)" unless -f $so;
+    push @load, qq(LoadModule twwebhook_module "$so");
+
+    my $routes = '';
+    if (my @r = @{ $a{routes} // [] }) {
+        my $alt = join '|', map { quotemeta } @r;
+        $routes = <<"EOF";
+ScriptAliasMatch "^/($alt)/report\\.cgi\$" "$T_DIR/cgi-bin/report.cgi"
+AliasMatch "^/($alt)/report\\.php\$" "$T_DIR/php/report.php"
+EOF
+    }
+    my $mpm_conf = $a{mpm_conf} // '';
+    my $log_level = $a{log_level} // 'info twwebhook:debug';
+    my $t_logs = $vars->{t_logs};
+    $self->{text} = <<"EOF";
+# Generated by t/lib/TwFleet.pm for ${\ (TwFleet::caller_file()) }
+ServerRoot "$dir"
+ServerName localhost
+Listen $self->{hostport}
+PidFile "$self->{pid_file}"
+ErrorLog "$self->{error_log}"
+LogLevel $log_level
+DefaultRuntimeDir "$dir"
+Mutex file:$dir default
+${\ join("\n", @load) }
+$mpm_conf
+ScriptSock "$dir/cgisock"
+TypesConfig /dev/null
+DocumentRoot "$T_DIR/htdocs"
+SetEnv TW_TEST_LOG "$t_logs/downstream.log"
+SetEnv TW_TEST_SPOOL_DIR "$dir/spool"
+TwWebhookSpoolDir "$dir/spool"
+<Directory "$T_DIR/cgi-bin">
+    Require all granted
+</Directory>
+<Directory "$T_DIR/php">
+    Require all granted
+</Directory>
+<Directory "$T_DIR/htdocs">
+    Require all granted
+</Directory>
+<FilesMatch "\\.php\$">
+    SetHandler "proxy:unix:$t_logs/php-fpm.sock|fcgi://localhost"
+</FilesMatch>
+$routes
+$a{conf}
+EOF
+    make_path("$dir/spool");
+    open my $fh, '>', $self->{conf_file} or croak "write $self->{conf_file}: $!";
+    print {$fh} $self->{text};
+    close $fh or croak "close $self->{conf_file}: $!";
+    return $self;
+}
+
+sub caller_file {
+    my $i = 0;
+    while (my @c = caller($i++)) {
+        return $c[1] if $c[1] =~ /\.t$/;
+    }
+    return 'a test';
+}
+
+sub _move_to_port {
+    my ($self, $port) = @_;
+    my $old = $self->{hostport};
+    $self->{port} = $port;
+    $self->{hostport} = "127.0.0.1:$port";
+    $self->{text} =~ s/^Listen \Q$old\E$/Listen $self->{hostport}/m;
+    open my $fh, '>', $self->{conf_file} or croak "write $self->{conf_file}: $!";
+    print {$fh} $self->{text};
+    close $fh or croak "close $self->{conf_file}: $!";
+}
+
+sub name { $_[0]{name} }
+sub dir { $_[0]{dir} }
+sub port { $_[0]{port} }
+sub hostport { $_[0]{hostport} }
+sub conf_file { $_[0]{conf_file} }
+sub error_log { $_[0]{error_log} }
+sub access_log { $_[0]{access_log} }
+sub output { $_[0]{output} // '' }
+
+# Why the last start() failed (for diag), with the error log.
+sub why {
+    my ($self) = @_;
+    return join "\n", ($self->{why} // ''), $self->output,
+        'error_log: ' . (TwTest::slurp($self->{error_log}) // '(none)');
+}
+
+sub httpd_pid {
+    my ($self) = @_;
+    my $text = TwTest::slurp($self->{pid_file}) // '';
+    my ($pid) = $text =~ /(\d+)/;
+    return $pid;
+}
+
+sub pid_alive {
+    my ($pid) = @_;
+    return 0 unless $pid && kill 0, $pid;
+    open my $st, '<', "/proc/$pid/stat" or return 1;
+    my $stat = <$st> // '';
+    return $stat =~ /^\d+ \(.*\) Z/ ? 0 : 1;
+}
+
+# Starts the server and waits until it is up and accepts connections; 1 or
+# 0 (then $self->why says why: a missing module, httpd's own message). The
+# port free_port() found may be taken by the time httpd binds it (other
+# servers start on this machine too): then it tries another port, 3 times.
+sub start {
+    my ($self) = @_;
+    if (@{ $self->{missing} }) {
+        $self->{why} = "modules missing:\n  " . join("\n  ", @{ $self->{missing} })
+            . "\n(Debian: apt-get install apache2)";
+        return 0;
+    }
+    my $httpd = TwTest::tw_vars()->{httpd};
+    my $bind_error = qr/could not bind|Address already in use|no listening sockets/;
+    for my $try (1 .. 3) {
+        my $mark = -s $self->{error_log} || 0;
+        $self->{output} = qx("$httpd" -f "$self->{conf_file}" -k start 2>&1);
+        if ($? != 0) {
+            $self->{why} = "httpd -k start exited " . ($? >> 8);
+            return 0 unless $self->{output} =~ $bind_error && $try < 3;
+            $self->_move_to_port(free_port());
+            next;
+        }
+        $self->{started} = 1;
+        push @SERVERS, $self unless grep { $_ == $self } @SERVERS;
+        my $until = time + 15;
+        while (1) {
+            my $log = $self->log_since($mark);
+            if ($log =~ $bind_error) {
+                $self->{why} = "httpd could not bind $self->{hostport}";
+                last;
+            }
+            return 1 if $log =~ /resuming normal operations/ && port_open($self->{hostport});
+            if (time > $until) {
+                $self->{why} = "httpd did not come up on $self->{hostport} within 15 s";
+                return 0;
+            }
+            sleep 0.05;
+        }
+        # the bind failed: the daemon exits by itself
+        my $pid = $self->httpd_pid;
+        my $until2 = time + 5;
+        sleep 0.05 while $pid && pid_alive($pid) && time < $until2;
+        $self->{started} = 0;
+        return 0 if $try == 3;
+        $self->_move_to_port(free_port());
+    }
+    return 0;
+}
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{started};
+    $self->{started} = 0;
+    my $pid = $self->httpd_pid;
+    my $httpd = TwTest::tw_vars()->{httpd};
+    system("\"$httpd\" -f \"$self->{conf_file}\" -k stop >/dev/null 2>&1");
+    my $until = time + 15;
+    sleep 0.05 while $pid && pid_alive($pid) && time < $until;
+    if ($pid && pid_alive($pid)) {
+        kill 'KILL', $pid;   # our own server only, by its pid file
+    }
+}
+
+# "httpd -k graceful", then waits until the new generation is up.
+sub graceful {
+    my ($self) = @_;
+    my $mark = -s $self->{error_log} || 0;
+    my $httpd = TwTest::tw_vars()->{httpd};
+    my $out = qx("$httpd" -f "$self->{conf_file}" -k graceful 2>&1);
+    return 0 if $? != 0;
+    return defined $self->wait_log($mark, qr/resuming normal operations/, 15) ? 1 : 0;
+}
+
+# Error-log position and what was logged since, as in TwTest.
+sub log_mark { my ($self) = @_; return -s $self->{error_log} || 0 }
+
+sub log_since {
+    my ($self, $mark) = @_;
+    open my $fh, '<:raw', $self->{error_log} or return '';
+    seek $fh, $mark // 0, 0;
+    local $/;
+    my $s = <$fh>;
+    return $s // '';
+}
+
+sub wait_log {
+    my ($self, $mark, $re, $timeout) = @_;
+    my $until = time + ($timeout // 3);
+    while (1) {
+        for my $line (split /\n/, $self->log_since($mark)) {
+            return $line if $line =~ $re;
+        }
+        return undef if time >= $until;
+        sleep 0.05;
+    }
+}
+
+# The access-log line whose first field is $id (waits: it is written after
+# the response), or undef.
+sub access_line {
+    my ($self, $id, $timeout) = @_;
+    my $until = time + ($timeout // 5);
+    while (1) {
+        my $log = TwTest::slurp($self->{access_log}) // '';
+        for my $line (split /\n/, $log) {
+            return $line if index($line, "$id ") == 0;
+        }
+        return undef if time >= $until;
+        sleep 0.05;
+    }
+}
+
+# retry_409(sub { tw_request(...) }): a copy sent at once after the 2xx of
+# its delivery may still find that delivery "in progress": the module
+# settles the replay-cache entry in the log_transaction hook, after the
+# response has left, so the client can be faster (README: 409, retryable).
+# Sends again while the answer is 409, for up to 2 s, 0.1 s apart, as a
+# sender retrying would. The last response gets ids (every attempt's
+# X-Tw-Test-Id: none may have reached the app) and n409.
+sub retry_409 {
+    my ($send) = @_;
+    my ($res, @ids);
+    my $n409 = 0;
+    my $until = time + 2;
+    while (1) {
+        $res = $send->();
+        push @ids, $res->{id};
+        last unless ($res->{status} // 0) == 409 && time < $until;
+        $n409++;
+        sleep 0.1;
+    }
+    $res->{ids} = \@ids;
+    $res->{n409} = $n409;
+    return $res;
+}
+
+# parallel_requests(\%tw_request_args, ...): every request on its own
+# connection from its own process, all started at the same instant; returns
+# the responses in order (status, reason, body, id, delivery, json, error).
+sub parallel_requests {
+    my @specs = @_;
+    require JSON::PP;
+    my $dir = TwTest::tw_vars()->{t_logs} . "/parallel.$$";
+    make_path($dir);
+    my $go = time + 0.3;
+    my @pids;
+    for my $i (0 .. $#specs) {
+        my $pid = fork // croak "fork: $!";
+        if (!$pid) {
+            sleep($go - time) if $go > time;
+            my $r = TwTest::tw_request(%{ $specs[$i] });
+            my %out = map { $_ => $r->{$_} } qw(status reason body id delivery json error);
+            if (open my $fh, '>', "$dir/$i.json") {
+                print {$fh} JSON::PP->new->encode(\%out);
+                close $fh;
+            }
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    waitpid $_, 0 for @pids;
+    my @res;
+    for my $i (0 .. $#specs) {
+        my $text = TwTest::slurp("$dir/$i.json");
+        push @res, defined $text ? JSON::PP->new->decode($text)
+                                 : { error => 'the request process reported nothing',
+                                     id => $specs[$i]{id} };
+    }
+    remove_tree($dir);
+    return @res;
+}
+
+# http_get_many($hostport, $path, $n): $n GET requests, each on its own
+# connection, all connections opened first and held before any request is
+# written, so that under prefork $n different children answer. Returns the
+# bodies (undef for a failed one), in order. Each request carries
+# "X-Tw-Test-Id: <id>-<i>" when $id is given.
+sub http_get_many {
+    my ($hostport, $path, $n, $id) = @_;
+    my @socks;
+    for my $i (1 .. $n) {
+        my $s = IO::Socket::INET->new(PeerAddr => $hostport, Timeout => 5) or last;
+        push @socks, $s;
+    }
+    sleep 0.4;   # every connection accepted by a child of its own
+    for my $i (0 .. $#socks) {
+        my $s = $socks[$i];
+        print {$s} "GET $path HTTP/1.1\r\nHost: $hostport\r\nConnection: close\r\n"
+                   . (defined $id ? "X-Tw-Test-Id: $id-$i\r\n" : '') . "\r\n";
+    }
+    my @bodies;
+    for my $s (@socks) {
+        local $/;
+        my $resp = <$s> // '';
+        close $s;
+        my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+        if (($head // '') =~ /^HTTP\/1\.\d 200/ && defined $body) {
+            $body = TwFleet::dechunk($body) if $head =~ /^Transfer-Encoding:\s*chunked/mi;
+            push @bodies, $body;
+        }
+        else {
+            push @bodies, undef;
+        }
+    }
+    push @bodies, undef while @bodies < $n;
+    return @bodies;
+}
+
+sub dechunk {
+    my ($s) = @_;
+    my $out = '';
+    while ($s =~ s/^([0-9A-Fa-f]+)[^\r\n]*\r\n//) {
+        my $n = hex $1;
+        last if $n == 0;
+        $out .= substr($s, 0, $n, '');
+        $s =~ s/^\r\n//;
+    }
+    return $out;
+}
+
+# ---------------------------------------------------------------------------
+# memcached, started as the test user (or, as root, with -u nobody) on a
+# loopback port, stopped at exit.
+
+package TwFleet::Memcached;
+
+use Carp qw(croak);
+use IO::Socket::INET;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+sub binary { return TwFleet::find_program('memcached') }
+
+# new(port => optional, dir => for its log); start() 1 or 0, why()
+sub new {
+    my ($class, %a) = @_;
+    my $port = $a{port} // TwFleet::free_port();
+    return bless { port => $port, hostport => "127.0.0.1:$port", fixed => defined $a{port},
+                   log => $a{log}, pid => undef }, $class;
+}
+
+sub port { $_[0]{port} }
+sub hostport { $_[0]{hostport} }
+sub why { $_[0]{why} // '' }
+sub running { my ($self) = @_; return $self->{pid} && TwFleet::pid_alive($self->{pid}) }
+
+# Starts memcached and waits until it listens; on a port taken meanwhile
+# (not one given to new) it tries another, 3 times. A restart after stop()
+# uses the same port.
+sub start {
+    my ($self) = @_;
+    for my $try (1 .. 3) {
+        return 1 if $self->_start_once;
+        return 0 if $self->{fixed} || $self->{started_once} || !binary();
+        $self->{port} = TwFleet::free_port();
+        $self->{hostport} = "127.0.0.1:$self->{port}";
+    }
+    return 0;
+}
+
+sub _start_once {
+    my ($self) = @_;
+    my $bin = binary();
+    unless ($bin) {
+        $self->{why} = 'memcached not found (Debian: apt-get install memcached)';
+        return 0;
+    }
+    my @cmd = ($bin, '-l', '127.0.0.1', '-p', $self->{port}, '-U', '0',
+               '-m', '16', '-c', '512', '-t', '2');
+    push @cmd, '-u', 'nobody' if $> == 0;   # memcached refuses root without -u
+    my $pid = fork // croak "fork: $!";
+    if (!$pid) {
+        POSIX::setsid();
+        open STDIN, '<', '/dev/null';
+        if ($self->{log}) {
+            open STDOUT, '>>', $self->{log};
+            open STDERR, '>&', \*STDOUT;
+        }
+        exec @cmd or POSIX::_exit(127);
+    }
+    $self->{pid} = $pid;
+    push @MEMCACHED, $self;
+    my $until = time + 10;
+    while (1) {
+        # listening, and still alive a moment later (not someone else's port)
+        if (TwFleet::port_open($self->{hostport})) {
+            sleep 0.1;
+            last if TwFleet::pid_alive($pid);
+        }
+        if (!TwFleet::pid_alive($pid) || time > $until) {
+            kill 'KILL', $pid if TwFleet::pid_alive($pid);
+            waitpid $pid, 0;
+            $self->{why} = "memcached (@cmd) did not start listening";
+            $self->{pid} = undef;
+            return 0;
+        }
+        sleep 0.05;
+    }
+    $self->{started_once} = 1;
+    return 1;
+}
+
+sub stop {
+    my ($self) = @_;
+    my $pid = $self->{pid} or return;
+    $self->{pid} = undef;
+    kill 'TERM', $pid;
+    my $until = time + 10;
+    while (time < $until) {
+        last if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        sleep 0.05;
+    }
+    if (TwFleet::pid_alive($pid)) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
+    # the port is closed once the process is gone
+    $until = time + 5;
+    sleep 0.05 while TwFleet::port_open($self->{hostport}) && time < $until;
+}
+
+# "stats" as a hash (curr_items, cmd_get, cmd_set, get_hits, ...).
+sub stats {
+    my ($self) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => $self->{hostport}, Timeout => 3)
+        or return {};
+    print {$s} "stats\r\n";
+    my %st;
+    while (my $line = <$s>) {
+        last if $line =~ /^END/;
+        $st{$1} = $2 if $line =~ /^STAT (\S+) (\S+)/;
+    }
+    print {$s} "quit\r\n";
+    close $s;
+    return \%st;
+}
+
+sub flush_all {
+    my ($self) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => $self->{hostport}, Timeout => 3)
+        or return 0;
+    print {$s} "flush_all\r\n";
+    my $ok = (<$s> // '') =~ /^OK/;
+    close $s;
+    return $ok;
+}
+
+1;
