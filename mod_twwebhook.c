@@ -956,7 +956,7 @@ static int verify_request(request_rec *r, const tw_dir_conf_t *dc)
     if (st != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0405",
                       "HMAC computation failed (libcrypto)");
-    if (tw_replay_key(mac, txn->replay_key) != TW_OK)
+    if (tw_replay_configured() && tw_replay_key(mac, txn->replay_key) != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0411",
                       "cannot derive the replay cache key (libcrypto)");
     txn->keys = dc->keys;
