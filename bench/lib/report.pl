@@ -1,0 +1,287 @@
+#!/usr/bin/perl
+# report.pl OUTDIR - turns what bench/run measured (raw.tsv, large.tsv,
+# cpu.tsv, machine.txt, callgrind-module-*.txt) into results.md on stdout,
+# plus chart-SIZE.dat files for chart.gp. Medians over rounds; ratios are
+# medians of per-round ratios (rows are interleaved within a round, so a
+# per-round ratio cancels the machine's drift).
+use strict;
+use warnings;
+
+my $out = shift or die "usage: $0 OUTDIR\n";
+
+sub read_tsv {
+    my ($file) = @_;
+    open(my $fh, '<', $file) or return ();
+    chomp(my $head = <$fh> // '');
+    my @cols = split /\t/, $head;
+    my @rows;
+    while (my $l = <$fh>) {
+        chomp $l;
+        next if $l eq '';
+        my %h;
+        @h{@cols} = split /\t/, $l, -1;
+        push @rows, \%h;
+    }
+    return @rows;
+}
+sub median {
+    my @v = sort { $a <=> $b } grep { defined && $_ ne '' } @_;
+    return undef unless @v;
+    my $n = @v;
+    return $n % 2 ? $v[$n / 2] : ($v[$n / 2 - 1] + $v[$n / 2]) / 2;
+}
+sub num { my ($v, $d) = @_; return defined $v ? sprintf("%.${d}f", $v) : '—'; }
+sub group3 {   # 12345 -> 12,345
+    my ($v) = @_;
+    return '—' unless defined $v;
+    my $s = sprintf('%.0f', $v);
+    1 while $s =~ s/^(-?\d+)(\d{3})/$1,$2/;
+    return $s;
+}
+sub ms { my ($us) = @_; return defined $us ? sprintf('%.2f', $us / 1000) : '—'; }
+
+my %m;
+if (open(my $fh, '<', "$out/machine.txt")) {
+    while (<$fh>) { chomp; $m{$1} = $2 if /^([^=]+)=(.*)$/; }
+}
+
+my @sizes = qw(2k 64k 1m);
+my %label = ('2k' => '2 KB', '64k' => '64 KB', '1m' => '1 MB');
+my @rows = qw(plain module php-verify static-403 cgi module-cgi webhook);
+my @raw = read_tsv("$out/raw.tsv");
+my (%by, %rounds);   # $by{size}{row}{kind}{round} = record
+for my $r (@raw) {
+    $by{$r->{size}}{$r->{row}}{$r->{kind}}{$r->{round}} = $r;
+    $rounds{$r->{round}} = 1;
+}
+my $nrounds = scalar keys %rounds;
+
+sub med_field {
+    my ($s, $row, $k, $f) = @_;
+    my $c = $by{$s}{$row}{$k} or return undef;
+    return median(map { $_->{$f} } values %$c);
+}
+sub ratio {   # median over rounds of a/b
+    my ($s, $ra, $ka, $rb, $kb) = @_;
+    my $a = $by{$s}{$ra}{$ka} or return undef;
+    my $b = $by{$s}{$rb}{$kb} or return undef;
+    my @q;
+    for my $round (keys %$a) {
+        next unless $b->{$round} && $b->{$round}{rps} && $b->{$round}{rps} > 0;
+        push @q, $a->{$round}{rps} / $b->{$round}{rps};
+    }
+    return median(@q);
+}
+
+my $size_note = join(', ', map { "$label{$_} = " . ($m{"size_$_"} // '?') . ' bytes' } @sizes);
+print <<EOF;
+# mod_twwebhook benchmark results
+
+- Date: $m{date}; command: `$m{command}`
+- Settings: $m{settings}; rows interleaved and rotated every round. Throughput
+  and latency are medians over the rounds; ratios are medians of the per-round
+  ratios.
+- Machine: $m{nproc} CPUs, $m{cpu} ($m{virt}), $m{mem}, $m{kernel}, $m{os}.
+  wrk runs on the same CPUs as the servers. Load average: $m{load}.
+- Software: $m{httpd}, $m{php} (php-fpm, static pool of 8), $m{openssl},
+  $m{wrk}, $m{webhook}, $m{valgrind}; module build $m{module}.
+- Payload: a Teamwork Spaces page.updated delivery ($size_note).
+
+## Throughput and latency
+
+Valid deliveries carry the right signature (answered 200); forged ones carry
+a well-formed signature made with another secret (rejected: 401 by the module
+and php-verify, 403 by static-403, 500 by webhook 2.8.0). Latency in ms.
+
+| payload | row | valid deliveries/s | p50 | p99 | forged rejected/s | p50 | p99 |
+|---|---|---:|---:|---:|---:|---:|---:|
+EOF
+
+for my $s (@sizes) {
+    open(my $dat, '>', "$out/chart-$s.dat") or die "$out/chart-$s.dat: $!\n";
+    print $dat "# row valid forged\n";
+    for my $row (@rows) {
+        next unless $by{$s}{$row};
+        my @cells;
+        my @chart;
+        for my $k (qw(valid forged)) {
+            if ($by{$s}{$row}{$k}) {
+                my $rps = med_field($s, $row, $k, 'rps');
+                push @cells, group3($rps), ms(med_field($s, $row, $k, 'p50_us')),
+                    ms(med_field($s, $row, $k, 'p99_us'));
+                push @chart, sprintf('%.0f', $rps);
+            } else {
+                push @cells, '—', '—', '—';
+                push @chart, '?';
+            }
+        }
+        print "| $label{$s} | $row | ", join(' | ', @cells), " |\n";
+        print $dat "$row @chart\n";
+    }
+    close $dat;
+}
+
+my @ratios = (
+    ['module / plain, valid',          'module', 'valid',  'plain',      'valid'],
+    ['module / php-verify, valid',     'module', 'valid',  'php-verify', 'valid'],
+    ['module-cgi / webhook, valid',    'module-cgi', 'valid', 'webhook', 'valid'],
+    ['module-cgi / cgi, valid',        'module-cgi', 'valid', 'cgi',     'valid'],
+    ['cgi / webhook, valid',           'cgi',        'valid', 'webhook', 'valid'],
+    ['module / php-verify, forged',    'module', 'forged', 'php-verify', 'forged'],
+    ['module / static-403, forged',    'module', 'forged', 'static-403', 'forged'],
+    ['module / webhook, forged',       'module', 'forged', 'webhook',    'forged'],
+    ['module-cgi / webhook, forged',   'module-cgi', 'forged', 'webhook', 'forged'],
+);
+print "\n## Ratios (throughput, median of per-round ratios)\n\n";
+print '| ratio | ', join(' | ', map { $label{$_} } @sizes), " |\n";
+print '|---|', join('', map { '---:|' } @sizes), "\n";
+my %R;
+for my $q (@ratios) {
+    my ($name, @spec) = @$q;
+    my @v;
+    for my $s (@sizes) {
+        my $v = ratio($s, @spec);
+        $R{$name}{$s} = $v;
+        push @v, num($v, 2);
+    }
+    print "| $name | ", join(' | ', @v), " |\n";
+}
+
+# ---- paired A/B ----
+my @pairs_raw = read_tsv("$out/paired.tsv");
+my %pr;
+$pr{$_->{pair}}{$_->{row}} = $_->{rps} for @pairs_raw;
+my @pq = map { $pr{$_}{module} / $pr{$_}{plain} }
+         grep { $pr{$_}{module} && $pr{$_}{plain} } sort { $a <=> $b } keys %pr;
+my $paired = median(@pq);
+if (@pq) {
+    my @s = sort { $a <=> $b } @pq;
+    printf "\nPaired A/B, module / plain, valid 2 KB: **%s** (median of %d back-to-back\n"
+         . "pairs of 2 s slices in ABBA order; per-pair ratios %s to %s).\n",
+        num($paired, 2), scalar @pq, num($s[0], 2), num($s[-1], 2);
+}
+
+# ---- large body ----
+my @large = read_tsv("$out/large.tsv");
+my (%lt, %lg, %lr);
+for my $r (@large) {
+    push @{$lt{$r->{row}}}, $r->{seconds};
+    push @{$lg{$r->{row}}}, $r->{rss_growth_kb};
+    $lr{$r->{round}}{$r->{row}} = $r->{seconds};
+}
+my @tr = map { $lr{$_}{'large-mod'} / $lr{$_}{'large-cgi'} }
+         grep { $lr{$_}{'large-mod'} && $lr{$_}{'large-cgi'} } keys %lr;
+my $tratio = median(@tr);
+my $bytes = $m{large_bytes} // 0;
+my $mib = $bytes / 1048576;
+my $rate = $m{hmac_rate} || 0;
+my $limit = $rate ? $bytes / $rate : undef;
+my $tmod = median(@{$lt{'large-mod'} // []});
+my $tcgi = median(@{$lt{'large-cgi'} // []});
+my ($gmax) = sort { $b <=> $a } @{$lg{'large-mod'} // [0]};
+my ($gcgi) = sort { $b <=> $a } @{$lg{'large-cgi'} // [0]};
+my $nl = scalar @large / 2;
+printf <<EOF, $mib, $nl;
+
+## Large body: %d MiB POSTed by curl to a CGI that hashes stdin (%d round(s))
+
+The CGI's answer (SHA-256 of what it read) is checked against the file sent.
+RSS growth: the httpd child's VmHWM after the request minus its VmRSS before
+(peak reset through /proc/PID/clear_refs), fresh single-child httpd each time,
+largest growth over the rounds.
+
+| row | median wall time | httpd child peak RSS growth |
+|---|---:|---:|
+EOF
+printf "| CGI without the module | %s s | %s kB |\n", num($tcgi, 3), group3($gcgi);
+printf "| module in front of the CGI | %s s | %s kB |\n", num($tmod, 3), group3($gmax);
+printf "| HMAC-SHA256 alone (openssl speed, 16 KiB blocks: %s MB/s) | %s s | — |\n",
+    ($rate ? sprintf('%.0f', $rate / 1e6) : '?'), num($limit, 3);
+printf "\nModule / no-module wall time: %s (median of per-round ratios); the module's\n"
+     . "extra time %s s against %s s for the HMAC alone.\n",
+    num($tratio, 2), (defined $tmod && defined $tcgi ? num($tmod - $tcgi, 3) : '—'), num($limit, 3);
+
+# ---- CPU ----
+my @cpu = read_tsv("$out/cpu.tsv");
+my %ir = map { ("$_->{row}:$_->{kind}" => $_->{per_request}) } @cpu;
+my $ncg = @cpu ? $cpu[0]{requests} : 0;
+print <<EOF;
+
+## CPU cost per request (instructions, callgrind)
+
+httpd -X (one process) under callgrind (perf stat has no instructions
+counter on this machine). Every run starts httpd, sends the same warm-up
+(10 requests of each row); a baseline run stops there, each row's run adds
+$ncg sequential keep-alive requests of that row with the 2 KB payload, and
+instructions/request = (row run - baseline) / $ncg: start-up, warm-up and
+shut-down cancel out, so the figure is repeatable to a few instructions.
+Counts the httpd process only: php-fpm's work is not included (for
+php-verify the HMAC runs in php-fpm). Caveat: valgrind's virtual CPU has no
+SHA extensions, so libcrypto takes its generic SHA-256 code here (about
+1,700 instructions per 64-byte block); natively this CPU uses SHA-NI, so the
+HMAC share is smaller than counted.
+
+| row | delivery | instructions/request (httpd) |
+|---|---|---:|
+EOF
+for my $c (@cpu) { print "| $c->{row} | $c->{kind} | ", group3($c->{per_request}), " |\n"; }
+my $dv = (defined $ir{'module:valid'} && defined $ir{'plain:valid'}) ? $ir{'module:valid'} - $ir{'plain:valid'} : undef;
+my $df = (defined $ir{'module:forged'} && defined $ir{'static-403:forged'}) ? $ir{'module:forged'} - $ir{'static-403:forged'} : undef;
+printf "\nModule's cost on a valid 2 KB delivery: %s instructions/request over plain (%s%%).\n",
+    group3($dv), (defined $dv && $ir{'plain:valid'} ? sprintf('%+.1f', 100 * $dv / $ir{'plain:valid'}) : '—');
+printf "Forged 2 KB delivery: module rejection costs %s instructions/request more than static-403.\n", group3($df);
+
+sub diff_table {   # diff_table FILE FILTER MAX -> markdown rows
+    my ($f, $filter, $max, $named_only) = @_;
+    open(my $fh, '<', $f) or return ();
+    <$fh>;
+    my @l;
+    while (my $l = <$fh>) {
+        chomp $l;
+        my ($d, $x, $y, $what) = split /\t/, $l, 4;
+        next unless defined $what && $what =~ $filter;
+        next if $what =~ /^<counts for/ || ($named_only && $what =~ /^\?\?\?:/);
+        $what =~ s{^/\S*?/((?:libtwcore|glue|core)/\S+|mod_twwebhook\.c:)}{$1};
+        next if abs($d) < 50;
+        push @l, sprintf('| %s | %s | %s | `%s` |', group3($d), group3($x), group3($y), $what);
+        last if @l >= $max;
+    }
+    return @l;
+}
+my @pairs = (['module-valid', 'plain-valid', 'valid 2 KB delivery: module minus plain'],
+             ['module-forged', 'static-403-forged', 'forged 2 KB delivery: module minus static-403']);
+for my $p (@pairs) {
+    my ($a, $b, $what) = @$p;
+    my @self = diff_table("$out/callgrind-$a-vs-$b.self.tsv", qr/./, 12, 0);
+    my @incl = diff_table("$out/callgrind-$a-vs-$b.inclusive.tsv", qr/twwebhook|\btw_|\/core\//, 8, 1);
+    next unless @self || @incl;
+    print "\nWhere the difference goes ($what; instructions per request, from\n"
+        . "callgrind-$a-vs-$b.*.tsv):\n\n";
+    print "| delta | $a | $b | function (self cost) |\n|---:|---:|---:|---|\n", join("\n", @self), "\n" if @self;
+    print "\n| delta | $a | $b | module function (inclusive) |\n|---:|---:|---:|---|\n", join("\n", @incl), "\n" if @incl;
+}
+
+# ---- targets ----
+print "\n## Targets (2 KB payload unless stated; reported, not asserted)\n\n```\n";
+sub target {
+    my ($ok, $text) = @_;
+    printf "%s %s\n", (!defined $ok ? 'MISS (not measured)' : $ok ? 'PASS' : 'MISS'), $text;
+}
+sub at_least { my ($v, $t) = @_; return defined $v ? $v >= $t : undef; }
+my $r;
+$r = defined $paired ? $paired : $R{'module / plain, valid'}{'2k'};
+target(at_least($r, 0.95), sprintf('valid: module >= 0.95 x plain                     (%s %s; rounds %s)',
+    defined $paired ? 'paired' : 'rounds', num($r, 2), num($R{'module / plain, valid'}{'2k'}, 2)));
+$r = $R{'module / php-verify, forged'}{'2k'};
+target(at_least($r, 3), sprintf('forged: module >= 3 x php-verify                  (%s)', num($r, 2)));
+$r = $R{'module / static-403, forged'}{'2k'};
+target(at_least($r, 0.8), sprintf('forged: module >= 0.8 x static-403                (%s)', num($r, 2)));
+$r = $R{'module-cgi / webhook, valid'}{'2k'};
+target(at_least($r, 1), sprintf('valid: module + CGI >= webhook daemon             (%s)', num($r, 2)));
+$r = $R{'module-cgi / webhook, forged'}{'2k'};
+target(at_least($r, 3), sprintf('forged: module + CGI >= 3 x webhook daemon        (%s)', num($r, 2)));
+target(defined $gmax && @large ? $gmax < 2048 : undef,
+    sprintf('%d MiB body: httpd child RSS growth < 2 MB          (%s kB)', $mib, group3($gmax)));
+target(defined $tratio ? $tratio <= 1.5 : undef,
+    sprintf('%d MiB body: time <= 1.5 x the no-module CGI        (%s)', $mib, num($tratio, 2)));
+print "```\n";
