@@ -723,23 +723,40 @@ static int read_body(request_rec *r, tw_spool_t *spool, tw_verifier_t *v,
     return OK;
 }
 
-/* Feeds an already stored body through a fresh verifier (another key list). */
-static tw_status_t reverify_stored_body(request_rec *r, tw_spool_t *spool,
-                                        tw_verifier_t *v)
+/*
+ * Reads the stored body back from the start and hands every chunk to feed,
+ * for a second pass (another key list, the JSON parser). Stops at the first
+ * status other than TW_OK; a failed read is io_status, a server fault.
+ */
+typedef tw_status_t (*tw_chunk_feed_t)(void *ctx, const void *data, size_t len);
+
+static tw_status_t feed_stored_body(request_rec *r, tw_spool_t *spool,
+                                    tw_chunk_feed_t feed, void *ctx, tw_status_t io_status)
 {
     char *buf = apr_palloc(r->pool, TW_REPLAY_CHUNK);
     apr_off_t offset = 0;
     apr_size_t got;
+    tw_status_t st = TW_OK;
 
-    for (;;) {
+    while (st == TW_OK) {
         if (tw_spool_read_at(spool, offset, buf, TW_REPLAY_CHUNK, &got) != APR_SUCCESS)
-            return TW_ERR_CRYPTO;   /* cannot happen unless the disk fails */
+            return io_status;   /* the disk failed under us */
         if (got == 0)
-            return TW_OK;
-        if (tw_verifier_update(v, buf, got) != TW_OK)
-            return TW_ERR_CRYPTO;
+            break;
+        st = feed(ctx, buf, got);
         offset += (apr_off_t)got;
     }
+    return st;
+}
+
+static tw_status_t feed_verifier(void *v, const void *data, size_t len)
+{
+    return tw_verifier_update(v, data, len);
+}
+
+static tw_status_t feed_json(void *json, const void *data, size_t len)
+{
+    return tw_json_feed(json, data, len);
 }
 
 static int header_checks(request_rec *r, const tw_dir_conf_t *dc,
@@ -779,25 +796,6 @@ static int unsigned_header_checks(request_rec *r, const tw_dir_conf_t *dc, tw_tx
     txn->event = event;
     txn->delivery = delivery;
     return OK;
-}
-
-/* Feeds the stored body to a JSON parser; TW_OK when it is one document. */
-static tw_status_t parse_stored_json(request_rec *r, tw_spool_t *spool, tw_json_t *json)
-{
-    char *buf = apr_palloc(r->pool, TW_REPLAY_CHUNK);
-    apr_off_t offset = 0;
-    apr_size_t got;
-    tw_status_t st = TW_OK;
-
-    while (st == TW_OK) {
-        if (tw_spool_read_at(spool, offset, buf, TW_REPLAY_CHUNK, &got) != APR_SUCCESS)
-            return TW_ERR_NOMEM;   /* the disk failed under us: a server fault */
-        if (got == 0)
-            return tw_json_finish(json);
-        st = tw_json_feed(json, buf, got);
-        offset += (apr_off_t)got;
-    }
-    return st;
 }
 
 /* The scalars TwWebhookExportJSON asks for, or NULL values where absent. */
@@ -842,7 +840,9 @@ static int inspect_json(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     if (tw_spool_length(txn->body) > TW_JSON_MAX_BYTES)
         st = TW_ERR_JSON_INVALID;
     else if ((st = tw_json_create(&json)) == TW_OK)
-        st = parse_stored_json(r, txn->body, json);
+        st = feed_stored_body(r, txn->body, feed_json, json, TW_ERR_NOMEM);
+    if (st == TW_OK)
+        st = tw_json_finish(json);
 
     if (st == TW_ERR_NOMEM || st == TW_ERR_ARG) {
         tw_json_destroy(json);
@@ -1012,7 +1012,7 @@ static int reverify_request(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *t
     if ((v = verifier_for(r, dc->keys)) == NULL)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0406",
                       "cannot set up HMAC-SHA256 (libcrypto)");
-    st = reverify_stored_body(r, txn->body, v);
+    st = feed_stored_body(r, txn->body, feed_verifier, v, TW_ERR_CRYPTO);
     if (st == TW_OK)
         st = tw_verifier_finish(v, mac, &matched);
     tw_cleanse(mac, sizeof(mac));
