@@ -130,11 +130,15 @@ tw_status_t tw_hmac_sha256(const void *secret, size_t secret_len,
                            unsigned char out[TW_MAC_LEN]);
 
 /*
- * The replay cache's key for a verified MAC: SHA-256 over a fixed label and
- * the MAC, so that cache stores and their logs never hold the signature a
- * client sent.
+ * The replay cache's key for a verified MAC received in a scope (the
+ * glue's name for "this protected location of this virtual host"):
+ * SHA-256 over a fixed label, the scope's length and bytes, and the MAC.
+ * Cache stores and their logs never hold the signature a client sent, and
+ * the same delivery sent to two scopes gives two keys. scope may be empty
+ * (scope_len 0) but not NULL.
  */
 tw_status_t tw_replay_key(const unsigned char mac[TW_MAC_LEN],
+                          const char *scope, size_t scope_len,
                           unsigned char key[TW_MAC_LEN]);
 
 /* ---- unsigned header values ----------------------------------------------- */

@@ -1124,23 +1124,36 @@ static void test_env_names(void)
 
 static void test_replay_key(void)
 {
-    unsigned char mac[TW_MAC_LEN], key[TW_MAC_LEN], again[TW_MAC_LEN];
+    static const char scope[] = "localhost\n/replay";
+    unsigned char mac[TW_MAC_LEN], key[TW_MAC_LEN], again[TW_MAC_LEN], other[TW_MAC_LEN];
     char hex[TW_MAC_HEX_LEN + 1];
     size_t i;
 
     for (i = 0; i < TW_MAC_LEN; i++)
         mac[i] = (unsigned char)i;
-    is_int(tw_replay_key(mac, key), TW_OK, "tw_replay_key succeeds");
-    tw_hex_encode(key, TW_MAC_LEN, hex, sizeof(hex));
-    /* python3: sha256(b"mod_twwebhook replay key v1" + bytes(range(32))) */
-    ok(strcmp(hex, "0100f1565ed43f69939839839e2e9a701a2fa94afb26efcc9220b817d9ed4dee") == 0,
-       "replay key is SHA-256 over the label and the MAC");
+    /* python3: sha256(b"mod_twwebhook replay key v2" + len(scope).to_bytes(8, "big")
+     *                 + scope + bytes(range(32))) */
+    is_int(tw_replay_key(mac, "", 0, key), TW_OK, "tw_replay_key, empty scope: succeeds");
+    is_int(tw_hex_encode(key, TW_MAC_LEN, hex, sizeof(hex)), TW_OK, "hex of the key");
+    is_str(hex, "539ec50430e62949e3142eeff205465560a10cdbcc57fa6a1836ffba7a186a0e",
+           "replay key, empty scope: SHA-256 over label, scope length, scope and MAC");
+    is_int(tw_replay_key(mac, scope, strlen(scope), key), TW_OK, "tw_replay_key, a scope: succeeds");
+    is_int(tw_hex_encode(key, TW_MAC_LEN, hex, sizeof(hex)), TW_OK, "hex of the key");
+    is_str(hex, "308acd8d56d1f3889f6f1d5648779b055b931d38cdda2c59060438a52c1c4b2a",
+           "replay key with a scope: SHA-256 over label, scope length, scope and MAC");
     ok(memcmp(key, mac, TW_MAC_LEN) != 0, "replay key is not the MAC itself");
+
+    is_int(tw_replay_key(mac, scope, strlen(scope) - 1, other), TW_OK, "a shorter scope: succeeds");
+    ok(memcmp(key, other, TW_MAC_LEN) != 0, "another scope gives another replay key");
+    is_int(tw_replay_key(mac, scope, strlen(scope), again), TW_OK, "the same scope again: succeeds");
+    ok(memcmp(key, again, TW_MAC_LEN) == 0, "the same MAC and scope give the same key");
     mac[31] ^= 1;
-    tw_replay_key(mac, again);
+    is_int(tw_replay_key(mac, scope, strlen(scope), again), TW_OK, "another MAC: succeeds");
     ok(memcmp(key, again, TW_MAC_LEN) != 0, "another MAC gives another replay key");
-    is_int(tw_replay_key(NULL, key), TW_ERR_ARG, "tw_replay_key(NULL mac) fails closed");
-    is_int(tw_replay_key(mac, NULL), TW_ERR_ARG, "tw_replay_key(NULL key) fails closed");
+
+    is_int(tw_replay_key(NULL, "", 0, key), TW_ERR_ARG, "tw_replay_key(NULL mac) fails closed");
+    is_int(tw_replay_key(mac, NULL, 0, key), TW_ERR_ARG, "tw_replay_key(NULL scope) fails closed");
+    is_int(tw_replay_key(mac, "", 0, NULL), TW_ERR_ARG, "tw_replay_key(NULL key) fails closed");
 }
 
 static void test_cleanse(void)

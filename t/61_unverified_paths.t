@@ -1,0 +1,141 @@
+# Nothing unverified reaches any handler: a request refused before (or
+# while) its body is read leaves that body on the connection, and the
+# handlers httpd runs next must never see a byte of it:
+# - the location's ErrorDocument (an internal redirect to a PHP or CGI
+#   page), whichever status: 401, 405, 413 (by Content-Length and by
+#   reading), 400, and a 403 from "Require" before the module ran;
+# - an ErrorDocument that is itself in a protected location (refused:
+#   its handler never runs);
+# - the next request on a keep-alive connection: a refusal that leaves body
+#   unread closes the connection instead of reading the rest (which would
+#   let a malformed signature push a client past TwWebhookMaxBodySize);
+# - the same over HTTP/2 (h2c).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Apache::TestRequest ();
+use TwTest;
+
+my $body = '{"forged":"' . ('x' x 1000) . '"}';
+my %page = (php => '/edoc', cgi => '/edoccgi');
+
+# The error page (t/php/report.php or t/cgi-bin/report.cgi) reports what it
+# was handed as its body; the response carries the rejection's status.
+sub page_report {
+    my ($res) = @_;
+    return eval { JSON::PP->new->decode($res->{body} // '') } || {};
+}
+
+sub check_page_saw_nothing {
+    my ($res, $status, $ds, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    subtest $name => sub {
+        is($res->{status}, $status, "status $status") or diag(describe($res));
+        my $j = page_report($res);
+        is($j->{downstream}, $ds, "the $ds error page answered");
+        is($j->{body_length}, 0, 'the error page read no body');
+        ok(!$j->{CONTENT_LENGTH}, 'the error page was told of no body (CONTENT_LENGTH '
+                                  . ($j->{CONTENT_LENGTH} // 'absent') . ')');
+        is($j->{TW_WEBHOOK_VERIFIED}, undef, 'no TW_WEBHOOK_VERIFIED');
+        is($j->{REDIRECT_TW_WEBHOOK_VERIFIED}, undef, 'no REDIRECT_TW_WEBHOOK_VERIFIED');
+    };
+}
+
+for my $ds (downstreams()) {
+    my $base = "$page{$ds}/report.$ds";
+    my @cases = (
+        [ 'malformed signature', 401, signature => 'nothex' ],
+        [ 'no signature', 401 ],
+        [ 'wrong signature (body read to the end)', 401,
+          signature => sign($body, $SECRET{unknown}) ],
+        [ 'too large by Content-Length', 413, signature => sign($body x 5, $SECRET{a}),
+          body => $body x 5 ],
+        [ 'too large while reading (chunked)', 413, signature => sign($body x 5, $SECRET{a}),
+          body => $body x 5, chunked => 1000 ],
+        [ 'Event header not plain', 400, signature => sign($body, $SECRET{a}),
+          event => 'page updated' ],
+    );
+    for my $c (@cases) {
+        my ($what, $status, %a) = @$c;
+        my $mark = log_mark();
+        my $res = tw_request(path => $base, body => $body, %a);
+        check_page_saw_nothing($res, $status, $ds, "$ds: $what: the ErrorDocument gets no body");
+        ok(wait_log($mark, qr/rejected with $status: .*\Q$res->{id}\E/),
+           "$ds: $what: the module logged the rejection") or diag(log_since($mark));
+    }
+    my $res = tw_request(path => $base, method => 'PUT', body => $body);
+    check_page_saw_nothing($res, 405, $ds, "$ds: PUT: the ErrorDocument gets no body");
+}
+
+# An error page under a protected location is refused too: it cannot be
+# verified (the body was refused), so its handler must not run.
+{
+    my $res = tw_request(path => '/edocprot/report.php', body => $body, signature => 'nothex');
+    is($res->{status}, 401, 'ErrorDocument inside a protected location: still 401')
+        or diag(describe($res));
+    is(downstream_ran($res->{id}), 0, '... and its handler never ran');
+}
+
+# "Require all denied" refuses before the module runs; the ErrorDocument
+# still must not read the body, and the connection is not drained.
+{
+    my $res = tw_request(path => '/edocdeny/report.php', body => $body,
+                         signature => sign($body, $SECRET{a}));
+    check_page_saw_nothing($res, 403, 'php', 'Require denied: the ErrorDocument gets no body');
+}
+
+# Keep-alive: a refusal before the body is read announces and does a close
+# at once, instead of reading (up to LimitRequestBody) what the client
+# announced. The client here announces 100 MB and sends none of it.
+for my $case ([ 'malformed signature', 401, '/prot/report.cgi', signature => 'nothex' ],
+              [ 'no signature', 401, '/prot/report.cgi' ],
+              [ 'GET with a body', 405, '/prot/report.cgi', method => 'GET' ],
+              [ 'too large by Content-Length', 413, '/small/report.cgi',
+                signature => sign('x', $SECRET{a}) ],
+              [ 'Require denied (ErrorDocument)', 403, '/edocdeny/report.php',
+                signature => sign('x', $SECRET{a}) ],
+              [ 'ErrorDocument page', 401, '/edoc/report.php', signature => 'nothex' ]) {
+    my ($what, $status, $path, %a) = @$case;
+    my $res = tw_request(path => $path, body => '', content_length => 100_000_000,
+                         connection => undef, timeout => 8, %a);
+    subtest "keep-alive, $what: answered at once and closed, not drained" => sub {
+        is($res->{status}, $status, "status $status") or diag(describe($res));
+        like($res->{headers}{connection} // '', qr/close/i, 'Connection: close');
+        ok(($res->{elapsed} // 99) < 5, 'answered within 5 s (' . ($res->{elapsed} // '-') . ' s)');
+    };
+}
+
+# A refusal after the whole body was read keeps the connection: the next
+# request on it is answered normally.
+{
+    my $good = '{"event":"page.updated"}';
+    my $x = tw_exchange([ { path => '/prot/report.cgi', body => $body,
+                            signature => sign($body, $SECRET{unknown}) },
+                          { path => '/prot/report.cgi', body => $good,
+                            signature => sign($good, $SECRET{a}) } ]);
+    is($x->{responses}[0]{status}, 401, 'keep-alive: a wrong signature is 401');
+    is($x->{responses}[1]{status}, 200, '... and the next request on the connection is served');
+    is($x->{responses}[1]{json} && $x->{responses}[1]{json}{body_length}, length $good,
+       '... with its own body');
+}
+
+# HTTP/2: the same error pages, over h2c (a refusal before the body is read
+# resets the stream after the response, which curl reports as error 92).
+my $h2c = do {
+    Apache::TestRequest::module('tw_h2c');
+    my $hp = Apache::TestRequest::hostport();
+    Apache::TestRequest::module('default');
+    "http://$hp";
+};
+for my $ds (downstreams()) {
+    my $url = "$h2c$page{$ds}/report.$ds";
+    my ($res) = tw_curl([ { url => $url, body => $body, signature => 'nothex' } ], h2 => 'prior');
+    check_page_saw_nothing($res, 401, $ds, "h2c, $ds: malformed signature: the ErrorDocument gets no body");
+    ($res) = tw_curl([ { url => $url, body => $body x 5, signature => sign($body x 5, $SECRET{a}) } ],
+                     h2 => 'prior');
+    check_page_saw_nothing($res, 413, $ds, "h2c, $ds: too large: the ErrorDocument gets no body");
+}
+
+done_testing();
