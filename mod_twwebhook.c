@@ -57,7 +57,7 @@ module AP_MODULE_DECLARE_DATA twwebhook_module;
 #define TW_DEFAULT_MAX_BODY   ((apr_off_t)1024 * 1024)  /* 1 MiB */
 #define TW_SPOOL_MEM_LIMIT    ((apr_size_t)64 * 1024)   /* rest goes to disk */
 #define TW_READ_CHUNK         ((apr_off_t)64 * 1024)    /* per ap_get_brigade */
-#define TW_REPLAY_CHUNK       ((apr_size_t)64 * 1024)   /* per replayed bucket */
+#define TW_HANDBACK_CHUNK     ((apr_size_t)64 * 1024)   /* per bucket handed back */
 
 #define TW_JSON_MAX_BYTES     ((apr_off_t)4 * 1024 * 1024) /* parsed at most */
 
@@ -65,7 +65,8 @@ module AP_MODULE_DECLARE_DATA twwebhook_module;
 #define TW_DEFAULT_SIGNATURE_HEADER "Signature"
 #define TW_DEFAULT_EVENT_HEADER     "Event"
 #define TW_DEFAULT_DELIVERY_HEADER  "Delivery"
-#define TW_REPLAY_FILTER      "TWWEBHOOK_REPLAY"
+#define TW_HANDBACK_FILTER    "TWWEBHOOK_HANDBACK"
+#define TW_NO_BODY_FILTER     "TWWEBHOOK_NO_BODY"
 #define TW_SETTLE_FILTER      "TWWEBHOOK_SETTLE"
 #define TW_TXN_KEY            "twwebhook-txn"
 #define TW_NOTE_OUTCOME       "twwebhook-outcome"
@@ -81,6 +82,7 @@ typedef struct {
 typedef struct {
     int enabled;               /* TwWebhook: TW_UNSET, 0 or 1 */
     apr_array_header_t *keys;  /* TwWebhookSecret: const tw_key_t *; NULL inherits */
+    const char *keys_scope;    /* the section that listed them (replay scope) */
     apr_off_t max_body;        /* TwWebhookMaxBodySize; TW_UNSET inherits */
     const char *signature_header;  /* TwWebhookSignatureHeader; NULL inherits */
     const char *event_header;      /* TwWebhookEventHeader; NULL inherits */
@@ -119,6 +121,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
      * whether it is protected by the same list (reverify_request). */
     MERGE_VAL(enabled);
     MERGE_PTR(keys);
+    dc->keys_scope = (add->keys != NULL) ? add->keys_scope : base->keys_scope;
     MERGE_VAL(max_body);
     MERGE_PTR(signature_header);
     MERGE_PTR(event_header);
@@ -230,8 +233,10 @@ static const char *add_key(cmd_parms *cmd, tw_dir_conf_t *dc,
         return apr_psprintf(cmd->pool, "%s: cannot key HMAC-SHA256 (libcrypto failure)",
                             cmd->cmd->name);
     apr_pool_cleanup_register(cmd->pool, key, cleanup_key, apr_pool_cleanup_null);
-    if (dc->keys == NULL)
+    if (dc->keys == NULL) {
         dc->keys = apr_array_make(cmd->pool, 2, sizeof(const tw_key_t *));
+        dc->keys_scope = cmd->path ? cmd->path : "";
+    }
     APR_ARRAY_PUSH(dc->keys, const tw_key_t *) = key;
     return NULL;
 }
@@ -395,24 +400,56 @@ static const command_rec twwebhook_cmds[] = {
 
 /* ---- per-transaction state ------------------------------------------------ */
 
+/*
+ * A transaction is the top-level request with its internal redirects (which
+ * share its pool) and its subrequests. Its body is read once, by the first
+ * request of it that reaches a protected location, and from then on it is
+ * in one of three states: no request of it may read the body until it is
+ * verified, and none ever may once it was refused.
+ */
+typedef enum {
+    TW_TXN_PENDING,     /* a protected request began; the body is unread */
+    TW_TXN_VERIFIED,    /* read and verified: it may be handed back */
+    TW_TXN_REFUSED      /* refused: no handler may read a byte of it */
+} tw_txn_state_t;
+
 typedef struct {
-    tw_spool_t *body;                  /* the verified body, replayed from here */
-    apr_off_t replay_offset;           /* how much of it the handler has read */
-    const apr_array_header_t *keys;    /* the key list it was verified against */
-    /* What the downstream sees, as strings ready for the environment.
-     * event and delivery are NULL when the sender did not send them. */
+    tw_txn_state_t state;
+    request_rec *owner;                /* the request that reads the body */
+    int held_keepalive;                /* the keep-alive state we overrode */
+    int keepalive_held;                /* 1 while the connection will close */
+    int body_complete;                 /* read to its end (EOS) */
+    tw_spool_t *body;                  /* the body, handed back from here */
+    apr_off_t handback_offset;         /* how much of it the handler has read */
+    int handback_installed;
+    /* What the body was verified against: a location with the same key
+     * list and signature header needs no second look. */
+    const apr_array_header_t *keys;
+    const char *signature_header;
+    const char *secret_index;
+    /* The verified MAC, kept to derive the replay cache's key for the
+     * location where the app runs (tw_replay_key never stores it). */
+    unsigned char mac[TW_MAC_LEN];
+    int replay_checked;                /* the cache was asked, once */
+    unsigned char replay_key[TW_MAC_LEN];
+    int replay_reserved;               /* settle it once the status is known */
+} tw_txn_t;
+
+/*
+ * What one protected location makes of the verified body: its own header
+ * names, JSON exports and event list. Kept per request (request_config),
+ * so that the location a request ends up in decides, and a subrequest's
+ * view never leaks into its main request.
+ */
+typedef struct {
     const char *verified;
-    const char *event;
+    const char *event;                 /* NULL when the sender sent none */
     const char *delivery;
     const char *secret_index;
     apr_array_header_t *exported;      /* tw_exported_t, from TwWebhookExportJSON */
-    /* The replay cache's key, derived from the verified MAC
-     * (tw_replay_key), so no cache or its log holds the signature. */
-    unsigned char replay_key[TW_MAC_LEN];
-    int replay_reserved;               /* settle it once the status is known */
     const char *ack;                   /* set: answer 200 with this, skip the app */
     const char *outcome;               /* the twwebhook-outcome note */
-} tw_txn_t;
+} tw_view_t;
 
 typedef struct {
     const char *name;
@@ -436,57 +473,184 @@ static tw_txn_t *txn_get(request_rec *r)
     return txn;
 }
 
-static void txn_set(request_rec *r, tw_txn_t *txn)
+static tw_txn_t *txn_begin(request_rec *r)
 {
+    tw_txn_t *txn = apr_pcalloc(top_request(r)->pool, sizeof(*txn));
+
+    txn->state = TW_TXN_PENDING;
+    txn->owner = r;
     apr_pool_userdata_setn(txn, TW_TXN_KEY, NULL, top_request(r)->pool);
+    return txn;
+}
+
+/*
+ * Until its body has been read to the end, a protected request's
+ * connection is marked to close: whoever refuses it (this module, Require,
+ * an auth module), httpd then closes instead of reading the rest of the
+ * body to discard it (up to LimitRequestBody, far past
+ * TwWebhookMaxBodySize). ap_set_keepalive() never reopens a closed mark.
+ */
+static void hold_keepalive(request_rec *r, tw_txn_t *txn)
+{
+    if (txn->keepalive_held)
+        return;
+    txn->held_keepalive = r->connection->keepalive;
+    txn->keepalive_held = 1;
+    r->connection->keepalive = AP_CONN_CLOSE;
+}
+
+static void release_keepalive(request_rec *r, tw_txn_t *txn)
+{
+    if (!txn->keepalive_held)
+        return;
+    txn->keepalive_held = 0;
+    r->connection->keepalive = txn->held_keepalive;
+}
+
+static tw_view_t *view_get(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &twwebhook_module);
+}
+
+/*
+ * The view that applies to r: its own, else that of the request it was
+ * internally redirected from (a redirect out of a protected location
+ * keeps the facts of the body it carries), else its main request's.
+ */
+static const tw_view_t *view_find(request_rec *r)
+{
+    for (; r != NULL; r = r->main) {
+        request_rec *q;
+
+        for (q = r; q != NULL; q = q->prev) {
+            const tw_view_t *view = view_get(q);
+            if (view != NULL)
+                return view;
+        }
+    }
+    return NULL;
 }
 
 /* The access-log notes, again for each request of the transaction: an
  * internal redirect starts with empty notes, and %{...}n reads the last. */
-static void set_txn_notes(request_rec *r, const tw_txn_t *txn)
+static void set_view_notes(request_rec *r, const tw_view_t *view)
 {
-    apr_table_setn(r->notes, TW_NOTE_OUTCOME, txn->outcome);
-    if (txn->delivery != NULL)
-        apr_table_setn(r->notes, TW_NOTE_DELIVERY, txn->delivery);
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, view->outcome);
+    if (view->delivery != NULL)
+        apr_table_setn(r->notes, TW_NOTE_DELIVERY, view->delivery);
 }
 
 /* ---- the environment handed to the downstream ------------------------------ */
 
 static const struct {
     const char *name;
-    size_t offset;   /* of a const char * in tw_txn_t */
+    size_t offset;   /* of a const char * in tw_view_t */
 } tw_env_vars[] = {
-    { "TW_WEBHOOK_VERIFIED",     APR_OFFSETOF(tw_txn_t, verified) },
-    { "TW_WEBHOOK_EVENT",        APR_OFFSETOF(tw_txn_t, event) },
-    { "TW_WEBHOOK_DELIVERY",     APR_OFFSETOF(tw_txn_t, delivery) },
-    { "TW_WEBHOOK_SECRET_INDEX", APR_OFFSETOF(tw_txn_t, secret_index) },
+    { "TW_WEBHOOK_VERIFIED",     APR_OFFSETOF(tw_view_t, verified) },
+    { "TW_WEBHOOK_EVENT",        APR_OFFSETOF(tw_view_t, event) },
+    { "TW_WEBHOOK_DELIVERY",     APR_OFFSETOF(tw_view_t, delivery) },
+    { "TW_WEBHOOK_SECRET_INDEX", APR_OFFSETOF(tw_view_t, secret_index) },
 };
 
 /*
- * Sets every TW_WEBHOOK_* variable from the verified transaction, and
- * removes any of them that something else put there for a value we do not
- * have (e.g. an absent Event): only this module speaks under these names.
+ * Sets every TW_WEBHOOK_* variable from the view, and removes any of them
+ * that something else put there for a value we do not have (e.g. an
+ * absent Event): only this module speaks under these names. With no view
+ * (a refused transaction), all of them are removed.
  */
-static void export_env(request_rec *r, const tw_txn_t *txn)
+static void export_env(request_rec *r, const tw_view_t *view)
 {
     apr_size_t i;
 
     for (i = 0; i < sizeof(tw_env_vars) / sizeof(tw_env_vars[0]); i++) {
-        const char *value = *(const char *const *)((const char *)txn + tw_env_vars[i].offset);
+        const char *value = view == NULL ? NULL
+            : *(const char *const *)((const char *)view + tw_env_vars[i].offset);
 
         if (value != NULL)
             apr_table_setn(r->subprocess_env, tw_env_vars[i].name, value);
         else
             apr_table_unset(r->subprocess_env, tw_env_vars[i].name);
     }
-    for (i = 0; txn->exported != NULL && i < (apr_size_t)txn->exported->nelts; i++) {
-        const tw_exported_t *e = &APR_ARRAY_IDX(txn->exported, i, tw_exported_t);
+    for (i = 0; view != NULL && view->exported != NULL
+                && i < (apr_size_t)view->exported->nelts; i++) {
+        const tw_exported_t *e = &APR_ARRAY_IDX(view->exported, i, tw_exported_t);
 
         if (e->value != NULL)
             apr_table_setn(r->subprocess_env, e->name, e->value);
         else
             apr_table_unset(r->subprocess_env, e->name);
     }
+}
+
+/* ---- withholding a body nobody may read -------------------------------------- */
+
+/*
+ * The input filter of a refused transaction: every read ends at once (EOS),
+ * and nothing below it is ever asked for a byte (so no "100 Continue"
+ * either). It takes the place of the protocol filters, like the handback
+ * filter, so internal redirects (error documents) inherit it.
+ */
+static apr_status_t filter_no_body(ap_filter_t *f, apr_bucket_brigade *bb,
+                                   ap_input_mode_t mode, apr_read_type_e block,
+                                   apr_off_t readbytes)
+{
+    if (mode == AP_MODE_INIT)
+        return APR_SUCCESS;
+    if (mode == AP_MODE_EATCRLF)
+        return APR_ENOTIMPL;
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+    return APR_SUCCESS;
+}
+
+/*
+ * Puts the named filter in place of the protocol input filters of r (for
+ * HTTP/1 HTTP_IN, under HTTP/2 H2_C2_REQUEST_IN). Only filters of this
+ * very request between the protocol and connection levels are removed:
+ * content filters above (SetInputFilter DEFLATE) stay above, and the
+ * connection's own filters stay below. Once removed they are gone for
+ * internal redirects too, which copy r->proto_input_filters.
+ */
+static void replace_protocol_input(request_rec *r, const char *filter, void *ctx)
+{
+    ap_filter_t *f = r->proto_input_filters;
+
+    while (f != NULL && f->frec->ftype < AP_FTYPE_CONNECTION) {
+        ap_filter_t *next = f->next;
+
+        if (f->r == r && f->frec->ftype >= AP_FTYPE_PROTOCOL)
+            ap_remove_input_filter(f);
+        f = next;
+    }
+    ap_add_input_filter(filter, ctx, r, r->connection);
+}
+
+static int has_input_filter(request_rec *r, const char *name)
+{
+    ap_filter_t *f;
+
+    for (f = r->proto_input_filters; f != NULL; f = f->next)
+        if (strcasecmp(f->frec->name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * A refused transaction's body stays where it is, unread: whatever handler
+ * runs next for it (an ErrorDocument page, a redirect's target) sees an
+ * empty body and is told so, and an unread body closes the connection.
+ * Subrequests share their main request's filters and are left alone: they
+ * are refused, and never read the body themselves.
+ */
+static void withhold_body(request_rec *r, tw_txn_t *txn)
+{
+    if (r->main != NULL)
+        return;
+    if (!txn->body_complete)
+        hold_keepalive(r, txn);
+    if (!has_input_filter(r, TW_NO_BODY_FILTER))
+        replace_protocol_input(r, TW_NO_BODY_FILTER, NULL);
+    apr_table_unset(r->headers_in, "Transfer-Encoding");
+    apr_table_setn(r->headers_in, "Content-Length", "0");
 }
 
 /* ---- logging and rejection -------------------------------------------------- */
@@ -510,15 +674,17 @@ static void set_delivery_note(request_rec *r, const char *delivery)
 }
 
 /*
- * Logs one rejection line (tag is the call site's own) and returns status
- * for the hook to answer with. Client-caused rejections log at info, so a
- * hostile client cannot flood the error log at the default LogLevel;
- * server faults log at error.
+ * Logs one rejection line (tag is the call site's own), refuses the
+ * transaction (its body is withheld from every handler from now on) and
+ * returns status for the hook to answer with. Client-caused rejections log
+ * at info, so a hostile client cannot flood the error log at the default
+ * LogLevel; server faults log at error.
  */
 static int reject(request_rec *r, int level, apr_status_t rv, int status,
                   const char *tag, const char *reason)
 {
     const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
+    tw_txn_t *txn = txn_get(r);
 
     ap_log_rerror(APLOG_MARK, level, rv, r,
                   "%s: rejected with %d: %s (client %s, delivery %s, event %s)",
@@ -528,10 +694,16 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
     apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
     set_delivery_note(r, apr_table_get(r->headers_in, delivery_header(dc)));
     tw_count_rejection(status);
+    if (r->main == NULL) {
+        if (txn == NULL)
+            txn = txn_begin(r);
+        txn->state = TW_TXN_REFUSED;
+        withhold_body(r, txn);
+    }
     return status;
 }
 
-/* ---- the replay filter ------------------------------------------------------ */
+/* ---- the handback filter ----------------------------------------------------- */
 
 /*
  * Hands the stored body to whoever reads the request body, honouring
@@ -540,14 +712,14 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
  * into heap buckets: the spool's memory and file belong to the transaction,
  * and a handler may set buckets aside beyond it.
  */
-static apr_status_t filter_replay(ap_filter_t *f, apr_bucket_brigade *bb,
-                                  ap_input_mode_t mode, apr_read_type_e block,
-                                  apr_off_t readbytes)
+static apr_status_t filter_handback(ap_filter_t *f, apr_bucket_brigade *bb,
+                                    ap_input_mode_t mode, apr_read_type_e block,
+                                    apr_off_t readbytes)
 {
     tw_txn_t *txn = f->ctx;
     apr_bucket_alloc_t *ba = f->c->bucket_alloc;
     apr_off_t total = tw_spool_length(txn->body);
-    apr_size_t want = TW_REPLAY_CHUNK, got = 0;
+    apr_size_t want = TW_HANDBACK_CHUNK, got = 0;
     apr_status_t rv;
     char *buf;
 
@@ -556,7 +728,7 @@ static apr_status_t filter_replay(ap_filter_t *f, apr_bucket_brigade *bb,
     if (mode == AP_MODE_EATCRLF)
         return APR_ENOTIMPL;
 
-    if (txn->replay_offset >= total) {
+    if (txn->handback_offset >= total) {
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
         return APR_SUCCESS;
     }
@@ -564,12 +736,12 @@ static apr_status_t filter_replay(ap_filter_t *f, apr_bucket_brigade *bb,
         want = (apr_size_t)readbytes;
 
     buf = apr_bucket_alloc(want, ba);
-    rv = tw_spool_read_at(txn->body, txn->replay_offset, buf, want, &got);
+    rv = tw_spool_read_at(txn->body, txn->handback_offset, buf, want, &got);
     if (rv != APR_SUCCESS || got == 0) {
         apr_bucket_free(buf);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, f->r,
                       "TWW0501: cannot read the stored body back at offset %" APR_OFF_T_FMT,
-                      txn->replay_offset);
+                      txn->handback_offset);
         return rv != APR_SUCCESS ? rv : APR_EGENERAL;
     }
     if (mode == AP_MODE_GETLINE) {
@@ -581,36 +753,23 @@ static apr_status_t filter_replay(ap_filter_t *f, apr_bucket_brigade *bb,
     if (mode == AP_MODE_SPECULATIVE)
         return APR_SUCCESS;
 
-    txn->replay_offset += got;
-    if (txn->replay_offset >= total)
+    txn->handback_offset += got;
+    if (txn->handback_offset >= total)
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
     return APR_SUCCESS;
 }
 
-/*
- * Replaces the protocol input filters that reading the body used up with
- * the replay filter. Only filters of this very request between the
- * protocol and connection levels are removed: content filters above
- * (SetInputFilter DEFLATE) stay above the replay, and the connection's
- * own filters stay below. Once removed they are gone for internal
- * redirects too, which copy r->proto_input_filters.
- */
-static void install_replay(request_rec *r, tw_txn_t *txn)
+/* The verified body goes to the handler in place of the used-up filters. */
+static void install_handback(request_rec *r, tw_txn_t *txn)
 {
-    ap_filter_t *f = r->proto_input_filters;
-
-    while (f != NULL && f->frec->ftype < AP_FTYPE_CONNECTION) {
-        ap_filter_t *next = f->next;
-
-        if (f->r == r && f->frec->ftype >= AP_FTYPE_PROTOCOL)
-            ap_remove_input_filter(f);
-        f = next;
-    }
-    ap_add_input_filter(TW_REPLAY_FILTER, txn, r, r->connection);
+    if (txn->handback_installed)
+        return;
+    txn->handback_installed = 1;
+    replace_protocol_input(r, TW_HANDBACK_FILTER, txn);
 
     /* What was read may have come chunked (or as HTTP/2 frames without a
-     * length); what is replayed has a length, and handlers that set up a
-     * CGI or FastCGI environment take CONTENT_LENGTH from here. */
+     * length); what is handed back has a length, and handlers that set up
+     * a CGI or FastCGI environment take CONTENT_LENGTH from here. */
     apr_table_unset(r->headers_in, "Transfer-Encoding");
     apr_table_setn(r->headers_in, "Content-Length",
                    apr_off_t_toa(r->pool, tw_spool_length(txn->body)));
@@ -673,14 +832,12 @@ static int read_failure(request_rec *r, apr_status_t rv)
  * through the verifier. Returns OK or the status to answer with (already
  * logged).
  */
-static int read_body(request_rec *r, tw_spool_t *spool, tw_verifier_t *v,
-                     apr_off_t max_body)
+static int read_body(request_rec *r, tw_txn_t *txn, tw_verifier_t *v, apr_off_t max_body)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     apr_off_t total = 0;
-    int seen_eos = 0;
 
-    while (!seen_eos) {
+    while (!txn->body_complete) {
         apr_status_t rv = ap_get_brigade(r->proto_input_filters, bb, AP_MODE_READBYTES,
                                          APR_BLOCK_READ, TW_READ_CHUNK);
         apr_bucket *b;
@@ -696,7 +853,7 @@ static int read_body(request_rec *r, tw_spool_t *spool, tw_verifier_t *v,
             apr_size_t len;
 
             if (APR_BUCKET_IS_EOS(b)) {
-                seen_eos = 1;
+                txn->body_complete = 1;
                 break;
             }
             if (APR_BUCKET_IS_METADATA(b))
@@ -713,7 +870,7 @@ static int read_body(request_rec *r, tw_spool_t *spool, tw_verifier_t *v,
                 return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0401",
                               "HMAC computation failed (libcrypto)");
             /* The data is copied: buckets from TLS and HTTP/2 are transient. */
-            rv = tw_spool_append(spool, data, len);
+            rv = tw_spool_append(txn->body, data, len);
             if (rv != APR_SUCCESS)
                 return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0402",
                               "cannot store the body (spool directory full or unwritable?)");
@@ -733,13 +890,13 @@ typedef tw_status_t (*tw_chunk_feed_t)(void *ctx, const void *data, size_t len);
 static tw_status_t feed_stored_body(request_rec *r, tw_spool_t *spool,
                                     tw_chunk_feed_t feed, void *ctx, tw_status_t io_status)
 {
-    char *buf = apr_palloc(r->pool, TW_REPLAY_CHUNK);
+    char *buf = apr_palloc(r->pool, TW_HANDBACK_CHUNK);
     apr_off_t offset = 0;
     apr_size_t got;
     tw_status_t st = TW_OK;
 
     while (st == TW_OK) {
-        if (tw_spool_read_at(spool, offset, buf, TW_REPLAY_CHUNK, &got) != APR_SUCCESS)
+        if (tw_spool_read_at(spool, offset, buf, TW_HANDBACK_CHUNK, &got) != APR_SUCCESS)
             return io_status;   /* the disk failed under us */
         if (got == 0)
             break;
@@ -759,32 +916,119 @@ static tw_status_t feed_json(void *json, const void *data, size_t len)
     return tw_json_feed(json, data, len);
 }
 
-static int header_checks(request_rec *r, const tw_dir_conf_t *dc,
-                         unsigned char mac[TW_MAC_LEN])
+/* Refused before a byte of the body is read: the method... */
+static int check_method(request_rec *r)
 {
-    tw_status_t st;
+    if (r->method_number == M_POST)
+        return OK;
+    /* ap_send_error_response builds "Allow" from r->allowed_methods. */
+    r->allowed = (AP_METHOD_BIT << M_POST);
+    r->allowed_methods->method_mask = (AP_METHOD_BIT << M_POST);
+    return reject(r, APLOG_INFO, 0, HTTP_METHOD_NOT_ALLOWED, "TWW0101",
+                  apr_psprintf(r->pool, "method %s not allowed",
+                               ap_escape_logitem(r->pool, r->method)));
+}
 
-    if (r->method_number != M_POST) {
-        /* ap_send_error_response builds "Allow" from r->allowed_methods. */
-        r->allowed = (AP_METHOD_BIT << M_POST);
-        r->allowed_methods->method_mask = (AP_METHOD_BIT << M_POST);
-        return reject(r, APLOG_INFO, 0, HTTP_METHOD_NOT_ALLOWED, "TWW0101",
-                      apr_psprintf(r->pool, "method %s not allowed",
-                                   ap_escape_logitem(r->pool, r->method)));
-    }
-    st = tw_signature_parse(apr_table_get(r->headers_in, signature_header(dc)), mac);
-    if (st == TW_ERR_SIG_MISSING)
-        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0102", "signature header missing");
-    if (st != TW_OK)
-        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0103", "signature header malformed");
+/* ... and a body announced larger than this location takes. */
+static int check_announced_length(request_rec *r, const tw_dir_conf_t *dc)
+{
     if (announced_length(r) > dir_conf_max_body(dc))
         return reject(r, APLOG_INFO, 0, HTTP_REQUEST_ENTITY_TOO_LARGE, "TWW0104",
                       "body larger than TwWebhookMaxBodySize (by Content-Length)");
     return OK;
 }
 
+/* The signature this location reads, decoded into mac. */
+static int parse_signature(request_rec *r, const tw_dir_conf_t *dc,
+                           unsigned char mac[TW_MAC_LEN])
+{
+    tw_status_t st = tw_signature_parse(apr_table_get(r->headers_in, signature_header(dc)), mac);
+
+    if (st == TW_ERR_SIG_MISSING)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0102", "signature header missing");
+    if (st != TW_OK)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0103", "signature header malformed");
+    return OK;
+}
+
+/* Reads the body (the first time) into a new spool, through v. */
+static int read_new_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                         tw_verifier_t *v)
+{
+    tw_srv_conf_t *sc = ap_get_module_config(r->server->module_config, &twwebhook_module);
+    apr_status_t rv = tw_spool_create(&txn->body, top_request(r)->pool, TW_SPOOL_MEM_LIMIT,
+                                      announced_length(r), sc->spool_dir);
+
+    if (rv != APR_SUCCESS)
+        return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0403",
+                      "cannot set up body storage");
+    return read_body(r, txn, v, dir_conf_max_body(dc));
+}
+
+/*
+ * The one verification path. The first protected request of a transaction
+ * reads the body while the HMACs run; a later one (an internal redirect or
+ * subrequest into a location with other secrets or another signature
+ * header) runs them over the stored body. Either way the signature this
+ * location names must match one of this location's keys.
+ */
+static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
+{
+    unsigned char mac[TW_MAC_LEN];
+    int first = (txn->state == TW_TXN_PENDING);
+    tw_verifier_t *v;
+    size_t matched = 0;
+    tw_status_t st;
+    int status;
+
+    if (!first && txn->keys == dc->keys
+        && strcasecmp(txn->signature_header, signature_header(dc)) == 0)
+        return OK;
+    if (first && (status = check_method(r)) != OK)
+        return status;
+    if ((status = parse_signature(r, dc, mac)) != OK)
+        return status;
+    if (first && (status = check_announced_length(r, dc)) != OK)
+        return status;
+    if ((v = verifier_for(r, dc->keys)) == NULL)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0404",
+                      "cannot set up HMAC-SHA256 (libcrypto)");
+    if (first) {
+        if ((status = read_new_body(r, dc, txn, v)) != OK)
+            return status;
+        release_keepalive(r, txn);   /* read to the end: safe to keep */
+        st = TW_OK;
+    }
+    else {
+        st = feed_stored_body(r, txn->body, feed_verifier, v, TW_ERR_CRYPTO);
+    }
+    if (st == TW_OK)
+        st = tw_verifier_finish(v, mac, &matched);
+    if (st == TW_ERR_SIG_MISMATCH)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, first ? "TWW0110" : "TWW0114",
+                      first ? "signature mismatch"
+                            : "signature mismatch under this location's secrets (re-verification)");
+    if (st != TW_OK)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0405",
+                      "HMAC computation failed (libcrypto)");
+
+    if (first) {
+        memcpy(txn->mac, mac, TW_MAC_LEN);
+        tw_count(TW_COUNT_VERIFIED, 1);
+        tw_count(TW_COUNT_BYTES_VERIFIED, (apr_uint64_t)tw_spool_length(txn->body));
+    }
+    tw_cleanse(mac, sizeof(mac));
+    txn->state = TW_TXN_VERIFIED;
+    txn->keys = dc->keys;
+    txn->signature_header = signature_header(dc);
+    txn->secret_index = apr_psprintf(top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
+    return OK;
+}
+
+/* ---- the location's own policy ------------------------------------------------- */
+
 /* Event and Delivery are not signed: they are passed on only when plain. */
-static int unsigned_header_checks(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
+static int unsigned_header_checks(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *view)
 {
     const char *event = apr_table_get(r->headers_in, event_header(dc));
     const char *delivery = apr_table_get(r->headers_in, delivery_header(dc));
@@ -793,29 +1037,28 @@ static int unsigned_header_checks(request_rec *r, const tw_dir_conf_t *dc, tw_tx
         return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0111", "Event header not plain");
     if (delivery != NULL && !tw_delivery_is_plain(delivery))
         return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0112", "Delivery header not plain");
-    txn->event = event;
-    txn->delivery = delivery;
+    view->event = event;
+    view->delivery = delivery;
     return OK;
 }
 
 /* The scalars TwWebhookExportJSON asks for, or NULL values where absent. */
-static void collect_exports(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+static void collect_exports(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *view,
                             const tw_json_t *json)
 {
-    apr_pool_t *p = top_request(r)->pool;
     char value[TW_JSON_VALUE_MAX + 1];
     int i;
 
-    txn->exported = apr_array_make(p, dc->exports->nelts, sizeof(tw_exported_t));
+    view->exported = apr_array_make(r->pool, dc->exports->nelts, sizeof(tw_exported_t));
     for (i = 0; i < dc->exports->nelts; i++) {
         const tw_export_t *x = &APR_ARRAY_IDX(dc->exports, i, tw_export_t);
-        tw_exported_t *e = apr_array_push(txn->exported);
+        tw_exported_t *e = apr_array_push(view->exported);
         size_t len = 0;
         tw_status_t st = json ? tw_json_get_scalar(json, x->pointer, value, sizeof(value), &len)
                               : TW_ERR_JSON_INVALID;
 
         e->name = x->env_name;
-        e->value = (st == TW_OK) ? apr_pstrmemdup(p, value, len) : NULL;
+        e->value = (st == TW_OK) ? apr_pstrmemdup(r->pool, value, len) : NULL;
         if (st != TW_OK)
             ap_log_rerror(APLOG_MARK, st == TW_ERR_JSON_UNSAFE_VALUE ? APLOG_INFO : APLOG_DEBUG,
                           0, r, "TWW0202: %s not exported from %s: %s",
@@ -829,7 +1072,8 @@ static void collect_exports(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *t
  * to export. The values come from the signed body, unlike Event and
  * Delivery, so they can be trusted as far as the sender is.
  */
-static int inspect_json(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
+static int inspect_json(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                        tw_view_t *view)
 {
     int required = (dc->require_json == 1);
     tw_json_t *json = NULL;
@@ -854,44 +1098,68 @@ static int inspect_json(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
         return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0117",
                       tw_spool_length(txn->body) > TW_JSON_MAX_BYTES
                       ? "body too large to check as JSON (TwWebhookRequireJSON)"
-                      : "body is not one JSON document (TwWebhookRequireJSON)");
+                      : apr_pstrcat(r->pool, "body is not one JSON document that every parser "
+                                    "reads alike (TwWebhookRequireJSON): ",
+                                    tw_status_str(st), NULL));
     }
     if (dc->exports != NULL)
-        collect_exports(r, dc, txn, st == TW_OK ? json : NULL);
+        collect_exports(r, dc, view, st == TW_OK ? json : NULL);
     tw_json_destroy(json);
     return OK;
 }
 
 /* TwWebhookEvents: events nobody listens to are acknowledged, not passed on. */
-static int apply_event_filter(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
+static int apply_event_filter(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *view)
 {
     int i;
 
     if (dc->events == NULL)
         return OK;
-    for (i = 0; txn->event != NULL && i < dc->events->nelts; i++)
-        if (tw_event_matches(APR_ARRAY_IDX(dc->events, i, const char *), txn->event))
+    for (i = 0; view->event != NULL && i < dc->events->nelts; i++)
+        if (tw_event_matches(APR_ARRAY_IDX(dc->events, i, const char *), view->event))
             return OK;
     /* 200, not an error: a sender retries errors and may switch a webhook
      * off after too many, while this event is simply not wanted here. */
-    txn->ack = "ignored: event not handled here\n";
-    txn->outcome = "ignored";
+    view->ack = "ignored: event not handled here\n";
+    view->outcome = "ignored";
     tw_count(TW_COUNT_IGNORED, 1);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "TWW0203: event %s is not in TwWebhookEvents: acknowledged without the app "
-                  "(delivery %s)", loggable(r, txn->event), loggable(r, txn->delivery));
+                  "(delivery %s)", loggable(r, view->event), loggable(r, view->delivery));
     return OK;
+}
+
+/*
+ * The replay cache's scope: the virtual host (by its configured name, so
+ * that every member of a fleet agrees) and the configuration section whose
+ * TwWebhookSecret applies. Two webhooks sharing one token in two protected
+ * locations are two deliveries; the same body again at one location is a
+ * duplicate, whatever its Delivery header says.
+ */
+static const char *replay_scope(request_rec *r, const tw_dir_conf_t *dc)
+{
+    return apr_pstrcat(r->pool, r->server->server_hostname ? r->server->server_hostname : "",
+                       "\n", dc->keys_scope ? dc->keys_scope : "", NULL);
 }
 
 /*
  * TwWebhookReplayCache: a body handled within the window is acknowledged
  * again without the app; one being handled right now gets 409 (a retryable
- * status, so the sender's next try finds it settled).
+ * status, so the sender's next try finds it settled). Asked once per
+ * transaction, by the request that is about to hand the body to an app.
  */
-static int check_replay(request_rec *r, tw_txn_t *txn)
+static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                        tw_view_t *view)
 {
-    if (!tw_replay_configured() || txn->ack != NULL)
+    const char *scope;
+
+    if (!tw_replay_configured() || view->ack != NULL || r->main != NULL || txn->replay_checked)
         return OK;
+    txn->replay_checked = 1;
+    scope = replay_scope(r, dc);
+    if (tw_replay_key(txn->mac, scope, strlen(scope), txn->replay_key) != TW_OK)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0411",
+                      "cannot derive the replay cache key (libcrypto)");
     switch (tw_replay_reserve(r, txn->replay_key)) {
     case TW_REPLAY_FIRST:
         txn->replay_reserved = 1;
@@ -900,13 +1168,13 @@ static int check_replay(request_rec *r, tw_txn_t *txn)
         ap_add_output_filter(TW_SETTLE_FILTER, txn, r, r->connection);
         return OK;
     case TW_REPLAY_DUPLICATE:
-        txn->ack = "duplicate: already handled\n";
-        txn->outcome = "duplicate";
+        view->ack = "duplicate: already handled\n";
+        view->outcome = "duplicate";
         tw_count(TW_COUNT_DUPLICATE, 1);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "TWW0204: duplicate of a body already handled: acknowledged without "
                       "the app (delivery %s, event %s)",
-                      loggable(r, txn->delivery), loggable(r, txn->event));
+                      loggable(r, view->delivery), loggable(r, view->event));
         return OK;
     case TW_REPLAY_IN_FLIGHT:
         return reject(r, APLOG_INFO, 0, HTTP_CONFLICT, "TWW0118",
@@ -921,162 +1189,130 @@ static int check_replay(request_rec *r, tw_txn_t *txn)
 }
 
 /*
- * The first verification of a transaction: checks, reads, verifies, and
- * on success leaves a verified tw_txn_t on the top request's pool.
+ * Everything this location says about a verified body, for a request
+ * handled here however it arrived (the first request, an internal redirect,
+ * a subrequest): its size limit, header names, JSON rules, event list and
+ * the replay cache. Leaves the request's view in its request_config.
  */
-static int verify_request(request_rec *r, const tw_dir_conf_t *dc)
+static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                                 int first)
 {
-    tw_srv_conf_t *sc = ap_get_module_config(r->server->module_config, &twwebhook_module);
-    unsigned char mac[TW_MAC_LEN];
-    tw_verifier_t *v;
-    tw_txn_t *txn;
-    size_t matched = 0;
-    apr_status_t rv;
-    tw_status_t st;
+    tw_view_t *view = apr_pcalloc(r->pool, sizeof(*view));
     int status;
 
-    if ((status = header_checks(r, dc, mac)) != OK)
+    if (tw_spool_length(txn->body) > dir_conf_max_body(dc))
+        return reject(r, APLOG_INFO, 0, HTTP_REQUEST_ENTITY_TOO_LARGE, "TWW0119",
+                      "body larger than this location's TwWebhookMaxBodySize");
+    view->verified = "1";
+    view->secret_index = txn->secret_index;
+    if ((status = unsigned_header_checks(r, dc, view)) != OK
+        || (status = inspect_json(r, dc, txn, view)) != OK
+        || (status = apply_event_filter(r, dc, view)) != OK
+        || (status = check_replay(r, dc, txn, view)) != OK)
         return status;
 
-    txn = apr_pcalloc(top_request(r)->pool, sizeof(*txn));
-    rv = tw_spool_create(&txn->body, top_request(r)->pool, TW_SPOOL_MEM_LIMIT,
-                         announced_length(r), sc->spool_dir);
-    if (rv != APR_SUCCESS)
-        return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0403",
-                      "cannot set up body storage");
-    if ((v = verifier_for(r, dc->keys)) == NULL)
-        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0404",
-                      "cannot set up HMAC-SHA256 (libcrypto)");
-    if ((status = read_body(r, txn->body, v, dir_conf_max_body(dc))) != OK)
-        return status;
-
-    st = tw_verifier_finish(v, mac, &matched);
-    if (st == TW_ERR_SIG_MISMATCH)
-        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0110", "signature mismatch");
-    if (st != TW_OK)
-        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0405",
-                      "HMAC computation failed (libcrypto)");
-    if (tw_replay_configured() && tw_replay_key(mac, txn->replay_key) != TW_OK)
-        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0411",
-                      "cannot derive the replay cache key (libcrypto)");
-    txn->keys = dc->keys;
-    txn->verified = "1";
-    txn->secret_index = apr_psprintf(top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
-    tw_count(TW_COUNT_VERIFIED, 1);
-    tw_count(TW_COUNT_BYTES_VERIFIED, (apr_uint64_t)tw_spool_length(txn->body));
-
-    if ((status = unsigned_header_checks(r, dc, txn)) != OK
-        || (status = inspect_json(r, dc, txn)) != OK
-        || (status = apply_event_filter(r, dc, txn)) != OK
-        || (status = check_replay(r, txn)) != OK)
-        return status;
-
-    if (txn->ack == NULL)
-        install_replay(r, txn);
-    txn_set(r, txn);
-
-    if (txn->outcome == NULL)
-        txn->outcome = "verified";
-    set_txn_notes(r, txn);
+    if (view->outcome == NULL)
+        view->outcome = "verified";
+    ap_set_module_config(r->request_config, &twwebhook_module, view);
+    if (view->ack == NULL && r->main == NULL)
+        install_handback(r, txn);
+    /* One TWW0201 per transaction; the later requests of it say which
+     * location's policy they were handled under. */
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "TWW0201: verified with secret %s: %" APR_OFF_T_FMT " bytes%s "
-                  "(delivery %s, event %s)%s",
-                  txn->secret_index, tw_spool_length(txn->body),
+                  "%s with secret %s: %" APR_OFF_T_FMT " bytes%s (delivery %s, event %s)%s",
+                  first ? "TWW0201: verified"
+                        : "TWW0205: this location's policy applied to a body verified",
+                  view->secret_index, tw_spool_length(txn->body),
                   tw_spool_on_disk(txn->body) ? ", spooled to disk" : "",
-                  loggable(r, txn->delivery), loggable(r, txn->event),
-                  txn->ack ? "; acknowledged without the app" : "");
-    return OK;
-}
-
-/*
- * A later request of a verified transaction (internal redirect or
- * subrequest) reaching a protected location. Same key list: nothing to do.
- * Another list: the stored body must verify under that one too, or the
- * request is refused: a different section's secrets are not vouched for by
- * the first check.
- */
-static int reverify_request(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
-{
-    const char *sig = apr_table_get(r->headers_in, signature_header(dc));
-    unsigned char mac[TW_MAC_LEN];
-    tw_verifier_t *v;
-    size_t matched = 0;
-    tw_status_t st;
-
-    if (txn->keys == dc->keys)
-        return OK;
-    /* A subrequest carries a copy of the top request's headers. */
-    if (tw_signature_parse(sig, mac) != TW_OK)
-        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0113",
-                      "signature header missing or malformed (re-verification)");
-    if ((v = verifier_for(r, dc->keys)) == NULL)
-        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0406",
-                      "cannot set up HMAC-SHA256 (libcrypto)");
-    st = feed_stored_body(r, txn->body, feed_verifier, v, TW_ERR_CRYPTO);
-    if (st == TW_OK)
-        st = tw_verifier_finish(v, mac, &matched);
-    tw_cleanse(mac, sizeof(mac));
-    if (st == TW_ERR_SIG_MISMATCH)
-        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0114",
-                      "signature mismatch under this location's secrets (re-verification)");
-    if (st != TW_OK)
-        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0407",
-                      "re-verification of the stored body failed");
-    txn->keys = dc->keys;
-    txn->secret_index = apr_psprintf(top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
+                  loggable(r, view->delivery), loggable(r, view->event),
+                  view->ack ? "; acknowledged without the app" : "");
     return OK;
 }
 
 /* ---- hooks ------------------------------------------------------------------- */
 
+/*
+ * Before any access check: a protected request begins its transaction and
+ * holds its connection until the body is read (see hold_keepalive), so a
+ * refusal by anyone keeps the body unread and the connection closes.
+ * httpd runs this hook for top-level requests and internal redirects only.
+ */
+static int hook_header_parser(request_rec *r)
+{
+    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
+
+    if (dir_conf_protects(dc) && txn_get(r) == NULL)
+        hold_keepalive(r, txn_begin(r));
+    return DECLINED;
+}
+
+/*
+ * A request of a transaction whose body is not (or no longer) to be read:
+ * refused by this module, or by someone else before this module ran (the
+ * owner is still pending, and this is its error document). Its handler
+ * gets no body and no facts; in a protected location it does not run.
+ */
+static int unverifiable_request(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
+{
+    withhold_body(r, txn);
+    export_env(r, NULL);
+    if (dir_conf_protects(dc))
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0120",
+                      "a request whose body was refused reached a protected location");
+    return DECLINED;
+}
+
 static int hook_fixups(request_rec *r)
 {
     const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
     tw_txn_t *txn = txn_get(r);
-    int status;
+    const tw_view_t *view;
+    int first, status;
 
+    if (txn != NULL && (txn->state == TW_TXN_REFUSED
+                        || (txn->state == TW_TXN_PENDING && txn->owner != r && r->main == NULL)))
+        return unverifiable_request(r, dc, txn);
     if (!dir_conf_protects(dc)) {
         /* An internal redirect out of a protected location still carries
          * the verified body, so the facts about it still hold. */
-        if (txn != NULL) {
-            export_env(r, txn);
-            set_txn_notes(r, txn);
+        if (txn != NULL && (view = view_find(r)) != NULL) {
+            export_env(r, view);
+            set_view_notes(r, view);
         }
         return DECLINED;
     }
     if (dc->keys == NULL)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0408",
                       "TwWebhook On, but no TwWebhookSecret applies here");
-
-    if (txn != NULL)
-        status = reverify_request(r, dc, txn);
-    else if (r->main != NULL)
+    if (r->main != NULL && (txn == NULL || txn->state != TW_TXN_VERIFIED))
         /* The body belongs to the top request; a subrequest cannot be the
          * first to read it, and must not be waved through unverified. */
-        status = reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0115",
-                        "subrequest into a protected location without a verified request");
-    else
-        status = verify_request(r, dc);
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0115",
+                      "subrequest into a protected location without a verified request");
+    if (txn == NULL)   /* no header_parser run: a request httpd began itself */
+        txn = txn_begin(r);
 
-    if (status != OK)
+    first = (txn->state == TW_TXN_PENDING);
+    if ((status = verify_body(r, dc, txn)) != OK
+        || (status = apply_location_policy(r, dc, txn, first)) != OK)
         return status;
-    txn = txn_get(r);
-    export_env(r, txn);
-    set_txn_notes(r, txn);
+    view = view_get(r);
+    export_env(r, view);
+    set_view_notes(r, view);
     return DECLINED;   /* let the other fixups run */
 }
 
 /* Answers an acknowledged delivery (duplicate, ignored event) itself. */
 static int hook_handler(request_rec *r)
 {
-    tw_txn_t *txn = txn_get(r);
+    const tw_view_t *view = txn_get(r) != NULL ? view_find(r) : NULL;
 
     /* Whatever handler the location has (mod_proxy picks itself without
      * r->handler): this one runs first and keeps the app out. */
-    if (txn == NULL || txn->ack == NULL || r->main != NULL)
+    if (view == NULL || view->ack == NULL)
         return DECLINED;
     ap_set_content_type(r, "text/plain; charset=utf-8");
-    ap_rputs(txn->ack, r);
+    ap_rputs(view->ack, r);
     return OK;
 }
 
@@ -1111,6 +1347,7 @@ static int hook_log_transaction(request_rec *r)
     return DECLINED;
 }
 
+
 static int hook_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     return tw_replay_pre_config(pconf, plog, ptemp);
@@ -1137,10 +1374,12 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(hook_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before mod_rewrite's per-directory fixup (APR_HOOK_FIRST), so the
      * body is verified before a front-controller rule redirects. */
+    ap_hook_header_parser(hook_header_parser, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_fixups(hook_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(hook_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_register_input_filter(TW_REPLAY_FILTER, filter_replay, NULL, AP_FTYPE_PROTOCOL);
+    ap_register_input_filter(TW_HANDBACK_FILTER, filter_handback, NULL, AP_FTYPE_PROTOCOL);
+    ap_register_input_filter(TW_NO_BODY_FILTER, filter_no_body, NULL, AP_FTYPE_PROTOCOL);
     /* Protocol level: survives internal redirects, sees error pages too. */
     ap_register_output_filter(TW_SETTLE_FILTER, filter_settle, NULL, AP_FTYPE_PROTOCOL);
     tw_counters_register_hooks();

@@ -2,11 +2,12 @@
 # (keep-alive) and all written at once (pipelining): every response is
 # about its own request and reports its own body, so the replay filter
 # never hands one request's body to the next, nor swallows the next
-# request's bytes. Rejections in the middle: a 401 (body read or not) or
-# 405 keeps the connection and the requests after it are answered right;
-# a 413 on the Content-Length makes httpd close the connection after
-# answering (the body was never read), so the requests after it get no
-# answer and never run.
+# request's bytes. Rejections in the middle: a 401 after the body was read
+# (signature mismatch) keeps the connection and the requests after it are
+# answered right; a refusal before the body is read (no or a malformed
+# signature, a method other than POST, a 413 on the Content-Length) closes
+# the connection after answering instead of reading the rest of the body
+# to discard it, so the requests after it get no answer and never run.
 use strict;
 use warnings;
 use FindBin;
@@ -105,13 +106,10 @@ for my $pipeline (0, 1) {
 # [ ..., expected status, log reason ]
 my @reject_mix = (
     [ [ cgi => 'prot', 200,        0 ] ],
-    [ [ php => 'prot', 150 * 1024, 0, $SECRET{unknown} ], 401, 'signature mismatch' ],   # body read
+    [ [ php => 'prot', 150 * 1024, 0, $SECRET{unknown} ], 401, 'signature mismatch' ],
     [ [ cgi => 'big',  100 * 1024, 0 ] ],
-    [ [ php => 'prot', 80 * 1024,  0, \'' ], 401, 'signature header missing' ],          # body unread
     [ [ cgi => 'prot', 500,        0 ] ],
-    [ [ cgi => 'prot', 300,        0, \'sha256=zz' ], 401, 'signature header malformed' ],
     [ [ php => 'big',  90 * 1024,  5000 ] ],
-    [ [ cgi => 'prot', 100,        0, undef, 'PUT' ], 405, 'method PUT not allowed' ],
     [ [ cgi => 'prot', 200 * 1024, 8000, $SECRET{unknown} ], 401, 'signature mismatch' ],  # chunked
     [ [ php => 'prot', 400,        0 ] ],
 );
@@ -142,23 +140,34 @@ for my $pipeline (0, 1) {
     ok(!$result->{closed}, "$name: the connection is still open after the last answer");
 }
 
-# ---- 413 on the Content-Length: httpd answers and closes -----------------------------
-for my $pipeline (0, 1) {
-    my $name = ($pipeline ? 'pipelined' : 'keep-alive') . ' with a 413';
-    my @mix = ([ cgi => 'prot', 200, 0 ], [ cgi => 'small', 5000, 0 ], [ php => 'prot', 300, 0 ]);
-    my ($req, $bodies) = requests_of($name, @mix);
-    my $mark = log_mark();
-    my $result = tw_exchange($req, pipeline => $pipeline);
-    my $resp = $result->{responses};
-    check_delivered($resp->[0], 'cgi', $bodies->[0],
-                    { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[0]{id} },
-                    "$name, #0: delivered");
-    check_rejected($resp->[1], 413, 'body larger than TwWebhookMaxBodySize (by Content-Length)',
-                   $mark, "$name, #1: 413 before the body");
-    like($resp->[1]{headers}{connection} // '', qr/close/i, "$name, #1: Connection: close");
-    ok($result->{closed}, "$name: the server closed the connection");
-    ok($resp->[2]{error}, "$name, #2: no answer on this connection");
-    is(downstream_ran($resp->[2]{id}), 0, "$name, #2: never ran (the client must send it again)");
+# ---- refused before the body is read: answered, then closed ---------------------------
+# [ the refused request, status, log reason ]
+my @refused_unread = (
+    [ [ php => 'prot',  80 * 1024, 0, \'' ], 401, 'signature header missing' ],
+    [ [ cgi => 'prot',  300,       0, \'sha256=zz' ], 401, 'signature header malformed' ],
+    [ [ cgi => 'prot',  100,       0, undef, 'PUT' ], 405, 'method PUT not allowed' ],
+    [ [ cgi => 'small', 5000,      0 ], 413,
+      'body larger than TwWebhookMaxBodySize (by Content-Length)' ],
+);
+for my $case (@refused_unread) {
+    my ($refused, $status, $reason) = @$case;
+    for my $pipeline (0, 1) {
+        my $name = ($pipeline ? 'pipelined' : 'keep-alive') . " with a $status ($reason)";
+        my @mix = ([ cgi => 'prot', 200, 0 ], $refused, [ php => 'prot', 300, 0 ]);
+        my ($req, $bodies) = requests_of($name, @mix);
+        for (@$req) { delete $_->{signature} if defined $_->{signature} && $_->{signature} eq '' }
+        my $mark = log_mark();
+        my $result = tw_exchange($req, pipeline => $pipeline);
+        my $resp = $result->{responses};
+        check_delivered($resp->[0], 'cgi', $bodies->[0],
+                        { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[0]{id} },
+                        "$name, #0: delivered");
+        check_rejected($resp->[1], $status, $reason, $mark, "$name, #1: $status before the body");
+        like($resp->[1]{headers}{connection} // '', qr/close/i, "$name, #1: Connection: close");
+        ok($result->{closed}, "$name: the server closed the connection");
+        ok($resp->[2]{error}, "$name, #2: no answer on this connection");
+        is(downstream_ran($resp->[2]{id}), 0, "$name, #2: never ran (the client must send it again)");
+    }
 }
 
 done_testing();

@@ -69,4 +69,5 @@ $r{tw_env} = { map { $_ => $ENV{$_} } grep { /^TW_/ && !/^TW_TEST_/ } keys %ENV 
 select(undef, undef, undef, $want_sleep) if $want_sleep;
 print "Status: $want_status\r\n" if $want_status;
 print "Content-Type: application/json\r\n\r\n";
-print JSON::PP->new->canonical->encode(\%r);
+# one line, newline-terminated: TwTest::tw_nghttp finds it in nghttp's log
+print JSON::PP->new->canonical->encode(\%r), "\n";

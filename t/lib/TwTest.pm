@@ -111,7 +111,7 @@ sub build_request {
     my $hostport = $a{hostport} // Apache::TestRequest::hostport();
     my $connection = exists $a{connection} ? $a{connection} : 'close';
 
-    my @h = ('Host' => $hostport);
+    my @h = ('Host' => $a{host} // $hostport);
     push @h, 'Connection' => $connection if defined $connection;
     push @h, 'User-Agent' => 'tw-integration-test', 'X-Tw-Test-Id' => $id;
     push @h, 'Signature' => $a{signature} if defined $a{signature};
@@ -167,6 +167,7 @@ sub build_request {
 #   hold       seconds to wait for a 100 before sending the body anyway
 #   timeout    overall seconds (default 30)
 #   hostport   default the main server's
+#   host       the Host header (default hostport)
 # Response: status, reason, headers (lowercased names, joined by ", "),
 # body, interim (list of 1xx statuses), elapsed, id, json (200 + JSON body),
 # body_sent (bytes of the body actually written), error.
@@ -766,7 +767,8 @@ sub tw_curl {
 # HTTP/2 with nghttp (nghttp2-client), for requests refused before their
 # body is read. The server then answers and resets the stream with
 # NO_ERROR (RFC 9113 8.1), which curl 7.88 reports as error 92; nghttp
-# reads the response. Arguments: url, body, signature, event, delivery
+# reads the response. Its body is only kept when it is a downstream's
+# one-line JSON report (an error page made by report.php or report.cgi). Arguments: url, body, signature, event, delivery
 # (default the id), id. nghttp always sends a content-length.
 sub tw_nghttp {
     my %a = @_;
@@ -803,6 +805,9 @@ sub tw_nghttp {
     unlink "$base.req", "$base.out";
     my $res = { id => $id, delivery => $delivery, rc => $rc, verbose => $out };
     ($res->{status}) = $out =~ /recv \(stream_id=\d+\) :status: (\d{3})/;
+    # nghttp writes the response body among its frame log: a downstream's
+    # one-line JSON report (see t/php/report.php) is found by its shape
+    ($res->{body}) = $out =~ /^(\{".*\})$/m;
     ($res->{rst}) = $out =~ /recv RST_STREAM frame[^\n]*\n\s*\(error_code=(\w+)/;
     $res->{error} = "nghttp exit $rc" if $rc;
     return $res;

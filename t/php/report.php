@@ -60,4 +60,5 @@ $r['tw_vars'] = (object)$tw;
 $r['tw_env'] = (object)$tw_env;
 
 header('Content-Type: application/json');
-echo json_encode($r, JSON_UNESCAPED_SLASHES);
+// one line, newline-terminated: TwTest::tw_nghttp finds it in nghttp's log
+echo json_encode($r, JSON_UNESCAPED_SLASHES), "\n";

@@ -1,0 +1,65 @@
+# What a location says applies to every request handled there, however it
+# arrived: a request verified under /pol (or the /polcgi directory, with
+# its own copy of the secret) and internally redirected into /pol/strict
+# gets /pol/strict's TwWebhookEvents, TwWebhookRequireJSON,
+# TwWebhookExportJSON, TwWebhookMaxBodySize and TwWebhookEventHeader, and
+# is still verified once (one TWW0201 for the transaction).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use TwTest;
+
+my %entry = (php => '/pol/in/hook', cgi => '/polcgi/in/hook');
+
+sub post {
+    my ($ds, $body, %a) = @_;
+    return tw_request(path => $entry{$ds}, body => $body,
+                      signature => sign($body, $SECRET{a}), %a);
+}
+
+for my $ds (downstreams()) {
+    my $body = '{"page":{"id":4242}}';
+    my $mark = log_mark();
+    my $res = post($ds, $body, event => 'task.created',
+                   headers => [ 'X-Strict-Event' => 'page.updated' ]);
+    check_delivered($res, $ds, $body,
+                    { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_EVENT => 'page.updated' },
+                    "$ds: redirected into /pol/strict: its event header names the event");
+    is($res->{json} && $res->{json}{tw_env}{TW_PAGE_ID}, '4242',
+       "$ds: ... and its TwWebhookExportJSON applies");
+    wait_log($mark, qr/TWW0201: .*\Q$res->{id}\E/);
+    is(log_count($mark, qr/TWW0201: .*\Q$res->{id}\E/), 1, "$ds: ... verified once (TWW0201)");
+
+    $res = post($ds, $body, event => 'page.updated',
+                headers => [ 'X-Strict-Event' => 'task.created' ]);
+    is($res->{status}, 200, "$ds: an event /pol/strict does not take: 200") or diag(describe($res));
+    like($res->{body} // '', qr/^ignored: event not handled here/,
+         "$ds: ... answered \"ignored\" by the module");
+    is(downstream_ran($res->{id}), 0, "$ds: ... the app did not run");
+
+    $res = post($ds, $body, event => 'page.updated');
+    like($res->{body} // '', qr/^ignored: event not handled here/,
+         "$ds: no event in /pol/strict's header: ignored (the Event header does not count there)");
+    is(downstream_ran($res->{id}), 0, "$ds: ... the app did not run");
+
+    $mark = log_mark();
+    $res = post($ds, 'not json', headers => [ 'X-Strict-Event' => 'page.updated' ]);
+    check_rejected($res, 400, 'body is not one JSON document', $mark,
+                   "$ds: /pol/strict's TwWebhookRequireJSON refuses a body that is not JSON");
+
+    my $large = '{"page":{"id":1},"pad":"' . ('p' x 300) . '"}';
+    $mark = log_mark();
+    $res = post($ds, $large, headers => [ 'X-Strict-Event' => 'page.updated' ]);
+    check_rejected($res, 413, "body larger than this location's TwWebhookMaxBodySize", $mark,
+                   "$ds: /pol/strict's TwWebhookMaxBodySize applies after the redirect");
+    like(log_since($mark), qr/TWW0119: rejected with 413/, "$ds: ... logged as TWW0119");
+
+    $mark = log_mark();
+    $res = post($ds, $body, signature => sign($body, $SECRET{unknown}),
+                headers => [ 'X-Strict-Event' => 'page.updated' ]);
+    check_rejected($res, 401, 'signature mismatch', $mark, "$ds: forged: refused before the redirect");
+}
+
+done_testing();
