@@ -2,7 +2,8 @@
  * fuzz_targets.c - fuzz entry points for the core (see fuzz_targets.h).
  *
  * The references here are written the obvious way on purpose (strlen,
- * strncasecmp, strchr, sscanf): they must not share a bug with the core.
+ * strncasecmp, strchr, sscanf, strtoll, and OpenSSL's EVP_EncodeBlock as the
+ * base64 oracle): they must not share a bug with the core.
  * Everything runs in the "C" locale (libFuzzer and fuzz_replay never call
  * setlocale), so strncasecmp is plain ASCII.
  */
@@ -16,6 +17,8 @@
 #include <json-c/json_pointer.h>
 #include <json-c/json_tokener.h>
 
+#include <openssl/evp.h>
+
 #include "twwebhook.h"
 #include "fuzz_targets.h"
 
@@ -26,6 +29,9 @@ const tw_fuzz_target_t tw_fuzz_targets[] = {
     { "validate",  tw_fuzz_validate },
     { "json",      tw_fuzz_json },
     { "events",    tw_fuzz_events },
+    { "base64",    tw_fuzz_base64 },
+    { "scheme",    tw_fuzz_scheme },
+    { "secret",    tw_fuzz_secret },
     { NULL, NULL }
 };
 
@@ -787,5 +793,411 @@ int tw_fuzz_events(const uint8_t *data, size_t size)
     }
     free(pattern);
     free(event);
+    return 0;
+}
+
+/* ---- base64 ------------------------------------------------------------------------ */
+
+static const char naive_b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/*
+ * The strict rule, the obvious way: decode leniently with a bit
+ * accumulator, then demand that OpenSSL's encoder gives back exactly the
+ * input (which rules out bad padding and non-zero unused bits at once).
+ * Returns the decoded length, or -1.
+ */
+static long naive_base64_decode(const char *s, size_t n, unsigned char *out)
+{
+    unsigned long acc = 0;
+    size_t i, pad = 0, len = 0;
+    int bits = 0;
+    unsigned char *check;
+    int ok;
+
+    if (n % 4 != 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        const char *at;
+
+        if (s[i] == '=') {
+            pad++;
+            continue;
+        }
+        if (pad > 0 || s[i] == '\0' || (at = strchr(naive_b64_alphabet, s[i])) == NULL)
+            return -1;
+        acc = (acc << 6 | (unsigned long)(at - naive_b64_alphabet)) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[len++] = (unsigned char)(acc >> bits);
+        }
+    }
+    if (pad > 2)
+        return -1;
+    check = malloc(n + 1);
+    if (check == NULL)
+        fail("base64", "out of memory");
+    ok = EVP_EncodeBlock(check, out, (int)len) == (int)n && memcmp(check, s, n) == 0;
+    free(check);
+    return ok ? (long)len : -1;
+}
+
+int tw_fuzz_base64(const uint8_t *data, size_t size)
+{
+    const char *text = (const char *)data;
+    unsigned char *got = malloc(size + 1), *want = malloc(size + 1);
+    char *enc = malloc(TW_BASE64_LEN(size) + 1), *ref = malloc(TW_BASE64_LEN(size) + 1);
+    long want_len;
+    size_t got_len = 99;
+    tw_status_t st;
+
+    if (got == NULL || want == NULL || enc == NULL || ref == NULL || size > 65536)
+        fail("base64", "out of memory, or input too large");
+    /* The input as base64 text. */
+    want_len = naive_base64_decode(text, size, want);
+    st = tw_base64_decode(text, size, got, size, &got_len);
+    if ((st == TW_OK) != (want_len >= 0))
+        fail("base64", "decode accepted what the reference rejects, or the reverse");
+    if (st == TW_OK) {
+        if (got_len != (size_t)want_len || (got_len > 0 && memcmp(got, want, got_len) != 0))
+            fail("base64", "decoded bytes differ from the reference");
+        if (got_len > 0 && tw_base64_decode(text, size, got, got_len - 1, &got_len) != TW_ERR_ARG)
+            fail("base64", "decode into one byte too few did not fail");
+    }
+    else if (got_len != 0) {
+        fail("base64", "a failed decode left *plen non-zero");
+    }
+    /* The input as bytes. */
+    if (tw_base64_encode(data, size, enc, TW_BASE64_LEN(size)) != TW_ERR_ARG)
+        fail("base64", "encode without room for the NUL did not fail");
+    if (tw_base64_encode(data, size, enc, TW_BASE64_LEN(size) + 1) != TW_OK)
+        fail("base64", "encode failed");
+    EVP_EncodeBlock((unsigned char *)ref, data, (int)size);
+    if (strcmp(enc, ref) != 0)
+        fail("base64", "encode differs from OpenSSL's EVP_EncodeBlock");
+    if (tw_base64_decode(enc, strlen(enc), got, size, &got_len) != TW_OK || got_len != size
+        || (size > 0 && memcmp(got, data, size) != 0))
+        fail("base64", "encode/decode round trip changed the bytes");
+    free(got);
+    free(want);
+    free(enc);
+    free(ref);
+    return 0;
+}
+
+/* ---- scheme ------------------------------------------------------------------------ */
+
+/* Everything naive_scheme_parse decides, to compare with a tw_signed_t. */
+struct naive_signed {
+    tw_status_t st;
+    unsigned char cands[TW_CANDIDATES_MAX][TW_MAC_LEN];
+    size_t ncands;
+    char prefix[TW_SIGNED_PREFIX_MAX];
+    int has_ts;
+    long long ts;
+};
+
+static int naive_hex64(const char *s, unsigned char mac[TW_MAC_LEN])
+{
+    size_t i;
+    unsigned int byte;
+
+    if (strlen(s) != 64 || !naive_is_hex(s, 64))
+        return 0;
+    for (i = 0; i < TW_MAC_LEN; i++) {
+        char two[3] = { s[2 * i], s[2 * i + 1], '\0' };
+
+        if (sscanf(two, "%2x", &byte) != 1)
+            return 0;
+        mac[i] = (unsigned char)byte;
+    }
+    return 1;
+}
+
+static int naive_b64_mac(const char *s, unsigned char mac[TW_MAC_LEN])
+{
+    unsigned char buf[64];
+
+    if (strlen(s) != 44)
+        return 0;
+    if (naive_base64_decode(s, 44, buf) != TW_MAC_LEN)
+        return 0;
+    memcpy(mac, buf, TW_MAC_LEN);
+    return 1;
+}
+
+/* 1..13 digits, no leading zero, at most 10^12. */
+static int naive_ts(const char *s, long long *v)
+{
+    size_t n = strlen(s);
+
+    if (n < 1 || n > 13 || strspn(s, "0123456789") != n || (n > 1 && s[0] == '0'))
+        return 0;
+    *v = strtoll(s, NULL, 10);
+    return *v <= 1000000000000LL;
+}
+
+static int naive_id(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n >= 1 && n <= TW_ID_MAX
+        && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+/* tag [a-z0-9]{1,16}, value 1..TW_SIG_ENTRY_MAX of 0x21..0x7e but ','. */
+static int naive_entry(const char *tag, size_t tag_len, const char *value)
+{
+    size_t n = strlen(value), i;
+
+    if (tag_len < 1 || tag_len > 16 || strspn(tag, "abcdefghijklmnopqrstuvwxyz0123456789") < tag_len)
+        return 0;
+    if (n < 1 || n > TW_SIG_ENTRY_MAX)
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (value[i] <= 0x20 || value[i] >= 0x7f || value[i] == ',')
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Splits list (modified in place) at sep into at most max + 1 pieces;
+ * returns the count, or -1 when a piece is empty.
+ */
+static int naive_split(char *list, char sep, char **pieces, int max)
+{
+    int n = 0;
+    char *p = list, *next;
+
+    for (;;) {
+        next = strchr(p, sep);
+        if (next != NULL)
+            *next = '\0';
+        if (*p == '\0')
+            return -1;
+        if (n <= max)
+            pieces[n] = p;
+        n++;
+        if (next == NULL)
+            return n;
+        p = next + 1;
+    }
+}
+
+static tw_status_t naive_standard_webhooks(char *sig, struct naive_signed *r)
+{
+    char *pieces[TW_CANDIDATES_MAX + 1];
+    int n = naive_split(sig, ' ', pieces, TW_CANDIDATES_MAX), i;
+
+    if (n < 1 || n > TW_CANDIDATES_MAX)
+        return TW_ERR_SIG_MALFORMED;
+    for (i = 0; i < n; i++) {
+        char *comma = strchr(pieces[i], ',');
+
+        if (comma == NULL)
+            return TW_ERR_SIG_MALFORMED;
+        *comma = '\0';
+        if (!naive_entry(pieces[i], strlen(pieces[i]), comma + 1))
+            return TW_ERR_SIG_MALFORMED;
+        if (strcmp(pieces[i], "v1") == 0 && !naive_b64_mac(comma + 1, r->cands[r->ncands++]))
+            return TW_ERR_SIG_MALFORMED;
+    }
+    return r->ncands > 0 ? TW_OK : TW_ERR_SIG_MALFORMED;
+}
+
+static tw_status_t naive_stripe(char *sig, struct naive_signed *r, const char **t)
+{
+    char *pieces[2 * TW_CANDIDATES_MAX + 2];
+    int n = naive_split(sig, ',', pieces, 2 * TW_CANDIDATES_MAX + 1), i, others = 0, ts_count = 0;
+
+    *t = NULL;
+    if (n < 1 || n > 2 * TW_CANDIDATES_MAX + 1)
+        return TW_ERR_SIG_MALFORMED;
+    for (i = 0; i < n; i++) {
+        char *eq = strchr(pieces[i], '=');
+
+        if (eq == NULL)
+            return TW_ERR_SIG_MALFORMED;
+        *eq = '\0';
+        if (!naive_entry(pieces[i], strlen(pieces[i]), eq + 1))
+            return TW_ERR_SIG_MALFORMED;
+        if (strcmp(pieces[i], "t") == 0) {
+            if (++ts_count > 1)
+                return TW_ERR_SIG_MALFORMED;
+            *t = eq + 1;
+            continue;
+        }
+        if (++others > TW_CANDIDATES_MAX)
+            return TW_ERR_SIG_MALFORMED;
+        if (strcmp(pieces[i], "v1") == 0 && !naive_hex64(eq + 1, r->cands[r->ncands++]))
+            return TW_ERR_SIG_MALFORMED;
+    }
+    return r->ncands > 0 ? TW_OK : TW_ERR_SIG_MALFORMED;
+}
+
+/* The whole of tw_scheme_parse, by profile name rather than by its fields. */
+static void naive_scheme_parse(const tw_profile_t *p, const char *sig_in, const char *ts_in,
+                               const char *id, struct naive_signed *r)
+{
+    const char *name = p->name, *ts = ts_in;
+    char *sig;
+
+    memset(r, 0, sizeof(*r));
+    if (sig_in == NULL) {
+        r->st = TW_ERR_SIG_MISSING;
+        return;
+    }
+    sig = strdup(sig_in);
+    if (sig == NULL)
+        fail("scheme", "out of memory");
+    if (strncmp(name, "teamwork", 8) == 0) {
+        r->st = naive_signature_parse(sig, r->cands[0]);
+        r->ncands = 1;
+    }
+    else if (strcmp(name, "github") == 0 || strcmp(name, "slack") == 0) {
+        const char *pre = name[0] == 'g' ? "sha256=" : "v0=";
+
+        r->st = strncmp(sig, pre, strlen(pre)) == 0 && naive_hex64(sig + strlen(pre), r->cands[0])
+            ? TW_OK : TW_ERR_SIG_MALFORMED;
+        r->ncands = 1;
+    }
+    else if (strcmp(name, "shopify") == 0) {
+        r->st = naive_b64_mac(sig, r->cands[0]) ? TW_OK : TW_ERR_SIG_MALFORMED;
+        r->ncands = 1;
+    }
+    else if (strcmp(name, "standard-webhooks") == 0) {
+        r->st = naive_standard_webhooks(sig, r);
+    }
+    else if (strcmp(name, "stripe") == 0) {
+        r->st = naive_stripe(sig, r, &ts);
+    }
+    else {
+        fail("scheme", "a profile the reference does not know: teach it");
+    }
+
+    if (r->st == TW_OK && (strcmp(name, "standard-webhooks") == 0 || strcmp(name, "stripe") == 0
+                           || strcmp(name, "slack") == 0)) {
+        r->has_ts = 1;
+        if (ts == NULL)
+            r->st = TW_ERR_TS_MISSING;
+        else if (!naive_ts(ts, &r->ts))
+            r->st = TW_ERR_TS_MALFORMED;
+    }
+    if (r->st == TW_OK && strcmp(name, "standard-webhooks") == 0) {
+        if (id == NULL)
+            r->st = TW_ERR_ID_MISSING;
+        else if (!naive_id(id))
+            r->st = TW_ERR_ID_MALFORMED;
+    }
+    if (r->st == TW_OK) {
+        if (strcmp(name, "standard-webhooks") == 0)
+            snprintf(r->prefix, sizeof(r->prefix), "%s.%lld.", id, r->ts);
+        else if (strcmp(name, "stripe") == 0)
+            snprintf(r->prefix, sizeof(r->prefix), "%lld.", r->ts);
+        else if (strcmp(name, "slack") == 0)
+            snprintf(r->prefix, sizeof(r->prefix), "v0:%lld:", r->ts);
+    }
+    free(sig);
+}
+
+/* Up to three NUL-separated strings from data; missing ones are "". */
+static void split_fields(const uint8_t *data, size_t size, char *fields[3])
+{
+    size_t i, start = 0;
+    int k = 0;
+
+    for (i = 0; i <= size && k < 3; i++) {
+        if (i == size || data[i] == '\0') {
+            fields[k++] = copy_string(data + start, i - start);
+            start = i + 1;
+        }
+    }
+    while (k < 3)
+        fields[k++] = copy_string(data, 0);
+}
+
+/*
+ * Input layout: byte 0's low 3 bits pick the profile (tw_profile_at,
+ * modulo the count); its bits 3, 4, 5 make the signature, timestamp and
+ * id NULL (an absent header). The rest is "signature\0timestamp\0id".
+ */
+int tw_fuzz_scheme(const uint8_t *data, size_t size)
+{
+    const tw_profile_t *p;
+    struct naive_signed want;
+    tw_signed_t got;
+    char *fields[3];
+    const char *sig, *ts, *id;
+    size_t nprofiles = 0, i;
+    tw_status_t st;
+
+    if (size < 1)
+        return 0;
+    while (tw_profile_at(nprofiles) != NULL)
+        nprofiles++;
+    p = tw_profile_at((data[0] & 7) % nprofiles);
+    split_fields(data + 1, size - 1, fields);
+    sig = (data[0] & 0x08) ? NULL : fields[0];
+    ts = (data[0] & 0x10) ? NULL : fields[1];
+    id = (data[0] & 0x20) ? NULL : fields[2];
+
+    memset(&got, 0xa5, sizeof(got));
+    naive_scheme_parse(p, sig, ts, id, &want);
+    st = tw_scheme_parse(p, sig, ts, id, &got);
+    if (st != want.st) {
+        fprintf(stderr, "profile %s: got %s, expected %s\n", p->name,
+                tw_status_str(st), tw_status_str(want.st));
+        fail("scheme", "status differs from the naive parser");
+    }
+    if (want.st != TW_OK) {
+        static const tw_signed_t zero;
+
+        if (memcmp(&got, &zero, sizeof(got)) != 0)
+            fail("scheme", "a failed parse left something in the output");
+    }
+    else {
+        if (got.ncandidates != want.ncands)
+            fail("scheme", "candidate count differs");
+        for (i = 0; i < want.ncands; i++) {
+            if (memcmp(got.candidates[i], want.cands[i], TW_MAC_LEN) != 0)
+                fail("scheme", "a candidate differs");
+        }
+        if (got.prefix_len != strlen(want.prefix) || memcmp(got.prefix, want.prefix, got.prefix_len) != 0)
+            fail("scheme", "the signed prefix differs");
+        if (got.has_timestamp != want.has_ts || (want.has_ts && got.timestamp != want.ts))
+            fail("scheme", "the timestamp differs");
+    }
+    for (i = 0; i < 3; i++)
+        free(fields[i]);
+    return 0;
+}
+
+/* ---- secret ------------------------------------------------------------------------ */
+
+int tw_fuzz_secret(const uint8_t *data, size_t size)
+{
+    size_t n = size, got_len = 99, i;
+    tw_status_t want = TW_OK, got;
+
+    /* One line end off the end, the longest first. */
+    if (n >= 2 && data[n - 2] == '\r' && data[n - 1] == '\n')
+        n -= 2;
+    else if (n >= 1 && data[n - 1] == '\n')
+        n -= 1;
+    for (i = 0; i < n; i++) {
+        if (data[i] == '\r' || data[i] == '\n')
+            want = TW_ERR_SECRET_LINE_BREAK;
+    }
+    if (n > TW_SECRET_MAX)
+        want = TW_ERR_SECRET_TOO_LONG;
+    if (n == 0)
+        want = TW_ERR_SECRET_EMPTY;
+    got = tw_secret_from_file(data, size, &got_len);
+    if (got != want)
+        fail("secret", "status differs from the reference");
+    if (got_len != (got == TW_OK ? n : 0))
+        fail("secret", "length differs from the reference");
     return 0;
 }

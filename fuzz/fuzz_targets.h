@@ -20,6 +20,9 @@ int tw_fuzz_verify(const uint8_t *data, size_t size);
 int tw_fuzz_validate(const uint8_t *data, size_t size);
 int tw_fuzz_json(const uint8_t *data, size_t size);
 int tw_fuzz_events(const uint8_t *data, size_t size);
+int tw_fuzz_base64(const uint8_t *data, size_t size);
+int tw_fuzz_scheme(const uint8_t *data, size_t size);
+int tw_fuzz_secret(const uint8_t *data, size_t size);
 
 /* The targets by name, for fuzz_replay; the list ends with a NULL name. */
 typedef struct {

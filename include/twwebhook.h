@@ -46,7 +46,17 @@ typedef enum {
     TW_ERR_JSON_INVALID,    /* not exactly one JSON document, or too deep */
     TW_ERR_JSON_NOT_FOUND,  /* the pointer names nothing in the document */
     TW_ERR_JSON_NOT_SCALAR, /* it names null, an object or an array */
-    TW_ERR_JSON_UNSAFE_VALUE /* too long, or has control characters */
+    TW_ERR_JSON_UNSAFE_VALUE, /* too long, or has control characters */
+    TW_ERR_TS_MISSING,      /* the profile signs a timestamp and none came */
+    TW_ERR_TS_MALFORMED,    /* not 1..13 decimal digits <= 10^12, no leading 0 */
+    TW_ERR_TS_STALE,        /* older than the tolerance allows */
+    TW_ERR_TS_FUTURE,       /* further ahead than the tolerance allows */
+    TW_ERR_ID_MISSING,      /* the profile signs a message id and none came */
+    TW_ERR_ID_MALFORMED,    /* not 1..TW_ID_MAX characters of [A-Za-z0-9_-] */
+    TW_ERR_SECRET_MALFORMED, /* not a key this profile can use (bad whsec_) */
+    TW_ERR_SECRET_EMPTY,    /* a secret (file) with nothing in it */
+    TW_ERR_SECRET_TOO_LONG, /* more than TW_SECRET_MAX bytes */
+    TW_ERR_SECRET_LINE_BREAK /* a CR or LF left after the one line end */
 } tw_status_t;
 
 /* A short, static, secret-free English description ("signature mismatch"). */
@@ -227,6 +237,267 @@ int tw_json_pointer_is_valid(const char *pointer);
  * PHP_VALUE, PHP_ADMIN_VALUE).
  */
 int tw_env_name_is_allowed(const char *name);
+
+/* ==== signing schemes: profiles, candidates, timestamps ====================
+ *
+ * One verification pipeline for every provider: a profile names where a
+ * provider puts its signature, what it signs and how its key is formed;
+ * tw_scheme_parse() turns the header values a request carries into a
+ * tw_signed_t (a prefix to MAC before the body, the candidate MACs, the
+ * timestamp); the glue then runs
+ *
+ *     tw_verifier_create(&v, keys, nkeys);
+ *     tw_verifier_update(v, s.prefix, s.prefix_len);   -- before the body
+ *     tw_verifier_update(v, chunk, n); ...             -- the body
+ *     tw_verifier_finish_any(v, s.candidates, s.ncandidates, &key, &cand);
+ *     if (s.has_timestamp) tw_timestamp_check(s.timestamp, now, tolerance);
+ *
+ * and derives the replay key from s.candidates[cand - 1], the one that
+ * matched (never from candidates[0], which a client may put anything in).
+ * Keys are made with tw_key_create() from what tw_profile_key() returns.
+ */
+
+#define TW_CANDIDATES_MAX    8    /* signature entries in one header, at most */
+#define TW_SIGNED_PREFIX_MAX 512  /* longest prefix signed before the body */
+#define TW_ID_MAX            128  /* longest signed message id (webhook-id) */
+#define TW_TIMESTAMP_MAX     APR_INT64_C(1000000000000)  /* 10^12 seconds */
+#define TW_SIG_ENTRY_MAX     128  /* longest entry of a signature list */
+
+/* Where a profile's event name or delivery id comes from. */
+typedef enum {
+    TW_SOURCE_NONE,    /* the provider sends none */
+    TW_SOURCE_HEADER,  /* the field is a header name */
+    TW_SOURCE_BODY     /* the field is an RFC 6901 pointer into the JSON body */
+} tw_source_t;
+
+/* The signature header's grammar (the core's; callers need not look). */
+typedef enum {
+    TW_SIG_HEX,               /* [sha256=]<64 hex>: tw_signature_parse() */
+    TW_SIG_HEX_SHA256,        /* "sha256=" <64 hex>, prefix required */
+    TW_SIG_HEX_V0,            /* "v0=" <64 hex> */
+    TW_SIG_BASE64,            /* <44 base64 characters: 32 bytes> */
+    TW_SIG_STANDARD_WEBHOOKS, /* "v1,<base64>" entries separated by one space */
+    TW_SIG_STRIPE             /* "t=<ts>,v1=<hex>[,v1=<hex>][,v0=...]" */
+} tw_sig_format_t;
+
+/* What is signed before the body (the core's; callers need not look). */
+typedef enum {
+    TW_SIGNED_BODY,           /* the body alone */
+    TW_SIGNED_ID_TS_BODY,     /* "<id>.<timestamp>.<body>" */
+    TW_SIGNED_TS_BODY,        /* "<timestamp>.<body>" */
+    TW_SIGNED_V0_TS_BODY      /* "v0:<timestamp>:<body>" */
+} tw_signed_form_t;
+
+/* How a configured secret becomes the HMAC key. */
+typedef enum {
+    TW_KEY_RAW,               /* the secret's bytes, as given */
+    TW_KEY_WHSEC_BASE64       /* "whsec_" <base64>: the decoded bytes */
+} tw_key_form_t;
+
+/*
+ * One provider's scheme. Header names are as the provider spells them
+ * (httpd compares them case-insensitively). Profiles live in a static,
+ * read-only table: the one source of truth for the glue's TwWebhookProfile
+ * directive and for the documentation.
+ */
+typedef struct tw_profile {
+    const char *name;              /* "teamwork", "github", ... */
+    const char *description;       /* one line of English, for docs and errors */
+    const char *signature_header;
+    const char *timestamp_header;  /* NULL: none, or inside the signature (stripe) */
+    const char *id_header;         /* a signed message id header, else NULL */
+    tw_source_t event_source;
+    const char *event_field;       /* header name, or JSON pointer for BODY */
+    tw_source_t delivery_source;
+    const char *delivery_field;
+    int signs_timestamp;           /* 1: TwWebhookTimestampTolerance applies */
+    /* The core's own. */
+    tw_sig_format_t sig_format;
+    tw_signed_form_t signed_form;
+    tw_key_form_t key_form;
+} tw_profile_t;
+
+/* The profile of that exact (case-sensitive) name; NULL when unknown. */
+const tw_profile_t *tw_profile_find(const char *name);
+/* "teamwork": Teamwork Spaces, the module's behaviour before profiles. */
+const tw_profile_t *tw_profile_default(void);
+/* The i-th profile (0-based), in a fixed order; NULL past the end. */
+const tw_profile_t *tw_profile_at(size_t i);
+
+/*
+ * The HMAC key for a secret under profile p, into out (cap bytes, at least
+ * TW_SECRET_MAX; *plen gets its length): the secret's bytes for TW_KEY_RAW
+ * (Stripe's "whsec_..." included: Stripe keys with the string), the decoded
+ * base64 after "whsec_" for TW_KEY_WHSEC_BASE64. Fails with TW_ERR_ARG for
+ * an empty or over-long secret and TW_ERR_SECRET_MALFORMED for a whsec_
+ * secret that is not exactly "whsec_" and strict base64 of 1..TW_SECRET_MAX
+ * bytes (a configuration error; out is then cleansed). *plen is 0 on failure.
+ * The caller cleanses out after tw_key_create().
+ */
+tw_status_t tw_profile_key(const tw_profile_t *p, const void *secret, size_t len,
+                           unsigned char *out, size_t cap, size_t *plen);
+
+/* What one request's headers say must be verified. */
+typedef struct {
+    unsigned char prefix[TW_SIGNED_PREFIX_MAX];  /* MACed before the body */
+    size_t prefix_len;
+    unsigned char candidates[TW_CANDIDATES_MAX][TW_MAC_LEN];
+    size_t ncandidates;                          /* 1..TW_CANDIDATES_MAX on TW_OK */
+    int has_timestamp;                           /* 1 when the profile signs one */
+    apr_int64_t timestamp;                       /* Unix seconds, 0..TW_TIMESTAMP_MAX */
+} tw_signed_t;
+
+/*
+ * Parses the header values of one request under profile p into out.
+ * signature, timestamp and id are the values as received, NULL when the
+ * header is absent (the glue looks them up by the profile's header names,
+ * or the operator's overriding ones); timestamp and id are ignored by
+ * profiles that do not sign them, and by stripe (whose t= is inside the
+ * signature). Grammars, all exact (no whitespace beyond the one space that
+ * separates standard-webhooks entries; prefixes and tags in lower case as
+ * the providers send them; hex digits in either case):
+ *
+ *   teamwork*   [sha256=]<64 hex>            (prefix in any case, as before)
+ *   github      sha256=<64 hex>
+ *   slack       v0=<64 hex>
+ *   shopify     <base64 of 32 bytes, padded: 44 characters>
+ *   standard-webhooks
+ *               <tag>,<value>( <tag>,<value>)*  tag [a-z0-9]{1,16}, value
+ *               1..TW_SIG_ENTRY_MAX visible ASCII but ',' and ' '; only v1
+ *               entries count, each strict base64 of 32 bytes; at least one
+ *   stripe      <key>=<value>(,<key>=<value>)*  key [a-z0-9]{1,16}, value
+ *               1..TW_SIG_ENTRY_MAX visible ASCII but ','; exactly one
+ *               t=, at least one v1=<64 hex>; other keys (v0=, unknown
+ *               ones) are skipped
+ *
+ * In lists, at most TW_CANDIDATES_MAX signature entries (ignored ones
+ * included); more is TW_ERR_SIG_MALFORMED. Timestamps: tw_timestamp_parse().
+ * Message ids: tw_webhook_id_is_plain().
+ *
+ * Checks run in this order, and the first failure is returned: signature
+ * absent (TW_ERR_SIG_MISSING), signature grammar (TW_ERR_SIG_MALFORMED),
+ * timestamp absent / malformed (TW_ERR_TS_MISSING / TW_ERR_TS_MALFORMED;
+ * for stripe: no t= entry / a bad one), message id absent / malformed
+ * (TW_ERR_ID_MISSING / TW_ERR_ID_MALFORMED). On any failure out is zeroed
+ * (no candidates). The timestamp's age is not checked here: see
+ * tw_timestamp_check().
+ */
+tw_status_t tw_scheme_parse(const tw_profile_t *p, const char *signature,
+                            const char *timestamp, const char *id,
+                            tw_signed_t *out);
+
+/*
+ * Parses Unix seconds: 1..13 ASCII decimal digits, no sign, no whitespace,
+ * no leading zero (but "0" itself), at most TW_TIMESTAMP_MAX. Unlike
+ * strtol, independent of the locale and never lenient. NULL gives
+ * TW_ERR_TS_MISSING, anything else that does not match TW_ERR_TS_MALFORMED
+ * (with *pts 0).
+ */
+tw_status_t tw_timestamp_parse(const char *s, apr_int64_t *pts);
+
+/*
+ * TW_OK when |now - timestamp| <= tolerance (both ends included),
+ * TW_ERR_TS_STALE when timestamp is older, TW_ERR_TS_FUTURE when it is
+ * further ahead; TW_ERR_ARG for a negative tolerance. Overflow-safe for
+ * any values.
+ */
+tw_status_t tw_timestamp_check(apr_int64_t timestamp, apr_int64_t now,
+                               apr_int64_t tolerance);
+
+/* 1 when s is 1..TW_ID_MAX characters of [A-Za-z0-9_-] (webhook-id), else 0. */
+int tw_webhook_id_is_plain(const char *s);
+
+/*
+ * Like tw_verifier_finish(), against ncandidates (1..TW_CANDIDATES_MAX)
+ * candidate MACs: EVERY candidate is compared with EVERY key's MAC by
+ * CRYPTO_memcmp, and the winner picked with masks, so the time taken does
+ * not depend on which key or candidate matched. On TW_OK *pmatched is the
+ * 1-based position of the first key that matched any candidate and
+ * *pcandidate the 1-based position of the first candidate that key's MAC
+ * equals (the one to derive a replay key from); both are 0 on
+ * TW_ERR_SIG_MISMATCH. Either pointer may be NULL. May be called once.
+ */
+tw_status_t tw_verifier_finish_any(tw_verifier_t *v,
+                                   const unsigned char (*candidates)[TW_MAC_LEN],
+                                   size_t ncandidates,
+                                   size_t *pmatched, size_t *pcandidate);
+
+/* ---- base64 (RFC 4648 section 4: standard alphabet, padded) -------------- */
+
+/*
+ * Decodes exactly b64_len characters of strict base64: length a multiple
+ * of 4, '=' only as the one or two last characters, unused bits of the
+ * last character zero (so each byte string has exactly one encoding), no
+ * whitespace, no line breaks, no URL-safe alphabet. *plen gets the decoded
+ * length. Fails closed with TW_ERR_ARG when the text is not that, or the
+ * bytes would exceed out_cap; out is then zeroed up to out_cap and *plen is 0.
+ */
+tw_status_t tw_base64_decode(const char *b64, size_t b64_len,
+                             unsigned char *out, size_t out_cap, size_t *plen);
+
+/* The encoded length of len bytes, without NUL: 4 * ceil(len / 3). */
+#define TW_BASE64_LEN(len) ((((len) + 2) / 3) * 4)
+
+/*
+ * Writes the padded base64 of in[0..len) and a NUL into out. Returns
+ * TW_ERR_ARG, writing nothing, when out_cap < TW_BASE64_LEN(len) + 1.
+ */
+tw_status_t tw_base64_encode(const unsigned char *in, size_t len,
+                             char *out, size_t out_cap);
+
+/* ---- secret files ---------------------------------------------------------- */
+
+/* Bytes to read from a secret file: a file that fills this is too long. */
+#define TW_SECRET_FILE_READ_MAX (TW_SECRET_MAX + 3)
+
+/*
+ * The one rule for secret files (TwWebhookSecret file:..., twwebhook-sign
+ * -f): buf[0..len) is what was read (up to TW_SECRET_FILE_READ_MAX bytes);
+ * exactly one trailing "\n" or "\r\n" is stripped and *plen is the length
+ * left, the secret being buf[0..*plen). Then TW_ERR_SECRET_EMPTY when
+ * nothing is left, TW_ERR_SECRET_TOO_LONG when more than TW_SECRET_MAX
+ * bytes are, TW_ERR_SECRET_LINE_BREAK when a CR or LF is left anywhere
+ * ("tok\r", "tok\n\n": an editor's doing, never a token). *plen is 0 on
+ * failure. Never writes to buf.
+ */
+tw_status_t tw_secret_from_file(const unsigned char *buf, size_t len, size_t *plen);
+
+/* ---- signing, for tools and tests ------------------------------------------ */
+
+#define TW_SIGN_HEADERS_MAX 4
+#define TW_HEADER_VALUE_MAX 192
+
+typedef struct {
+    const char *name;                   /* static: the profile's header name */
+    char value[TW_HEADER_VALUE_MAX];    /* NUL-terminated */
+} tw_header_t;
+
+typedef struct {
+    tw_header_t headers[TW_SIGN_HEADERS_MAX];
+    size_t nheaders;
+} tw_signed_headers_t;
+
+/*
+ * WARNING: for twwebhook-sign and the tests only. This computes a MAC and
+ * hands it out; the module must never call it (it never computes a MAC it
+ * could give a client).
+ *
+ * Signs body under profile p as the provider would, writing into out the
+ * headers the scheme needs, in this order: the signature header, then the
+ * timestamp header and the message id header when the profile has them.
+ * Event and delivery headers are the caller's. timestamp (0..
+ * TW_TIMESTAMP_MAX) is used by profiles that sign one, id (plain, see
+ * tw_webhook_id_is_plain) by those that sign a message id; both are
+ * ignored otherwise. The secret is turned into the key by tw_profile_key().
+ * Fails with TW_ERR_ARG, TW_ERR_TS_MALFORMED, TW_ERR_ID_MISSING,
+ * TW_ERR_ID_MALFORMED, TW_ERR_SECRET_MALFORMED or TW_ERR_CRYPTO, leaving
+ * out with no headers.
+ */
+tw_status_t tw_scheme_sign(const tw_profile_t *p, const void *secret, size_t secret_len,
+                           const void *body, size_t len, apr_int64_t timestamp,
+                           const char *id, tw_signed_headers_t *out);
+
+/* ==== end of signing schemes ============================================== */
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,8 @@
  *
  * Ownership: the secret stays with the caller; OpenSSL's keyed context holds
  * the only copy the core makes. MACs computed here are compared and cleansed
- * inside this file; only tw_hmac_sha256() hands one out, for tools and tests.
+ * inside this file; only tw_hmac_sha256() hands one out, for tools and tests
+ * (and tw_scheme_sign(), which uses it).
  */
 #include <limits.h>
 #include <string.h>
@@ -176,37 +177,64 @@ static size_t is_zero_ct(unsigned int x)
     return (size_t)(1u ^ ((x | (0u - x)) >> (sizeof(x) * CHAR_BIT - 1)));
 }
 
-tw_status_t tw_verifier_finish(tw_verifier_t *v,
-                               const unsigned char expected[TW_MAC_LEN],
-                               size_t *pmatched)
+/*
+ * 1 when mac equals any of the candidates, else 0: every candidate is
+ * compared, whatever matched before it.
+ */
+static size_t matches_any_ct(const unsigned char mac[TW_MAC_LEN],
+                             const unsigned char (*candidates)[TW_MAC_LEN],
+                             size_t ncandidates, size_t *pfirst)
+{
+    size_t found = 0, first = 0, j;
+
+    for (j = 0; j < ncandidates; j++) {
+        size_t equal = is_zero_ct((unsigned int)CRYPTO_memcmp(mac, candidates[j], TW_MAC_LEN));
+        size_t take = equal & (found ^ 1);
+
+        first |= (0 - take) & (j + 1);
+        found |= equal;
+    }
+    *pfirst = first;
+    return found;
+}
+
+tw_status_t tw_verifier_finish_any(tw_verifier_t *v,
+                                   const unsigned char (*candidates)[TW_MAC_LEN],
+                                   size_t ncandidates,
+                                   size_t *pmatched, size_t *pcandidate)
 {
     unsigned char mac[TW_MAC_LEN];
-    size_t matched = 0, found = 0, i;
+    size_t matched = 0, matched_candidate = 0, found = 0, i;
     int crypto_failed;
 
     if (pmatched != NULL)
         *pmatched = 0;
-    if (v == NULL || v->finished || expected == NULL)
+    if (pcandidate != NULL)
+        *pcandidate = 0;
+    if (v == NULL || v->finished || candidates == NULL
+        || ncandidates == 0 || ncandidates > TW_CANDIDATES_MAX)
         return TW_ERR_ARG;
     v->finished = 1;
     crypto_failed = v->failed;
 
     /*
-     * Every MAC is finished and compared, whichever key matches: the time
-     * taken must not tell a client which key (if any) it guessed, nor how
-     * many leading bytes were right. The first match is picked with masks
-     * instead of a branch for the same reason.
+     * Every MAC is finished and compared with every candidate, whichever
+     * key matches: the time taken must not tell a client which key (if
+     * any) it guessed, which of its candidates was right, nor how many
+     * leading bytes were. The first match is picked with masks instead of
+     * a branch for the same reason.
      */
     for (i = 0; i < v->nkeys; i++) {
-        size_t equal, take;
+        size_t equal, take, first;
 
         if (!mac_ctx_final(v->running[i], mac)) {
             crypto_failed = 1;
             continue;
         }
-        equal = is_zero_ct((unsigned int)CRYPTO_memcmp(mac, expected, TW_MAC_LEN));
+        equal = matches_any_ct(mac, candidates, ncandidates, &first);
         take = equal & (found ^ 1);
         matched |= (0 - take) & (i + 1);
+        matched_candidate |= (0 - take) & first;
         found |= equal;
         OPENSSL_cleanse(mac, sizeof(mac));
     }
@@ -217,7 +245,22 @@ tw_status_t tw_verifier_finish(tw_verifier_t *v,
         return TW_ERR_SIG_MISMATCH;
     if (pmatched != NULL)
         *pmatched = matched;
+    if (pcandidate != NULL)
+        *pcandidate = matched_candidate;
     return TW_OK;
+}
+
+tw_status_t tw_verifier_finish(tw_verifier_t *v,
+                               const unsigned char expected[TW_MAC_LEN],
+                               size_t *pmatched)
+{
+    if (pmatched != NULL)
+        *pmatched = 0;
+    if (expected == NULL)
+        return TW_ERR_ARG;
+    /* The one-candidate case; expected points at TW_MAC_LEN bytes. */
+    return tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])expected, 1,
+                                  pmatched, NULL);
 }
 
 void tw_verifier_destroy(tw_verifier_t *v)

@@ -20,6 +20,16 @@ const char *tw_status_str(tw_status_t status)
     case TW_ERR_JSON_NOT_FOUND:     return "JSON pointer names nothing in the body";
     case TW_ERR_JSON_NOT_SCALAR:    return "JSON value is not a string, number or boolean";
     case TW_ERR_JSON_UNSAFE_VALUE:  return "JSON value too long or has control characters";
+    case TW_ERR_TS_MISSING:         return "signed timestamp missing";
+    case TW_ERR_TS_MALFORMED:       return "signed timestamp malformed";
+    case TW_ERR_TS_STALE:           return "signed timestamp too old";
+    case TW_ERR_TS_FUTURE:          return "signed timestamp too far in the future";
+    case TW_ERR_ID_MISSING:         return "signed message id missing";
+    case TW_ERR_ID_MALFORMED:       return "signed message id malformed";
+    case TW_ERR_SECRET_MALFORMED:   return "secret is not a valid key for this profile";
+    case TW_ERR_SECRET_EMPTY:       return "secret is empty";
+    case TW_ERR_SECRET_TOO_LONG:    return "secret is too long";
+    case TW_ERR_SECRET_LINE_BREAK:  return "secret has a line break inside";
     }
     /* Not a tw_status_t at all: still a string, so a caller can log it. */
     return "unknown status";

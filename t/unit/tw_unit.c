@@ -1391,6 +1391,780 @@ static void test_spool(apr_pool_t *pool)
     ok(apr_dir_remove(dir, pool) == APR_SUCCESS, "the test directory is empty and removed");
 }
 
+/* ==== signing schemes: profiles, base64, secret files, candidates ======= */
+
+/* Every new status has its own non-empty description. */
+static void test_scheme_status_str(void)
+{
+    static const tw_status_t all[] = {
+        TW_ERR_TS_MISSING, TW_ERR_TS_MALFORMED, TW_ERR_TS_STALE, TW_ERR_TS_FUTURE,
+        TW_ERR_ID_MISSING, TW_ERR_ID_MALFORMED, TW_ERR_SECRET_MALFORMED,
+        TW_ERR_SECRET_EMPTY, TW_ERR_SECRET_TOO_LONG, TW_ERR_SECRET_LINE_BREAK
+    };
+    size_t i, j;
+
+    for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        const char *s = tw_status_str(all[i]);
+
+        ok(s != NULL && *s != '\0' && strcmp(s, "unknown status") != 0,
+           "tw_status_str(%d) names it: %s", (int)all[i], s ? s : "(null)");
+        for (j = 0; j < i; j++) {
+            if (strcmp(s, tw_status_str(all[j])) == 0)
+                break;
+        }
+        ok(j == i, "... and no other new status reads the same");
+    }
+}
+
+/* ---- base64 ---------------------------------------------------------------- */
+
+static void test_base64_vectors(void)
+{
+    /* RFC 4648 section 10. */
+    static const struct { const char *bytes, *b64; } v[] = {
+        { "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+        { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+    };
+    unsigned char out[16];
+    char text[16];
+    size_t i, n;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        size_t len = strlen(v[i].bytes);
+
+        is_int(tw_base64_encode((const unsigned char *)v[i].bytes, len, text, sizeof(text)), TW_OK,
+               "base64 encode \"%s\"", v[i].bytes);
+        is_str(text, v[i].b64, "... gives the RFC's text (case %zu)", i);
+        n = 99;
+        is_int(tw_base64_decode(v[i].b64, strlen(v[i].b64), out, sizeof(out), &n), TW_OK,
+               "base64 decode %s", v[i].b64);
+        ok(n == len && memcmp(out, v[i].bytes, len) == 0, "... gives \"%s\"", v[i].bytes);
+    }
+    {
+        static const unsigned char all_bits[3] = { 0xfb, 0xff, 0xbf };
+
+        tw_base64_encode(all_bits, 3, text, sizeof(text));
+        is_str(text, "+/+/", "base64 uses + and / (not - and _)");
+    }
+}
+
+static void test_base64_strict(void)
+{
+    static const char *bad[] = {
+        "Zg=", "Zg", "Z", "Z===", "====", "=", "Zg==Zg==", "Zm=v", "Zh==", "Zm9=",
+        "Zm9v\n", " Zm9v", "Zm9v ", "Zm 9v", "Zm-v", "Zm_v", "Zm9v\r\n", "Zg==\n",
+        "Zm9v====", "Zm9vYg=", "Zm9\xc3\xa9",
+    };
+    unsigned char out[16];
+    char text[16];
+    size_t i, n;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = 99;
+        is_int(tw_base64_decode(bad[i], strlen(bad[i]), out, sizeof(out), &n), TW_ERR_ARG,
+               "base64 decode refuses \"%s\"", bad[i]);
+        is_int(n, 0, "... and *plen is 0");
+    }
+    is_int(tw_base64_decode("Zm9v\0Zm9v", 8, out, sizeof(out), &n), TW_ERR_ARG,
+           "base64 decode refuses an embedded NUL");
+    is_int(tw_base64_decode("Zm9vYmFy", 8, out, 6, &n), TW_OK, "decode into exactly enough");
+    is_int(tw_base64_decode("Zm9vYmFy", 8, out, 5, &n), TW_ERR_ARG, "decode into one byte too few");
+    memset(out, 0x55, sizeof(out));
+    tw_base64_decode("Zm9vYmF!", 8, out, sizeof(out), &n);
+    ok(out[0] == 0 && out[2] == 0 && out[15] == 0, "a failed decode leaves no decoded bytes behind");
+    is_int(tw_base64_decode("Zm9v", 4, out, sizeof(out), NULL), TW_ERR_ARG, "decode with plen NULL");
+    is_int(tw_base64_decode(NULL, 4, out, sizeof(out), &n), TW_ERR_ARG, "decode NULL text");
+    is_int(tw_base64_decode("", 0, NULL, 0, &n), TW_OK, "decode nothing into nothing");
+
+    memset(text, '#', sizeof(text));
+    is_int(tw_base64_encode((const unsigned char *)"foo", 3, text, 4), TW_ERR_ARG,
+           "encode without room for the NUL: TW_ERR_ARG");
+    ok(text[0] == '#', "... and nothing was written");
+    is_int(tw_base64_encode((const unsigned char *)"foo", 3, text, 5), TW_OK,
+           "encode into exactly TW_BASE64_LEN + 1");
+    is_int(tw_base64_encode((const unsigned char *)"f", 1, text, 4), TW_ERR_ARG,
+           "encode of one byte needs 5");
+    is_int(tw_base64_encode((const unsigned char *)"f", SIZE_MAX, text, SIZE_MAX), TW_ERR_ARG,
+           "encode length whose base64 overflows size_t: TW_ERR_ARG");
+    is_int(tw_base64_encode(NULL, 3, text, sizeof(text)), TW_ERR_ARG, "encode NULL bytes");
+    is_int(tw_base64_encode((const unsigned char *)"f", 1, NULL, 8), TW_ERR_ARG, "encode into NULL");
+}
+
+/* Random bytes survive encode and decode; each encoding is the only one. */
+static void test_base64_round_trip(void)
+{
+    unsigned char bytes[64], back[64];
+    char text[TW_BASE64_LEN(64) + 1];
+    size_t len, n, failures = 0;
+
+    for (len = 0; len <= 64; len++) {
+        size_t i;
+
+        for (i = 0; i < len; i++)
+            bytes[i] = (unsigned char)rng_next();
+        if (tw_base64_encode(bytes, len, text, sizeof(text)) != TW_OK
+            || strlen(text) != TW_BASE64_LEN(len)
+            || tw_base64_decode(text, strlen(text), back, sizeof(back), &n) != TW_OK
+            || n != len || (len > 0 && memcmp(back, bytes, len) != 0))
+            failures++;
+    }
+    is_int(failures, 0, "base64 round trip of 0..64 random bytes");
+}
+
+/* ---- secret files -------------------------------------------------------------- */
+
+static void test_secret_from_file(void)
+{
+    static const struct { const char *file; size_t len; tw_status_t st; size_t want; } cases[] = {
+        { "tok", 3, TW_OK, 3 },
+        { "tok\n", 4, TW_OK, 3 },
+        { "tok\r\n", 5, TW_OK, 3 },
+        { "tok\r", 4, TW_ERR_SECRET_LINE_BREAK, 0 },
+        { "tok\n\n", 5, TW_ERR_SECRET_LINE_BREAK, 0 },
+        { "tok\r\n\r\n", 7, TW_ERR_SECRET_LINE_BREAK, 0 },
+        { "tok\n\r\n", 6, TW_ERR_SECRET_LINE_BREAK, 0 },
+        { "to\nk", 4, TW_ERR_SECRET_LINE_BREAK, 0 },
+        { "tok\nother\n", 10, TW_ERR_SECRET_LINE_BREAK, 0 },
+        { "\rtok", 4, TW_ERR_SECRET_LINE_BREAK, 0 },
+        { "", 0, TW_ERR_SECRET_EMPTY, 0 },
+        { "\n", 1, TW_ERR_SECRET_EMPTY, 0 },
+        { "\r\n", 2, TW_ERR_SECRET_EMPTY, 0 },
+        { "\r", 1, TW_ERR_SECRET_LINE_BREAK, 0 },
+        { "\n\n", 2, TW_ERR_SECRET_LINE_BREAK, 0 },
+        { "t\0k\n", 4, TW_OK, 3 },   /* binary tokens are the operator's business */
+        { " tok \n", 6, TW_OK, 5 },  /* so are spaces: they are bytes of the key */
+    };
+    static unsigned char big[TW_SECRET_FILE_READ_MAX];
+    size_t i, n;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = 99;
+        is_int(tw_secret_from_file((const unsigned char *)cases[i].file, cases[i].len, &n),
+               cases[i].st, "secret file case %zu: %s", i, tw_status_str(cases[i].st));
+        is_int(n, cases[i].want, "... length %zu", cases[i].want);
+    }
+    memset(big, 'k', sizeof(big));
+    is_int(tw_secret_from_file(big, TW_SECRET_MAX, &n), TW_OK, "TW_SECRET_MAX bytes: ok");
+    big[TW_SECRET_MAX] = '\r';
+    big[TW_SECRET_MAX + 1] = '\n';
+    is_int(tw_secret_from_file(big, TW_SECRET_MAX + 2, &n), TW_OK, "TW_SECRET_MAX bytes + CRLF: ok");
+    is_int(n, TW_SECRET_MAX, "... of TW_SECRET_MAX bytes");
+    is_int(tw_secret_from_file(big, TW_SECRET_FILE_READ_MAX, &n), TW_ERR_SECRET_TOO_LONG,
+           "a file that fills TW_SECRET_FILE_READ_MAX: too long");
+    memset(big, 'k', sizeof(big));
+    big[TW_SECRET_MAX + 1] = '\n';
+    is_int(tw_secret_from_file(big, TW_SECRET_MAX + 2, &n), TW_ERR_SECRET_TOO_LONG,
+           "TW_SECRET_MAX + 1 bytes + LF: too long");
+    is_int(tw_secret_from_file(NULL, 3, &n), TW_ERR_ARG, "NULL buffer: TW_ERR_ARG");
+    is_int(tw_secret_from_file((const unsigned char *)"tok", 3, NULL), TW_ERR_ARG, "NULL plen: TW_ERR_ARG");
+}
+
+/* ---- profiles ------------------------------------------------------------------ */
+
+static void test_profiles(void)
+{
+    static const char *names[] = {
+        "teamwork", "teamwork-projects", "teamwork-desk", "github",
+        "standard-webhooks", "stripe", "slack", "shopify"
+    };
+    const tw_profile_t *p;
+    size_t i, n = 0;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        p = tw_profile_find(names[i]);
+        ok(p != NULL && strcmp(p->name, names[i]) == 0, "profile %s is found by name", names[i]);
+        ok(p != NULL && p->signature_header != NULL && p->description != NULL,
+           "... with a signature header and a description");
+    }
+    while (tw_profile_at(n) != NULL)
+        n++;
+    is_int(n, sizeof(names) / sizeof(names[0]), "tw_profile_at walks all profiles, then NULL");
+    ok(tw_profile_at(0) == tw_profile_default(), "the first profile is the default");
+    is_str(tw_profile_default()->name, "teamwork", "the default is teamwork");
+    is_str(tw_profile_default()->signature_header, "Signature", "... reading the Signature header");
+    ok(tw_profile_find("GitHub") == NULL, "names are case-sensitive");
+    ok(tw_profile_find("teamwork ") == NULL, "a trailing space is another name");
+    ok(tw_profile_find("") == NULL && tw_profile_find(NULL) == NULL, "empty and NULL names: NULL");
+
+    p = tw_profile_find("standard-webhooks");
+    ok(p->signs_timestamp && p->id_header != NULL && strcmp(p->id_header, "webhook-id") == 0
+       && strcmp(p->timestamp_header, "webhook-timestamp") == 0,
+       "standard-webhooks signs webhook-timestamp and webhook-id");
+    ok(p->event_source == TW_SOURCE_BODY && strcmp(p->event_field, "/type") == 0,
+       "... and its event is the body's /type");
+    p = tw_profile_find("stripe");
+    ok(p->signs_timestamp && p->timestamp_header == NULL && p->delivery_source == TW_SOURCE_BODY
+       && strcmp(p->delivery_field, "/id") == 0,
+       "stripe: timestamp inside the signature, delivery the body's /id");
+    p = tw_profile_find("slack");
+    ok(p->event_source == TW_SOURCE_NONE && p->delivery_source == TW_SOURCE_NONE
+       && strcmp(p->timestamp_header, "X-Slack-Request-Timestamp") == 0,
+       "slack: a timestamp header, no event, no delivery");
+    for (i = 0; (p = tw_profile_at(i)) != NULL; i++) {
+        ok(p->signs_timestamp == (p->signed_form != TW_SIGNED_BODY),
+           "%s: signs a timestamp exactly when it signs more than the body", p->name);
+    }
+}
+
+static void test_profile_key(void)
+{
+    static unsigned char key[TW_SECRET_MAX];
+    const tw_profile_t *sw = tw_profile_find("standard-webhooks");
+    const tw_profile_t *stripe = tw_profile_find("stripe");
+    static const char *bad[] = {
+        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_", "WHSEC_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+        "whsec_ MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La-aSw",
+        "whsec_====", "whsec_whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    };
+    unsigned char want[24];
+    size_t n, i;
+
+    is_int(tw_base64_decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 32, want, sizeof(want), &n), TW_OK,
+           "the spec's whsec_ secret is base64");
+    n = 0;
+    is_int(tw_profile_key(sw, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 38, key, sizeof(key), &n),
+           TW_OK, "standard-webhooks: whsec_ secret decodes");
+    ok(n == 24 && memcmp(key, want, 24) == 0, "... to its 24 bytes");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(key, 0x55, sizeof(key));
+        n = 99;
+        is_int(tw_profile_key(sw, bad[i], strlen(bad[i]), key, sizeof(key), &n),
+               TW_ERR_SECRET_MALFORMED, "standard-webhooks refuses secret \"%s\"", bad[i]);
+        ok(n == 0 && key[0] == 0 && key[23] == 0, "... with *plen 0 and the key buffer cleansed");
+    }
+    is_int(tw_profile_key(stripe, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 38, key, sizeof(key), &n),
+           TW_OK, "stripe: a whsec_ secret ...");
+    ok(n == 38 && memcmp(key, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 38) == 0,
+       "... is the key as a string");
+    is_int(tw_profile_key(tw_profile_default(), "tok", 3, key, sizeof(key), &n), TW_OK,
+           "teamwork: raw bytes");
+    ok(n == 3 && memcmp(key, "tok", 3) == 0, "... unchanged");
+    is_int(tw_profile_key(tw_profile_default(), "tok", 0, key, sizeof(key), &n), TW_ERR_ARG,
+           "an empty secret: TW_ERR_ARG");
+    is_int(tw_profile_key(tw_profile_default(), key, TW_SECRET_MAX + 1, key, sizeof(key), &n),
+           TW_ERR_ARG, "an over-long secret: TW_ERR_ARG");
+    is_int(tw_profile_key(tw_profile_default(), "tok", 3, key, TW_SECRET_MAX - 1, &n), TW_ERR_ARG,
+           "an output smaller than TW_SECRET_MAX: TW_ERR_ARG");
+    is_int(tw_profile_key(NULL, "tok", 3, key, sizeof(key), &n), TW_ERR_ARG, "a NULL profile: TW_ERR_ARG");
+    is_int(tw_profile_key(sw, "tok", 3, key, sizeof(key), NULL), TW_ERR_ARG, "a NULL plen: TW_ERR_ARG");
+}
+
+/* ---- timestamps and ids ----------------------------------------------------------- */
+
+static void test_timestamp_parse(void)
+{
+    static const struct { const char *s; tw_status_t st; apr_int64_t v; } cases[] = {
+        { "0", TW_OK, 0 },
+        { "1614265330", TW_OK, APR_INT64_C(1614265330) },
+        { "999999999999", TW_OK, APR_INT64_C(999999999999) },
+        { "1000000000000", TW_OK, APR_INT64_C(1000000000000) },
+        { "1000000000001", TW_ERR_TS_MALFORMED, 0 },
+        { "9999999999999", TW_ERR_TS_MALFORMED, 0 },
+        { "10000000000000", TW_ERR_TS_MALFORMED, 0 },
+        { "99999999999999999999999", TW_ERR_TS_MALFORMED, 0 },
+        { "18446744073709551617", TW_ERR_TS_MALFORMED, 0 },
+        { "", TW_ERR_TS_MALFORMED, 0 },
+        { "+1614265330", TW_ERR_TS_MALFORMED, 0 },
+        { "-1614265330", TW_ERR_TS_MALFORMED, 0 },
+        { "-0", TW_ERR_TS_MALFORMED, 0 },
+        { " 1614265330", TW_ERR_TS_MALFORMED, 0 },
+        { "1614265330 ", TW_ERR_TS_MALFORMED, 0 },
+        { "\t1614265330", TW_ERR_TS_MALFORMED, 0 },
+        { "1614265330\n", TW_ERR_TS_MALFORMED, 0 },
+        { "01614265330", TW_ERR_TS_MALFORMED, 0 },
+        { "00", TW_ERR_TS_MALFORMED, 0 },
+        { "1614265330.5", TW_ERR_TS_MALFORMED, 0 },
+        { "1e9", TW_ERR_TS_MALFORMED, 0 },
+        { "0x10", TW_ERR_TS_MALFORMED, 0 },
+        { "16142653a0", TW_ERR_TS_MALFORMED, 0 },
+        { "\xef\xbc\x91", TW_ERR_TS_MALFORMED, 0 },   /* fullwidth digit one */
+        { "2024-01-01T00:00:00Z", TW_ERR_TS_MALFORMED, 0 },
+    };
+    apr_int64_t v;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        v = 42;
+        is_int(tw_timestamp_parse(cases[i].s, &v), cases[i].st, "timestamp \"%s\": %s",
+               cases[i].s, tw_status_str(cases[i].st));
+        is_int(v, cases[i].v, "... value %" APR_INT64_T_FMT, cases[i].v);
+    }
+    is_int(tw_timestamp_parse(NULL, &v), TW_ERR_TS_MISSING, "timestamp NULL: missing");
+    is_int(tw_timestamp_parse("1", NULL), TW_ERR_ARG, "timestamp into NULL: TW_ERR_ARG");
+}
+
+static void test_timestamp_check(void)
+{
+    const apr_int64_t now = APR_INT64_C(1700000000), tol = 300;
+
+    is_int(tw_timestamp_check(now, now, tol), TW_OK, "timestamp == now: ok");
+    is_int(tw_timestamp_check(now - tol, now, tol), TW_OK, "exactly tolerance old: ok");
+    is_int(tw_timestamp_check(now - tol - 1, now, tol), TW_ERR_TS_STALE, "tolerance + 1 old: stale");
+    is_int(tw_timestamp_check(now + tol, now, tol), TW_OK, "exactly tolerance ahead: ok");
+    is_int(tw_timestamp_check(now + tol + 1, now, tol), TW_ERR_TS_FUTURE, "tolerance + 1 ahead: future");
+    is_int(tw_timestamp_check(now, now, 0), TW_OK, "tolerance 0, same second: ok");
+    is_int(tw_timestamp_check(now - 1, now, 0), TW_ERR_TS_STALE, "tolerance 0, a second old: stale");
+    is_int(tw_timestamp_check(now + 1, now, 0), TW_ERR_TS_FUTURE, "tolerance 0, a second ahead: future");
+    is_int(tw_timestamp_check(0, now, tol), TW_ERR_TS_STALE, "timestamp 0: stale");
+    is_int(tw_timestamp_check(TW_TIMESTAMP_MAX, now, tol), TW_ERR_TS_FUTURE, "timestamp 10^12: future");
+    is_int(tw_timestamp_check(0, INT64_MAX, INT64_MAX), TW_OK, "extreme values do not overflow (ok)");
+    is_int(tw_timestamp_check(INT64_MIN, INT64_MAX, INT64_MAX), TW_ERR_TS_STALE,
+           "extreme values do not overflow (stale)");
+    is_int(tw_timestamp_check(INT64_MAX, INT64_MIN, 5), TW_ERR_TS_FUTURE,
+           "extreme values do not overflow (future)");
+    is_int(tw_timestamp_check(now, now, -1), TW_ERR_ARG, "negative tolerance: TW_ERR_ARG");
+}
+
+static void test_webhook_id(void)
+{
+    char id[TW_ID_MAX + 2];
+
+    ok(tw_webhook_id_is_plain("msg_p5jXN8AQM9LWM0D4loKWxJek"), "msg_p5jXN8AQM9LWM0D4loKWxJek is plain");
+    ok(tw_webhook_id_is_plain("a-B_9"), "a-B_9 is plain");
+    ok(!tw_webhook_id_is_plain(""), "empty is not");
+    ok(!tw_webhook_id_is_plain(NULL), "NULL is not");
+    ok(!tw_webhook_id_is_plain("msg.1"), "a dot is not (it separates the signed parts)");
+    ok(!tw_webhook_id_is_plain("msg 1"), "a space is not");
+    ok(!tw_webhook_id_is_plain("msg\n1"), "a newline is not");
+    ok(!tw_webhook_id_is_plain("msg/1"), "a slash is not");
+    ok(!tw_webhook_id_is_plain("m\xc3\xa9"), "non-ASCII is not");
+    memset(id, 'a', sizeof(id));
+    id[TW_ID_MAX] = '\0';
+    ok(tw_webhook_id_is_plain(id), "TW_ID_MAX characters are plain");
+    id[TW_ID_MAX] = 'a';
+    id[TW_ID_MAX + 1] = '\0';
+    ok(!tw_webhook_id_is_plain(id), "TW_ID_MAX + 1 are not");
+}
+
+/* ---- parsing and verifying a request ------------------------------------------------ */
+
+/*
+ * Verifies body under profile p with the secrets given: parse, key, MAC
+ * the prefix then the body, compare with every candidate.
+ */
+static tw_status_t verify_scheme(const tw_profile_t *p, const char *const *secrets, size_t nsecrets,
+                                 const char *sig, const char *ts, const char *id,
+                                 const char *body, size_t *pmatched, size_t *pcandidate)
+{
+    static unsigned char kbuf[TW_SECRET_MAX];
+    tw_key_t *keys[4] = { NULL, NULL, NULL, NULL };
+    tw_verifier_t *v = NULL;
+    tw_signed_t s;
+    tw_status_t st;
+    size_t i, klen;
+
+    *pmatched = 99;
+    *pcandidate = 99;
+    st = tw_scheme_parse(p, sig, ts, id, &s);
+    if (st != TW_OK)
+        return st;
+    for (i = 0; i < nsecrets && st == TW_OK; i++) {
+        st = tw_profile_key(p, secrets[i], strlen(secrets[i]), kbuf, sizeof(kbuf), &klen);
+        if (st == TW_OK)
+            st = tw_key_create(&keys[i], kbuf, klen);
+    }
+    if (st == TW_OK)
+        st = tw_verifier_create(&v, (const tw_key_t *const *)keys, nsecrets);
+    if (st == TW_OK)
+        st = tw_verifier_update(v, s.prefix, s.prefix_len);
+    if (st == TW_OK)
+        st = tw_verifier_update(v, body, strlen(body));
+    if (st == TW_OK)
+        st = tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])s.candidates,
+                                    s.ncandidates, pmatched, pcandidate);
+    tw_verifier_destroy(v);
+    for (i = 0; i < nsecrets; i++)
+        tw_key_destroy(keys[i]);
+    return st;
+}
+
+#define SW_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define SW_ID     "msg_p5jXN8AQM9LWM0D4loKWxJek"
+#define SW_TS     "1614265330"
+#define SW_BODY   "{\"test\": 2432232314}"
+#define SW_SIG    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+#define SW_SIG_B64 "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+#define SW_WRONG  "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+#define SLACK_SECRET "8f742231b10e8888abcd99yyyzzz85a5"
+#define SLACK_TS     "1531420618"
+#define SLACK_BODY   "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow" \
+    "&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner" \
+    "&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands" \
+    "%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN" \
+    "&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+#define SLACK_SIG    "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+
+#define GH_SECRET "It's a Secret to Everybody"
+#define GH_BODY   "Hello, World!"
+#define GH_HEX    "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+
+/* Computed with Python's hmac for these tests (no published example). */
+#define STRIPE_SECRET "whsec_test_secret"
+#define STRIPE_BODY   "{\"id\":\"evt_1\",\"type\":\"payment_intent.succeeded\"}"
+#define STRIPE_HEX    "22d8dc182f5c588077683bd378368e29765bfe5df2560112b4f28fef120f0e31"
+#define SHOPIFY_SECRET "shpss_secret"
+#define SHOPIFY_BODY   "{\"id\":1}"
+#define SHOPIFY_SIG    "xocA3LkeJ/RvNrkxep1EUtFHuj7rIoIqZYaLU26LyPQ="
+
+#define WRONG_HEX "0000000000000000000000000000000000000000000000000000000000000000"
+
+static void test_scheme_examples(void)
+{
+    const char *sw[1] = { SW_SECRET }, *slack[1] = { SLACK_SECRET }, *gh[1] = { GH_SECRET };
+    const char *stripe[1] = { STRIPE_SECRET }, *shopify[1] = { SHOPIFY_SECRET };
+    const tw_profile_t *p;
+    tw_signed_t s;
+    size_t m, c;
+
+    p = tw_profile_find("standard-webhooks");
+    is_int(tw_scheme_parse(p, SW_SIG, SW_TS, SW_ID, &s), TW_OK, "standard-webhooks spec example parses");
+    ok(s.prefix_len == strlen(SW_ID "." SW_TS ".") && memcmp(s.prefix, SW_ID "." SW_TS ".", s.prefix_len) == 0,
+       "... prefix <id>.<timestamp>.");
+    ok(s.has_timestamp && s.timestamp == APR_INT64_C(1614265330) && s.ncandidates == 1,
+       "... one candidate, timestamp 1614265330");
+    is_int(verify_scheme(p, sw, 1, SW_SIG, SW_TS, SW_ID, SW_BODY, &m, &c), TW_OK,
+           "standard-webhooks spec example verifies");
+    ok(m == 1 && c == 1, "... key 1, candidate 1");
+    is_int(verify_scheme(p, sw, 1, SW_SIG, "1614265331", SW_ID, SW_BODY, &m, &c), TW_ERR_SIG_MISMATCH,
+           "... another timestamp: mismatch");
+    is_int(verify_scheme(p, sw, 1, SW_SIG, SW_TS, "msg_p5jXN8AQM9LWM0D4loKWxJel", SW_BODY, &m, &c),
+           TW_ERR_SIG_MISMATCH, "... another id: mismatch");
+    is_int(verify_scheme(p, sw, 1, SW_SIG, SW_TS, SW_ID, "{\"test\": 2432232315}", &m, &c),
+           TW_ERR_SIG_MISMATCH, "... another body: mismatch");
+    ok(m == 0 && c == 0, "... key 0, candidate 0");
+
+    p = tw_profile_find("slack");
+    is_int(tw_scheme_parse(p, SLACK_SIG, SLACK_TS, NULL, &s), TW_OK, "slack documented example parses");
+    ok(s.prefix_len == 14 && memcmp(s.prefix, "v0:" SLACK_TS ":", 14) == 0, "... prefix v0:<timestamp>:");
+    is_int(verify_scheme(p, slack, 1, SLACK_SIG, SLACK_TS, NULL, SLACK_BODY, &m, &c), TW_OK,
+           "slack documented example verifies");
+    is_int(verify_scheme(p, slack, 1, SLACK_SIG, "1531420619", NULL, SLACK_BODY, &m, &c),
+           TW_ERR_SIG_MISMATCH, "... another timestamp: mismatch");
+
+    p = tw_profile_find("github");
+    is_int(verify_scheme(p, gh, 1, "sha256=" GH_HEX, NULL, NULL, GH_BODY, &m, &c), TW_OK,
+           "github documented example verifies");
+    is_int(tw_scheme_parse(p, "sha256=" GH_HEX, "1", "x", &s), TW_OK,
+           "github ignores a timestamp and an id");
+    ok(s.prefix_len == 0 && !s.has_timestamp, "... nothing signed before the body");
+
+    p = tw_profile_find("stripe");
+    is_int(tw_scheme_parse(p, "t=1700000000,v1=" STRIPE_HEX ",v0=" WRONG_HEX, NULL, NULL, &s), TW_OK,
+           "stripe header parses");
+    ok(s.ncandidates == 1 && s.timestamp == APR_INT64_C(1700000000)
+       && s.prefix_len == 11 && memcmp(s.prefix, "1700000000.", 11) == 0,
+       "... v0 skipped, prefix <t>.");
+    is_int(verify_scheme(p, stripe, 1, "t=1700000000,v1=" STRIPE_HEX, "999", NULL, STRIPE_BODY, &m, &c),
+           TW_OK, "stripe verifies (whsec_ as a string; a timestamp header is ignored)");
+    is_int(verify_scheme(p, stripe, 1, "v1=" STRIPE_HEX ",t=1700000000", NULL, NULL, STRIPE_BODY, &m, &c),
+           TW_OK, "... in either order");
+
+    p = tw_profile_find("shopify");
+    is_int(verify_scheme(p, shopify, 1, SHOPIFY_SIG, NULL, NULL, SHOPIFY_BODY, &m, &c), TW_OK,
+           "shopify base64 verifies");
+
+    p = tw_profile_find("teamwork-desk");
+    is_int(verify_scheme(p, gh, 1, GH_HEX, NULL, NULL, GH_BODY, &m, &c), TW_OK,
+           "teamwork-desk verifies plain hex");
+    p = tw_profile_find("teamwork-projects");
+    is_int(verify_scheme(p, gh, 1, "SHA256=" GH_HEX, NULL, NULL, GH_BODY, &m, &c), TW_OK,
+           "teamwork-projects accepts the old optional prefix");
+}
+
+/* Several candidates and several keys: every combination is found. */
+static void test_scheme_candidates(void)
+{
+    const char *one[1] = { SW_SECRET };
+    const char *three[3] = { "whsec_AAAA", SW_SECRET, "whsec_BBBB" };
+    const tw_profile_t *sw = tw_profile_find("standard-webhooks"), *stripe = tw_profile_find("stripe");
+    const char *stripe_keys[2] = { "old", STRIPE_SECRET };
+    size_t m, c;
+
+    is_int(verify_scheme(sw, one, 1, SW_WRONG " " SW_SIG " " SW_WRONG, SW_TS, SW_ID, SW_BODY, &m, &c),
+           TW_OK, "standard-webhooks: 3 candidates, the middle one right");
+    ok(m == 1 && c == 2, "... key 1, candidate 2");
+    is_int(verify_scheme(sw, three, 3, SW_WRONG " v1a,xyz " SW_SIG, SW_TS, SW_ID, SW_BODY, &m, &c),
+           TW_OK, "3 keys, a v1a entry skipped, the last candidate right");
+    ok(m == 2 && c == 2, "... key 2, candidate 2 (v1a does not count)");
+    is_int(verify_scheme(sw, one, 1, SW_WRONG " " SW_WRONG, SW_TS, SW_ID, SW_BODY, &m, &c),
+           TW_ERR_SIG_MISMATCH, "two wrong candidates: mismatch");
+    ok(m == 0 && c == 0, "... key 0, candidate 0");
+    is_int(verify_scheme(sw, one, 1, SW_SIG " " SW_SIG, SW_TS, SW_ID, SW_BODY, &m, &c), TW_OK,
+           "the right candidate twice: ok");
+    ok(m == 1 && c == 1, "... the first one reported");
+    is_int(verify_scheme(sw, one, 1,
+                         SW_WRONG " " SW_WRONG " " SW_WRONG " " SW_WRONG " "
+                         SW_WRONG " " SW_WRONG " " SW_WRONG " " SW_SIG, SW_TS, SW_ID, SW_BODY, &m, &c),
+           TW_OK, "8 candidates (TW_CANDIDATES_MAX), the last right: ok");
+    ok(m == 1 && c == 8, "... candidate 8");
+    is_int(verify_scheme(sw, one, 1,
+                         SW_WRONG " " SW_WRONG " " SW_WRONG " " SW_WRONG " "
+                         SW_WRONG " " SW_WRONG " " SW_WRONG " " SW_WRONG " " SW_SIG,
+                         SW_TS, SW_ID, SW_BODY, &m, &c),
+           TW_ERR_SIG_MALFORMED, "9 candidates: malformed, even with a right one");
+    is_int(verify_scheme(sw, one, 1,
+                         "v2,a v2,a v2,a v2,a v2,a v2,a v2,a v2,a " SW_SIG,
+                         SW_TS, SW_ID, SW_BODY, &m, &c),
+           TW_ERR_SIG_MALFORMED, "9 entries, 8 of them skipped: still malformed");
+
+    is_int(verify_scheme(stripe, stripe_keys, 2, "t=1700000000,v1=" WRONG_HEX ",v1=" STRIPE_HEX ",v0=" WRONG_HEX,
+                         NULL, NULL, STRIPE_BODY, &m, &c),
+           TW_OK, "stripe: two v1, the second right, under the second key");
+    ok(m == 2 && c == 2, "... key 2, candidate 2");
+
+    {
+        /* The verifier itself, with hand-made candidates. */
+        unsigned char cands[TW_CANDIDATES_MAX + 1][TW_MAC_LEN];
+        tw_key_t *k = NULL;
+        tw_verifier_t *v = NULL;
+        size_t i;
+
+        tw_key_create(&k, GH_SECRET, strlen(GH_SECRET));
+        for (i = 0; i < TW_CANDIDATES_MAX + 1; i++)
+            memset(cands[i], (int)i, TW_MAC_LEN);
+        unhex(GH_HEX, cands[5], TW_MAC_LEN);
+        tw_verifier_create(&v, (const tw_key_t *const *)&k, 1);
+        tw_verifier_update(v, GH_BODY, strlen(GH_BODY));
+        is_int(tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])cands, 0, &m, &c),
+               TW_ERR_ARG, "finish_any with 0 candidates: TW_ERR_ARG");
+        is_int(tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])cands,
+                                      TW_CANDIDATES_MAX + 1, &m, &c),
+               TW_ERR_ARG, "finish_any with TW_CANDIDATES_MAX + 1: TW_ERR_ARG");
+        is_int(tw_verifier_finish_any(v, NULL, 1, &m, &c), TW_ERR_ARG, "finish_any with NULL: TW_ERR_ARG");
+        is_int(tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])cands, 6, NULL, NULL),
+               TW_OK, "finish_any after refused calls still works; NULL outputs allowed");
+        is_int(tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])cands, 6, &m, &c),
+               TW_ERR_ARG, "finish_any a second time: TW_ERR_ARG");
+        ok(m == 0 && c == 0, "... with both outputs 0");
+        tw_verifier_destroy(v);
+        tw_verifier_create(&v, (const tw_key_t *const *)&k, 1);
+        tw_verifier_update(v, GH_BODY, strlen(GH_BODY));
+        is_int(tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])cands, 5, &m, &c),
+               TW_ERR_SIG_MISMATCH, "the right MAC just past ncandidates is not looked at");
+        tw_verifier_destroy(v);
+        tw_key_destroy(k);
+    }
+}
+
+struct scheme_case {
+    const char *profile, *sig, *ts, *id;
+    tw_status_t st;
+    const char *name;
+};
+
+static void test_scheme_malformed(void)
+{
+    static const struct scheme_case cases[] = {
+        /* github */
+        { "github", NULL, NULL, NULL, TW_ERR_SIG_MISSING, "no header" },
+        { "github", GH_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "no sha256= prefix" },
+        { "github", "SHA256=" GH_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "upper-case prefix" },
+        { "github", "sha256=" GH_HEX "0", NULL, NULL, TW_ERR_SIG_MALFORMED, "65 digits" },
+        { "github", "sha256=" GH_HEX " ", NULL, NULL, TW_ERR_SIG_MALFORMED, "trailing space" },
+        { "github", "sha1=" GH_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "sha1=" },
+        { "github", "", NULL, NULL, TW_ERR_SIG_MALFORMED, "empty" },
+        /* slack */
+        { "slack", "v0=" GH_HEX, NULL, NULL, TW_ERR_TS_MISSING, "no timestamp header" },
+        { "slack", "v0=" GH_HEX, "", NULL, TW_ERR_TS_MALFORMED, "empty timestamp" },
+        { "slack", "v0=" GH_HEX, " 1531420618", NULL, TW_ERR_TS_MALFORMED, "timestamp with a space" },
+        { "slack", "v0=" GH_HEX, "1531420618x", NULL, TW_ERR_TS_MALFORMED, "timestamp with junk" },
+        { "slack", "v1=" GH_HEX, "1531420618", NULL, TW_ERR_SIG_MALFORMED, "v1=" },
+        { "slack", GH_HEX, "1531420618", NULL, TW_ERR_SIG_MALFORMED, "no v0=" },
+        { "slack", "v0=" GH_HEX ",v0=" GH_HEX, "1531420618", NULL, TW_ERR_SIG_MALFORMED, "two" },
+        { "slack", "v0=", "x", NULL, TW_ERR_SIG_MALFORMED, "bad signature before bad timestamp" },
+        /* shopify */
+        { "shopify", SW_SIG_B64 "\n", NULL, NULL, TW_ERR_SIG_MALFORMED, "trailing newline" },
+        { "shopify", "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE", NULL, NULL, TW_ERR_SIG_MALFORMED,
+          "no padding" },
+        { "shopify", "g0hM9SsE-OTPJTGt_tmIKtSyZlE3uFJELVlNIOLJ1OE=", NULL, NULL, TW_ERR_SIG_MALFORMED,
+          "URL-safe alphabet" },
+        { "shopify", "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OF=", NULL, NULL, TW_ERR_SIG_MALFORMED,
+          "non-zero unused bits" },
+        { "shopify", "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1O==", NULL, NULL, TW_ERR_SIG_MALFORMED,
+          "31 bytes" },
+        { "shopify", "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=g0hM", NULL, NULL, TW_ERR_SIG_MALFORMED,
+          "48 characters" },
+        { "shopify", GH_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "hex" },
+        /* standard-webhooks */
+        { "standard-webhooks", NULL, NULL, NULL, TW_ERR_SIG_MISSING, "nothing at all" },
+        { "standard-webhooks", "", SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "empty" },
+        { "standard-webhooks", SW_SIG_B64, SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "no v1," },
+        { "standard-webhooks", "v1=" SW_SIG_B64, SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "v1=" },
+        { "standard-webhooks", "V1," SW_SIG_B64, SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "V1, only" },
+        { "standard-webhooks", "v1a," SW_SIG_B64, SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "v1a only" },
+        { "standard-webhooks", "v1,", SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "v1, without value" },
+        { "standard-webhooks", ",abc", SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "no tag" },
+        { "standard-webhooks", SW_SIG " ", SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "trailing space" },
+        { "standard-webhooks", " " SW_SIG, SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "leading space" },
+        { "standard-webhooks", SW_SIG "  " SW_SIG, SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "two spaces" },
+        { "standard-webhooks", SW_SIG "\t" SW_SIG, SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "tab" },
+        { "standard-webhooks", SW_SIG "," SW_SIG, SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "comma-separated" },
+        { "standard-webhooks", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE", SW_TS, SW_ID,
+          TW_ERR_SIG_MALFORMED, "unpadded base64" },
+        { "standard-webhooks", "v1," GH_HEX, SW_TS, SW_ID, TW_ERR_SIG_MALFORMED, "hex value" },
+        { "standard-webhooks", "v1a,xyz " SW_SIG " v1,AAAA", SW_TS, SW_ID, TW_ERR_SIG_MALFORMED,
+          "one bad v1 among good entries" },
+        { "standard-webhooks", "v12345678901234567,x " SW_SIG, SW_TS, SW_ID, TW_ERR_SIG_MALFORMED,
+          "a 17-character tag" },
+        { "standard-webhooks", SW_SIG, NULL, SW_ID, TW_ERR_TS_MISSING, "no timestamp" },
+        { "standard-webhooks", SW_SIG, "1614265330.0", SW_ID, TW_ERR_TS_MALFORMED, "fractional timestamp" },
+        { "standard-webhooks", SW_SIG, "-1614265330", SW_ID, TW_ERR_TS_MALFORMED, "negative timestamp" },
+        { "standard-webhooks", SW_SIG, "99999999999999999999", SW_ID, TW_ERR_TS_MALFORMED, "huge timestamp" },
+        { "standard-webhooks", SW_SIG, SW_TS, NULL, TW_ERR_ID_MISSING, "no id" },
+        { "standard-webhooks", SW_SIG, SW_TS, "", TW_ERR_ID_MALFORMED, "empty id" },
+        { "standard-webhooks", SW_SIG, SW_TS, "msg.1", TW_ERR_ID_MALFORMED, "id with a dot" },
+        { "standard-webhooks", SW_SIG, SW_TS, "msg 1", TW_ERR_ID_MALFORMED, "id with a space" },
+        { "standard-webhooks", SW_SIG, SW_TS, "msg\r\nX: 1", TW_ERR_ID_MALFORMED, "id with CRLF" },
+        { "standard-webhooks", SW_SIG, "x", NULL, TW_ERR_TS_MALFORMED, "timestamp checked before id" },
+        { "standard-webhooks", "bad", NULL, NULL, TW_ERR_SIG_MALFORMED, "signature checked first" },
+        /* stripe */
+        { "stripe", NULL, "1700000000", NULL, TW_ERR_SIG_MISSING, "no header" },
+        { "stripe", "v1=" STRIPE_HEX, "1700000000", NULL, TW_ERR_TS_MISSING, "no t= (a header is no substitute)" },
+        { "stripe", "t=1700000000", NULL, NULL, TW_ERR_SIG_MALFORMED, "no v1=" },
+        { "stripe", "t=1700000000,v0=" STRIPE_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "only v0=" },
+        { "stripe", "t=1700000000,t=1700000001,v1=" STRIPE_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "two t=" },
+        { "stripe", "t=1700000000,v1=" STRIPE_HEX ",", NULL, NULL, TW_ERR_SIG_MALFORMED, "trailing comma" },
+        { "stripe", "t=1700000000,,v1=" STRIPE_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "empty entry" },
+        { "stripe", "t=1700000000, v1=" STRIPE_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "space after comma" },
+        { "stripe", "t=1700000000,v1=" STRIPE_HEX "0", NULL, NULL, TW_ERR_SIG_MALFORMED, "65 digits" },
+        { "stripe", "t=1700000000,v1", NULL, NULL, TW_ERR_SIG_MALFORMED, "key without =" },
+        { "stripe", "t=1700000000,V1=" STRIPE_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "V1= is not v1=" },
+        { "stripe", "t=1700000000;v1=" STRIPE_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "semicolon" },
+        { "stripe", "t=,v1=" STRIPE_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "empty t=" },
+        { "stripe", "t=17e8,v1=" STRIPE_HEX, NULL, NULL, TW_ERR_TS_MALFORMED, "t=17e8" },
+        { "stripe", "t=-1,v1=" STRIPE_HEX, NULL, NULL, TW_ERR_TS_MALFORMED, "t=-1" },
+        { "stripe", "t=01700000000,v1=" STRIPE_HEX, NULL, NULL, TW_ERR_TS_MALFORMED, "leading zero" },
+        { "stripe", "t=1700000000,v0=x,v0=x,v0=x,v0=x,v0=x,v0=x,v0=x,v0=x,v1=" STRIPE_HEX, NULL, NULL,
+          TW_ERR_SIG_MALFORMED, "9 signature entries" },
+        /* teamwork: the old grammar, unchanged */
+        { "teamwork", NULL, NULL, NULL, TW_ERR_SIG_MISSING, "no header" },
+        { "teamwork", "v1=" GH_HEX, NULL, NULL, TW_ERR_SIG_MALFORMED, "v1=" },
+        { "teamwork-projects", GH_HEX ",", NULL, NULL, TW_ERR_SIG_MALFORMED, "trailing comma" },
+    };
+    tw_signed_t s, zero;
+    size_t i;
+
+    memset(&zero, 0, sizeof(zero));
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const tw_profile_t *p = tw_profile_find(cases[i].profile);
+
+        memset(&s, 0xee, sizeof(s));
+        is_int(tw_scheme_parse(p, cases[i].sig, cases[i].ts, cases[i].id, &s), cases[i].st,
+               "%s, %s: %s", cases[i].profile, cases[i].name, tw_status_str(cases[i].st));
+        ok(memcmp(&s, &zero, sizeof(s)) == 0, "... and the output is zeroed");
+    }
+    is_int(tw_scheme_parse(NULL, GH_HEX, NULL, NULL, &s), TW_ERR_ARG, "a NULL profile: TW_ERR_ARG");
+    is_int(tw_scheme_parse(tw_profile_default(), GH_HEX, NULL, NULL, NULL), TW_ERR_ARG,
+           "a NULL output: TW_ERR_ARG");
+}
+
+/* ---- signing --------------------------------------------------------------------- */
+
+/* The header named name in h, or NULL. */
+static const char *signed_header(const tw_signed_headers_t *h, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < h->nheaders; i++) {
+        if (strcmp(h->headers[i].name, name) == 0)
+            return h->headers[i].value;
+    }
+    return NULL;
+}
+
+static void test_scheme_sign_examples(void)
+{
+    tw_signed_headers_t h;
+
+    is_int(tw_scheme_sign(tw_profile_find("standard-webhooks"), SW_SECRET, strlen(SW_SECRET),
+                          SW_BODY, strlen(SW_BODY), APR_INT64_C(1614265330), SW_ID, &h), TW_OK,
+           "sign the standard-webhooks spec example");
+    is_int(h.nheaders, 3, "... three headers");
+    is_str(h.headers[0].name, "webhook-signature", "... the signature first");
+    is_str(signed_header(&h, "webhook-signature"), SW_SIG, "... the spec's signature");
+    is_str(signed_header(&h, "webhook-timestamp"), SW_TS, "... its timestamp");
+    is_str(signed_header(&h, "webhook-id"), SW_ID, "... its id");
+
+    is_int(tw_scheme_sign(tw_profile_find("slack"), SLACK_SECRET, strlen(SLACK_SECRET),
+                          SLACK_BODY, strlen(SLACK_BODY), APR_INT64_C(1531420618), NULL, &h), TW_OK,
+           "sign the slack example");
+    is_str(signed_header(&h, "X-Slack-Signature"), SLACK_SIG, "... slack's signature");
+    is_str(signed_header(&h, "X-Slack-Request-Timestamp"), SLACK_TS, "... and timestamp");
+
+    is_int(tw_scheme_sign(tw_profile_find("github"), GH_SECRET, strlen(GH_SECRET),
+                          GH_BODY, strlen(GH_BODY), 0, NULL, &h), TW_OK, "sign the github example");
+    is_int(h.nheaders, 1, "... one header");
+    is_str(signed_header(&h, "X-Hub-Signature-256"), "sha256=" GH_HEX, "... github's signature");
+
+    tw_scheme_sign(tw_profile_find("stripe"), STRIPE_SECRET, strlen(STRIPE_SECRET),
+                   STRIPE_BODY, strlen(STRIPE_BODY), APR_INT64_C(1700000000), NULL, &h);
+    is_str(signed_header(&h, "Stripe-Signature"), "t=1700000000,v1=" STRIPE_HEX, "sign for stripe");
+    is_int(h.nheaders, 1, "... one header");
+    tw_scheme_sign(tw_profile_find("shopify"), SHOPIFY_SECRET, strlen(SHOPIFY_SECRET),
+                   SHOPIFY_BODY, strlen(SHOPIFY_BODY), 0, NULL, &h);
+    is_str(signed_header(&h, "X-Shopify-Hmac-Sha256"), SHOPIFY_SIG, "sign for shopify");
+    tw_scheme_sign(tw_profile_default(), GH_SECRET, strlen(GH_SECRET),
+                   GH_BODY, strlen(GH_BODY), 0, NULL, &h);
+    is_str(signed_header(&h, "Signature"), GH_HEX, "sign for teamwork: the bare hex, as before");
+}
+
+/* Whatever tw_scheme_sign makes, tw_scheme_parse and the verifier accept. */
+static void test_scheme_sign_round_trip(void)
+{
+    static const char body[] = "{\"type\":\"a.b\",\"id\":\"evt_9\"}";
+    const tw_profile_t *p;
+    size_t i;
+
+    for (i = 0; (p = tw_profile_at(i)) != NULL; i++) {
+        const char *secret = p->key_form == TW_KEY_WHSEC_BASE64 ? SW_SECRET : "round-trip";
+        const char *secrets[2] = { "other", secret };
+        tw_signed_headers_t h;
+        size_t m = 0, c = 0;
+
+        is_int(tw_scheme_sign(p, secret, strlen(secret), body, strlen(body),
+                              APR_INT64_C(1700000123), "msg_round_trip", &h), TW_OK,
+               "%s: sign", p->name);
+        is_int(verify_scheme(p, p->key_form == TW_KEY_WHSEC_BASE64 ? secrets + 1 : secrets,
+                             p->key_form == TW_KEY_WHSEC_BASE64 ? 1 : 2,
+                             signed_header(&h, p->signature_header),
+                             p->timestamp_header ? signed_header(&h, p->timestamp_header) : NULL,
+                             p->id_header ? signed_header(&h, p->id_header) : NULL,
+                             body, &m, &c), TW_OK, "%s: ... and verify what was signed", p->name);
+        is_int(m, p->key_form == TW_KEY_WHSEC_BASE64 ? 1 : 2, "%s: ... under the right key", p->name);
+    }
+}
+
+static void test_scheme_sign_errors(void)
+{
+    const tw_profile_t *sw = tw_profile_find("standard-webhooks");
+    tw_signed_headers_t h;
+
+    is_int(tw_scheme_sign(sw, SW_SECRET, strlen(SW_SECRET), "x", 1, 1, NULL, &h), TW_ERR_ID_MISSING,
+           "standard-webhooks without an id: TW_ERR_ID_MISSING");
+    ok(h.nheaders == 0, "... and no headers");
+    is_int(tw_scheme_sign(sw, SW_SECRET, strlen(SW_SECRET), "x", 1, 1, "a.b", &h), TW_ERR_ID_MALFORMED,
+           "an id with a dot: TW_ERR_ID_MALFORMED");
+    is_int(tw_scheme_sign(sw, "not-whsec", 9, "x", 1, 1, "a", &h), TW_ERR_SECRET_MALFORMED,
+           "a secret without whsec_: TW_ERR_SECRET_MALFORMED");
+    is_int(tw_scheme_sign(sw, SW_SECRET, strlen(SW_SECRET), "x", 1, -1, "a", &h), TW_ERR_TS_MALFORMED,
+           "a negative timestamp: TW_ERR_TS_MALFORMED");
+    is_int(tw_scheme_sign(tw_profile_find("slack"), "k", 1, "x", 1, TW_TIMESTAMP_MAX + 1, NULL, &h),
+           TW_ERR_TS_MALFORMED, "a timestamp past 10^12: TW_ERR_TS_MALFORMED");
+    is_int(tw_scheme_sign(tw_profile_find("github"), "k", 1, "x", 1, -1, NULL, &h), TW_OK,
+           "github ignores the timestamp");
+    is_int(tw_scheme_sign(tw_profile_find("github"), "k", 0, "x", 1, 0, NULL, &h), TW_ERR_ARG,
+           "an empty secret: TW_ERR_ARG");
+    is_int(tw_scheme_sign(NULL, "k", 1, "x", 1, 0, NULL, &h), TW_ERR_ARG, "a NULL profile: TW_ERR_ARG");
+    is_int(tw_scheme_sign(tw_profile_default(), "k", 1, NULL, 1, 0, NULL, &h), TW_ERR_ARG,
+           "a NULL body of length 1: TW_ERR_ARG");
+    is_int(tw_scheme_sign(tw_profile_default(), "k", 1, NULL, 0, 0, NULL, &h), TW_OK,
+           "an empty body may be NULL");
+    is_int(tw_scheme_sign(tw_profile_default(), "k", 1, "x", 1, 0, NULL, NULL), TW_ERR_ARG,
+           "a NULL output: TW_ERR_ARG");
+}
+
 int main(void)
 {
     apr_pool_t *pool;
@@ -1420,6 +2194,22 @@ int main(void)
     test_replay_key();
     test_cleanse();
     test_spool(pool);
+    test_scheme_status_str();
+    test_base64_vectors();
+    test_base64_strict();
+    test_base64_round_trip();
+    test_secret_from_file();
+    test_profiles();
+    test_profile_key();
+    test_timestamp_parse();
+    test_timestamp_check();
+    test_webhook_id();
+    test_scheme_examples();
+    test_scheme_candidates();
+    test_scheme_malformed();
+    test_scheme_sign_examples();
+    test_scheme_sign_round_trip();
+    test_scheme_sign_errors();
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();

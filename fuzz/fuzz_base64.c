@@ -1,0 +1,9 @@
+/* fuzz_base64.c - libFuzzer entry for tw_fuzz_base64 (built by fuzz/build-libfuzzer). */
+#include "fuzz_targets.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return tw_fuzz_base64(data, size);
+}
