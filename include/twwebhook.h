@@ -153,10 +153,22 @@ tw_status_t tw_replay_key(const unsigned char mac[TW_MAC_LEN],
 
 /* ---- unsigned header values ----------------------------------------------- */
 
-/* 1 when s is 1..TW_EVENT_MAX characters of [a-z0-9._-], else 0. */
+/* How the event alphabet reads in a configuration error or the docs. */
+#define TW_EVENT_SYNTAX "letters, digits and . _ - /, starting with a letter or digit, " \
+                        "no two of . / in a row"
+
+/*
+ * 1 when s is 1..TW_EVENT_MAX characters of [A-Za-z0-9._/-], starting with
+ * a letter or digit, with no two of '.' and '/' in a row ("..", "./", "//"),
+ * else 0. Real names pass: page.updated, TASK.CREATED, pull_request,
+ * orders/create, payment_intent.succeeded.
+ */
 int tw_event_is_plain(const char *s);
 
-/* 1 when s is 1..TW_DELIVERY_MAX characters of [A-Za-z0-9-], else 0. */
+/*
+ * 1 when s is 1..TW_DELIVERY_MAX characters of [A-Za-z0-9_-], else 0:
+ * UUIDs, GitHub's GUIDs, msg_... and evt_... ids.
+ */
 int tw_delivery_is_plain(const char *s);
 
 /* ---- the body store: memory first, then a temporary file ------------------- */
@@ -194,12 +206,13 @@ apr_status_t tw_spool_read_at(tw_spool_t *sp, apr_off_t offset,
 /* ---- event allow-lists ------------------------------------------------- */
 
 /*
- * 1 when pattern is 1..TW_EVENT_MAX characters of [a-z0-9._-] and '*',
- * where '*' stands for any run of characters ("page.*", "*.deleted", "*").
+ * 1 when pattern is an event name as tw_event_is_plain takes it, with '*'
+ * also allowed anywhere, where '*' stands for any run of characters
+ * ("page.*", "*.deleted", "orders/" "*", "*").
  */
 int tw_event_pattern_is_valid(const char *pattern);
 
-/* 1 when event matches pattern (see above), else 0. */
+/* 1 when event matches pattern (see above), ASCII case ignored, else 0. */
 int tw_event_matches(const char *pattern, const char *event);
 
 /* ---- the verified body as JSON ------------------------------------------ */
@@ -259,7 +272,7 @@ int tw_env_name_is_allowed(const char *name);
 
 #define TW_CANDIDATES_MAX    8    /* signature entries in one header, at most */
 #define TW_SIGNED_PREFIX_MAX 512  /* longest prefix signed before the body */
-#define TW_ID_MAX            128  /* longest signed message id (webhook-id) */
+#define TW_ID_MAX            TW_DELIVERY_MAX  /* a signed message id (webhook-id) */
 #define TW_TIMESTAMP_MAX     APR_INT64_C(1000000000000)  /* 10^12 seconds */
 #define TW_SIG_ENTRY_MAX     128  /* longest entry of a signature list */
 

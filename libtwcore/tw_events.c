@@ -2,27 +2,19 @@
  * tw_events.c - event allow-list patterns (TwWebhookEvents).
  *
  * Patterns are plain event names with '*' wildcards. Both sides come from
- * a small alphabet (tw_event_is_plain, tw_event_pattern_is_valid), so the
- * matcher needs no escaping rules.
+ * a small alphabet (tw_event_is_plain, tw_event_pattern_is_valid in
+ * tw_validate.c), so the matcher needs no escaping rules.
  */
+#include <apr_lib.h>
+
 #include "twwebhook.h"
 
-static int is_pattern_char(char c)
+/* Events are matched without regard to case: Teamwork Projects sends
+ * TASK.CREATED where Spaces sends page.updated. ASCII only (the alphabet
+ * is ASCII). */
+static int same_char(char a, char b)
 {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-        || c == '.' || c == '_' || c == '-' || c == '*';
-}
-
-int tw_event_pattern_is_valid(const char *pattern)
-{
-    size_t n = 0;
-
-    if (pattern == NULL)
-        return 0;
-    for (; pattern[n] != '\0'; n++)
-        if (n >= TW_EVENT_MAX || !is_pattern_char(pattern[n]))
-            return 0;
-    return n > 0;
+    return apr_tolower((unsigned char)a) == apr_tolower((unsigned char)b);
 }
 
 /*
@@ -40,7 +32,7 @@ int tw_event_matches(const char *pattern, const char *event)
             star = pattern++;
             resume = event;
         }
-        else if (*pattern == *event) {
+        else if (same_char(*pattern, *event)) {
             pattern++;
             event++;
         }

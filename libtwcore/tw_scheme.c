@@ -98,23 +98,10 @@ tw_status_t tw_timestamp_check(apr_int64_t timestamp, apr_int64_t now,
     return distance > (apr_uint64_t)tolerance ? TW_ERR_TS_FUTURE : TW_OK;
 }
 
-static int is_id_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-        || c == '_' || c == '-';
-}
-
+/* A signed message id becomes the delivery id: one alphabet for both. */
 int tw_webhook_id_is_plain(const char *s)
 {
-    size_t i;
-
-    if (s == NULL)
-        return 0;
-    for (i = 0; s[i] != '\0'; i++) {
-        if (i >= TW_ID_MAX || !is_id_char((unsigned char)s[i]))
-            return 0;
-    }
-    return i > 0;
+    return tw_delivery_is_plain(s);
 }
 
 /* ---- single signatures ------------------------------------------------------- */

@@ -342,14 +342,15 @@ static int resolve_extra_headers(const struct options *o, struct extra_headers *
             x->delivery = x->uuid;
         }
     }
-    /* The default profile's checks, as mod_twwebhook applies them to it. */
+    /* The checks mod_twwebhook applies to these headers. */
     if (p == tw_profile_default()) {
         if (x->event != NULL && !tw_event_is_plain(x->event))
-            fprintf(stderr, "%s: warning: Event '%s' is not [a-z0-9._-]{1,128}: "
-                    "mod_twwebhook will answer 400\n", progname, x->event);
+            fprintf(stderr, "%s: warning: Event '%s' is not %s, at most %d characters: "
+                    "mod_twwebhook will answer 400\n", progname, x->event, TW_EVENT_SYNTAX,
+                    TW_EVENT_MAX);
         if (!tw_delivery_is_plain(x->delivery))
-            fprintf(stderr, "%s: warning: Delivery '%s' is not [A-Za-z0-9-]{1,128}: "
-                    "mod_twwebhook will answer 400\n", progname, x->delivery);
+            fprintf(stderr, "%s: warning: Delivery '%s' is not [A-Za-z0-9_-]{1,%d}: "
+                    "mod_twwebhook will answer 400\n", progname, x->delivery, TW_DELIVERY_MAX);
     }
     return 1;
 }

@@ -422,7 +422,7 @@ sub check_rejected {
         Test::More::is(downstream_ran($res->{id}), 0, 'no downstream ran');
         my $re = ref $reason ? $reason : qr/\Q$reason\E/;
         my $d = $res->{delivery};
-        my $line = wait_log($mark, defined $d && $d =~ /^[A-Za-z0-9-]{1,128}$/
+        my $line = wait_log($mark, defined $d && $d =~ /^[A-Za-z0-9_-]{1,128}$/
             ? qr/\[twwebhook:info\].* rejected with $status: $re.*\Q$d\E/
             : qr/\[twwebhook:info\].* rejected with $status: $re/);
         Test::More::ok($line, "error_log: [twwebhook:info] rejected with $status: "

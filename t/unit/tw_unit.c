@@ -475,12 +475,24 @@ static void test_validators(void)
     ok(tw_event_is_plain("task_created"), "event task_created is plain");
     ok(tw_event_is_plain("time-log.v2.0"), "event time-log.v2.0 is plain");
     ok(tw_event_is_plain("a"), "event of one character is plain");
-    ok(!tw_event_is_plain("Page.updated"), "uppercase event is not plain");
-    ok(!tw_event_is_plain("PAGE"), "all-uppercase event is not plain");
+    ok(tw_event_is_plain("TASK.CREATED"), "Teamwork Projects' TASK.CREATED is plain");
+    ok(tw_event_is_plain("Page.updated"), "mixed-case event is plain");
+    ok(tw_event_is_plain("orders/create"), "Shopify's orders/create is plain");
+    ok(tw_event_is_plain("payment_intent.succeeded"), "Stripe's payment_intent.succeeded is plain");
+    ok(tw_event_is_plain("pull_request"), "GitHub's pull_request is plain");
+    ok(!tw_event_is_plain("../etc/passwd"), "event with .. is not plain");
+    ok(!tw_event_is_plain("a/../b"), "event with /../ is not plain");
+    ok(!tw_event_is_plain("a//b"), "event with // is not plain");
+    ok(!tw_event_is_plain("a/.b"), "event with /. is not plain");
+    ok(!tw_event_is_plain("a./b"), "event with ./ is not plain");
+    ok(!tw_event_is_plain("/orders"), "event starting with / is not plain");
+    ok(!tw_event_is_plain(".hidden"), "event starting with . is not plain");
+    ok(!tw_event_is_plain("-x"), "event starting with - is not plain");
+    ok(!tw_event_is_plain("_x"), "event starting with _ is not plain");
+    ok(!tw_event_is_plain("page.*"), "event with * is not plain (patterns only)");
     ok(!tw_event_is_plain(""), "empty event is not plain");
     ok(!tw_event_is_plain(NULL), "NULL event is not plain");
     ok(!tw_event_is_plain("page updated"), "event with a space is not plain");
-    ok(!tw_event_is_plain("page/updated"), "event with '/' is not plain");
     ok(!tw_event_is_plain("a;rm -rf"), "event with ';' is not plain");
     ok(!tw_event_is_plain("page\nupdated"), "event with a newline is not plain");
     ok(!tw_event_is_plain("caf\xc3\xa9"), "event with UTF-8 is not plain");
@@ -492,16 +504,19 @@ static void test_validators(void)
     s[TW_EVENT_MAX] = 'a';
     s[TW_EVENT_MAX + 1] = '\0';
     ok(!tw_event_is_plain(s), "event of 129 characters is not plain");
-    s[TW_EVENT_MAX - 1] = 'A';
+    s[TW_EVENT_MAX - 1] = ' ';
     s[TW_EVENT_MAX] = '\0';
-    ok(!tw_event_is_plain(s), "event of 128 characters with an uppercase last one is not plain");
+    ok(!tw_event_is_plain(s), "event of 128 characters with a space last is not plain");
 
     ok(tw_delivery_is_plain("4f1c2a3b-0d9e-4b8a-9c7d-6e5f4a3b2c1d"), "UUID delivery is plain");
     ok(tw_delivery_is_plain("ABC-def-123"), "mixed-case delivery is plain");
     ok(tw_delivery_is_plain("12345"), "numeric delivery is plain");
     ok(tw_delivery_is_plain("-"), "delivery '-' is plain");
+    ok(!tw_delivery_is_plain("a/b"), "delivery with '/' is not plain");
     ok(!tw_delivery_is_plain("a.b"), "delivery with '.' is not plain");
-    ok(!tw_delivery_is_plain("a_b"), "delivery with '_' is not plain");
+    ok(tw_delivery_is_plain("a_b"), "delivery with '_' is plain");
+    ok(tw_delivery_is_plain("evt_1NG8Du2eZvKYlo2CUI79vXWy"), "Stripe's evt_... id is plain");
+    ok(tw_delivery_is_plain("msg_p5jXN8AQM9LWM0D4loKWxJek"), "Standard Webhooks' msg_... id is plain");
     ok(!tw_delivery_is_plain("a b"), "delivery with a space is not plain");
     ok(!tw_delivery_is_plain("{abc}"), "delivery with braces is not plain");
     ok(!tw_delivery_is_plain(""), "empty delivery is not plain");
@@ -526,7 +541,12 @@ static void test_event_patterns(void)
         { "page.updated", "page.updated", 1 },
         { "page.updated", "page.updatedx", 0 },
         { "page.updated", "page.update", 0 },
-        { "page.updated", "Page.updated", 0 },
+        { "page.updated", "Page.updated", 1 },   /* case is ignored */
+        { "task.*", "TASK.CREATED", 1 },
+        { "TASK.CREATED", "task.created", 1 },
+        { "TASK.*", "task.created", 1 },
+        { "orders/*", "orders/create", 1 },
+        { "orders/*", "orders", 0 },
         { "page.*", "page.updated", 1 },
         { "page.*", "page.", 1 },             /* '*' may stand for nothing */
         { "page.*", "page.comment.created", 1 },
@@ -569,11 +589,13 @@ static void test_event_patterns(void)
     ok(tw_event_pattern_is_valid("*-v2_0.*.*"), "pattern with '-', '_', digits and several stars is valid");
     ok(!tw_event_pattern_is_valid(""), "empty pattern is not valid");
     ok(!tw_event_pattern_is_valid(NULL), "NULL pattern is not valid");
-    ok(!tw_event_pattern_is_valid("Page.*"), "uppercase pattern is not valid");
+    ok(tw_event_pattern_is_valid("TASK.*"), "uppercase pattern is valid");
+    ok(tw_event_pattern_is_valid("orders/*"), "pattern orders/* is valid");
+    ok(!tw_event_pattern_is_valid("../*"), "pattern with .. is not valid");
+    ok(!tw_event_pattern_is_valid("orders//*"), "pattern with // is not valid");
     ok(!tw_event_pattern_is_valid("page.?"), "pattern with '?' is not valid");
     ok(!tw_event_pattern_is_valid("page.[ab]"), "pattern with brackets is not valid");
     ok(!tw_event_pattern_is_valid("page *"), "pattern with a space is not valid");
-    ok(!tw_event_pattern_is_valid("page/*"), "pattern with '/' is not valid");
     ok(!tw_event_pattern_is_valid("page.*\n"), "pattern with a newline is not valid");
     ok(!tw_event_pattern_is_valid("caf\xc3\xa9.*"), "pattern with UTF-8 is not valid");
     memset(s, '*', sizeof(s));
@@ -582,9 +604,9 @@ static void test_event_patterns(void)
     s[TW_EVENT_MAX] = 'a';
     s[TW_EVENT_MAX + 1] = '\0';
     ok(!tw_event_pattern_is_valid(s), "pattern of 129 characters is not valid");
-    s[TW_EVENT_MAX - 1] = 'A';
+    s[TW_EVENT_MAX - 1] = '?';
     s[TW_EVENT_MAX] = '\0';
-    ok(!tw_event_pattern_is_valid(s), "pattern of 128 characters with an uppercase last one is not valid");
+    ok(!tw_event_pattern_is_valid(s), "pattern of 128 characters with a '?' last is not valid");
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         is_int(tw_event_matches(cases[i].pattern, cases[i].event), cases[i].match,
