@@ -54,349 +54,18 @@ module AP_MODULE_DECLARE_DATA twwebhook_module;
 
 /* ---- defaults and limits ------------------------------------------------ */
 
-#define TW_DEFAULT_MAX_BODY   ((apr_off_t)1024 * 1024)  /* 1 MiB */
 #define TW_SPOOL_MEM_LIMIT    ((apr_size_t)64 * 1024)   /* rest goes to disk */
 #define TW_READ_CHUNK         ((apr_off_t)64 * 1024)    /* per ap_get_brigade */
 #define TW_HANDBACK_CHUNK     ((apr_size_t)64 * 1024)   /* per bucket handed back */
 
 #define TW_JSON_MAX_BYTES     ((apr_off_t)4 * 1024 * 1024) /* parsed at most */
 
-#define TW_UNSET              (-1)
-#define TW_DEFAULT_SIGNATURE_HEADER "Signature"
-#define TW_DEFAULT_EVENT_HEADER     "Event"
-#define TW_DEFAULT_DELIVERY_HEADER  "Delivery"
 #define TW_HANDBACK_FILTER    "TWWEBHOOK_HANDBACK"
 #define TW_NO_BODY_FILTER     "TWWEBHOOK_NO_BODY"
 #define TW_SETTLE_FILTER      "TWWEBHOOK_SETTLE"
 #define TW_TXN_KEY            "twwebhook-txn"
 #define TW_NOTE_OUTCOME       "twwebhook-outcome"
 #define TW_NOTE_DELIVERY      "twwebhook-delivery"
-
-/* ---- configuration ------------------------------------------------------- */
-
-typedef struct {
-    const char *pointer;       /* RFC 6901, checked at config time */
-    const char *env_name;      /* checked by tw_env_name_is_allowed */
-} tw_export_t;
-
-typedef struct {
-    int enabled;               /* TwWebhook: TW_UNSET, 0 or 1 */
-    apr_array_header_t *keys;  /* TwWebhookSecret: const tw_key_t *; NULL inherits */
-    const char *keys_scope;    /* the section that listed them (replay scope) */
-    apr_off_t max_body;        /* TwWebhookMaxBodySize; TW_UNSET inherits */
-    const char *signature_header;  /* TwWebhookSignatureHeader; NULL inherits */
-    const char *event_header;      /* TwWebhookEventHeader; NULL inherits */
-    const char *delivery_header;   /* TwWebhookDeliveryHeader; NULL inherits */
-    apr_array_header_t *events;    /* TwWebhookEvents: const char *; NULL inherits */
-    apr_array_header_t *exports;   /* TwWebhookExportJSON: tw_export_t; NULL inherits */
-    int require_json;              /* TwWebhookRequireJSON: TW_UNSET, 0 or 1 */
-} tw_dir_conf_t;
-
-typedef struct {
-    const char *spool_dir;     /* TwWebhookSpoolDir; NULL: apr_temp_dir_get() */
-} tw_srv_conf_t;
-
-static void *create_dir_conf(apr_pool_t *p, char *dir)
-{
-    tw_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
-
-    dc->enabled = TW_UNSET;
-    dc->max_body = TW_UNSET;
-    dc->require_json = TW_UNSET;
-    return dc;   /* pointers are NULL: inherit */
-}
-
-#define MERGE_PTR(field)   dc->field = (add->field != NULL) ? add->field : base->field
-#define MERGE_VAL(field)   dc->field = (add->field != TW_UNSET) ? add->field : base->field
-
-static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
-{
-    const tw_dir_conf_t *base = basev, *add = addv;
-    tw_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
-
-    /* A section listing its own secrets (events, exports) replaces the
-     * inherited list rather than extending it: what an operator reads in
-     * one section is exactly what applies there. The key list pointer is
-     * shared, not copied, so a later request of the transaction can tell
-     * whether it is protected by the same list (reverify_request). */
-    MERGE_VAL(enabled);
-    MERGE_PTR(keys);
-    dc->keys_scope = (add->keys != NULL) ? add->keys_scope : base->keys_scope;
-    MERGE_VAL(max_body);
-    MERGE_PTR(signature_header);
-    MERGE_PTR(event_header);
-    MERGE_PTR(delivery_header);
-    MERGE_PTR(events);
-    MERGE_PTR(exports);
-    MERGE_VAL(require_json);
-    return dc;
-}
-
-static void *create_srv_conf(apr_pool_t *p, server_rec *s)
-{
-    return apr_pcalloc(p, sizeof(tw_srv_conf_t));
-}
-
-static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
-{
-    const tw_srv_conf_t *base = basev, *add = addv;
-    tw_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
-
-    sc->spool_dir = add->spool_dir ? add->spool_dir : base->spool_dir;
-    return sc;
-}
-
-static int dir_conf_protects(const tw_dir_conf_t *dc)
-{
-    if (dc->enabled == 0)
-        return 0;
-    return dc->enabled == 1 || dc->keys != NULL;
-}
-
-static apr_off_t dir_conf_max_body(const tw_dir_conf_t *dc)
-{
-    return dc->max_body == TW_UNSET ? TW_DEFAULT_MAX_BODY : dc->max_body;
-}
-
-static const char *signature_header(const tw_dir_conf_t *dc)
-{
-    return dc->signature_header ? dc->signature_header : TW_DEFAULT_SIGNATURE_HEADER;
-}
-
-static const char *event_header(const tw_dir_conf_t *dc)
-{
-    return dc->event_header ? dc->event_header : TW_DEFAULT_EVENT_HEADER;
-}
-
-static const char *delivery_header(const tw_dir_conf_t *dc)
-{
-    return dc->delivery_header ? dc->delivery_header : TW_DEFAULT_DELIVERY_HEADER;
-}
-
-static int dir_conf_wants_json(const tw_dir_conf_t *dc)
-{
-    return dc->require_json == 1 || (dc->exports != NULL && dc->exports->nelts > 0);
-}
-
-/* ---- directive handlers -------------------------------------------------- */
-
-static apr_status_t cleanup_key(void *key)
-{
-    tw_key_destroy(key);
-    return APR_SUCCESS;
-}
-
-/*
- * Reads a secret file into buf (capacity TW_SECRET_MAX + 2, so that a file
- * one byte too long is detected) and strips one trailing LF or CRLF.
- * Runs as root in the parent, before httpd drops privileges.
- */
-static const char *read_secret_file(cmd_parms *cmd, const char *path,
-                                    char *buf, apr_size_t cap, apr_size_t *plen)
-{
-    apr_file_t *fd;
-    apr_size_t len = cap;
-    apr_status_t rv;
-    char errbuf[128];
-
-    rv = apr_file_open(&fd, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, cmd->temp_pool);
-    if (rv != APR_SUCCESS)
-        return apr_psprintf(cmd->pool, "%s: cannot open secret file %s: %s",
-                            cmd->cmd->name, path, apr_strerror(rv, errbuf, sizeof(errbuf)));
-    rv = apr_file_read_full(fd, buf, cap, &len);
-    apr_file_close(fd);
-    if (rv != APR_SUCCESS && rv != APR_EOF)
-        return apr_psprintf(cmd->pool, "%s: cannot read secret file %s: %s",
-                            cmd->cmd->name, path, apr_strerror(rv, errbuf, sizeof(errbuf)));
-    if (len > 0 && buf[len - 1] == '\n')
-        len--;
-    if (len > 0 && buf[len - 1] == '\r')
-        len--;
-    if (len > TW_SECRET_MAX)
-        return apr_psprintf(cmd->pool, "%s: secret file %s is longer than %d bytes",
-                            cmd->cmd->name, path, TW_SECRET_MAX);
-    *plen = len;
-    return NULL;
-}
-
-static const char *add_key(cmd_parms *cmd, tw_dir_conf_t *dc,
-                           const void *secret, apr_size_t len, const char *origin)
-{
-    tw_key_t *key;
-
-    if (len == 0)
-        return apr_psprintf(cmd->pool, "%s: the secret %s is empty", cmd->cmd->name, origin);
-    if (len > TW_SECRET_MAX)
-        return apr_psprintf(cmd->pool, "%s: the secret %s is longer than %d bytes",
-                            cmd->cmd->name, origin, TW_SECRET_MAX);
-    if (tw_key_create(&key, secret, len) != TW_OK)
-        return apr_psprintf(cmd->pool, "%s: cannot key HMAC-SHA256 (libcrypto failure)",
-                            cmd->cmd->name);
-    apr_pool_cleanup_register(cmd->pool, key, cleanup_key, apr_pool_cleanup_null);
-    if (dc->keys == NULL) {
-        dc->keys = apr_array_make(cmd->pool, 2, sizeof(const tw_key_t *));
-        dc->keys_scope = cmd->path ? cmd->path : "";
-    }
-    APR_ARRAY_PUSH(dc->keys, const tw_key_t *) = key;
-    return NULL;
-}
-
-/* TwWebhookSecret <token> | file:<path> */
-static const char *cmd_secret(cmd_parms *cmd, void *dcv, const char *arg)
-{
-    tw_dir_conf_t *dc = dcv;
-    char buf[TW_SECRET_MAX + 2];
-    apr_size_t len = 0;
-    const char *path, *err;
-
-    if (strncmp(arg, "file:", 5) != 0)
-        return add_key(cmd, dc, arg, strlen(arg), "given inline");
-
-    path = (arg[5] != '\0') ? ap_server_root_relative(cmd->temp_pool, arg + 5) : NULL;
-    if (path == NULL)
-        return apr_psprintf(cmd->pool, "%s: invalid file path '%s'", cmd->cmd->name, arg + 5);
-    err = read_secret_file(cmd, path, buf, sizeof(buf), &len);
-    if (err == NULL)
-        err = add_key(cmd, dc, buf, len, apr_pstrcat(cmd->temp_pool, "in file ", path, NULL));
-    tw_cleanse(buf, sizeof(buf));
-    return err;
-}
-
-/* TwWebhookMaxBodySize <bytes> */
-static const char *cmd_max_body(cmd_parms *cmd, void *dcv, const char *arg)
-{
-    tw_dir_conf_t *dc = dcv;
-    apr_off_t size;
-    char *end;
-
-    if (apr_strtoff(&size, arg, &end, 10) != APR_SUCCESS || end == arg || *end != '\0'
-        || size <= 0)
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a positive whole number of bytes",
-                            cmd->cmd->name, arg);
-    dc->max_body = size;
-    return NULL;
-}
-
-/* TwWebhookSpoolDir <directory> */
-static const char *cmd_spool_dir(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    tw_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config, &twwebhook_module);
-    const char *dir = ap_server_root_relative(cmd->pool, arg);
-    apr_finfo_t finfo;
-
-    if (dir == NULL || apr_stat(&finfo, dir, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
-        || finfo.filetype != APR_DIR)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not an existing directory",
-                            cmd->cmd->name, arg);
-    sc->spool_dir = dir;
-    return NULL;
-}
-
-/* An HTTP field name (RFC 9110 token), as TwWebhook*Header takes. */
-static int is_header_name(const char *name)
-{
-    const char *p;
-
-    if (*name == '\0')
-        return 0;
-    for (p = name; *p != '\0'; p++)
-        if (!apr_isalnum(*p) && !ap_strchr_c("!#$%&'*+-.^_`|~", *p))
-            return 0;
-    return 1;
-}
-
-/* TwWebhookSignatureHeader, TwWebhookEventHeader, TwWebhookDeliveryHeader */
-static const char *cmd_header_name(cmd_parms *cmd, void *dcv, const char *arg)
-{
-    tw_dir_conf_t *dc = dcv;
-    const char **field = (const char **)((char *)dc + (apr_size_t)cmd->info);
-
-    if (!is_header_name(arg))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a header field name",
-                            cmd->cmd->name, arg);
-    *field = arg;
-    return NULL;
-}
-
-/* TwWebhookEvents <pattern> ... */
-static const char *cmd_events(cmd_parms *cmd, void *dcv, const char *arg)
-{
-    tw_dir_conf_t *dc = dcv;
-
-    if (!tw_event_pattern_is_valid(arg))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not an event pattern "
-                            "([a-z0-9._-] and '*', at most %d characters)",
-                            cmd->cmd->name, arg, TW_EVENT_MAX);
-    if (dc->events == NULL)
-        dc->events = apr_array_make(cmd->pool, 4, sizeof(const char *));
-    APR_ARRAY_PUSH(dc->events, const char *) = arg;
-    return NULL;
-}
-
-/* TwWebhookExportJSON <json-pointer> <ENV_NAME> */
-static const char *cmd_export_json(cmd_parms *cmd, void *dcv, const char *pointer,
-                                   const char *name)
-{
-    tw_dir_conf_t *dc = dcv;
-    tw_export_t *export;
-
-    if (!tw_json_pointer_is_valid(pointer))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a JSON pointer (RFC 6901: "
-                            "\"/page/id\", with ~0 for ~ and ~1 for /)", cmd->cmd->name, pointer);
-    if (!tw_env_name_is_allowed(name))
-        return apr_psprintf(cmd->pool, "%s: '%s' cannot be used as a variable name "
-                            "([A-Z0-9_], not starting with a digit, at most %d characters, "
-                            "not HTTP_*, REDIRECT_*, TW_WEBHOOK_*, PHP_VALUE or PHP_ADMIN_VALUE)",
-                            cmd->cmd->name, name, TW_ENV_NAME_MAX);
-    if (dc->exports == NULL)
-        dc->exports = apr_array_make(cmd->pool, 4, sizeof(tw_export_t));
-    export = apr_array_push(dc->exports);
-    export->pointer = pointer;
-    export->env_name = name;
-    return NULL;
-}
-
-/* For handlers that set one field (ap_set_flag_slot, cmd_header_name). */
-#define DIR_FIELD(field) ((void *)APR_OFFSETOF(tw_dir_conf_t, field))
-
-static const command_rec twwebhook_cmds[] = {
-    /* RSRC_CONF|ACCESS_CONF and no OR_* override class: none of these can
-     * appear in .htaccess, whatever AllowOverride says. */
-    AP_INIT_TAKE1("TwWebhookSecret", cmd_secret, NULL, RSRC_CONF | ACCESS_CONF,
-                  "a webhook token, or file:<path> to read it from a file; "
-                  "repeat to accept several (key rotation)"),
-    AP_INIT_FLAG("TwWebhook", ap_set_flag_slot, DIR_FIELD(enabled), RSRC_CONF | ACCESS_CONF,
-                 "On to verify webhooks here (the default where a secret applies), "
-                 "Off to stop"),
-    AP_INIT_TAKE1("TwWebhookMaxBodySize", cmd_max_body, NULL, RSRC_CONF | ACCESS_CONF,
-                  "largest webhook body accepted, in bytes (default 1048576)"),
-    AP_INIT_TAKE1("TwWebhookSpoolDir", cmd_spool_dir, NULL, RSRC_CONF,
-                  "directory for bodies too large to keep in memory "
-                  "(default: the system temporary directory)"),
-    AP_INIT_TAKE1("TwWebhookSignatureHeader", cmd_header_name, DIR_FIELD(signature_header),
-                  RSRC_CONF | ACCESS_CONF, "header carrying the signature (default Signature)"),
-    AP_INIT_TAKE1("TwWebhookEventHeader", cmd_header_name, DIR_FIELD(event_header),
-                  RSRC_CONF | ACCESS_CONF, "header naming the event (default Event)"),
-    AP_INIT_TAKE1("TwWebhookDeliveryHeader", cmd_header_name, DIR_FIELD(delivery_header),
-                  RSRC_CONF | ACCESS_CONF, "header carrying the delivery id (default Delivery)"),
-    AP_INIT_ITERATE("TwWebhookEvents", cmd_events, NULL, RSRC_CONF | ACCESS_CONF,
-                    "events handed to the app (patterns such as page.*); "
-                    "others are acknowledged without it"),
-    AP_INIT_TAKE2("TwWebhookExportJSON", cmd_export_json, NULL, RSRC_CONF | ACCESS_CONF,
-                  "a JSON pointer into the verified body and the variable to export it as"),
-    AP_INIT_FLAG("TwWebhookRequireJSON", ap_set_flag_slot, DIR_FIELD(require_json), RSRC_CONF | ACCESS_CONF,
-                 "On to answer 400 to a verified body that is not one JSON document"),
-    AP_INIT_TAKE1("TwWebhookReplayCache", tw_replay_cmd_cache, NULL, RSRC_CONF,
-                  "socache provider[:arguments] remembering handled deliveries "
-                  "(server-wide), e.g. shmcb, memcache:host:port, redis:host:port"),
-    AP_INIT_TAKE1("TwWebhookReplayWindow", tw_replay_cmd_window, NULL, RSRC_CONF,
-                  "seconds a handled delivery is remembered (default 3600)"),
-    AP_INIT_TAKE1("TwWebhookReplayCacheFailure", tw_replay_cmd_failure, NULL, RSRC_CONF,
-                  "open (deliver) or closed (answer 503) when the replay cache fails "
-                  "(default open)"),
-    {NULL}
-};
 
 /* ---- per-transaction state ------------------------------------------------ */
 
@@ -689,10 +358,10 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
     ap_log_rerror(APLOG_MARK, level, rv, r,
                   "%s: rejected with %d: %s (client %s, delivery %s, event %s)",
                   tag, status, reason, r->useragent_ip,
-                  loggable(r, apr_table_get(r->headers_in, delivery_header(dc))),
-                  loggable(r, apr_table_get(r->headers_in, event_header(dc))));
+                  loggable(r, apr_table_get(r->headers_in, tw_conf_delivery_header(dc))),
+                  loggable(r, apr_table_get(r->headers_in, tw_conf_event_header(dc))));
     apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
-    set_delivery_note(r, apr_table_get(r->headers_in, delivery_header(dc)));
+    set_delivery_note(r, apr_table_get(r->headers_in, tw_conf_delivery_header(dc)));
     tw_count_rejection(status);
     if (r->main == NULL) {
         if (txn == NULL)
@@ -932,7 +601,7 @@ static int check_method(request_rec *r)
 /* ... and a body announced larger than this location takes. */
 static int check_announced_length(request_rec *r, const tw_dir_conf_t *dc)
 {
-    if (announced_length(r) > dir_conf_max_body(dc))
+    if (announced_length(r) > tw_conf_max_body(dc))
         return reject(r, APLOG_INFO, 0, HTTP_REQUEST_ENTITY_TOO_LARGE, "TWW0104",
                       "body larger than TwWebhookMaxBodySize (by Content-Length)");
     return OK;
@@ -942,7 +611,7 @@ static int check_announced_length(request_rec *r, const tw_dir_conf_t *dc)
 static int parse_signature(request_rec *r, const tw_dir_conf_t *dc,
                            unsigned char mac[TW_MAC_LEN])
 {
-    tw_status_t st = tw_signature_parse(apr_table_get(r->headers_in, signature_header(dc)), mac);
+    tw_status_t st = tw_signature_parse(apr_table_get(r->headers_in, tw_conf_signature_header(dc)), mac);
 
     if (st == TW_ERR_SIG_MISSING)
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0102", "signature header missing");
@@ -962,7 +631,7 @@ static int read_new_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
     if (rv != APR_SUCCESS)
         return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0403",
                       "cannot set up body storage");
-    return read_body(r, txn, v, dir_conf_max_body(dc));
+    return read_body(r, txn, v, tw_conf_max_body(dc));
 }
 
 /*
@@ -982,7 +651,7 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     int status;
 
     if (!first && txn->keys == dc->keys
-        && strcasecmp(txn->signature_header, signature_header(dc)) == 0)
+        && strcasecmp(txn->signature_header, tw_conf_signature_header(dc)) == 0)
         return OK;
     if (first && (status = check_method(r)) != OK)
         return status;
@@ -1020,7 +689,7 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     tw_cleanse(mac, sizeof(mac));
     txn->state = TW_TXN_VERIFIED;
     txn->keys = dc->keys;
-    txn->signature_header = signature_header(dc);
+    txn->signature_header = tw_conf_signature_header(dc);
     txn->secret_index = apr_psprintf(top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
     return OK;
 }
@@ -1030,8 +699,8 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
 /* Event and Delivery are not signed: they are passed on only when plain. */
 static int unsigned_header_checks(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *view)
 {
-    const char *event = apr_table_get(r->headers_in, event_header(dc));
-    const char *delivery = apr_table_get(r->headers_in, delivery_header(dc));
+    const char *event = apr_table_get(r->headers_in, tw_conf_event_header(dc));
+    const char *delivery = apr_table_get(r->headers_in, tw_conf_delivery_header(dc));
 
     if (event != NULL && !tw_event_is_plain(event))
         return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0111", "Event header not plain");
@@ -1079,7 +748,7 @@ static int inspect_json(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
     tw_json_t *json = NULL;
     tw_status_t st;
 
-    if (!dir_conf_wants_json(dc))
+    if (!tw_conf_wants_json(dc))
         return OK;
     if (tw_spool_length(txn->body) > TW_JSON_MAX_BYTES)
         st = TW_ERR_JSON_INVALID;
@@ -1200,7 +869,7 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
     tw_view_t *view = apr_pcalloc(r->pool, sizeof(*view));
     int status;
 
-    if (tw_spool_length(txn->body) > dir_conf_max_body(dc))
+    if (tw_spool_length(txn->body) > tw_conf_max_body(dc))
         return reject(r, APLOG_INFO, 0, HTTP_REQUEST_ENTITY_TOO_LARGE, "TWW0119",
                       "body larger than this location's TwWebhookMaxBodySize");
     view->verified = "1";
@@ -1241,7 +910,7 @@ static int hook_header_parser(request_rec *r)
 {
     const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
 
-    if (dir_conf_protects(dc) && txn_get(r) == NULL)
+    if (tw_conf_protects(dc) && txn_get(r) == NULL)
         hold_keepalive(r, txn_begin(r));
     return DECLINED;
 }
@@ -1256,7 +925,7 @@ static int unverifiable_request(request_rec *r, const tw_dir_conf_t *dc, tw_txn_
 {
     withhold_body(r, txn);
     export_env(r, NULL);
-    if (dir_conf_protects(dc))
+    if (tw_conf_protects(dc))
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0120",
                       "a request whose body was refused reached a protected location");
     return DECLINED;
@@ -1272,7 +941,7 @@ static int hook_fixups(request_rec *r)
     if (txn != NULL && (txn->state == TW_TXN_REFUSED
                         || (txn->state == TW_TXN_PENDING && txn->owner != r && r->main == NULL)))
         return unverifiable_request(r, dc, txn);
-    if (!dir_conf_protects(dc)) {
+    if (!tw_conf_protects(dc)) {
         /* An internal redirect out of a protected location still carries
          * the verified body, so the facts about it still hold. */
         if (txn != NULL && (view = view_find(r)) != NULL) {
@@ -1369,6 +1038,7 @@ static void hook_child_init(apr_pool_t *p, server_rec *s)
 static void register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(hook_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(tw_config_check, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(tw_replay_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(hook_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(hook_child_init, NULL, NULL, APR_HOOK_MIDDLE);
@@ -1387,11 +1057,11 @@ static void register_hooks(apr_pool_t *p)
 
 AP_DECLARE_MODULE(twwebhook) = {
     STANDARD20_MODULE_STUFF,
-    create_dir_conf,
-    merge_dir_conf,
-    create_srv_conf,
-    merge_srv_conf,
-    twwebhook_cmds,
+    tw_create_dir_conf,
+    tw_merge_dir_conf,
+    tw_create_srv_conf,
+    tw_merge_srv_conf,
+    tw_cmds,
     register_hooks
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
     , AP_MODULE_FLAG_NONE

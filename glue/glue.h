@@ -12,6 +12,50 @@
 
 extern module AP_MODULE_DECLARE_DATA twwebhook_module;
 
+/* ---- configuration (glue/config.c) ----------------------------------------- */
+
+#define TW_UNSET (-1)
+
+typedef struct {
+    const char *pointer;       /* RFC 6901, checked at config time */
+    const char *env_name;      /* checked by tw_env_name_is_allowed */
+} tw_export_t;
+
+typedef struct {
+    int enabled;               /* TwWebhook: TW_UNSET, 0 or 1 */
+    const char *enabled_at;    /* "file:line" of a TwWebhook On, for check_config */
+    apr_array_header_t *keys;  /* TwWebhookSecret: const tw_key_t *; NULL inherits */
+    const char *keys_scope;    /* the section that listed them (replay scope) */
+    apr_off_t max_body;        /* TwWebhookMaxBodySize; TW_UNSET inherits */
+    const char *signature_header;  /* TwWebhookSignatureHeader; NULL inherits */
+    const char *event_header;      /* TwWebhookEventHeader; NULL inherits */
+    const char *delivery_header;   /* TwWebhookDeliveryHeader; NULL inherits */
+    apr_array_header_t *events;    /* TwWebhookEvents: const char *; NULL inherits */
+    apr_array_header_t *exports;   /* TwWebhookExportJSON: tw_export_t; NULL inherits */
+    int require_json;              /* TwWebhookRequireJSON: TW_UNSET, 0 or 1 */
+} tw_dir_conf_t;
+
+typedef struct {
+    const char *spool_dir;     /* TwWebhookSpoolDir; NULL: apr_temp_dir_get() */
+} tw_srv_conf_t;
+
+void *tw_create_dir_conf(apr_pool_t *p, char *dir);
+void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+void *tw_create_srv_conf(apr_pool_t *p, server_rec *s);
+void *tw_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
+extern const command_rec tw_cmds[];
+
+/* What a section's settings come to, defaults resolved. */
+int tw_conf_protects(const tw_dir_conf_t *dc);
+apr_off_t tw_conf_max_body(const tw_dir_conf_t *dc);
+const char *tw_conf_signature_header(const tw_dir_conf_t *dc);
+const char *tw_conf_event_header(const tw_dir_conf_t *dc);
+const char *tw_conf_delivery_header(const tw_dir_conf_t *dc);
+int tw_conf_wants_json(const tw_dir_conf_t *dc);
+
+/* Checks across sections, at start-up and configtest (check_config). */
+int tw_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+
 /* ---- replay cache (glue/replay_cache.c) ---------------------------------- */
 
 typedef enum {

@@ -133,6 +133,62 @@ for my $case (@bad) {
     };
 }
 
+# What the message says, for the cases an operator most needs it for.
+for my $case (['TwWebhookSecret ""', qr/TwWebhookSecret: empty token/, ['TwWebhookSecret ""']],
+              ['a secret file ending in a lone CR', qr/secret has a line break inside/,
+               ['TwWebhookSecret file:' . write_file("$dir/cr.secret", "cfgCR-9a8b7c6d\r")]],
+              ['a secret file of two lines', qr/secret has a line break inside/,
+               ['TwWebhookSecret file:' . write_file("$dir/two.secret", "cfgTw0-1\ncfgTw0-2\n")]]) {
+    my ($name, $re, $lines) = @$case;
+    my ($rc, $out) = configtest($lines);
+    subtest "configtest fails: $name, and says why" => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, $re, "the message says $re") or diag($out);
+        unlike($out, qr/cfgCR|cfgTw0/, 'no secret in the message');
+    };
+}
+
+# "TwWebhook On" where no secret can ever apply would answer 500 to every
+# request: check_config refuses it, naming the file and line of the On.
+for my $case (['at server level', ['TwWebhook On'], 0],
+              ['in a <Location>, no secret anywhere', ['<Location /h>', 'TwWebhook On', '</Location>'], 1],
+              ['in a <Location>, a secret only in a sibling <Location>',
+               ['<Location /a>', "TwWebhookSecret $tok", '</Location>',
+                '<Location /b>', 'TwWebhook On', '</Location>'], 4],
+              ['in a <VirtualHost>, a secret only in another one',
+               ['<VirtualHost 127.0.0.1:8081>', "TwWebhookSecret $tok", '</VirtualHost>',
+                '<VirtualHost 127.0.0.1:8082>', '<Location /b>', 'TwWebhook On', '</Location>',
+                '</VirtualHost>'], 5]) {
+    my ($name, $lines, $bad) = @$case;
+    my ($rc, $out, $file) = configtest($lines);
+    my $line = @preamble + $bad + 1;
+    subtest "configtest fails: TwWebhook On without a secret $name" => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/\Q$file:$line\E: TwWebhook On, but no TwWebhookSecret applies/,
+             "the message names $file:$line") or diag($out);
+        unlike($out, qr/Syntax OK/, 'no "Syntax OK"');
+    };
+}
+for my $case (['below a <Location> with a secret',
+               ['<Location /a>', "TwWebhookSecret $tok", '</Location>',
+                '<Location /a/b>', 'TwWebhook On', '</Location>']],
+              ['in a <Location>, a secret in a <Directory>',
+               ["<Directory $dir>", "TwWebhookSecret $tok", '</Directory>',
+                '<Location /b>', 'TwWebhook On', '</Location>']],
+              ['in a <Location>, a secret at server level',
+               ["TwWebhookSecret $tok", '<Location /b>', 'TwWebhook Off', '</Location>',
+                '<Location /b/c>', 'TwWebhook On', '</Location>']],
+              ['in a <LocationMatch>, a secret in a <Location>',
+               ['<Location /a>', "TwWebhookSecret $tok", '</Location>',
+                '<LocationMatch "^/x">', 'TwWebhook On', '</LocationMatch>']]) {
+    my ($name, $lines) = @$case;
+    my ($rc, $out) = configtest($lines);
+    subtest "configtest passes: TwWebhook On $name" => sub {
+        is($rc, 0, 'httpd -t exits 0') or diag($out);
+        like($out, qr/Syntax OK/, 'Syntax OK');
+    };
+}
+
 # Tuning a replay cache that is not there is refused by the check_config
 # hook (no file and line there: it is about the whole configuration).
 for my $tuning ('TwWebhookReplayWindow 600', 'TwWebhookReplayCacheFailure closed') {
