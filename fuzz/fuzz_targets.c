@@ -4,7 +4,7 @@
  * The references here are written the obvious way on purpose (strlen,
  * strncasecmp, strchr, sscanf, strtoll, and OpenSSL's EVP_EncodeBlock as the
  * base64 oracle): they must not share a bug with the core.
- * Everything runs in the "C" locale (libFuzzer and fuzz_replay never call
+ * Everything runs in the "C" locale (libFuzzer and fuzz_run_inputs never call
  * setlocale), so strncasecmp is plain ASCII.
  */
 #include <ctype.h>
