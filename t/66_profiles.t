@@ -35,6 +35,11 @@ $conf .= <<"EOF";
     TwWebhookSecret "$token"
     TwWebhookTimestampTolerance 5
 </Location>
+<Location /p-projects-events>
+    TwWebhookProfile teamwork-projects
+    TwWebhookSecret "$token"
+    TwWebhookEvents task.* milestone.created
+</Location>
 <Location /p-github-custom>
     TwWebhookProfile github
     TwWebhookSecret "$token"
@@ -43,7 +48,8 @@ $conf .= <<"EOF";
 </Location>
 EOF
 my $srv = TwFleet->new(name => 'profiles', modules => ['socache_shmcb'],
-                       routes => [ (map { "p-$_" } @profiles), 'p-stripe-tight', 'p-github-custom' ],
+                       routes => [ (map { "p-$_" } @profiles), 'p-stripe-tight', 'p-github-custom',
+                                   'p-projects-events' ],
                        conf => $conf);
 unless (ok($srv->start, 'an httpd with a location per profile starts on ' . $srv->hostport)) {
     diag($srv->why);
@@ -232,6 +238,33 @@ for my $p (@profiles) {
                   'TwWebhookTimestampTolerance 5: 10 s old is refused');
     $res = post('/p-stripe-tight/report.cgi', $body, signed_headers('stripe', $token, $body, time));
     check_delivered($res, 'cgi', $body, {}, 'TwWebhookTimestampTolerance 5: a fresh one is delivered');
+}
+
+# Teamwork Projects: upper-case events, matched by TwWebhookEvents without
+# regard to case and exported as sent; JSON and form-encoded bodies.
+for my $ds (downstreams()) {
+    for my $case ([ 'TASK.CREATED', 'application/json',
+                    '{"task":{"id":77,"name":"Write docs"},"eventCreator":{"id":5}}' ],
+                  [ 'TASK.UPDATED', 'application/x-www-form-urlencoded',
+                    'task%5Bid%5D=77&task%5Bname%5D=Write+docs&event=TASK.UPDATED' ],
+                  [ 'MILESTONE.CREATED', 'application/json', '{"milestone":{"id":77}}' ]) {
+        my ($event, $type, $body) = @$case;
+        $body =~ s/77/77${$}$ds/g;   # one delivery per downstream (the replay cache)
+        my $res = tw_request(hostport => $srv->hostport, path => "/p-projects-events/report.$ds",
+                             body => $body, content_type => $type, delivery => undef,
+                             headers => [ signed_headers('teamwork-projects', $token, $body, time,
+                                                         event => $event, id => '4711') ]);
+        check_delivered($res, $ds, $body, {}, "projects, $ds: $event ($type) delivered");
+        my $v = ($res->{json} || {})->{tw_vars} || {};
+        is($v->{TW_WEBHOOK_EVENT}, $event, "projects, $ds: TW_WEBHOOK_EVENT=$event, as sent");
+        is($v->{TW_WEBHOOK_DELIVERY}, '4711', "projects, $ds: TW_WEBHOOK_DELIVERY from X-Projects-Delivery");
+    }
+    my $body = qq({"comment":{"id":1,"ds":"$ds"}});
+    my $res = post("/p-projects-events/report.$ds", $body,
+                   signed_headers('teamwork-projects', $token, $body, time, event => 'COMMENT.CREATED'));
+    is($res->{status}, 200, "projects, $ds: COMMENT.CREATED outside TwWebhookEvents: 200");
+    like($res->{body} // '', qr/^ignored: event not handled here/, "projects, $ds: ... ignored");
+    is(downstream_ran($res->{id}), 0, "projects, $ds: ... the app did not run");
 }
 
 # The operator's header names win over the profile's.
