@@ -30,6 +30,7 @@ void *tw_create_dir_conf(apr_pool_t *p, char *dir)
     dc->enabled = TW_UNSET;
     dc->max_body = TW_UNSET;
     dc->require_json = TW_UNSET;
+    dc->inbox_hold = TW_UNSET;
     return dc;   /* pointers are NULL: inherit */
 }
 
@@ -57,6 +58,9 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(events);
     MERGE_PTR(exports);
     MERGE_VAL(require_json);
+    MERGE_PTR(inbox_dir);
+    dc->inbox_at = (add->inbox_dir != NULL) ? add->inbox_at : base->inbox_at;
+    MERGE_VAL(inbox_hold);
     return dc;
 }
 
@@ -104,6 +108,18 @@ const char *tw_conf_delivery_header(const tw_dir_conf_t *dc)
 int tw_conf_wants_json(const tw_dir_conf_t *dc)
 {
     return dc->require_json == 1 || (dc->exports != NULL && dc->exports->nelts > 0);
+}
+
+apr_array_header_t *tw_conf_header_names(const tw_dir_conf_t *dc, apr_pool_t *p)
+{
+    apr_array_header_t *names = apr_array_make(p, 5, sizeof(const char *));
+
+    APR_ARRAY_PUSH(names, const char *) = tw_conf_signature_header(dc);
+    APR_ARRAY_PUSH(names, const char *) = tw_conf_event_header(dc);
+    APR_ARRAY_PUSH(names, const char *) = tw_conf_delivery_header(dc);
+    APR_ARRAY_PUSH(names, const char *) = "Content-Type";
+    APR_ARRAY_PUSH(names, const char *) = "User-Agent";
+    return names;
 }
 
 /* ---- directive handlers -------------------------------------------------- */
@@ -336,6 +352,13 @@ const command_rec tw_cmds[] = {
                   "a JSON pointer into the verified body and the variable to export it as"),
     AP_INIT_FLAG("TwWebhookRequireJSON", ap_set_flag_slot, DIR_FIELD(require_json), RSRC_CONF | ACCESS_CONF,
                  "On to answer 400 to a verified body that is not one JSON document"),
+    AP_INIT_TAKE1("TwWebhookInbox", tw_inbox_cmd_dir, NULL, RSRC_CONF | ACCESS_CONF,
+                  "directory where every verified delivery is kept until the app "
+                  "answered 2xx (relative to ServerRoot)"),
+    AP_INIT_FLAG("TwWebhookInboxHold", ap_set_flag_slot, DIR_FIELD(inbox_hold),
+                 RSRC_CONF | ACCESS_CONF,
+                 "On to answer 202 and hold the delivery when the app fails with 5xx "
+                 "or cannot be reached (default Off: the sender sees the failure)"),
     AP_INIT_TAKE1("TwWebhookReplayCache", tw_replay_cmd_cache, NULL, RSRC_CONF,
                   "socache provider[:arguments] remembering handled deliveries "
                   "(server-wide), e.g. shmcb, memcache:host:port, redis:host:port"),
