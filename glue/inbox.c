@@ -15,9 +15,11 @@
  *              through r->proto_output_filters only). With
  *              TwWebhookInboxHold On and a 5xx, the response becomes
  *              "202 held" and the rest of the app's answer is dropped.
- *   after it   log_transaction: a 2xx from the app removes the entry;
- *              anything else (a held 5xx included) records the status and
- *              keeps the entry for redelivery (twwebhook-inbox redeliver).
+ *              Then, before the status goes out, a 2xx from the app
+ *              removes the entry; anything else (a held 5xx included)
+ *              records the status and keeps the entry for redelivery
+ *              (twwebhook-inbox redeliver). log_transaction does the same
+ *              for a response that never passed the filter.
  *
  * A child killed at any point after the write leaves the entry in place:
  * the worst outcome is a delivery handed to the app twice, never one lost.
@@ -274,6 +276,8 @@ int tw_inbox_held(request_rec *r)
 
 /* ---- the response ---------------------------------------------------------- */
 
+static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status);
+
 /* Turns r's response into "202 held": the app's headers and body go. */
 static void hold_response(request_rec *r, tw_inbox_txn_t *it)
 {
@@ -300,13 +304,17 @@ static apr_status_t filter_inbox(ap_filter_t *f, apr_bucket_brigade *bb)
     apr_bucket *b, *next;
 
     if (!ctx->swallow) {
+        int status = r->status;
+
         ctx->it->seen = 1;
-        ctx->it->status = r->status;
-        if (!(ctx->it->hold && r->status >= 500) || ctx->it->held) {
+        ctx->it->status = status;
+        if (!(ctx->it->hold && status >= 500) || ctx->it->held) {
+            settle_entry(r, ctx->it, status);
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
         hold_response(r, ctx->it);
+        settle_entry(r, ctx->it, status);
         ctx->swallow = 1;
         APR_BRIGADE_INSERT_HEAD(bb, apr_bucket_immortal_create(TW_INBOX_HELD_BODY,
                                     strlen(TW_INBOX_HELD_BODY), f->c->bucket_alloc));
@@ -348,22 +356,20 @@ static void hook_insert_filter(request_rec *r)
     ap_add_output_filter(TW_INBOX_FILTER, ctx, r, r->connection);
 }
 
-/* After the response: a 2xx from the app removes the entry, anything else
- * keeps it with its status. */
-static int hook_log_transaction(request_rec *r)
+/*
+ * Settles the entry once the app's final status is known: a 2xx removes
+ * it, anything else (a held 5xx included) records the status and keeps it.
+ * Done as the response's first bytes leave, so that whoever sees the
+ * answer (the sender, twwebhook-inbox) finds the entry settled.
+ */
+static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status)
 {
-    tw_inbox_txn_t *it = inbox_txn(r);
-    request_rec *last = r;
     apr_status_t rv;
     char err[128];
-    int status;
 
-    if (it == NULL || it->settled || r->main != NULL)
-        return DECLINED;
+    if (it->settled)
+        return;
     it->settled = 1;
-    while (last->next != NULL)
-        last = last->next;
-    status = it->seen ? it->status : last->status;
     if (ap_is_HTTP_SUCCESS(status) && !it->held) {
         rv = tw_inbox_remove(it->dir, it->id, r->pool);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv))
@@ -371,7 +377,7 @@ static int hook_log_transaction(request_rec *r)
                           "TWW0413: cannot remove handled entry %s from the inbox %s (%s): "
                           "it will be delivered again by a redelivery",
                           it->id, it->dir, tw_inbox_strerror(rv, err, sizeof(err)));
-        return DECLINED;
+        return;
     }
     rv = tw_inbox_set_status(it->dir, it->id, status, r->pool);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv))
@@ -383,6 +389,20 @@ static int hook_log_transaction(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "TWW0209: the app answered %d: kept in the inbox as %s (delivery %s)",
                       status, it->id, it->delivery ? it->delivery : "-");
+}
+
+/* For a response that never passed the filter (the client went away, or
+ * the handler failed before any output). */
+static int hook_log_transaction(request_rec *r)
+{
+    tw_inbox_txn_t *it = inbox_txn(r);
+    request_rec *last = r;
+
+    if (it == NULL || it->settled || r->main != NULL)
+        return DECLINED;
+    while (last->next != NULL)
+        last = last->next;
+    settle_entry(r, it, it->seen ? it->status : last->status);
     return DECLINED;
 }
 

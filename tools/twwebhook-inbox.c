@@ -354,7 +354,7 @@ static int post_entry(const target_t *t, const tw_inbox_entry_t *e, int body_fd,
 static int redeliver_one(const char *dir, const char *id, const target_t *t, int timeout,
                          apr_pool_t *pool)
 {
-    tw_inbox_entry_t *e = NULL;
+    tw_inbox_entry_t *e = NULL, *after = NULL;
     char err[512] = "";
     apr_status_t rv;
     int fd = -1, status;
@@ -378,8 +378,22 @@ static int redeliver_one(const char *dir, const char *id, const target_t *t, int
         printf("%s %d kept\n", id, status);
         return 1;
     }
-    /* The module removes the entry itself when the app answers 2xx; here
-     * it goes for the other 2xx (a duplicate, a URL without the inbox). */
+    /*
+     * A module with this inbox recorded the copy (the entry changed): it
+     * has removed the entry if the app answered 2xx, and kept it if not,
+     * a "202 held" included, so the entry decides. An entry nobody touched
+     * got a 2xx without an inbox on the way (a duplicate from the replay
+     * cache, another URL): it is removed here.
+     */
+    rv = tw_inbox_open(dir, id, &after, NULL, pool);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        printf("%s %d removed\n", id, status);
+        return 0;
+    }
+    if (rv == APR_SUCCESS && (after->updated != e->updated || after->attempts != e->attempts)) {
+        printf("%s %d kept\n", id, status);
+        return 1;
+    }
     rv = tw_inbox_remove(dir, id, pool);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
         printf("%s %d delivered, but cannot remove: %s\n", id, status, errstr(rv));
