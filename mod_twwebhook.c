@@ -978,6 +978,32 @@ static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
 }
 
 /*
+ * TwWebhookInbox (glue/inbox.c): a body about to be handed to the app is
+ * recorded first, under the replay cache's key; one that cannot be
+ * recorded is refused with 503 and never reaches the app.
+ */
+static int record_in_inbox(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
+{
+    const tw_view_t *view = view_get(r);
+    unsigned char key[TW_MAC_LEN];
+    const char *scope;
+    apr_status_t rv;
+
+    if (!tw_inbox_configured(dc) || r->main != NULL || view == NULL || view->ack != NULL)
+        return OK;
+    scope = replay_scope(r, dc);
+    if (tw_replay_key(txn->mac, scope, strlen(scope), key) != TW_OK)
+        return reject(r, APLOG_ERR, 0, HTTP_SERVICE_UNAVAILABLE, "TWW0419",
+                      "cannot derive the inbox entry's key (libcrypto): the app is not run");
+    if ((rv = tw_inbox_record(r, dc, key, txn->body)) != APR_SUCCESS)
+        return reject(r, APLOG_ERR, rv, HTTP_SERVICE_UNAVAILABLE, "TWW0418",
+                      apr_psprintf(r->pool, "cannot record the delivery in TwWebhookInbox %s "
+                                   "(disk full or not writable?): the app is not run",
+                                   dc->inbox_dir));
+    return OK;
+}
+
+/*
  * Everything this location says about a verified body, for a request
  * handled here however it arrived (the first request, an internal redirect,
  * a subrequest): its size limit, header names, JSON rules, event list and
@@ -1084,7 +1110,8 @@ static int hook_fixups(request_rec *r)
 
     first = (txn->state == TW_TXN_PENDING);
     if ((status = verify_body(r, dc, txn)) != OK
-        || (status = apply_location_policy(r, dc, txn, first)) != OK)
+        || (status = apply_location_policy(r, dc, txn, first)) != OK
+        || (status = record_in_inbox(r, dc, txn)) != OK)
         return status;
     view = view_get(r);
     export_env(r, view);
@@ -1116,7 +1143,8 @@ static void settle_replay(request_rec *r, tw_txn_t *txn)
     while (last->next != NULL)   /* the status of the last internal redirect */
         last = last->next;
     txn->replay_reserved = 0;
-    tw_replay_settle(r, txn->replay_key, ap_is_HTTP_SUCCESS(last->status));
+    /* A "202 held" (TwWebhookInboxHold) is a failure kept for redelivery. */
+    tw_replay_settle(r, txn->replay_key, ap_is_HTTP_SUCCESS(last->status) && !tw_inbox_held(r));
 }
 
 /* The first response bytes carry the final status: settle before they go. */
@@ -1174,6 +1202,7 @@ static void register_hooks(apr_pool_t *p)
     /* Protocol level: survives internal redirects, sees error pages too. */
     ap_register_output_filter(TW_SETTLE_FILTER, filter_settle, NULL, AP_FTYPE_PROTOCOL);
     tw_counters_register_hooks();
+    tw_inbox_register_hooks();
 }
 
 AP_DECLARE_MODULE(twwebhook) = {

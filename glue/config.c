@@ -32,6 +32,7 @@ void *tw_create_dir_conf(apr_pool_t *p, char *dir)
     dc->max_body = TW_UNSET;
     dc->require_json = TW_UNSET;
     dc->tolerance = TW_UNSET;
+    dc->inbox_hold = TW_UNSET;
     return dc;   /* pointers are NULL: inherit */
 }
 
@@ -64,6 +65,9 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(events);
     MERGE_PTR(exports);
     MERGE_VAL(require_json);
+    MERGE_PTR(inbox_dir);
+    dc->inbox_at = (add->inbox_dir != NULL) ? add->inbox_at : base->inbox_at;
+    MERGE_VAL(inbox_hold);
     return dc;
 }
 
@@ -173,6 +177,23 @@ int tw_conf_wants_json(const tw_dir_conf_t *dc)
     return dc->require_json == 1 || (dc->exports != NULL && dc->exports->nelts > 0)
         || tw_conf_event_source(dc, &field) == TW_SOURCE_BODY
         || tw_conf_delivery_source(dc, &field) == TW_SOURCE_BODY;
+}
+
+apr_array_header_t *tw_conf_header_names(const tw_dir_conf_t *dc, apr_pool_t *p)
+{
+    const tw_profile_t *profile = tw_conf_profile(dc);
+    const char *candidates[] = {
+        tw_conf_signature_header(dc), profile->timestamp_header, profile->id_header,
+        tw_conf_event_header(dc), tw_conf_delivery_header(dc), "Content-Type", "User-Agent",
+    };
+    apr_array_header_t *names = apr_array_make(p, 7, sizeof(const char *));
+    size_t i;
+
+    /* what the profile signs or reads; NULL where it reads nothing there */
+    for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+        if (candidates[i] != NULL)
+            APR_ARRAY_PUSH(names, const char *) = candidates[i];
+    return names;
 }
 
 /* ---- directive handlers -------------------------------------------------- */
@@ -502,6 +523,13 @@ const command_rec tw_cmds[] = {
                   "a JSON pointer into the verified body and the variable to export it as"),
     AP_INIT_FLAG("TwWebhookRequireJSON", ap_set_flag_slot, DIR_FIELD(require_json), RSRC_CONF | ACCESS_CONF,
                  "On to answer 400 to a verified body that is not one JSON document"),
+    AP_INIT_TAKE1("TwWebhookInbox", tw_inbox_cmd_dir, NULL, RSRC_CONF | ACCESS_CONF,
+                  "directory where every verified delivery is kept until the app "
+                  "answered 2xx (relative to ServerRoot)"),
+    AP_INIT_FLAG("TwWebhookInboxHold", ap_set_flag_slot, DIR_FIELD(inbox_hold),
+                 RSRC_CONF | ACCESS_CONF,
+                 "On to answer 202 and hold the delivery when the app fails with 5xx "
+                 "or cannot be reached (default Off: the sender sees the failure)"),
     AP_INIT_TAKE1("TwWebhookReplayCache", tw_replay_cmd_cache, NULL, RSRC_CONF,
                   "socache provider[:arguments] remembering handled deliveries "
                   "(server-wide), e.g. shmcb, memcache:host:port, redis:host:port"),

@@ -37,6 +37,9 @@ typedef struct {
     apr_array_header_t *events;    /* TwWebhookEvents: const char *; NULL inherits */
     apr_array_header_t *exports;   /* TwWebhookExportJSON: tw_export_t; NULL inherits */
     int require_json;              /* TwWebhookRequireJSON: TW_UNSET, 0 or 1 */
+    const char *inbox_dir;         /* TwWebhookInbox, absolute; NULL inherits */
+    const char *inbox_at;          /* "file:line" of it, for check_config */
+    int inbox_hold;                /* TwWebhookInboxHold: TW_UNSET, 0 or 1 */
 } tw_dir_conf_t;
 
 typedef struct {
@@ -62,6 +65,10 @@ tw_source_t tw_conf_delivery_source(const tw_dir_conf_t *dc, const char **pfield
 const char *tw_conf_event_header(const tw_dir_conf_t *dc);
 const char *tw_conf_delivery_header(const tw_dir_conf_t *dc);
 int tw_conf_wants_json(const tw_dir_conf_t *dc);
+/* The request headers a location's scheme signs or reads, plus
+ * Content-Type and User-Agent: what an inbox entry keeps to deliver a
+ * body again. Extend it with every header a new profile reads. */
+apr_array_header_t *tw_conf_header_names(const tw_dir_conf_t *dc, apr_pool_t *p);
 
 /* Checks across sections, at start-up and configtest (check_config). */
 int tw_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
@@ -93,6 +100,29 @@ int tw_replay_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 int tw_replay_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s);
 void tw_replay_child_init(apr_pool_t *p, server_rec *s);
+
+/* ---- the inbox (glue/inbox.c; the files: libtwcore/tw_inbox.c) ----------- */
+
+const char *tw_inbox_cmd_dir(cmd_parms *cmd, void *dcv, const char *arg);
+/* configtest and start-up: every TwWebhookInbox exists and is writable by
+ * the user the children run as. */
+int tw_inbox_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *s);
+int tw_inbox_configured(const tw_dir_conf_t *dc);
+/*
+ * Records, once per transaction and durably, the verified body about to be
+ * handed to the app, under the entry id made from key (tw_replay_key's).
+ * Not APR_SUCCESS: nothing was recorded and the app must not run.
+ */
+apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
+                             const unsigned char key[TW_MAC_LEN], tw_spool_t *body);
+/* 1 when this transaction's response was turned into "202 held": it is
+ * not handled, whatever its status says (the replay cache must not
+ * remember it). */
+int tw_inbox_held(request_rec *r);
+/* The held-response filter, its insert hooks and the settling of entries
+ * after the response (log_transaction). */
+void tw_inbox_register_hooks(void);
 
 /* ---- counters shown by mod_status (glue/counters.c) ---------------------- */
 

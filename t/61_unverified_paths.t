@@ -78,6 +78,21 @@ for my $ds (downstreams()) {
     is(downstream_ran($res->{id}), 0, '... and its handler never ran');
 }
 
+# An error page served by a proxied backend (mod_proxy_http) gets no body
+# either (the backend this test starts reports what reached it).
+{
+    my $backend = eval { backend_start(tw_vars()->{tw_backend_port}) };
+    ok($backend, 'the loopback backend started') or diag($@);
+    my $res = tw_request(path => '/edocproxy/hook', body => $body, signature => 'nothex');
+    is($res->{status}, 401, 'ErrorDocument on a proxied backend: 401') or diag(describe($res));
+    my $j = page_report($res);
+    is($j->{downstream}, 'backend', '... answered by the backend');
+    is($j->{body_length}, 0, '... which was sent no body');
+    ok(!$j->{CONTENT_LENGTH}, '... and told of none (Content-Length '
+                              . ($j->{CONTENT_LENGTH} // 'absent') . ')');
+    backend_stop($backend) if $backend;
+}
+
 # "Require all denied" refuses before the module runs; the ErrorDocument
 # still must not read the body, and the connection is not drained.
 {

@@ -10,7 +10,8 @@ use Digest::SHA qw(sha256_hex);
 use Fcntl qw(:flock);
 use JSON::PP ();
 
-my $id = $ENV{HTTP_X_TW_TEST_ID} // '-';
+# a redelivery (twwebhook-inbox) has no X-Tw-Test-Id, but its Delivery
+my $id = $ENV{HTTP_X_TW_TEST_ID} // $ENV{TW_WEBHOOK_DELIVERY} // '-';
 if (my $log = $ENV{TW_TEST_LOG}) {
     if (open my $fh, '>>', $log) {
         flock $fh, LOCK_EX;

@@ -4,7 +4,9 @@
 // and length from php://input and the request variables, as JSON. It
 // appends "php <X-Tw-Test-Id>" to $TW_TEST_LOG first, so a test can prove
 // the downstream never ran for a rejected request.
-$id = $_SERVER['HTTP_X_TW_TEST_ID'] ?? '-';
+// A redelivery (twwebhook-inbox) carries only the stored headers: no
+// X-Tw-Test-Id, but the Delivery the tests set to the same id.
+$id = $_SERVER['HTTP_X_TW_TEST_ID'] ?? ($_SERVER['TW_WEBHOOK_DELIVERY'] ?? '-');
 if (!empty($_SERVER['TW_TEST_LOG'])) {
     file_put_contents($_SERVER['TW_TEST_LOG'], "php $id\n", FILE_APPEND | LOCK_EX);
 }
@@ -59,6 +61,15 @@ foreach ($_SERVER as $k => $v) {
 $r['tw_vars'] = (object)$tw;
 $r['tw_env'] = (object)$tw_env;
 
+// ?status=NNN answers with that status, ?sleep=N first waits N seconds
+// (as t/cgi-bin/report.cgi: a failing app, a slow app)
+$q = $_SERVER['QUERY_STRING'] ?? '';
+if (preg_match('/\bsleep=(\d+(?:\.\d+)?)\b/', $q, $m)) {
+    usleep((int)((float)$m[1] * 1000000));
+}
+if (preg_match('/\bstatus=(\d{3})\b/', $q, $m)) {
+    http_response_code((int)$m[1]);
+}
 header('Content-Type: application/json');
 // one line, newline-terminated: TwTest::tw_nghttp finds it in nghttp's log
 echo json_encode($r, JSON_UNESCAPED_SLASHES), "\n";

@@ -1,0 +1,421 @@
+/*
+ * inbox.c - TwWebhookInbox and TwWebhookInboxHold: no verified delivery is
+ * lost while the app behind the module is down.
+ *
+ * Life of an entry (the files themselves: libtwcore/tw_inbox.c):
+ *
+ *   fixups     the verified body is about to be handed to the app: it is
+ *              written to the inbox first, durably (tw_inbox_record, called
+ *              by mod_twwebhook.c). If that fails the request gets 503 and
+ *              the app never runs.
+ *   response   the first brigade of the response passes "TWWEBHOOK_INBOX"
+ *              (a content filter, added by insert_filter for the app's
+ *              response and by insert_error_filter for error pages such as
+ *              mod_proxy's 502/503, which ap_send_error_response sends
+ *              through r->proto_output_filters only). With
+ *              TwWebhookInboxHold On and a 5xx, the response becomes
+ *              "202 held" and the rest of the app's answer is dropped.
+ *              Then, before the status goes out, a 2xx from the app
+ *              removes the entry; anything else (a held 5xx included)
+ *              records the status and keeps the entry for redelivery
+ *              (twwebhook-inbox redeliver). log_transaction does the same
+ *              for a response that never passed the filter.
+ *
+ * A child killed at any point after the write leaves the entry in place:
+ * the worst outcome is a delivery handed to the app twice, never one lost.
+ * The per-transaction state lives on the top request's pool.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+#include "unixd.h"
+
+#include "apr_strings.h"
+
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "glue.h"
+
+APLOG_USE_MODULE(twwebhook);
+
+#define TW_INBOX_FILTER     "TWWEBHOOK_INBOX"
+#define TW_INBOX_TXN_KEY    "twwebhook-inbox"
+#define TW_INBOX_HELD_BODY  "accepted: held for redelivery\n"
+#define TW_NOTE_OUTCOME     "twwebhook-outcome"   /* as in mod_twwebhook.c */
+
+typedef struct {
+    const char *dir;
+    char id[TW_INBOX_ID_LEN + 1];
+    const char *delivery;     /* for log lines; plain, checked by the glue */
+    int hold;                 /* TwWebhookInboxHold On where it was recorded */
+    int seen;                 /* a response passed the filter */
+    int status;               /* the app's status, as the filter last saw it */
+    int held;                 /* the response was turned into 202 */
+    int settled;
+} tw_inbox_txn_t;
+
+typedef struct {
+    tw_inbox_txn_t *it;
+    int swallow;              /* held: the app's body is dropped */
+} tw_inbox_filter_ctx_t;
+
+static request_rec *top_of(request_rec *r)
+{
+    while (r->main != NULL)
+        r = r->main;
+    return r;
+}
+
+static tw_inbox_txn_t *inbox_txn(request_rec *r)
+{
+    void *it = NULL;
+
+    apr_pool_userdata_get(&it, TW_INBOX_TXN_KEY, top_of(r)->pool);
+    return it;
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+/* TwWebhookInbox <directory>: checked in check_config, once User is known. */
+const char *tw_inbox_cmd_dir(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tw_dir_conf_t *dc = dcv;
+    const char *dir = ap_server_root_relative(cmd->pool, arg);
+
+    if (dir == NULL || *arg == '\0')
+        return apr_psprintf(cmd->pool, "%s: invalid directory path '%s'", cmd->cmd->name, arg);
+    dc->inbox_dir = dir;
+    dc->inbox_at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                                cmd->directive->line_num);
+    return NULL;
+}
+
+int tw_inbox_configured(const tw_dir_conf_t *dc)
+{
+    return dc != NULL && dc->inbox_dir != NULL;
+}
+
+/* The user and group the children run as: User/Group when started as
+ * root, else whoever started httpd (User is then ignored). */
+static void server_user(uid_t *uid, gid_t *gid, const char **name)
+{
+    if (geteuid() == 0) {
+        *uid = ap_unixd_config.user_id;
+        *gid = ap_unixd_config.group_id;
+        *name = ap_unixd_config.user_name ? ap_unixd_config.user_name : "?";
+    }
+    else {
+        *uid = geteuid();
+        *gid = getegid();
+        *name = "the user httpd runs as";
+    }
+}
+
+/* Owner, group or other bits: write and search for that user. (ACLs and
+ * supplementary groups are not looked at; a directory the server can
+ * write only through them is refused: chown it to the user instead.) */
+static int writable_by(const struct stat *st, uid_t uid, gid_t gid)
+{
+    if (uid == 0)
+        return 1;
+    if (st->st_uid == uid)
+        return (st->st_mode & (S_IWUSR | S_IXUSR)) == (S_IWUSR | S_IXUSR);
+    if (st->st_gid == gid)
+        return (st->st_mode & (S_IWGRP | S_IXGRP)) == (S_IWGRP | S_IXGRP);
+    return (st->st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
+}
+
+static int check_inbox_dir(server_rec *s, const tw_dir_conf_t *dc)
+{
+    uid_t uid;
+    gid_t gid;
+    const char *user;
+    struct stat st;
+
+    if (dc == NULL || dc->inbox_dir == NULL)
+        return OK;
+    server_user(&uid, &gid, &user);
+    if (stat(dc->inbox_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "TWW0805: %s: TwWebhookInbox %s is not an existing directory",
+                     dc->inbox_at, dc->inbox_dir);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!writable_by(&st, uid, gid)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "TWW0806: %s: TwWebhookInbox %s is not writable by %s (uid %ld, gid %ld): "
+                     "make that user its owner with mode 0700",
+                     dc->inbox_at, dc->inbox_dir, user, (long)uid, (long)gid);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static int check_sections(server_rec *s, apr_array_header_t *vectors, int depth)
+{
+    int i, status;
+
+    for (i = 0; vectors != NULL && i < vectors->nelts; i++) {
+        ap_conf_vector_t *v = APR_ARRAY_IDX(vectors, i, ap_conf_vector_t *);
+        const core_dir_config *core = ap_get_core_module_config(v);
+
+        if ((status = check_inbox_dir(s, ap_get_module_config(v, &twwebhook_module))) != OK)
+            return status;
+        if (depth == 0 && (status = check_sections(s, core->sec_file, 1)) != OK)
+            return status;   /* <Files> inside <Directory> */
+    }
+    return OK;
+}
+
+int tw_inbox_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *s)
+{
+    int status;
+
+    for (; s != NULL; s = s->next) {
+        core_server_config *core = ap_get_core_module_config(s->module_config);
+        core_dir_config *dcore = ap_get_core_module_config(s->lookup_defaults);
+
+        if ((status = check_inbox_dir(s, ap_get_module_config(s->lookup_defaults,
+                                                              &twwebhook_module))) != OK
+            || (status = check_sections(s, core->sec_url, 1)) != OK
+            || (status = check_sections(s, core->sec_dir, 0)) != OK
+            || (status = check_sections(s, dcore->sec_file, 1)) != OK)
+            return status;
+    }
+    return OK;
+}
+
+/* ---- recording ----------------------------------------------------------- */
+
+static apr_status_t read_spool(void *ctx, apr_off_t offset, void *buf, apr_size_t cap,
+                               apr_size_t *got)
+{
+    return tw_spool_read_at(ctx, offset, buf, cap, got);
+}
+
+/* The request target the delivery came in on (before internal redirects). */
+static const char *original_path(request_rec *r)
+{
+    while (r->prev != NULL)
+        r = r->prev;
+    if (r->unparsed_uri != NULL && r->unparsed_uri[0] == '/')
+        return r->unparsed_uri;
+    return apr_pstrcat(r->pool, ap_escape_uri(r->pool, r->uri ? r->uri : "/"),
+                       r->args ? "?" : "", r->args ? r->args : "", NULL);
+}
+
+apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
+                             const unsigned char key[TW_MAC_LEN], tw_spool_t *body)
+{
+    request_rec *top = top_of(r);
+    apr_array_header_t *names;
+    tw_inbox_entry_t e;
+    tw_inbox_txn_t *it;
+    apr_status_t rv;
+    int i, j;
+
+    if (inbox_txn(r) != NULL)
+        return APR_SUCCESS;   /* this transaction's copy is recorded */
+    memset(&e, 0, sizeof(e));
+    if (tw_inbox_id(key, e.id) != TW_OK)
+        return APR_EINVAL;
+    e.path = original_path(r);
+    e.body_length = tw_spool_length(body);
+    names = tw_conf_header_names(dc, r->pool);
+    for (i = 0; i < names->nelts && e.nheaders < TW_INBOX_HEADERS_MAX; i++) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        const char *value = apr_table_get(r->headers_in, name);
+        int dup = 0;
+
+        for (j = 0; j < (int)e.nheaders; j++)
+            dup |= (strcasecmp(e.headers[j].name, name) == 0);
+        if (dup || value == NULL)
+            continue;
+        if (!tw_inbox_name_is_storable(name) || !tw_inbox_value_is_storable(value)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "TWW0207: header %s not kept in the inbox (not storable)",
+                          ap_escape_logitem(r->pool, name));
+            continue;
+        }
+        e.headers[e.nheaders].name = name;
+        e.headers[e.nheaders].value = value;
+        e.nheaders++;
+    }
+    if (!tw_inbox_path_is_storable(e.path))
+        return APR_EINVAL;
+    rv = tw_inbox_put(dc->inbox_dir, &e, read_spool, body, r->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+
+    it = apr_pcalloc(top->pool, sizeof(*it));
+    it->dir = dc->inbox_dir;
+    memcpy(it->id, e.id, sizeof(it->id));
+    it->hold = (dc->inbox_hold == 1);
+    /* the delivery id when it is a header (a body field is in the body) */
+    it->delivery = tw_conf_delivery_header(dc) != NULL
+                   ? apr_table_get(r->headers_in, tw_conf_delivery_header(dc)) : NULL;
+    if (it->delivery != NULL && !tw_delivery_is_plain(it->delivery))
+        it->delivery = NULL;
+    apr_pool_userdata_setn(it, TW_INBOX_TXN_KEY, NULL, top->pool);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "TWW0208: recorded in the inbox as %s (%" APR_OFF_T_FMT " bytes, delivery %s)",
+                  it->id, e.body_length, it->delivery ? it->delivery : "-");
+    return APR_SUCCESS;
+}
+
+int tw_inbox_held(request_rec *r)
+{
+    const tw_inbox_txn_t *it = inbox_txn(r);
+
+    return it != NULL && it->held;
+}
+
+/* ---- the response ---------------------------------------------------------- */
+
+static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status);
+
+/* Turns r's response into "202 held": the app's headers and body go. */
+static void hold_response(request_rec *r, tw_inbox_txn_t *it)
+{
+    it->held = 1;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "TWW0206: the app answered %d: answered 202 and held for redelivery "
+                  "(TwWebhookInboxHold On; entry %s, delivery %s)",
+                  r->status, it->id, it->delivery ? it->delivery : "-");
+    r->status = HTTP_ACCEPTED;
+    r->status_line = NULL;
+    apr_table_clear(r->headers_out);
+    apr_table_clear(r->err_headers_out);
+    r->content_encoding = NULL;
+    r->content_languages = NULL;
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    ap_set_content_length(r, (apr_off_t)strlen(TW_INBOX_HELD_BODY));
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, "held");
+}
+
+static apr_status_t filter_inbox(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    tw_inbox_filter_ctx_t *ctx = f->ctx;
+    request_rec *r = f->r;
+    apr_bucket *b, *next;
+
+    if (!ctx->swallow) {
+        int status = r->status;
+
+        ctx->it->seen = 1;
+        ctx->it->status = status;
+        if (!(ctx->it->hold && status >= 500) || ctx->it->held) {
+            settle_entry(r, ctx->it, status);
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        hold_response(r, ctx->it);
+        settle_entry(r, ctx->it, status);
+        ctx->swallow = 1;
+        APR_BRIGADE_INSERT_HEAD(bb, apr_bucket_immortal_create(TW_INBOX_HELD_BODY,
+                                    strlen(TW_INBOX_HELD_BODY), f->c->bucket_alloc));
+        b = APR_BUCKET_NEXT(APR_BRIGADE_FIRST(bb));
+    }
+    else {
+        b = APR_BRIGADE_FIRST(bb);
+    }
+    /* Drop the app's (or the error page's) data; keep EOS and FLUSH. */
+    for (; b != APR_BRIGADE_SENTINEL(bb); b = next) {
+        next = APR_BUCKET_NEXT(b);
+        if (!APR_BUCKET_IS_METADATA(b))
+            apr_bucket_delete(b);
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+static int has_filter(request_rec *r)
+{
+    ap_filter_t *f;
+
+    for (f = r->output_filters; f != NULL && f != r->proto_output_filters; f = f->next)
+        if (f->r == r && f->frec->filter_func.out_func == filter_inbox)
+            return 1;
+    return 0;
+}
+
+/* For every request of a recorded transaction that answers: the app's
+ * response (insert_filter) and an error page (insert_error_filter). */
+static void hook_insert_filter(request_rec *r)
+{
+    tw_inbox_txn_t *it;
+    tw_inbox_filter_ctx_t *ctx;
+
+    if (r->main != NULL || (it = inbox_txn(r)) == NULL || it->settled || has_filter(r))
+        return;
+    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    ctx->it = it;
+    ap_add_output_filter(TW_INBOX_FILTER, ctx, r, r->connection);
+}
+
+/*
+ * Settles the entry once the app's final status is known: a 2xx removes
+ * it, anything else (a held 5xx included) records the status and keeps it.
+ * Done as the response's first bytes leave, so that whoever sees the
+ * answer (the sender, twwebhook-inbox) finds the entry settled.
+ */
+static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status)
+{
+    apr_status_t rv;
+    char err[128];
+
+    if (it->settled)
+        return;
+    it->settled = 1;
+    if (ap_is_HTTP_SUCCESS(status) && !it->held) {
+        rv = tw_inbox_remove(it->dir, it->id, r->pool);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv))
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                          "TWW0416: cannot remove handled entry %s from the inbox %s (%s): "
+                          "it will be delivered again by a redelivery",
+                          it->id, it->dir, tw_inbox_strerror(rv, err, sizeof(err)));
+        return;
+    }
+    rv = tw_inbox_set_status(it->dir, it->id, status, r->pool);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv))
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "TWW0417: cannot record status %d in inbox entry %s (%s); "
+                      "the entry is kept", status, it->id,
+                      tw_inbox_strerror(rv, err, sizeof(err)));
+    else
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "TWW0209: the app answered %d: kept in the inbox as %s (delivery %s)",
+                      status, it->id, it->delivery ? it->delivery : "-");
+}
+
+/* For a response that never passed the filter (the client went away, or
+ * the handler failed before any output). */
+static int hook_log_transaction(request_rec *r)
+{
+    tw_inbox_txn_t *it = inbox_txn(r);
+    request_rec *last = r;
+
+    if (it == NULL || it->settled || r->main != NULL)
+        return DECLINED;
+    while (last->next != NULL)
+        last = last->next;
+    settle_entry(r, it, it->seen ? it->status : last->status);
+    return DECLINED;
+}
+
+void tw_inbox_register_hooks(void)
+{
+    /* A content filter: after ap_send_error_response has reset the chain to
+     * the protocol filters, one added by insert_error_filter sits in front
+     * of them, before HTTP_HEADER sends the status. */
+    ap_register_output_filter(TW_INBOX_FILTER, filter_inbox, NULL, AP_FTYPE_CONTENT_SET);
+    ap_hook_insert_filter(hook_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(hook_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(tw_inbox_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,553 @@
+/*
+ * tw_inbox.c - the inbox: one file per verified delivery, kept until the
+ * app answered 2xx (format and guarantees: include/twwebhook.h).
+ *
+ * Durability: an entry is only ever created or changed by writing a whole
+ * new file under a temporary name (O_CREAT|O_EXCL, so two writers never
+ * share one), fsync()ing it, rename()ing it over the entry and fsync()ing
+ * the directory, so that the rename itself survives a power cut. Removal
+ * is unlink() plus an fsync() of the directory. Readers therefore see one
+ * complete version of an entry or none, and a crash at any point leaves at
+ * worst a temporary file, which is never taken for an entry.
+ *
+ * Plain POSIX file calls (openat, renameat, fsync of a directory): APR has
+ * no portable way to fsync a directory or to create relative to one.
+ *
+ * Hazard: updates are read-modify-write without a lock. Two copies of one
+ * delivery recorded at the same instant may count one attempt too few, and
+ * a status update racing a new copy may write the older attempt count; the
+ * body and the entry itself are never lost by it (the glue serialises
+ * copies through the replay cache where one is configured).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "twwebhook.h"
+
+#define INBOX_MAGIC        "twwebhook-inbox 1\n"
+#define INBOX_COPY_CHUNK   ((apr_size_t)64 * 1024)
+#define INBOX_TEMP_TRIES   100
+
+/* ---- names and values ----------------------------------------------------- */
+
+tw_status_t tw_inbox_id(const unsigned char key[TW_MAC_LEN], char id[TW_INBOX_ID_LEN + 1])
+{
+    if (key == NULL || id == NULL)
+        return TW_ERR_ARG;
+    return tw_hex_encode(key, TW_MAC_LEN, id, TW_INBOX_ID_LEN + 1);
+}
+
+int tw_inbox_id_is_valid(const char *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return 0;
+    for (i = 0; i < TW_INBOX_ID_LEN; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s[i] == '\0';
+}
+
+int tw_inbox_name_is_storable(const char *name)
+{
+    const char *p;
+
+    if (name == NULL || *name == '\0' || strlen(name) > 128)
+        return 0;
+    for (p = name; *p != '\0'; p++)
+        if (!apr_isalnum(*p) && strchr("!#$%&'*+-.^_`|~", *p) == NULL)
+            return 0;
+    return 1;
+}
+
+int tw_inbox_value_is_storable(const char *value)
+{
+    const unsigned char *p;
+
+    if (value == NULL || *value == '\0' || strlen(value) > TW_INBOX_VALUE_MAX)
+        return 0;
+    for (p = (const unsigned char *)value; *p != '\0'; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+int tw_inbox_path_is_storable(const char *path)
+{
+    return tw_inbox_value_is_storable(path) && path[0] == '/'
+           && strchr(path, ' ') == NULL && strchr(path, '\t') == NULL;
+}
+
+const char *tw_inbox_strerror(apr_status_t rv, char *buf, apr_size_t bufsize)
+{
+    if (rv == TW_INBOX_ECORRUPT) {
+        apr_cpystrn(buf, "not a well-formed inbox entry", bufsize);
+        return buf;
+    }
+    return apr_strerror(rv, buf, bufsize);
+}
+
+/* ---- the metadata ----------------------------------------------------------- */
+
+static char *format_meta(const tw_inbox_entry_t *e, apr_pool_t *pool)
+{
+    char *s = apr_psprintf(pool, INBOX_MAGIC "received %" APR_TIME_T_FMT "\nupdated %"
+                           APR_TIME_T_FMT "\nattempts %u\nstatus %d\npath %s\n",
+                           e->received, e->updated, e->attempts, e->last_status, e->path);
+    size_t i;
+
+    for (i = 0; i < e->nheaders; i++)
+        s = apr_pstrcat(pool, s, "header ", e->headers[i].name, ": ", e->headers[i].value,
+                        "\n", NULL);
+    return apr_pstrcat(pool, s, "length ", apr_off_t_toa(pool, e->body_length), "\n\n", NULL);
+}
+
+static int check_entry(const tw_inbox_entry_t *e)
+{
+    size_t i;
+
+    if (!tw_inbox_id_is_valid(e->id) || !tw_inbox_path_is_storable(e->path)
+        || e->nheaders > TW_INBOX_HEADERS_MAX || e->body_length < 0
+        || e->last_status < 0 || e->last_status > 999)
+        return 0;
+    for (i = 0; i < e->nheaders; i++)
+        if (!tw_inbox_name_is_storable(e->headers[i].name)
+            || !tw_inbox_value_is_storable(e->headers[i].value))
+            return 0;
+    return 1;
+}
+
+/* A decimal number of 1 to 19 digits without sign or leading zero. */
+static int parse_number(const char *s, size_t len, apr_int64_t max, apr_int64_t *out)
+{
+    apr_int64_t v = 0;
+    size_t i;
+
+    if (len == 0 || len > 19 || (len > 1 && s[0] == '0'))
+        return 0;
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        if (v > (max - (s[i] - '0')) / 10)
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* The next line of [*p, end) (without its "\n") into line/len. */
+static int next_line(const char **p, const char *end, const char **line, size_t *len)
+{
+    const char *lf = memchr(*p, '\n', (size_t)(end - *p));
+
+    if (lf == NULL)
+        return 0;
+    *line = *p;
+    *len = (size_t)(lf - *p);
+    *p = lf + 1;
+    return 1;
+}
+
+/* "<key> <value>" with key as expected; the value into v/vlen. */
+static int keyed(const char *line, size_t len, const char *key, const char **v, size_t *vlen)
+{
+    size_t k = strlen(key);
+
+    if (len <= k + 1 || memcmp(line, key, k) != 0 || line[k] != ' ')
+        return 0;
+    *v = line + k + 1;
+    *vlen = len - k - 1;
+    return 1;
+}
+
+static int keyed_number(const char **p, const char *end, const char *key, apr_int64_t max,
+                        apr_int64_t *out)
+{
+    const char *line, *v;
+    size_t len, vlen;
+
+    return next_line(p, end, &line, &len) && keyed(line, len, key, &v, &vlen)
+           && parse_number(v, vlen, max, out);
+}
+
+apr_status_t tw_inbox_parse(const char *buf, size_t len, tw_inbox_entry_t *e, apr_pool_t *pool)
+{
+    const char *p = buf, *end = buf + len, *line, *v;
+    size_t llen, vlen;
+    apr_int64_t n;
+    char id[TW_INBOX_ID_LEN + 1];
+
+    if (buf == NULL || e == NULL)
+        return APR_EINVAL;
+    memcpy(id, e->id, sizeof(id));     /* the caller's, from the file name */
+    memset(e, 0, sizeof(*e));
+    memcpy(e->id, id, sizeof(id));
+    if (len < sizeof(INBOX_MAGIC) - 1 || memcmp(buf, INBOX_MAGIC, sizeof(INBOX_MAGIC) - 1) != 0)
+        return TW_INBOX_ECORRUPT;
+    p += sizeof(INBOX_MAGIC) - 1;
+    if (!keyed_number(&p, end, "received", APR_INT64_MAX, &n))
+        return TW_INBOX_ECORRUPT;
+    e->received = (apr_time_t)n;
+    if (!keyed_number(&p, end, "updated", APR_INT64_MAX, &n))
+        return TW_INBOX_ECORRUPT;
+    e->updated = (apr_time_t)n;
+    if (!keyed_number(&p, end, "attempts", APR_UINT32_MAX, &n))
+        return TW_INBOX_ECORRUPT;
+    e->attempts = (unsigned int)n;
+    if (!keyed_number(&p, end, "status", 999, &n))
+        return TW_INBOX_ECORRUPT;
+    e->last_status = (int)n;
+    if (!next_line(&p, end, &line, &llen) || !keyed(line, llen, "path", &v, &vlen))
+        return TW_INBOX_ECORRUPT;
+    e->path = apr_pstrmemdup(pool, v, vlen);
+    if (strlen(e->path) != vlen || !tw_inbox_path_is_storable(e->path))
+        return TW_INBOX_ECORRUPT;
+    while (1) {
+        const char *colon;
+        char *name, *value;
+
+        if (!next_line(&p, end, &line, &llen))
+            return TW_INBOX_ECORRUPT;
+        if (!keyed(line, llen, "header", &v, &vlen))
+            break;
+        colon = memchr(v, ':', vlen);
+        if (colon == NULL || (size_t)(colon - v) + 2 > vlen || colon[1] != ' '
+            || e->nheaders == TW_INBOX_HEADERS_MAX)
+            return TW_INBOX_ECORRUPT;
+        name = apr_pstrmemdup(pool, v, (apr_size_t)(colon - v));
+        value = apr_pstrmemdup(pool, colon + 2, vlen - (size_t)(colon - v) - 2);
+        if (strlen(value) != vlen - (size_t)(colon - v) - 2
+            || !tw_inbox_name_is_storable(name) || !tw_inbox_value_is_storable(value))
+            return TW_INBOX_ECORRUPT;
+        e->headers[e->nheaders].name = name;
+        e->headers[e->nheaders].value = value;
+        e->nheaders++;
+    }
+    /* the line that ended the headers must be the length */
+    if (!keyed(line, llen, "length", &v, &vlen) || !parse_number(v, vlen, APR_INT64_MAX, &n))
+        return TW_INBOX_ECORRUPT;
+    e->body_length = (apr_off_t)n;
+    if (!next_line(&p, end, &line, &llen) || llen != 0)
+        return TW_INBOX_ECORRUPT;
+    e->body_offset = (apr_off_t)(p - buf);
+    return APR_SUCCESS;
+}
+
+/* ---- file operations --------------------------------------------------------- */
+
+static apr_status_t errno_status(void)
+{
+    return errno != 0 ? APR_FROM_OS_ERROR(errno) : APR_EGENERAL;
+}
+
+static apr_status_t write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno_status() : APR_EGENERAL;
+        p += n;
+        len -= (size_t)n;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t pread_some(int fd, void *buf, size_t cap, off_t offset, size_t *got)
+{
+    ssize_t n;
+
+    do
+        n = pread(fd, buf, cap, offset);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno_status();
+    *got = (size_t)n;
+    return APR_SUCCESS;
+}
+
+static apr_status_t open_dir(const char *dir, int *pdfd)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (dfd < 0)
+        return errno_status();
+    *pdfd = dfd;
+    return APR_SUCCESS;
+}
+
+static apr_status_t sync_dir(int dfd)
+{
+    return fsync(dfd) == 0 ? APR_SUCCESS : errno_status();
+}
+
+/*
+ * Writes e and its body to a new temporary file in dfd, makes it durable,
+ * renames it to e->id and makes the rename durable.
+ */
+static apr_status_t write_entry(int dfd, const tw_inbox_entry_t *e, tw_inbox_read_fn source,
+                                void *ctx, apr_pool_t *pool)
+{
+    static unsigned int counter;
+    const char *meta = format_meta(e, pool);
+    char *buf = NULL, *tmp = NULL;
+    apr_off_t done = 0;
+    apr_status_t rv;
+    int fd = -1, i;
+
+    for (i = 0; i < INBOX_TEMP_TRIES && fd < 0; i++) {
+        tmp = apr_psprintf(pool, ".%s.%ld.%u.tmp", e->id, (long)getpid(),
+                           counter++ ^ (unsigned int)(apr_time_now() & 0xffff));
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return errno_status();
+    }
+    if (fd < 0)
+        return APR_EEXIST;
+
+    rv = write_all(fd, meta, strlen(meta));
+    if (rv == APR_SUCCESS && e->body_length > 0)
+        buf = apr_palloc(pool, INBOX_COPY_CHUNK);
+    while (rv == APR_SUCCESS && done < e->body_length) {
+        apr_size_t want = INBOX_COPY_CHUNK, got = 0;
+
+        if ((apr_off_t)want > e->body_length - done)
+            want = (apr_size_t)(e->body_length - done);
+        rv = source(ctx, done, buf, want, &got);
+        if (rv == APR_SUCCESS && got == 0)
+            rv = APR_EINCOMPLETE;     /* the body is shorter than announced */
+        if (rv == APR_SUCCESS)
+            rv = write_all(fd, buf, got);
+        done += (apr_off_t)got;
+    }
+    if (rv == APR_SUCCESS && fsync(fd) != 0)
+        rv = errno_status();
+    if (close(fd) != 0 && rv == APR_SUCCESS)
+        rv = errno_status();
+    if (rv == APR_SUCCESS && renameat(dfd, tmp, dfd, e->id) != 0)
+        rv = errno_status();
+    if (rv != APR_SUCCESS) {
+        unlinkat(dfd, tmp, 0);
+        return rv;
+    }
+    return sync_dir(dfd);
+}
+
+/* Opens and parses entry id in dfd; the descriptor stays open in *pfd. */
+static apr_status_t open_entry(int dfd, const char *id, tw_inbox_entry_t **pe, int *pfd,
+                               apr_pool_t *pool)
+{
+    tw_inbox_entry_t *e = apr_pcalloc(pool, sizeof(*e));
+    size_t cap = TW_INBOX_META_MAX, got = 0;
+    char *buf;
+    struct stat st;
+    apr_status_t rv;
+    int fd;
+
+    if (!tw_inbox_id_is_valid(id))
+        return APR_EINVAL;
+    fd = openat(dfd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno_status();
+    if (fstat(fd, &st) != 0) {
+        rv = errno_status();
+        close(fd);
+        return rv;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return TW_INBOX_ECORRUPT;
+    }
+    buf = apr_palloc(pool, cap);
+    rv = pread_some(fd, buf, cap, 0, &got);
+    memcpy(e->id, id, TW_INBOX_ID_LEN + 1);
+    if (rv == APR_SUCCESS)
+        rv = tw_inbox_parse(buf, got, e, pool);
+    if (rv == APR_SUCCESS && e->body_offset + e->body_length != (apr_off_t)st.st_size)
+        rv = TW_INBOX_ECORRUPT;       /* cut short, or more than announced */
+    if (rv == APR_SUCCESS && pfd != NULL
+        && lseek(fd, (off_t)e->body_offset, SEEK_SET) != (off_t)e->body_offset)
+        rv = errno_status();
+    if (rv != APR_SUCCESS || pfd == NULL)
+        close(fd);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (pfd != NULL)
+        *pfd = fd;
+    *pe = e;
+    return APR_SUCCESS;
+}
+
+apr_status_t tw_inbox_open(const char *dir, const char *id, tw_inbox_entry_t **pe,
+                           int *pfd, apr_pool_t *pool)
+{
+    apr_status_t rv;
+    int dfd;
+
+    if (dir == NULL || id == NULL || pe == NULL || pool == NULL)
+        return APR_EINVAL;
+    if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
+        return rv;
+    rv = open_entry(dfd, id, pe, pfd, pool);
+    close(dfd);
+    return rv;
+}
+
+apr_status_t tw_inbox_put(const char *dir, const tw_inbox_entry_t *e,
+                          tw_inbox_read_fn source, void *ctx, apr_pool_t *pool)
+{
+    tw_inbox_entry_t rec, *old = NULL;
+    apr_status_t rv;
+    int dfd;
+
+    if (dir == NULL || e == NULL || source == NULL || pool == NULL)
+        return APR_EINVAL;
+    rec = *e;
+    rec.updated = apr_time_now();
+    rec.received = rec.updated;
+    rec.attempts = 1;
+    rec.last_status = 0;
+    if (!check_entry(&rec))
+        return APR_EINVAL;
+    if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
+        return rv;
+    /* An earlier copy: keep when it first came and count this one. One
+     * that cannot be read (corrupt, another owner) is replaced: this copy
+     * must be recorded whatever became of the last. */
+    if (open_entry(dfd, e->id, &old, NULL, pool) == APR_SUCCESS) {
+        rec.received = old->received;
+        rec.attempts = old->attempts < APR_UINT32_MAX ? old->attempts + 1 : old->attempts;
+    }
+    rv = write_entry(dfd, &rec, source, ctx, pool);
+    close(dfd);
+    return rv;
+}
+
+/* A body source reading an open entry file at its body offset. */
+typedef struct {
+    int fd;
+    apr_off_t base;
+} file_source_t;
+
+static apr_status_t read_file_source(void *ctx, apr_off_t offset, void *buf, apr_size_t cap,
+                                     apr_size_t *got)
+{
+    const file_source_t *src = ctx;
+
+    return pread_some(src->fd, buf, cap, (off_t)(src->base + offset), got);
+}
+
+apr_status_t tw_inbox_set_status(const char *dir, const char *id, int status, apr_pool_t *pool)
+{
+    tw_inbox_entry_t *e = NULL, rec;
+    file_source_t src;
+    apr_status_t rv;
+    int dfd, fd = -1;
+
+    if (dir == NULL || id == NULL || pool == NULL || status < 0 || status > 999)
+        return APR_EINVAL;
+    if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
+        return rv;
+    rv = open_entry(dfd, id, &e, &fd, pool);
+    if (rv == APR_SUCCESS) {
+        rec = *e;
+        rec.last_status = status;
+        rec.updated = apr_time_now();
+        src.fd = fd;
+        src.base = e->body_offset;
+        rv = write_entry(dfd, &rec, read_file_source, &src, pool);
+        close(fd);
+    }
+    close(dfd);
+    return rv;
+}
+
+apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool)
+{
+    apr_status_t rv;
+    int dfd;
+
+    if (dir == NULL || !tw_inbox_id_is_valid(id))
+        return APR_EINVAL;
+    if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
+        return rv;
+    if (unlinkat(dfd, id, 0) != 0)
+        rv = errno_status();
+    else
+        rv = sync_dir(dfd);
+    close(dfd);
+    return rv;
+}
+
+static int by_received(const void *a, const void *b)
+{
+    const tw_inbox_entry_t *x = *(tw_inbox_entry_t *const *)a;
+    const tw_inbox_entry_t *y = *(tw_inbox_entry_t *const *)b;
+
+    if (x->received != y->received)
+        return x->received < y->received ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+apr_status_t tw_inbox_list(const char *dir, apr_array_header_t **pentries,
+                           unsigned int *pbad, apr_pool_t *pool)
+{
+    apr_array_header_t *out;
+    unsigned int bad = 0;
+    struct dirent *de;
+    apr_status_t rv;
+    DIR *d;
+    int dfd;
+
+    if (dir == NULL || pentries == NULL || pool == NULL)
+        return APR_EINVAL;
+    if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
+        return rv;
+    if ((d = fdopendir(dfd)) == NULL) {
+        rv = errno_status();
+        close(dfd);
+        return rv;
+    }
+    out = apr_array_make(pool, 16, sizeof(tw_inbox_entry_t *));
+    while (1) {
+        tw_inbox_entry_t *e = NULL;
+
+        errno = 0;
+        if ((de = readdir(d)) == NULL)
+            break;
+        if (de->d_name[0] == '.')          /* ., .., temporary files */
+            continue;
+        if (!tw_inbox_id_is_valid(de->d_name)) {
+            bad++;
+            continue;
+        }
+        rv = open_entry(dirfd(d), de->d_name, &e, NULL, pool);
+        if (rv == APR_SUCCESS)
+            APR_ARRAY_PUSH(out, tw_inbox_entry_t *) = e;
+        else if (!APR_STATUS_IS_ENOENT(rv))  /* removed meanwhile: fine */
+            bad++;
+    }
+    rv = errno != 0 ? errno_status() : APR_SUCCESS;
+    closedir(d);
+    if (rv != APR_SUCCESS)
+        return rv;
+    qsort(out->elts, (size_t)out->nelts, sizeof(tw_inbox_entry_t *), by_received);
+    *pentries = out;
+    if (pbad != NULL)
+        *pbad = bad;
+    return APR_SUCCESS;
+}

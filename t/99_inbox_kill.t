@@ -1,0 +1,208 @@
+# TwWebhookInbox is crash-safe (README "When the app is down"): under load,
+# httpd children killed with SIGKILL while the app runs, or graceful
+# restarts, lose no verified delivery. Each delivery is sent by a client
+# that behaves like Teamwork (retries a delivery that got no answer or a
+# retryable error, here 3 times, 0.3 s apart); every fifth one hits an app
+# answering 500, which TwWebhookInboxHold On turns into 202. Afterwards
+# twwebhook-inbox redeliver --all delivers what the inbox holds. Counted:
+#   sent, delivered (200 to the sender), held (202), unanswered (neither,
+#   after the retries), in the inbox, redelivered (200 from the app for the
+#   inbox's entries), twice (delivered and still in the inbox: the child
+#   died between the app's 2xx and the removal) and lost (neither
+#   delivered nor redelivered), which must be 0.
+# Under the event and the prefork MPM, each with its own httpd. No replay
+# cache here: a killed child's reservation would hold its delivery in 409
+# for 5 minutes (README), longer than a test should wait.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Path qw(make_path);
+use POSIX ();
+use Test::More;
+use Time::HiRes qw(sleep time);
+use TwTest;
+use TwFleet;
+
+my $tool = TwFleet::top_dir() . '/twwebhook-inbox';
+my $N = $ENV{TW_INBOX_KILL_DELIVERIES} || 60;
+my $CLIENTS = 6;
+my $stamp = int(time * 1000) . "-$$";
+
+my %mpm_conf = (
+    event   => "StartServers 2\nServerLimit 4\nThreadsPerChild 5\nMaxRequestWorkers 20\n"
+             . "MinSpareThreads 5\nMaxSpareThreads 20\n",
+    prefork => "StartServers 4\nMinSpareServers 2\nMaxSpareServers 10\nServerLimit 16\n"
+             . "MaxRequestWorkers 16\n",
+);
+
+sub tool {
+    open(my $fh, '-|', $tool, @_) or die "run $tool: $!";
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    return ($? >> 8, $out);
+}
+
+# The httpd children of $master (not mod_cgid's daemon, which holds the
+# listening ScriptSock: killing it would only break CGI).
+sub children {
+    my ($srv, $master) = @_;
+    my $sock = $srv->dir . '/cgisock';
+    my %cgid_inode;
+    if (open my $nu, '<', '/proc/net/unix') {
+        while (<$nu>) {
+            my @f = split;
+            $cgid_inode{$f[6]} = 1 if @f >= 8 && $f[7] eq $sock;
+        }
+    }
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // '';
+        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S (\d+)/ or next;
+        next unless $ppid == $master;
+        my $is_cgid = 0;
+        for my $fd (glob "/proc/$pid/fd/*") {
+            my $t = readlink($fd) // '';
+            $is_cgid = 1 if $t =~ /^socket:\[(\d+)\]$/ && $cgid_inode{$1};
+        }
+        push @kids, $pid unless $is_cgid;
+    }
+    return @kids;
+}
+
+sub run_load {
+    my ($mpm, $disturb) = @_;
+    my $dir = TwTest::tw_vars()->{t_logs} . "/inbox-$disturb-$mpm-dir";
+    make_path($dir);
+    chmod 0700, $dir;
+    unlink glob "$dir/*";
+    my $srv = TwFleet->new(
+        name => "inbox-$disturb-$mpm", mpm => $mpm, mpm_conf => $mpm_conf{$mpm},
+        routes => ['load'], log_level => 'info', conf => <<"EOF");
+<Location /load>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookInbox "$dir"
+    TwWebhookInboxHold On
+</Location>
+EOF
+    unless (ok($srv->start, "$mpm: an httpd with an inbox starts")) {
+        diag($srv->why);
+        return;
+    }
+    my $hp = $srv->hostport;
+    my $results = "$dir.results";
+    unlink $results;
+
+    # the clients: each sends its share, one after the other, Teamwork-like
+    my @pids;
+    for my $c (0 .. $CLIENTS - 1) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            open my $out, '>>', "$results.$c" or POSIX::_exit(1);
+            for (my $k = $c; $k < $N; $k += $CLIENTS) {
+                my $id = "k$mpm-$disturb-$stamp-$k";
+                my $body = qq({"event":"page.updated","load":"$id"});
+                my $sig = sign($body, $SECRET{a});
+                my $ds = $k % 2 ? 'php' : 'cgi';
+                my $q = $k % 5 == 4 ? 'status=500&sleep=0.2' : 'sleep=0.2';
+                my ($st, $tries, $cut) = (0, 0, 0);
+                while ($tries++ < 4) {
+                    my $res = tw_request(hostport => $hp, path => "/load/report.$ds?$q",
+                                         body => $body, signature => $sig, id => $id,
+                                         event => 'page.updated', timeout => 15);
+                    $st = $res->{status} // 0;
+                    $st = 0 if $st == 200 && !(($res->{json} // {})->{test_id});
+                    $cut++ if !$st;   # no answer: the connection died under it
+                    last if $st == 200 || $st == 202;
+                    sleep 0.3;
+                }
+                print {$out} "$id $st $cut\n";
+            }
+            close $out;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+
+    # the disturbance, while they run
+    my $master = $srv->httpd_pid;
+    my ($killed, $restarts) = (0, 0);
+    sleep 0.6;
+    for my $round (1 .. 5) {
+        if ($disturb eq 'kill') {
+            my @kids = children($srv, $master);
+            if (@kids) {
+                my $victim = $kids[int rand @kids];
+                $killed++ if kill 'KILL', $victim;   # our own httpd's child
+            }
+            sleep 0.5;
+        }
+        else {
+            last if $round > 3;
+            $restarts++ if $srv->graceful;
+            sleep 0.6;
+        }
+    }
+    waitpid $_, 0 for @pids;
+    sleep 1;   # answers still on their way settle their entries
+
+    my (%final, @ids);
+    my $cut = 0;
+    for my $c (0 .. $CLIENTS - 1) {
+        for (split /\n/, TwTest::slurp("$results.$c") // '') {
+            my ($id, $st, $c) = split / /;
+            $final{$id} = $st;
+            $cut += $c // 0;
+            push @ids, $id;
+        }
+    }
+    my %inbox;   # delivery id -> entry id
+    my ($rc, $out) = tool('list', $dir);
+    for (split /\n/, $out) {
+        my @f = split / /;
+        $inbox{ $f[3] } = $f[0] if @f == 7;
+    }
+    ($rc, $out) = tool('redeliver', $dir, '--url', "http://$hp/load/report.php", '--all');
+    my %redelivered = map { $_ => 1 } $out =~ /^([0-9a-f]{64}) 2\d\d removed$/mg;
+    my ($rc2, $left) = tool('list', $dir);
+
+    my $sent = @ids;
+    my $delivered = grep { $final{$_} == 200 } @ids;
+    my $held = grep { $final{$_} == 202 } @ids;
+    my $unanswered = $sent - $delivered - $held;
+    my $in_inbox = keys %inbox;
+    my $redelivered = grep { $inbox{$_} && $redelivered{ $inbox{$_} } } @ids;
+    my $twice = grep { $final{$_} == 200 && $inbox{$_} } @ids;
+    my @lost = grep { $final{$_} != 200 && !($inbox{$_} && $redelivered{ $inbox{$_} }) } @ids;
+    my $what = $disturb eq 'kill' ? "$killed children killed with SIGKILL"
+                                  : "$restarts graceful restarts";
+    diag("$mpm, $what: sent $sent, cut off mid-request $cut (then retried), delivered $delivered, held $held, unanswered $unanswered, "
+         . "in the inbox $in_inbox, redelivered $redelivered, twice $twice, lost "
+         . scalar(@lost));
+    is($sent, $N, "$mpm/$disturb: every client reported every delivery");
+    cmp_ok($disturb eq 'kill' ? $killed : $restarts, '>', 0, "$mpm/$disturb: $what");
+    cmp_ok($cut, '>', 0, "$mpm/$disturb: some requests were cut off mid-delivery")
+        if $disturb eq 'kill';
+    is($rc, 0, "$mpm/$disturb: redeliver --all succeeded") or diag($out);
+    is($left, '', "$mpm/$disturb: the inbox is empty afterwards") or diag($left);
+    is(scalar @lost, 0, "$mpm/$disturb: lost 0") or diag("lost: @lost");
+    cmp_ok($held, '>', 0, "$mpm/$disturb: some were held (the app answered 500)");
+    for my $id (grep { $final{$_} == 202 } @ids) {
+        ok($inbox{$id}, "$mpm/$disturb: held $id was in the inbox") or last;
+    }
+    $srv->stop;
+    my $log = TwTest::slurp($srv->error_log) // '';
+    unlike($log, qr/Segmentation fault|exit signal (?!Killed)/, "$mpm/$disturb: no child crashed on its own");
+    unlike($log, qr/\[twwebhook:(?:error|crit)\]/, "$mpm/$disturb: no server fault logged");
+    # (httpd does not log children that died of SIGKILL, so
+    # t/zz_error_log.t's crash check still holds for this log)
+}
+
+ok(-x $tool, 'twwebhook-inbox is built');
+for my $mpm (qw(event prefork)) {
+    run_load($mpm, 'kill');
+    run_load($mpm, 'graceful');
+}
+done_testing();
