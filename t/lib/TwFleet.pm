@@ -409,6 +409,52 @@ sub parallel_requests {
     return @res;
 }
 
+# last_byte_requests(\%tw_request_args, ...): the requests all arrive at
+# the same instant, as closely as a test can make it: every one on its own
+# connection, written but for the last byte of its body, held until the
+# servers have read that far; then the last bytes go out in one loop. Returns
+# the responses in order (status, body, id, json, error), as tw_request.
+sub last_byte_requests {
+    my @specs = @_;
+    require JSON::PP;
+    my (@socks, @tail, @res);
+    for my $i (0 .. $#specs) {
+        my %a = %{ $specs[$i] };
+        my ($head, $body, $id, $delivery) = TwTest::build_request(%a);
+        croak 'last_byte_requests: a body is needed' unless length $body;
+        $res[$i] = { id => $id, delivery => $delivery };
+        my $s = IO::Socket::INET->new(PeerAddr => $a{hostport}, Timeout => 10);
+        unless ($s) {
+            $res[$i]{error} = "connect $a{hostport}: $!";
+            next;
+        }
+        binmode $s;
+        $s->autoflush(1);
+        print {$s} $head, substr($body, 0, -1);
+        $socks[$i] = $s;
+        $tail[$i] = substr($body, -1);
+    }
+    sleep 0.5;   # each server reads all but the last byte and waits
+    for my $i (0 .. $#specs) {
+        syswrite($socks[$i], $tail[$i]) if $socks[$i];
+    }
+    for my $i (0 .. $#specs) {
+        my $s = $socks[$i] or next;
+        local $/;
+        my $in = <$s> // '';
+        close $s;
+        my (undef, $resp) = TwTest::_parse($in, 1, 0);
+        unless ($resp) {
+            $res[$i]{error} = 'no complete response';
+            next;
+        }
+        @{ $res[$i] }{keys %$resp} = values %$resp;
+        $res[$i]{json} = eval { JSON::PP->new->decode($resp->{body}) }
+            if ($resp->{headers}{'content-type'} // '') =~ /json/;
+    }
+    return @res;
+}
+
 # http_get_many($hostport, $path, $n): $n GET requests, each on its own
 # connection, all connections opened first and held before any request is
 # written, so that under prefork $n different children answer. Returns the
