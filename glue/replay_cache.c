@@ -77,6 +77,7 @@ static struct {
     const char *engine;                      /* "shmcb", "dbm", "memcache", ... */
     const ap_socache_provider_t *provider;   /* a socache engine, or ... */
     const char *provider_args;
+    int miss_is_egeneral;                    /* dbm: see reserve_socache */
     tw_net_t *net;                           /* ... memcache or redis */
     replay_kept_t *kept;                     /* the socache instance at work */
     apr_global_mutex_t *mutex;               /* kept->mutex, attached in this child */
@@ -91,6 +92,7 @@ static void replay_reset(void)
     replay.engine = NULL;
     replay.provider = NULL;
     replay.provider_args = NULL;
+    replay.miss_is_egeneral = 0;
     replay.net = NULL;
     replay.kept = NULL;
     replay.mutex = NULL;
@@ -116,6 +118,7 @@ const char *tw_replay_cmd_cache(cmd_parms *cmd, void *dummy, const char *arg)
     replay.engine = name;
     replay.provider = NULL;
     replay.provider_args = args;
+    replay.miss_is_egeneral = strcmp(name, "dbm") == 0;
     replay.net = NULL;
     if (strcmp(name, "memcache") == 0 || strcmp(name, "redis") == 0) {
         err = tw_net_create(&replay.net, name, args, cmd->pool);
@@ -284,6 +287,11 @@ static tw_replay_verdict_t reserve_socache(request_rec *r, const unsigned char k
         return TW_REPLAY_UNAVAILABLE;
     rv = replay.provider->retrieve(replay.kept->instance, r->server, key, TW_MAC_LEN,
                                    &state, &len, r->pool);
+    /* mod_socache_dbm answers APR_EGENERAL for a key it does not have (the
+     * DBM fetch "succeeds" with no data); it logs a file it cannot open
+     * itself, with that error instead. */
+    if (rv == APR_EGENERAL && replay.miss_is_egeneral)
+        rv = APR_NOTFOUND;
     if (rv == APR_SUCCESS && len == 1)
         verdict = (state == TW_REPLAY_STATE_DONE) ? TW_REPLAY_DUPLICATE : TW_REPLAY_IN_FLIGHT;
     else if (rv == APR_NOTFOUND) {
