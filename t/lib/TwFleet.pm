@@ -195,15 +195,28 @@ sub caller_file {
     return 'a test';
 }
 
+sub _write_conf {
+    my ($self) = @_;
+    open my $fh, '>', $self->{conf_file} or croak "write $self->{conf_file}: $!";
+    print {$fh} $self->{text};
+    close $fh or croak "close $self->{conf_file}: $!";
+}
+
 sub _move_to_port {
     my ($self, $port) = @_;
     my $old = $self->{hostport};
     $self->{port} = $port;
     $self->{hostport} = "127.0.0.1:$port";
     $self->{text} =~ s/^Listen \Q$old\E$/Listen $self->{hostport}/m;
-    open my $fh, '>', $self->{conf_file} or croak "write $self->{conf_file}: $!";
-    print {$fh} $self->{text};
-    close $fh or croak "close $self->{conf_file}: $!";
+    $self->_write_conf;
+}
+
+# replace_conf($from, $to): changes the configuration file (the text $from,
+# which must be there, becomes $to), for a restart to read.
+sub replace_conf {
+    my ($self, $from, $to) = @_;
+    $self->{text} =~ s/\Q$from\E/$to/ or croak "replace_conf: '$from' is not in the configuration";
+    $self->_write_conf;
 }
 
 sub name { $_[0]{name} }
@@ -300,12 +313,16 @@ sub stop {
     }
 }
 
-# "httpd -k graceful", then waits until the new generation is up.
-sub graceful {
-    my ($self) = @_;
+# "httpd -k graceful" (or restart: SIGHUP, the parent stays, the children
+# are stopped at once), then waits until the new generation is up.
+sub graceful { my ($self) = @_; return $self->_restart('graceful') }
+sub restart { my ($self) = @_; return $self->_restart('restart') }
+
+sub _restart {
+    my ($self, $how) = @_;
     my $mark = -s $self->{error_log} || 0;
     my $httpd = TwTest::tw_vars()->{httpd};
-    my $out = qx("$httpd" -f "$self->{conf_file}" -k graceful 2>&1);
+    my $out = qx("$httpd" -f "$self->{conf_file}" -k $how 2>&1);
     return 0 if $? != 0;
     return defined $self->wait_log($mark, qr/resuming normal operations/, 15) ? 1 : 0;
 }
