@@ -124,6 +124,31 @@ int tw_inbox_held(request_rec *r);
  * after the response (log_transaction). */
 void tw_inbox_register_hooks(void);
 
+/* ---- the replay cache on memcached or redis (glue/replay_net.c) ---------- */
+
+/* One memcached or redis-server (memcache: also a list) shared by a fleet,
+ * used through its own atomic add. The key is the 32-byte replay key. */
+typedef struct tw_net tw_net_t;
+
+/* engine "memcache" or "redis", args "host[:port][,...]"; NULL or an error. */
+const char *tw_net_create(tw_net_t **pnet, const char *engine, const char *args,
+                          apr_pool_t *p);
+const char *tw_net_name(const tw_net_t *net);
+/* This child's clients; logs a failure itself. */
+apr_status_t tw_net_child_init(tw_net_t *net, apr_pool_t *pchild, server_rec *s);
+int tw_net_ready(const tw_net_t *net);
+/* Each may set *detail to what the engine said (for a log line). add:
+ * APR_SUCCESS (added) or APR_EEXIST (there already); get: APR_SUCCESS or
+ * APR_NOTFOUND; remove: APR_SUCCESS or APR_NOTFOUND; anything else failed. */
+apr_status_t tw_net_add(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
+                        unsigned char state, apr_interval_time_t ttl, const char **detail);
+apr_status_t tw_net_set(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
+                        unsigned char state, apr_interval_time_t ttl, const char **detail);
+apr_status_t tw_net_get(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
+                        unsigned char *state, const char **detail);
+apr_status_t tw_net_remove(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
+                           const char **detail);
+
 /* ---- counters shown by mod_status (glue/counters.c) ---------------------- */
 
 typedef enum {

@@ -16,7 +16,8 @@ package TwFleet;
 #
 # A module or program the tests need that is missing is a failure (the
 # caller turns start()'s false return into a failed test), never a skip.
-# Servers and memcached instances started here are stopped at exit.
+# Servers and cache daemons (memcached, redis-server) started here are
+# stopped at exit.
 use strict;
 use warnings;
 
@@ -32,7 +33,7 @@ use TwTest ();
 
 my $T_DIR = dirname(dirname(abs_path(__FILE__)));   # t/
 my $TOP = dirname($T_DIR);
-my (@SERVERS, @MEMCACHED);
+my (@SERVERS, @DAEMONS);
 my $OWNER = $$;
 
 # A test killed by a signal (an interrupted run) still stops what it
@@ -45,7 +46,7 @@ END {
     if ($$ == $OWNER) {
         local $?;
         $_->stop for reverse @SERVERS;
-        $_->stop for @MEMCACHED;
+        $_->stop for @DAEMONS;
     }
 }
 
@@ -194,15 +195,28 @@ sub caller_file {
     return 'a test';
 }
 
+sub _write_conf {
+    my ($self) = @_;
+    open my $fh, '>', $self->{conf_file} or croak "write $self->{conf_file}: $!";
+    print {$fh} $self->{text};
+    close $fh or croak "close $self->{conf_file}: $!";
+}
+
 sub _move_to_port {
     my ($self, $port) = @_;
     my $old = $self->{hostport};
     $self->{port} = $port;
     $self->{hostport} = "127.0.0.1:$port";
     $self->{text} =~ s/^Listen \Q$old\E$/Listen $self->{hostport}/m;
-    open my $fh, '>', $self->{conf_file} or croak "write $self->{conf_file}: $!";
-    print {$fh} $self->{text};
-    close $fh or croak "close $self->{conf_file}: $!";
+    $self->_write_conf;
+}
+
+# replace_conf($from, $to): changes the configuration file (the text $from,
+# which must be there, becomes $to), for a restart to read.
+sub replace_conf {
+    my ($self, $from, $to) = @_;
+    $self->{text} =~ s/\Q$from\E/$to/ or croak "replace_conf: '$from' is not in the configuration";
+    $self->_write_conf;
 }
 
 sub name { $_[0]{name} }
@@ -299,12 +313,16 @@ sub stop {
     }
 }
 
-# "httpd -k graceful", then waits until the new generation is up.
-sub graceful {
-    my ($self) = @_;
+# "httpd -k graceful" (or restart: SIGHUP, the parent stays, the children
+# are stopped at once), then waits until the new generation is up.
+sub graceful { my ($self) = @_; return $self->_restart('graceful') }
+sub restart { my ($self) = @_; return $self->_restart('restart') }
+
+sub _restart {
+    my ($self, $how) = @_;
     my $mark = -s $self->{error_log} || 0;
     my $httpd = TwTest::tw_vars()->{httpd};
-    my $out = qx("$httpd" -f "$self->{conf_file}" -k graceful 2>&1);
+    my $out = qx("$httpd" -f "$self->{conf_file}" -k $how 2>&1);
     return 0 if $? != 0;
     return defined $self->wait_log($mark, qr/resuming normal operations/, 15) ? 1 : 0;
 }
@@ -408,6 +426,52 @@ sub parallel_requests {
     return @res;
 }
 
+# last_byte_requests(\%tw_request_args, ...): the requests all arrive at
+# the same instant, as closely as a test can make it: every one on its own
+# connection, written but for the last byte of its body, held until the
+# servers have read that far; then the last bytes go out in one loop. Returns
+# the responses in order (status, body, id, json, error), as tw_request.
+sub last_byte_requests {
+    my @specs = @_;
+    require JSON::PP;
+    my (@socks, @tail, @res);
+    for my $i (0 .. $#specs) {
+        my %a = %{ $specs[$i] };
+        my ($head, $body, $id, $delivery) = TwTest::build_request(%a);
+        croak 'last_byte_requests: a body is needed' unless length $body;
+        $res[$i] = { id => $id, delivery => $delivery };
+        my $s = IO::Socket::INET->new(PeerAddr => $a{hostport}, Timeout => 10);
+        unless ($s) {
+            $res[$i]{error} = "connect $a{hostport}: $!";
+            next;
+        }
+        binmode $s;
+        $s->autoflush(1);
+        print {$s} $head, substr($body, 0, -1);
+        $socks[$i] = $s;
+        $tail[$i] = substr($body, -1);
+    }
+    sleep 0.5;   # each server reads all but the last byte and waits
+    for my $i (0 .. $#specs) {
+        syswrite($socks[$i], $tail[$i]) if $socks[$i];
+    }
+    for my $i (0 .. $#specs) {
+        my $s = $socks[$i] or next;
+        local $/;
+        my $in = <$s> // '';
+        close $s;
+        my (undef, $resp) = TwTest::_parse($in, 1, 0);
+        unless ($resp) {
+            $res[$i]{error} = 'no complete response';
+            next;
+        }
+        @{ $res[$i] }{keys %$resp} = values %$resp;
+        $res[$i]{json} = eval { JSON::PP->new->decode($resp->{body}) }
+            if ($resp->{headers}{'content-type'} // '') =~ /json/;
+    }
+    return @res;
+}
+
 # http_get_many($hostport, $path, $n): $n GET requests, each on its own
 # connection, all connections opened first and held before any request is
 # written, so that under prefork $n different children answer. Returns the
@@ -457,19 +521,19 @@ sub dechunk {
 }
 
 # ---------------------------------------------------------------------------
-# memcached, started as the test user (or, as root, with -u nobody) on a
-# loopback port, stopped at exit.
+# A cache daemon (memcached, redis-server) started by a test as the test
+# user on a loopback port, in the foreground, stopped at exit. The engines
+# below say only which program and which command line; starting, waiting
+# for the port and stopping are shared here.
 
-package TwFleet::Memcached;
+package TwFleet::Daemon;
 
 use Carp qw(croak);
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
-sub binary { return TwFleet::find_program('memcached') }
-
-# new(port => optional, dir => for its log); start() 1 or 0, why()
+# new(port => optional, log => file for its output); start() 1 or 0, why()
 sub new {
     my ($class, %a) = @_;
     my $port = $a{port} // TwFleet::free_port();
@@ -477,19 +541,20 @@ sub new {
                    log => $a{log}, pid => undef }, $class;
 }
 
+sub binary { my ($self) = @_; return TwFleet::find_program($self->program) }
 sub port { $_[0]{port} }
 sub hostport { $_[0]{hostport} }
 sub why { $_[0]{why} // '' }
 sub running { my ($self) = @_; return $self->{pid} && TwFleet::pid_alive($self->{pid}) }
 
-# Starts memcached and waits until it listens; on a port taken meanwhile
+# Starts the daemon and waits until it listens; on a port taken meanwhile
 # (not one given to new) it tries another, 3 times. A restart after stop()
 # uses the same port.
 sub start {
     my ($self) = @_;
     for my $try (1 .. 3) {
         return 1 if $self->_start_once;
-        return 0 if $self->{fixed} || $self->{started_once} || !binary();
+        return 0 if $self->{fixed} || $self->{started_once} || !$self->binary;
         $self->{port} = TwFleet::free_port();
         $self->{hostport} = "127.0.0.1:$self->{port}";
     }
@@ -498,14 +563,13 @@ sub start {
 
 sub _start_once {
     my ($self) = @_;
-    my $bin = binary();
+    my $bin = $self->binary;
     unless ($bin) {
-        $self->{why} = 'memcached not found (Debian: apt-get install memcached)';
+        $self->{why} = $self->program . ' not found (Debian: apt-get install '
+            . $self->package . ')';
         return 0;
     }
-    my @cmd = ($bin, '-l', '127.0.0.1', '-p', $self->{port}, '-U', '0',
-               '-m', '16', '-c', '512', '-t', '2');
-    push @cmd, '-u', 'nobody' if $> == 0;   # memcached refuses root without -u
+    my @cmd = ($bin, $self->arguments);
     my $pid = fork // croak "fork: $!";
     if (!$pid) {
         POSIX::setsid();
@@ -517,7 +581,7 @@ sub _start_once {
         exec @cmd or POSIX::_exit(127);
     }
     $self->{pid} = $pid;
-    push @MEMCACHED, $self;
+    push @DAEMONS, $self unless grep { $_ == $self } @DAEMONS;
     my $until = time + 10;
     while (1) {
         # listening, and still alive a moment later (not someone else's port)
@@ -528,7 +592,7 @@ sub _start_once {
         if (!TwFleet::pid_alive($pid) || time > $until) {
             kill 'KILL', $pid if TwFleet::pid_alive($pid);
             waitpid $pid, 0;
-            $self->{why} = "memcached (@cmd) did not start listening";
+            $self->{why} = $self->program . " (@cmd) did not start listening";
             $self->{pid} = undef;
             return 0;
         }
@@ -557,30 +621,68 @@ sub stop {
     sleep 0.05 while TwFleet::port_open($self->{hostport}) && time < $until;
 }
 
+# One request line, the reply's lines up to one matching $end (or the
+# first line when $end is undef); undef when the daemon cannot be reached.
+sub _ask {
+    my ($self, $request, $end) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => $self->{hostport}, Timeout => 3)
+        or return undef;
+    print {$s} $request;
+    my @lines;
+    while (my $line = <$s>) {
+        push @lines, $line;
+        last if !defined $end || $line =~ $end;
+    }
+    close $s;
+    return \@lines;
+}
+
+# ---------------------------------------------------------------------------
+# memcached
+
+package TwFleet::Memcached;
+our @ISA = ('TwFleet::Daemon');
+
+sub program { 'memcached' }
+sub package { 'memcached' }
+sub arguments {
+    my ($self) = @_;
+    return ('-l', '127.0.0.1', '-p', $self->{port}, '-U', '0', '-m', '16', '-c', '512', '-t', '2',
+            $> == 0 ? ('-u', 'nobody') : ());   # memcached refuses root without -u
+}
+
 # "stats" as a hash (curr_items, cmd_get, cmd_set, get_hits, ...).
 sub stats {
     my ($self) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => $self->{hostport}, Timeout => 3)
-        or return {};
-    print {$s} "stats\r\n";
-    my %st;
-    while (my $line = <$s>) {
-        last if $line =~ /^END/;
-        $st{$1} = $2 if $line =~ /^STAT (\S+) (\S+)/;
-    }
-    print {$s} "quit\r\n";
-    close $s;
-    return \%st;
+    my $lines = $self->_ask("stats\r\n", qr/^END/) or return {};
+    return { map { /^STAT (\S+) (\S+)/ ? ($1 => $2) : () } @$lines };
 }
 
 sub flush_all {
     my ($self) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => $self->{hostport}, Timeout => 3)
-        or return 0;
-    print {$s} "flush_all\r\n";
-    my $ok = (<$s> // '') =~ /^OK/;
-    close $s;
-    return $ok;
+    my $lines = $self->_ask("flush_all\r\n") or return 0;
+    return ($lines->[0] // '') =~ /^OK/ ? 1 : 0;
+}
+
+# ---------------------------------------------------------------------------
+# redis-server: no persistence (nothing written to disk), loopback only
+
+package TwFleet::Redis;
+our @ISA = ('TwFleet::Daemon');
+
+sub program { 'redis-server' }
+sub package { 'redis-server' }
+sub arguments {
+    my ($self) = @_;
+    return ('--bind', '127.0.0.1', '--port', $self->{port}, '--save', '', '--appendonly', 'no',
+            '--dir', TwTest::tw_vars()->{t_logs}, '--databases', '1', '--loglevel', 'warning');
+}
+
+# DBSIZE: the number of keys, or undef.
+sub dbsize {
+    my ($self) = @_;
+    my $lines = $self->_ask("DBSIZE\r\n") or return undef;
+    return ($lines->[0] // '') =~ /^:(\d+)/ ? $1 : undef;
 }
 
 1;
