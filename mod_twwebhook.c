@@ -363,6 +363,7 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
     apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
     set_delivery_note(r, apr_table_get(r->headers_in, tw_conf_delivery_header(dc)));
     tw_count_rejection(status);
+    tw_metrics_rejected(r, dc, status);
     if (r->main == NULL) {
         if (txn == NULL)
             txn = txn_begin(r);
@@ -936,6 +937,7 @@ static int hook_fixups(request_rec *r)
     const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
     tw_txn_t *txn = txn_get(r);
     const tw_view_t *view;
+    apr_time_t started;
     int first, status;
 
     if (txn != NULL && (txn->state == TW_TXN_REFUSED
@@ -962,10 +964,16 @@ static int hook_fixups(request_rec *r)
         txn = txn_begin(r);
 
     first = (txn->state == TW_TXN_PENDING);
-    if ((status = verify_body(r, dc, txn)) != OK
-        || (status = apply_location_policy(r, dc, txn, first)) != OK)
+    started = apr_time_now();
+    status = verify_body(r, dc, txn);
+    if (first && txn->body_complete)   /* read to its end and compared */
+        tw_metrics_verification(r, dc, status == OK, tw_spool_length(txn->body),
+                                apr_time_now() - started);
+    if (status != OK || (status = apply_location_policy(r, dc, txn, first)) != OK)
         return status;
     view = view_get(r);
+    if (first)
+        tw_metrics_passed(r, dc, view->outcome);
     export_env(r, view);
     set_view_notes(r, view);
     return DECLINED;   /* let the other fixups run */
@@ -1027,7 +1035,15 @@ static int hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 {
     int status = tw_counters_post_config(pconf, plog, ptemp, s);
 
-    return status != OK ? status : tw_replay_post_config(pconf, plog, ptemp, s);
+    if (status == OK)
+        status = tw_metrics_post_config(pconf, plog, ptemp, s);
+    if (status == OK)
+        status = tw_replay_post_config(pconf, plog, ptemp, s);
+    if (status == OK && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "TWW0901: mod_twwebhook " TW_VERSION " ready: %d protected scope(s)",
+                     tw_metrics_scopes());
+    return status;
 }
 
 static void hook_child_init(apr_pool_t *p, server_rec *s)
@@ -1053,6 +1069,7 @@ static void register_hooks(apr_pool_t *p)
     /* Protocol level: survives internal redirects, sees error pages too. */
     ap_register_output_filter(TW_SETTLE_FILTER, filter_settle, NULL, AP_FTYPE_PROTOCOL);
     tw_counters_register_hooks();
+    tw_metrics_register_hooks();
 }
 
 AP_DECLARE_MODULE(twwebhook) = {

@@ -169,8 +169,10 @@ tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW
     tw_replay_verdict_t verdict;
     apr_status_t rv;
 
-    if (replay_lock(r) != APR_SUCCESS)
+    if (replay_lock(r) != APR_SUCCESS) {
+        tw_metrics_replay(r, TW_REPLAY_UNAVAILABLE);
         return TW_REPLAY_UNAVAILABLE;
+    }
     rv = replay.provider->retrieve(replay.instance, r->server, key, TW_MAC_LEN,
                                    &state, &len, r->pool);
     if (rv == APR_SUCCESS && len == 1)
@@ -187,6 +189,7 @@ tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       "TWW0703: replay cache unavailable (%s); failing %s",
                       replay.provider->name, replay.fail_open ? "open" : "closed");
+    tw_metrics_replay(r, verdict);
     return verdict;
 }
 
