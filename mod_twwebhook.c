@@ -40,6 +40,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_filter.h"
+#include "mod_core.h"         /* ap_response_code_string: is there an ErrorDocument? */
 
 #include "apr_strings.h"
 #include "apr_file_info.h"
@@ -343,6 +344,34 @@ static void set_delivery_note(request_rec *r, const char *delivery)
 }
 
 /*
+ * The answer's body for a client-caused refusal: one line saying what
+ * failed, in place of httpd's stock page (whose 401 text speaks of a
+ * browser and credentials). Never the secret, a MAC or the signature; the
+ * reasons passed to reject() never hold them. Only where the location has
+ * no ErrorDocument of its own for the status, and not for server faults
+ * (500, 503), whose stock page says nothing about the setup.
+ */
+static void set_refusal_body(request_rec *r, int status, const char *reason)
+{
+    switch (status) {
+    case HTTP_BAD_REQUEST:
+    case HTTP_UNAUTHORIZED:
+    case HTTP_METHOD_NOT_ALLOWED:
+    case HTTP_REQUEST_TIME_OUT:
+    case HTTP_CONFLICT:
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+        break;
+    default:
+        return;
+    }
+    if (r->main != NULL || ap_response_code_string(r, ap_index_of_response(status)) != NULL)
+        return;
+    /* httpd sends it as text/html: escape, though the reasons are ours. */
+    ap_custom_response(r, status, apr_psprintf(r->pool, "webhook rejected with %d: %s\n",
+                                               status, ap_escape_html(r->pool, reason)));
+}
+
+/*
  * Logs one rejection line (tag is the call site's own), refuses the
  * transaction (its body is withheld from every handler from now on) and
  * returns status for the hook to answer with. Client-caused rejections log
@@ -364,6 +393,7 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
     set_delivery_note(r, apr_table_get(r->headers_in, tw_conf_delivery_header(dc)));
     tw_count_rejection(status);
     tw_metrics_rejected(r, dc, status);
+    set_refusal_body(r, status, reason);
     if (r->main == NULL) {
         if (txn == NULL)
             txn = txn_begin(r);
