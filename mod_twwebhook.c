@@ -95,8 +95,10 @@ typedef struct {
     /* What the body was verified against: a location with the same key
      * list and signature header needs no second look. */
     const apr_array_header_t *keys;
+    const tw_profile_t *profile;
     const char *signature_header;
     const char *secret_index;
+    const char *timestamp;             /* the signed timestamp, NULL for none */
     /* The verified MAC, kept to derive the replay cache's key for the
      * location where the app runs (tw_replay_key never stores it). */
     unsigned char mac[TW_MAC_LEN];
@@ -113,6 +115,8 @@ typedef struct {
  */
 typedef struct {
     const char *verified;
+    const char *profile;               /* TwWebhookProfile's name */
+    const char *timestamp;             /* the signed timestamp, if the profile has one */
     const char *event;                 /* NULL when the sender sent none */
     const char *delivery;
     const char *secret_index;
@@ -217,6 +221,8 @@ static const struct {
     size_t offset;   /* of a const char * in tw_view_t */
 } tw_env_vars[] = {
     { "TW_WEBHOOK_VERIFIED",     APR_OFFSETOF(tw_view_t, verified) },
+    { "TW_WEBHOOK_PROFILE",      APR_OFFSETOF(tw_view_t, profile) },
+    { "TW_WEBHOOK_TIMESTAMP",    APR_OFFSETOF(tw_view_t, timestamp) },
     { "TW_WEBHOOK_EVENT",        APR_OFFSETOF(tw_view_t, event) },
     { "TW_WEBHOOK_DELIVERY",     APR_OFFSETOF(tw_view_t, delivery) },
     { "TW_WEBHOOK_SECRET_INDEX", APR_OFFSETOF(tw_view_t, secret_index) },
@@ -325,6 +331,12 @@ static void withhold_body(request_rec *r, tw_txn_t *txn)
 
 /* ---- logging and rejection -------------------------------------------------- */
 
+/* The request header of that name; NULL for none, or no name. */
+static const char *header_value(request_rec *r, const char *name)
+{
+    return name != NULL ? apr_table_get(r->headers_in, name) : NULL;
+}
+
 /* A header value made safe and short enough for one error-log line. */
 static const char *loggable(request_rec *r, const char *value)
 {
@@ -384,13 +396,14 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
     const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
     tw_txn_t *txn = txn_get(r);
 
+    const char *delivery = header_value(r, tw_conf_delivery_header(dc));
+
     ap_log_rerror(APLOG_MARK, level, rv, r,
                   "%s: rejected with %d: %s (client %s, delivery %s, event %s)",
-                  tag, status, reason, r->useragent_ip,
-                  loggable(r, apr_table_get(r->headers_in, tw_conf_delivery_header(dc))),
-                  loggable(r, apr_table_get(r->headers_in, tw_conf_event_header(dc))));
+                  tag, status, reason, r->useragent_ip, loggable(r, delivery),
+                  loggable(r, header_value(r, tw_conf_event_header(dc))));
     apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
-    set_delivery_note(r, apr_table_get(r->headers_in, tw_conf_delivery_header(dc)));
+    set_delivery_note(r, delivery);
     tw_count_rejection(status);
     tw_metrics_rejected(r, dc, status);
     set_refusal_body(r, status, reason);
@@ -638,16 +651,55 @@ static int check_announced_length(request_rec *r, const tw_dir_conf_t *dc)
     return OK;
 }
 
-/* The signature this location reads, decoded into mac. */
-static int parse_signature(request_rec *r, const tw_dir_conf_t *dc,
-                           unsigned char mac[TW_MAC_LEN])
+/*
+ * What this location's profile reads from the headers (the signature
+ * header, and a timestamp or message id where the profile signs one),
+ * parsed into what must be verified. Refused with 401 when any is missing
+ * or malformed, before the body is read.
+ */
+static int parse_signed(request_rec *r, const tw_dir_conf_t *dc, tw_signed_t *sig)
 {
-    tw_status_t st = tw_signature_parse(apr_table_get(r->headers_in, tw_conf_signature_header(dc)), mac);
+    const tw_profile_t *p = tw_conf_profile(dc);
+    tw_status_t st = tw_scheme_parse(p, header_value(r, tw_conf_signature_header(dc)),
+                                     header_value(r, p->timestamp_header),
+                                     header_value(r, p->id_header), sig);
 
-    if (st == TW_ERR_SIG_MISSING)
+    switch (st) {
+    case TW_OK:
+        return OK;
+    case TW_ERR_SIG_MISSING:
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0102", "signature header missing");
-    if (st != TW_OK)
+    case TW_ERR_SIG_MALFORMED:
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0103", "signature header malformed");
+    case TW_ERR_TS_MISSING:
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0121", "signed timestamp missing");
+    case TW_ERR_TS_MALFORMED:
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0122", "signed timestamp malformed");
+    case TW_ERR_ID_MISSING:
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0123", "signed message id missing");
+    case TW_ERR_ID_MALFORMED:
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0124", "signed message id malformed");
+    default:
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0412",
+                      apr_pstrcat(r->pool, "cannot parse the signature: ", tw_status_str(st), NULL));
+    }
+}
+
+/* A signed timestamp must lie within TwWebhookTimestampTolerance of now. */
+static int check_timestamp(request_rec *r, const tw_dir_conf_t *dc, const tw_signed_t *sig)
+{
+    tw_status_t st;
+
+    if (!sig->has_timestamp)
+        return OK;
+    st = tw_timestamp_check(sig->timestamp, (apr_int64_t)apr_time_sec(r->request_time),
+                            tw_conf_tolerance(dc));
+    if (st == TW_ERR_TS_STALE)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0125",
+                      "signed timestamp older than TwWebhookTimestampTolerance");
+    if (st == TW_ERR_TS_FUTURE)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0126",
+                      "signed timestamp further ahead than TwWebhookTimestampTolerance");
     return OK;
 }
 
@@ -665,32 +717,49 @@ static int read_new_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
     return read_body(r, txn, v, tw_conf_max_body(dc));
 }
 
+/* 1 when this location would verify exactly what the transaction was verified with. */
+static int verified_alike(const tw_txn_t *txn, const tw_dir_conf_t *dc,
+                          const apr_array_header_t *keys)
+{
+    return txn->keys == keys && txn->profile == tw_conf_profile(dc)
+        && strcasecmp(txn->signature_header, tw_conf_signature_header(dc)) == 0;
+}
+
 /*
- * The one verification path. The first protected request of a transaction
- * reads the body while the HMACs run; a later one (an internal redirect or
- * subrequest into a location with other secrets or another signature
- * header) runs them over the stored body. Either way the signature this
- * location names must match one of this location's keys.
+ * The one verification path, for every profile. The first protected
+ * request of a transaction reads the body while the HMACs run over the
+ * profile's prefix and the body; a later one (an internal redirect or
+ * subrequest into a location with other secrets, another profile or
+ * signature header) runs them over the stored body. Either way one of the
+ * signatures this location reads must match one of its keys, and a signed
+ * timestamp must be within its tolerance.
  */
 static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
 {
-    unsigned char mac[TW_MAC_LEN];
     int first = (txn->state == TW_TXN_PENDING);
+    const apr_array_header_t *keys;
+    size_t matched = 0, candidate = 0;
+    const char *bad_key;
+    tw_signed_t sig;
     tw_verifier_t *v;
-    size_t matched = 0;
     tw_status_t st;
     int status;
 
-    if (!first && txn->keys == dc->keys
-        && strcasecmp(txn->signature_header, tw_conf_signature_header(dc)) == 0)
-        return OK;
     if (first && (status = check_method(r)) != OK)
         return status;
-    if ((status = parse_signature(r, dc, mac)) != OK)
+    if ((status = parse_signed(r, dc, &sig)) != OK
+        || (status = check_timestamp(r, dc, &sig)) != OK)
         return status;
     if (first && (status = check_announced_length(r, dc)) != OK)
         return status;
-    if ((v = verifier_for(r, dc->keys)) == NULL)
+    if ((keys = tw_conf_keys(dc, &bad_key)) == NULL)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0413",
+                      apr_psprintf(r->pool, "TwWebhookSecret: %s is not a whsec_ secret, which "
+                                   "TwWebhookProfile %s needs", bad_key, tw_conf_profile(dc)->name));
+    if (!first && verified_alike(txn, dc, keys))
+        return OK;
+    if ((v = verifier_for(r, keys)) == NULL
+        || tw_verifier_update(v, sig.prefix, sig.prefix_len) != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0404",
                       "cannot set up HMAC-SHA256 (libcrypto)");
     if (first) {
@@ -703,43 +772,115 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
         st = feed_stored_body(r, txn->body, feed_verifier, v, TW_ERR_CRYPTO);
     }
     if (st == TW_OK)
-        st = tw_verifier_finish(v, mac, &matched);
+        st = tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])sig.candidates,
+                                    sig.ncandidates, &matched, &candidate);
     if (st == TW_ERR_SIG_MISMATCH)
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, first ? "TWW0110" : "TWW0114",
                       first ? "signature mismatch"
                             : "signature mismatch under this location's secrets (re-verification)");
-    if (st != TW_OK)
+    if (st != TW_OK || candidate == 0)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0405",
                       "HMAC computation failed (libcrypto)");
 
     if (first) {
-        memcpy(txn->mac, mac, TW_MAC_LEN);
+        /* The replay key comes from the candidate that matched: a client
+         * may put anything in the others. */
+        memcpy(txn->mac, sig.candidates[candidate - 1], TW_MAC_LEN);
         tw_count(TW_COUNT_VERIFIED, 1);
         tw_count(TW_COUNT_BYTES_VERIFIED, (apr_uint64_t)tw_spool_length(txn->body));
     }
-    tw_cleanse(mac, sizeof(mac));
     txn->state = TW_TXN_VERIFIED;
-    txn->keys = dc->keys;
+    txn->keys = keys;
+    txn->profile = tw_conf_profile(dc);
     txn->signature_header = tw_conf_signature_header(dc);
     txn->secret_index = apr_psprintf(top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
+    txn->timestamp = sig.has_timestamp
+        ? apr_psprintf(top_request(r)->pool, "%" APR_INT64_T_FMT, sig.timestamp) : NULL;
+    tw_cleanse(&sig, sizeof(sig));
     return OK;
 }
 
 /* ---- the location's own policy ------------------------------------------------- */
 
-/* Event and Delivery are not signed: they are passed on only when plain. */
-static int unsigned_header_checks(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *view)
+/*
+ * The body as JSON, parsed once for every rule of this location that reads
+ * it (TwWebhookRequireJSON, TwWebhookExportJSON, a profile whose event or
+ * delivery id is a body field), bounded by TW_JSON_MAX_BYTES and
+ * TW_JSON_MAX_DEPTH. *pjson is NULL when nothing reads it or the body is
+ * not one unambiguous JSON document, which TwWebhookRequireJSON refuses.
+ */
+static int parse_json(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                      tw_json_t **pjson)
 {
-    const char *event = apr_table_get(r->headers_in, tw_conf_event_header(dc));
-    const char *delivery = apr_table_get(r->headers_in, tw_conf_delivery_header(dc));
+    tw_json_t *json = NULL;
+    tw_status_t st;
 
-    if (event != NULL && !tw_event_is_plain(event))
-        return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0111", "Event header not plain");
-    if (delivery != NULL && !tw_delivery_is_plain(delivery))
-        return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0112", "Delivery header not plain");
-    view->event = event;
-    view->delivery = delivery;
+    *pjson = NULL;
+    if (!tw_conf_wants_json(dc))
+        return OK;
+    if (tw_spool_length(txn->body) > TW_JSON_MAX_BYTES)
+        st = TW_ERR_JSON_INVALID;
+    else if ((st = tw_json_create(&json)) == TW_OK)
+        st = feed_stored_body(r, txn->body, feed_json, json, TW_ERR_NOMEM);
+    if (st == TW_OK)
+        st = tw_json_finish(json);
+    if (st != TW_OK)
+        tw_json_destroy(json);
+
+    if (st == TW_ERR_NOMEM || st == TW_ERR_ARG)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0409",
+                      "cannot parse the body as JSON (server fault)");
+    if (st != TW_OK && dc->require_json == 1)
+        return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0117",
+                      tw_spool_length(txn->body) > TW_JSON_MAX_BYTES
+                      ? "body too large to check as JSON (TwWebhookRequireJSON)"
+                      : apr_pstrcat(r->pool, "body is not one JSON document that every parser "
+                                    "reads alike (TwWebhookRequireJSON): ",
+                                    tw_status_str(st), NULL));
+    *pjson = st == TW_OK ? json : NULL;
     return OK;
+}
+
+/*
+ * The event name or delivery id, from where this location takes it: a
+ * header (not signed, so held to the plain alphabet), or a field of the
+ * signed body (held to it too: it goes into the environment and the log).
+ * NULL when there is none.
+ */
+static int identify(request_rec *r, tw_source_t source, const char *field,
+                    const tw_json_t *json, int (*is_plain)(const char *),
+                    const char *what, const char *tag, const char **pvalue)
+{
+    char value[TW_JSON_VALUE_MAX + 1];
+    size_t len;
+
+    *pvalue = NULL;
+    if (source == TW_SOURCE_HEADER)
+        *pvalue = header_value(r, field);
+    else if (source == TW_SOURCE_BODY && json != NULL
+             && tw_json_get_scalar(json, field, value, sizeof(value), &len) == TW_OK)
+        *pvalue = apr_pstrmemdup(r->pool, value, len);
+    if (*pvalue != NULL && !is_plain(*pvalue))
+        return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, tag,
+                      apr_psprintf(r->pool, "%s %s not plain", what,
+                                   source == TW_SOURCE_HEADER
+                                   ? "header" : "field of the signed body"));
+    return OK;
+}
+
+static int identify_delivery(request_rec *r, const tw_dir_conf_t *dc, const tw_json_t *json,
+                             tw_view_t *view)
+{
+    const char *event_field, *delivery_field;
+    tw_source_t event_source = tw_conf_event_source(dc, &event_field);
+    tw_source_t delivery_source = tw_conf_delivery_source(dc, &delivery_field);
+    int status;
+
+    if ((status = identify(r, event_source, event_field, json, tw_event_is_plain,
+                           "Event", "TWW0111", &view->event)) != OK)
+        return status;
+    return identify(r, delivery_source, delivery_field, json, tw_delivery_is_plain,
+                    "Delivery", "TWW0112", &view->delivery);
 }
 
 /* The scalars TwWebhookExportJSON asks for, or NULL values where absent. */
@@ -749,6 +890,8 @@ static void collect_exports(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *
     char value[TW_JSON_VALUE_MAX + 1];
     int i;
 
+    if (dc->exports == NULL)
+        return;
     view->exported = apr_array_make(r->pool, dc->exports->nelts, sizeof(tw_exported_t));
     for (i = 0; i < dc->exports->nelts; i++) {
         const tw_export_t *x = &APR_ARRAY_IDX(dc->exports, i, tw_export_t);
@@ -767,45 +910,22 @@ static void collect_exports(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *
 }
 
 /*
- * TwWebhookRequireJSON and TwWebhookExportJSON: parse the verified body
- * (bounded by TW_JSON_MAX_BYTES and TW_JSON_MAX_DEPTH) and pick the values
- * to export. The values come from the signed body, unlike Event and
- * Delivery, so they can be trusted as far as the sender is.
+ * What the body says, read once: JSON rules, exports, and the event and
+ * delivery id wherever this location takes them from.
  */
-static int inspect_json(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+static int inspect_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
                         tw_view_t *view)
 {
-    int required = (dc->require_json == 1);
-    tw_json_t *json = NULL;
-    tw_status_t st;
+    tw_json_t *json;
+    int status;
 
-    if (!tw_conf_wants_json(dc))
-        return OK;
-    if (tw_spool_length(txn->body) > TW_JSON_MAX_BYTES)
-        st = TW_ERR_JSON_INVALID;
-    else if ((st = tw_json_create(&json)) == TW_OK)
-        st = feed_stored_body(r, txn->body, feed_json, json, TW_ERR_NOMEM);
-    if (st == TW_OK)
-        st = tw_json_finish(json);
-
-    if (st == TW_ERR_NOMEM || st == TW_ERR_ARG) {
-        tw_json_destroy(json);
-        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0409",
-                      "cannot parse the body as JSON (server fault)");
-    }
-    if (st != TW_OK && required) {
-        tw_json_destroy(json);
-        return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0117",
-                      tw_spool_length(txn->body) > TW_JSON_MAX_BYTES
-                      ? "body too large to check as JSON (TwWebhookRequireJSON)"
-                      : apr_pstrcat(r->pool, "body is not one JSON document that every parser "
-                                    "reads alike (TwWebhookRequireJSON): ",
-                                    tw_status_str(st), NULL));
-    }
-    if (dc->exports != NULL)
-        collect_exports(r, dc, view, st == TW_OK ? json : NULL);
+    if ((status = parse_json(r, dc, txn, &json)) != OK)
+        return status;
+    status = identify_delivery(r, dc, json, view);
+    if (status == OK)
+        collect_exports(r, dc, view, json);
     tw_json_destroy(json);
-    return OK;
+    return status;
 }
 
 /* TwWebhookEvents: events nobody listens to are acknowledged, not passed on. */
@@ -904,9 +1024,10 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
         return reject(r, APLOG_INFO, 0, HTTP_REQUEST_ENTITY_TOO_LARGE, "TWW0119",
                       "body larger than this location's TwWebhookMaxBodySize");
     view->verified = "1";
+    view->profile = txn->profile->name;
+    view->timestamp = txn->timestamp;
     view->secret_index = txn->secret_index;
-    if ((status = unsigned_header_checks(r, dc, view)) != OK
-        || (status = inspect_json(r, dc, txn, view)) != OK
+    if ((status = inspect_body(r, dc, txn, view)) != OK
         || (status = apply_event_filter(r, dc, view)) != OK
         || (status = check_replay(r, dc, txn, view)) != OK)
         return status;

@@ -4,9 +4,10 @@
  * The references here are written the obvious way on purpose (strlen,
  * strncasecmp, strchr, sscanf, strtoll, and OpenSSL's EVP_EncodeBlock as the
  * base64 oracle): they must not share a bug with the core.
- * Everything runs in the "C" locale (libFuzzer and fuzz_replay never call
+ * Everything runs in the "C" locale (libFuzzer and fuzz_run_inputs never call
  * setlocale), so strncasecmp is plain ASCII.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,14 +285,34 @@ static int naive_is_plain(const char *s, const char *alphabet, size_t max)
     return len >= 1 && len <= max && strspn(s, alphabet) == len;
 }
 
+/*
+ * The event rule the plain way: the alphabet by strspn, then no two
+ * separators in a row by strstr, then the first character by isalnum.
+ */
+static int naive_event_ok(const char *s, int wildcards)
+{
+    static const char event_chars[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/";
+    static const char pattern_chars[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/*";
+    static const char *const pairs[] = { "..", "./", "/.", "//" };
+    size_t k;
+
+    if (!naive_is_plain(s, wildcards ? pattern_chars : event_chars, TW_EVENT_MAX))
+        return 0;
+    for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
+        if (strstr(s, pairs[k]) != NULL)
+            return 0;
+    return isalnum((unsigned char)s[0]) || (wildcards && s[0] == '*');
+}
+
 int tw_fuzz_validate(const uint8_t *data, size_t size)
 {
-    static const char event_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789._-";
     static const char delivery_chars[] =
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-";
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
     char *s = copy_string(data, size);
 
-    if (tw_event_is_plain(s) != naive_is_plain(s, event_chars, TW_EVENT_MAX))
+    if (tw_event_is_plain(s) != naive_event_ok(s, 0))
         fail("validate", "tw_event_is_plain disagrees with the reference");
     if (tw_delivery_is_plain(s) != naive_is_plain(s, delivery_chars, TW_DELIVERY_MAX))
         fail("validate", "tw_delivery_is_plain disagrees with the reference");
@@ -472,6 +493,166 @@ static int naive_json_valid(const uint8_t *s, size_t n)
     return nj_value(&j, 1) && j.i == n;
 }
 
+/*
+ * The reference for what tw_json calls ambiguous, written the slow way: a
+ * second descent over a document the validator above accepted, decoding
+ * every string to code points (raw UTF-8 and \u escapes, pairs joined) and
+ * comparing each object's names pairwise. Ambiguous: a repeated name, a
+ * name holding U+0000, a lone surrogate anywhere. Not UTF-8 at all: *bad.
+ */
+struct naive_amb {
+    const uint8_t *s;
+    size_t n, i;
+    int ambiguous, bad;
+};
+
+/* Decodes the string at a->i (its opening quote) into cp (room for a->n). */
+static size_t na_string(struct naive_amb *a, uint32_t *cp)
+{
+    size_t len = 0;
+
+    a->i++;
+    while (a->i < a->n && a->s[a->i] != '"') {
+        uint32_t c = a->s[a->i++];
+
+        if (c == '\\') {
+            uint8_t e = a->s[a->i++];
+            if (e != 'u') {
+                const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
+                c = (uint8_t)to[strchr(from, e) - from];
+            }
+            else {
+                char hex[5] = { 0 };
+                memcpy(hex, a->s + a->i, 4);
+                a->i += 4;
+                c = (uint32_t)strtoul(hex, NULL, 16);
+            }
+        }
+        else if (c >= 0x80) {
+            int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : -1;
+            uint32_t min = more == 3 ? 0x10000 : more == 2 ? 0x800 : 0x80;
+            int k;
+
+            if (more < 0 || c >= 0xF8) {
+                a->bad = 1;
+                return len;
+            }
+            c &= 0x3Fu >> more;
+            for (k = 0; k < more; k++) {
+                if (a->i >= a->n || (a->s[a->i] & 0xC0) != 0x80) {
+                    a->bad = 1;
+                    return len;
+                }
+                c = (c << 6) | (a->s[a->i++] & 0x3F);
+            }
+            if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+                a->bad = 1;
+            cp[len++] = c;
+            continue;
+        }
+        cp[len++] = c;
+    }
+    a->i++;   /* the closing quote */
+    /* surrogates from escapes: pairs in order, nothing else */
+    {
+        size_t r, w = 0;
+        for (r = 0; r < len; r++) {
+            uint32_t c = cp[r];
+            if (c >= 0xD800 && c <= 0xDBFF && r + 1 < len && cp[r + 1] >= 0xDC00
+                && cp[r + 1] <= 0xDFFF) {
+                c = 0x10000 + ((c - 0xD800) << 10) + (cp[r + 1] - 0xDC00);
+                r++;
+            }
+            else if (c >= 0xD800 && c <= 0xDFFF) {
+                a->ambiguous = 1;
+            }
+            cp[w++] = c;
+        }
+        len = w;
+    }
+    return len;
+}
+
+static void na_ws(struct naive_amb *a)
+{
+    while (a->i < a->n && naive_json_ws(a->s[a->i]))
+        a->i++;
+}
+
+static void na_value(struct naive_amb *a)
+{
+    uint8_t c;
+
+    na_ws(a);
+    if (a->bad || a->i >= a->n) {   /* not UTF-8: stop where it stopped */
+        a->bad = 1;
+        return;
+    }
+    c = a->s[a->i];
+    if (c == '{' || c == '[') {
+        uint32_t **names = NULL;
+        size_t *lens = NULL, count = 0, k;
+
+        a->i++;
+        na_ws(a);
+        while (!a->bad && a->i < a->n && a->s[a->i] != (c == '{' ? '}' : ']')) {
+            if (a->s[a->i] == ',')
+                a->i++;
+            if (c == '{') {
+                uint32_t *cp;
+                size_t len;
+
+                na_ws(a);
+                cp = malloc((a->n + 1) * sizeof(*cp));
+                names = realloc(names, (count + 1) * sizeof(*names));
+                lens = realloc(lens, (count + 1) * sizeof(*lens));
+                if (cp == NULL || names == NULL || lens == NULL)
+                    fail("json", "out of memory");
+                len = na_string(a, cp);
+                for (k = 0; k < len; k++)
+                    if (cp[k] == 0)
+                        a->ambiguous = 1;
+                for (k = 0; k < count; k++)
+                    if (lens[k] == len && memcmp(names[k], cp, len * sizeof(*cp)) == 0)
+                        a->ambiguous = 1;
+                names[count] = cp;
+                lens[count++] = len;
+                if (a->bad)
+                    break;
+                na_ws(a);
+                a->i++;   /* ':' */
+            }
+            na_value(a);
+        }
+        a->i++;
+        for (k = 0; k < count; k++)
+            free(names[k]);
+        free(names);
+        free(lens);
+    }
+    else if (c == '"') {
+        uint32_t *cp = malloc((a->n + 1) * sizeof(*cp));
+        if (cp == NULL)
+            fail("json", "out of memory");
+        na_string(a, cp);
+        free(cp);
+    }
+    else {
+        while (a->i < a->n && strchr(",]} \t\n\r", a->s[a->i]) == NULL)
+            a->i++;
+    }
+    na_ws(a);
+}
+
+/* For a document naive_json_valid accepts: 1 ambiguous, 0 not, -1 not UTF-8. */
+static int naive_json_ambiguous(const uint8_t *s, size_t n)
+{
+    struct naive_amb a = { s, n, 0, 0, 0 };
+
+    na_value(&a);
+    return a.bad ? -1 : a.ambiguous;
+}
+
 /* 1 when s[0..n) is an RFC 8259 number, nothing else. */
 static int naive_json_number(const char *s, size_t n)
 {
@@ -641,7 +822,7 @@ int tw_fuzz_json(const uint8_t *data, size_t size)
     size_t doc_len, off = 0, np, i, c, caps[2];
     uint64_t rng;
     tw_status_t st;
-    int mode, want, rfc;
+    int mode, want, rfc, amb;
     char *out;
 
     if (size < 1)
@@ -664,15 +845,25 @@ int tw_fuzz_json(const uint8_t *data, size_t size)
     }
     if (st == TW_OK)
         st = tw_json_finish(json);
-    if (st != TW_OK && st != TW_ERR_JSON_INVALID)
-        fail("json", "feed/finish gave neither ok nor invalid");
+    if (st != TW_OK && st != TW_ERR_JSON_INVALID && st != TW_ERR_JSON_AMBIGUOUS)
+        fail("json", "feed/finish gave neither ok, invalid nor ambiguous");
 
     want = jsonc_one_shot(doc, doc_len, &ref);
     rfc = naive_json_valid(doc, doc_len);
-    if ((st == TW_OK) != (want && rfc)) {
-        fprintf(stderr, "tw_json: %s, json-c one-shot: %s, naive RFC 8259: %s (mode %d)\n",
-                tw_status_str(st), want ? "valid" : "invalid", rfc ? "valid" : "invalid", mode);
+    amb = rfc ? naive_json_ambiguous(doc, doc_len) : 0;
+    if (amb < 0)
+        rfc = 0;   /* not UTF-8: not JSON (json-c's one-shot does not check) */
+    if ((st != TW_ERR_JSON_INVALID) != (want && rfc)
+        || (st != TW_ERR_JSON_INVALID && (st == TW_ERR_JSON_AMBIGUOUS) != (amb == 1))) {
+        fprintf(stderr, "tw_json: %s, json-c one-shot: %s, naive RFC 8259: %s, naive "
+                "ambiguity: %d (mode %d)\n", tw_status_str(st), want ? "valid" : "invalid",
+                rfc ? "valid" : "invalid", amb, mode);
         fail("json", "chunked verdict differs from the one-shot references");
+    }
+    if (st == TW_ERR_JSON_AMBIGUOUS) {   /* nothing is looked up in such a body */
+        tw_json_destroy(json);
+        json_object_put(ref);
+        return 0;
     }
 
     np = json_fuzz_pointers(doc, doc_len, pointers, sizeof(pointers) / sizeof(pointers[0]));
@@ -733,7 +924,7 @@ int tw_fuzz_json(const uint8_t *data, size_t size)
 
 /*
  * The reference glob, the recursive definition ('*' matches nothing, or
- * one more character), memoised so that "*a*a*a*a..." stays polynomial.
+ * one more character; letters match either case), memoised so that "*a*a*a*a..." stays polynomial.
  * memo[pi * (elen + 1) + ei]: 0 unknown, 1 no, 2 yes.
  */
 static int naive_glob(const char *p, size_t pi, size_t plen, const char *e, size_t ei, size_t elen,
@@ -750,7 +941,8 @@ static int naive_glob(const char *p, size_t pi, size_t plen, const char *e, size
         r = naive_glob(p, pi + 1, plen, e, ei, elen, memo)
             || (ei < elen && naive_glob(p, pi, plen, e, ei + 1, elen, memo));
     else
-        r = ei < elen && p[pi] == e[ei] && naive_glob(p, pi + 1, plen, e, ei + 1, elen, memo);
+        r = ei < elen && tolower((unsigned char)p[pi]) == tolower((unsigned char)e[ei])
+            && naive_glob(p, pi + 1, plen, e, ei + 1, elen, memo);
     *m = r ? 2 : 1;
     return r;
 }
@@ -763,8 +955,6 @@ static int naive_glob(const char *p, size_t pi, size_t plen, const char *e, size
  */
 int tw_fuzz_events(const uint8_t *data, size_t size)
 {
-    static const char event_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789._-";
-    static const char pattern_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789._-*";
     const uint8_t *nul = memchr(data, '\0', size);
     size_t plen = nul != NULL ? (size_t)(nul - data) : size;
     char *pattern = copy_string(data, plen);
@@ -772,9 +962,9 @@ int tw_fuzz_events(const uint8_t *data, size_t size)
     int pattern_ok = tw_event_pattern_is_valid(pattern);
     int event_ok = tw_event_is_plain(event);
 
-    if (pattern_ok != naive_is_plain(pattern, pattern_chars, TW_EVENT_MAX))
+    if (pattern_ok != naive_event_ok(pattern, 1))
         fail("events", "tw_event_pattern_is_valid disagrees with the reference");
-    if (event_ok != naive_is_plain(event, event_chars, TW_EVENT_MAX))
+    if (event_ok != naive_event_ok(event, 0))
         fail("events", "tw_event_is_plain disagrees with the reference");
     if (pattern_ok && event_ok) {
         size_t pl = strlen(pattern), el = strlen(event);

@@ -3,9 +3,9 @@
  *
  * Each takes one input and returns 0; on a disagreement with the reference
  * it has (a naive parser, a round trip, the one-shot MAC) it prints what it
- * saw to stderr and calls abort(), which libFuzzer and fuzz_replay both
+ * saw to stderr and calls abort(), which libFuzzer and fuzz_run_inputs both
  * report as a failure. They are built twice: under libFuzzer (one
- * fuzz_<name>.c shim each, see build-libfuzzer) and into fuzz_replay, which
+ * fuzz_<name>.c shim each, see build-libfuzzer) and into fuzz_run_inputs, which
  * "make check" runs over the seed corpus in fuzz/corpus/<name>/.
  */
 #ifndef TW_FUZZ_TARGETS_H
@@ -24,7 +24,7 @@ int tw_fuzz_base64(const uint8_t *data, size_t size);
 int tw_fuzz_scheme(const uint8_t *data, size_t size);
 int tw_fuzz_secret(const uint8_t *data, size_t size);
 
-/* The targets by name, for fuzz_replay; the list ends with a NULL name. */
+/* The targets by name, for fuzz_run_inputs; the list ends with a NULL name. */
 typedef struct {
     const char *name;
     int (*run)(const uint8_t *data, size_t size);

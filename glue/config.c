@@ -5,6 +5,8 @@
  * in apachectl configtest (check_config). Every error names the directive;
  * httpd adds the file and line.
  */
+#include <errno.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
@@ -19,9 +21,8 @@
 APLOG_USE_MODULE(twwebhook);
 
 #define TW_DEFAULT_MAX_BODY   ((apr_off_t)1024 * 1024)  /* 1 MiB */
-#define TW_DEFAULT_SIGNATURE_HEADER "Signature"
-#define TW_DEFAULT_EVENT_HEADER     "Event"
-#define TW_DEFAULT_DELIVERY_HEADER  "Delivery"
+#define TW_DEFAULT_TOLERANCE  300                       /* seconds, as Stripe and Slack */
+#define TW_TOLERANCE_MAX      (30 * 24 * 3600)          /* the longest replay window */
 
 void *tw_create_dir_conf(apr_pool_t *p, char *dir)
 {
@@ -30,6 +31,7 @@ void *tw_create_dir_conf(apr_pool_t *p, char *dir)
     dc->enabled = TW_UNSET;
     dc->max_body = TW_UNSET;
     dc->require_json = TW_UNSET;
+    dc->tolerance = TW_UNSET;
     return dc;   /* pointers are NULL: inherit */
 }
 
@@ -49,7 +51,12 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_VAL(enabled);
     MERGE_PTR(enabled_at);
     MERGE_PTR(keys);
+    /* the same secrets, keyed for the profiles that decode them */
+    dc->keys_whsec = (add->keys != NULL) ? add->keys_whsec : base->keys_whsec;
     dc->keys_scope = (add->keys != NULL) ? add->keys_scope : base->keys_scope;
+    MERGE_PTR(profile);
+    MERGE_VAL(tolerance);
+    MERGE_PTR(tolerance_at);
     MERGE_VAL(max_body);
     MERGE_PTR(signature_header);
     MERGE_PTR(event_header);
@@ -86,24 +93,86 @@ apr_off_t tw_conf_max_body(const tw_dir_conf_t *dc)
     return dc->max_body == TW_UNSET ? TW_DEFAULT_MAX_BODY : dc->max_body;
 }
 
-const char *tw_conf_signature_header(const tw_dir_conf_t *dc)
+const tw_profile_t *tw_conf_profile(const tw_dir_conf_t *dc)
 {
-    return dc->signature_header ? dc->signature_header : TW_DEFAULT_SIGNATURE_HEADER;
+    return dc->profile ? dc->profile : tw_profile_default();
 }
 
+/* TwWebhookSignatureHeader, else the profile's. */
+const char *tw_conf_signature_header(const tw_dir_conf_t *dc)
+{
+    return dc->signature_header ? dc->signature_header : tw_conf_profile(dc)->signature_header;
+}
+
+/*
+ * Where the event name comes from: TwWebhookEventHeader (a header, whatever
+ * the profile says), else the profile's header or body field. *pfield is
+ * the header name or the JSON pointer; NULL for TW_SOURCE_NONE.
+ */
+tw_source_t tw_conf_event_source(const tw_dir_conf_t *dc, const char **pfield)
+{
+    const tw_profile_t *p = tw_conf_profile(dc);
+
+    *pfield = dc->event_header ? dc->event_header : p->event_field;
+    return dc->event_header ? TW_SOURCE_HEADER : p->event_source;
+}
+
+tw_source_t tw_conf_delivery_source(const tw_dir_conf_t *dc, const char **pfield)
+{
+    const tw_profile_t *p = tw_conf_profile(dc);
+
+    *pfield = dc->delivery_header ? dc->delivery_header : p->delivery_field;
+    return dc->delivery_header ? TW_SOURCE_HEADER : p->delivery_source;
+}
+
+/* The header the event comes from, or NULL when it does not come from one. */
 const char *tw_conf_event_header(const tw_dir_conf_t *dc)
 {
-    return dc->event_header ? dc->event_header : TW_DEFAULT_EVENT_HEADER;
+    const char *field;
+
+    return tw_conf_event_source(dc, &field) == TW_SOURCE_HEADER ? field : NULL;
 }
 
 const char *tw_conf_delivery_header(const tw_dir_conf_t *dc)
 {
-    return dc->delivery_header ? dc->delivery_header : TW_DEFAULT_DELIVERY_HEADER;
+    const char *field;
+
+    return tw_conf_delivery_source(dc, &field) == TW_SOURCE_HEADER ? field : NULL;
+}
+
+/*
+ * The keys for this section's profile: each secret keyed as the profile
+ * forms keys (the raw bytes, or whsec_ decoded). NULL when a secret has no
+ * such key (not a whsec_ secret under standard-webhooks): *pbad then says
+ * which, for the error line.
+ */
+const apr_array_header_t *tw_conf_keys(const tw_dir_conf_t *dc, const char **pbad)
+{
+    int i;
+
+    *pbad = NULL;
+    if (dc->keys == NULL || tw_conf_profile(dc)->key_form == TW_KEY_RAW)
+        return dc->keys;
+    for (i = 0; i < dc->keys_whsec->nelts; i++)
+        if (APR_ARRAY_IDX(dc->keys_whsec, i, const tw_key_t *) == NULL) {
+            *pbad = apr_psprintf(dc->keys_whsec->pool, "secret %d", i + 1);
+            return NULL;
+        }
+    return dc->keys_whsec;
+}
+
+apr_int64_t tw_conf_tolerance(const tw_dir_conf_t *dc)
+{
+    return dc->tolerance == TW_UNSET ? TW_DEFAULT_TOLERANCE : dc->tolerance;
 }
 
 int tw_conf_wants_json(const tw_dir_conf_t *dc)
 {
-    return dc->require_json == 1 || (dc->exports != NULL && dc->exports->nelts > 0);
+    const char *field;
+
+    return dc->require_json == 1 || (dc->exports != NULL && dc->exports->nelts > 0)
+        || tw_conf_event_source(dc, &field) == TW_SOURCE_BODY
+        || tw_conf_delivery_source(dc, &field) == TW_SOURCE_BODY;
 }
 
 /* ---- directive handlers -------------------------------------------------- */
@@ -145,25 +214,70 @@ static const char *read_secret_file(cmd_parms *cmd, const char *path,
     return NULL;
 }
 
+static tw_key_t *new_key(cmd_parms *cmd, const void *bytes, apr_size_t len)
+{
+    tw_key_t *key;
+
+    if (tw_key_create(&key, bytes, len) != TW_OK)
+        return NULL;
+    apr_pool_cleanup_register(cmd->pool, key, cleanup_key, apr_pool_cleanup_null);
+    return key;
+}
+
+/* The profile whose keys are "whsec_" + base64, decoded (standard-webhooks). */
+static const tw_profile_t *whsec_profile(void)
+{
+    const tw_profile_t *p;
+    size_t i;
+
+    for (i = 0; (p = tw_profile_at(i)) != NULL; i++)
+        if (p->key_form == TW_KEY_WHSEC_BASE64)
+            return p;
+    return NULL;
+}
+
+/*
+ * Keys one secret twice: as its bytes (every profile but one), and, when it
+ * is a whsec_ secret, as the decoded bytes (standard-webhooks). The profile
+ * may be named after the secret, or inherited: which key is used is only
+ * known per request (tw_conf_keys).
+ */
 static const char *add_key(cmd_parms *cmd, tw_dir_conf_t *dc,
                            const void *secret, apr_size_t len, const char *origin)
 {
-    tw_key_t *key;
+    unsigned char decoded[TW_SECRET_MAX];
+    const tw_profile_t *whsec = whsec_profile();
+    apr_size_t decoded_len = 0;
+    tw_key_t *raw, *dec = NULL;
 
     if (len == 0)
         return apr_psprintf(cmd->pool, "%s: the secret %s is empty", cmd->cmd->name, origin);
     if (len > TW_SECRET_MAX)
         return apr_psprintf(cmd->pool, "%s: the secret %s is longer than %d bytes",
                             cmd->cmd->name, origin, TW_SECRET_MAX);
-    if (tw_key_create(&key, secret, len) != TW_OK)
+    if ((raw = new_key(cmd, secret, len)) == NULL)
         return apr_psprintf(cmd->pool, "%s: cannot key HMAC-SHA256 (libcrypto failure)",
                             cmd->cmd->name);
-    apr_pool_cleanup_register(cmd->pool, key, cleanup_key, apr_pool_cleanup_null);
+    if (whsec != NULL && tw_profile_key(whsec, secret, len, decoded, sizeof(decoded),
+                                        &decoded_len) == TW_OK) {
+        dec = new_key(cmd, decoded, decoded_len);
+        tw_cleanse(decoded, sizeof(decoded));
+        if (dec == NULL)
+            return apr_psprintf(cmd->pool, "%s: cannot key HMAC-SHA256 (libcrypto failure)",
+                                cmd->cmd->name);
+    }
+    /* Said where the mistake is: a profile named before the secret. */
+    if (dec == NULL && dc->profile != NULL && dc->profile->key_form == TW_KEY_WHSEC_BASE64)
+        return apr_psprintf(cmd->pool, "%s: the secret %s is not a whsec_<base64> secret, "
+                            "which TwWebhookProfile %s needs", cmd->cmd->name, origin,
+                            dc->profile->name);
     if (dc->keys == NULL) {
         dc->keys = apr_array_make(cmd->pool, 2, sizeof(const tw_key_t *));
+        dc->keys_whsec = apr_array_make(cmd->pool, 2, sizeof(const tw_key_t *));
         dc->keys_scope = cmd->path ? cmd->path : "";
     }
-    APR_ARRAY_PUSH(dc->keys, const tw_key_t *) = key;
+    APR_ARRAY_PUSH(dc->keys, const tw_key_t *) = raw;
+    APR_ARRAY_PUSH(dc->keys_whsec, const tw_key_t *) = dec;
     return NULL;
 }
 
@@ -208,6 +322,53 @@ static const char *cmd_enable(cmd_parms *cmd, void *dcv, int on)
     dc->enabled_at = on ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
                                        cmd->directive->line_num)
                         : NULL;
+    return NULL;
+}
+
+/* The known profile names, for an error message. */
+static const char *profile_names(apr_pool_t *p)
+{
+    const char *names = "";
+    const tw_profile_t *prof;
+    size_t i;
+
+    for (i = 0; (prof = tw_profile_at(i)) != NULL; i++)
+        names = apr_pstrcat(p, names, i ? ", " : "", prof->name, NULL);
+    return names;
+}
+
+/* TwWebhookProfile <name> */
+static const char *cmd_profile(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tw_dir_conf_t *dc = dcv;
+    const tw_profile_t *p = tw_profile_find(arg);
+    const char *bad;
+
+    if (p == NULL)
+        return apr_psprintf(cmd->pool, "%s: unknown profile '%s' (known: %s)",
+                            cmd->cmd->name, arg, profile_names(cmd->temp_pool));
+    dc->profile = p;
+    if (dc->keys != NULL && tw_conf_keys(dc, &bad) == NULL)
+        return apr_psprintf(cmd->pool, "%s %s: %s of this section is not a whsec_<base64> "
+                            "secret", cmd->cmd->name, arg, bad);
+    return NULL;
+}
+
+/* TwWebhookTimestampTolerance <seconds> */
+static const char *cmd_tolerance(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tw_dir_conf_t *dc = dcv;
+    apr_int64_t secs;
+    char *end;
+
+    errno = 0;
+    secs = apr_strtoi64(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || secs <= 0 || secs > TW_TOLERANCE_MAX)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of seconds from 1 to %d",
+                            cmd->cmd->name, arg, TW_TOLERANCE_MAX);
+    dc->tolerance = secs;
+    dc->tolerance_at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                                    cmd->directive->line_num);
     return NULL;
 }
 
@@ -318,6 +479,11 @@ const command_rec tw_cmds[] = {
     AP_INIT_FLAG("TwWebhook", cmd_enable, NULL, RSRC_CONF | ACCESS_CONF,
                  "On to verify webhooks here (the default where a secret applies), "
                  "Off to stop"),
+    AP_INIT_TAKE1("TwWebhookProfile", cmd_profile, NULL, RSRC_CONF | ACCESS_CONF,
+                  "the sender's signing scheme: teamwork (default), teamwork-projects, "
+                  "teamwork-desk, github, standard-webhooks, stripe, slack, shopify"),
+    AP_INIT_TAKE1("TwWebhookTimestampTolerance", cmd_tolerance, NULL, RSRC_CONF | ACCESS_CONF,
+                  "seconds a signed timestamp may lie in the past or future (default 300)"),
     AP_INIT_TAKE1("TwWebhookMaxBodySize", cmd_max_body, NULL, RSRC_CONF | ACCESS_CONF,
                   "largest webhook body accepted, in bytes (default 1048576)"),
     AP_INIT_TAKE1("TwWebhookSpoolDir", cmd_spool_dir, NULL, RSRC_CONF,
@@ -389,6 +555,30 @@ static int section_may_enclose(const tw_section_t *k, const tw_section_t *s)
     return strncmp(k->core->d, s->core->d, n) == 0;
 }
 
+/* 1 when some section other than sec that may enclose it satisfies want. */
+static int enclosing_section_has(const apr_array_header_t *sections, const tw_section_t *sec,
+                                 int (*want)(const tw_dir_conf_t *))
+{
+    int j;
+
+    for (j = 0; j < sections->nelts; j++) {
+        const tw_section_t *k = &APR_ARRAY_IDX(sections, j, tw_section_t);
+        if (k != sec && k->tw != NULL && want(k->tw) && section_may_enclose(k, sec))
+            return 1;
+    }
+    return 0;
+}
+
+static int has_keys(const tw_dir_conf_t *dc)
+{
+    return dc->keys != NULL;
+}
+
+static int signs_timestamp(const tw_dir_conf_t *dc)
+{
+    return dc->profile != NULL && dc->profile->signs_timestamp;
+}
+
 /*
  * "TwWebhook On" where no TwWebhookSecret can ever apply answers 500 to
  * every request: refuse it at start-up (and apachectl configtest), naming
@@ -396,12 +586,58 @@ static int section_may_enclose(const tw_section_t *k, const tw_section_t *s)
  * section that may enclose this one (a shorter path of the same walk,
  * another walk, a regex): only where none can is it an error.
  */
-static int check_server_secrets(apr_pool_t *ptemp, server_rec *s)
+static int check_secret_applies(server_rec *s, const tw_dir_conf_t *server_dc,
+                                const apr_array_header_t *sections, const tw_section_t *sec)
+{
+    if (sec->tw->enabled != 1 || has_keys(sec->tw) || has_keys(server_dc)
+        || enclosing_section_has(sections, sec, has_keys))
+        return OK;
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                 "TWW0802: %s: TwWebhook On, but no TwWebhookSecret applies here "
+                 "(none in this section, one that may enclose it, or the server)",
+                 sec->tw->enabled_at);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/*
+ * TwWebhookTimestampTolerance only means something under a profile that
+ * signs a timestamp, and the replay cache must remember a delivery at least
+ * as long as its timestamp is accepted: within the tolerance the cache
+ * stops a replay, beyond it the timestamp does.
+ */
+static int check_tolerance(server_rec *s, const tw_dir_conf_t *server_dc,
+                           const apr_array_header_t *sections, const tw_section_t *sec)
+{
+    const tw_dir_conf_t *dc = sec != NULL ? sec->tw : server_dc;
+    int timestamped = signs_timestamp(dc) || signs_timestamp(server_dc)
+                      || (sec != NULL && enclosing_section_has(sections, sec, signs_timestamp));
+
+    if (dc->tolerance != TW_UNSET && !timestamped) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "TWW0803: %s: TwWebhookTimestampTolerance, but no TwWebhookProfile "
+                     "that signs a timestamp applies here (%s)", dc->tolerance_at,
+                     tw_conf_profile(dc)->name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (timestamped && tw_replay_configured()
+        && apr_time_sec(tw_replay_window()) < tw_conf_tolerance(dc)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "TWW0804: %s: TwWebhookReplayWindow (%" APR_TIME_T_FMT " s) is shorter "
+                     "than TwWebhookTimestampTolerance (%" APR_INT64_T_FMT " s): a delivery "
+                     "could be replayed once the cache forgot it and before its timestamp "
+                     "expired", dc->tolerance_at ? dc->tolerance_at : "the default tolerance",
+                     apr_time_sec(tw_replay_window()), tw_conf_tolerance(dc));
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static int check_server(apr_pool_t *ptemp, server_rec *s)
 {
     core_server_config *core = ap_get_core_module_config(s->module_config);
     const tw_dir_conf_t *server_dc = ap_get_module_config(s->lookup_defaults, &twwebhook_module);
     apr_array_header_t *sections = apr_array_make(ptemp, 16, sizeof(tw_section_t));
-    int i, j;
+    int i, status;
 
     if (server_dc->enabled == 1 && server_dc->keys == NULL) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
@@ -409,28 +645,20 @@ static int check_server_secrets(apr_pool_t *ptemp, server_rec *s)
                      "server level", server_dc->enabled_at);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if ((status = check_tolerance(s, server_dc, NULL, NULL)) != OK)
+        return status;
     collect_sections(sections, core->sec_url, TW_SECTION_URL);
     collect_sections(sections, core->sec_dir, TW_SECTION_DIR);
     collect_sections(sections, ((core_dir_config *)ap_get_core_module_config(s->lookup_defaults))
                                    ->sec_file, TW_SECTION_FILE);
     for (i = 0; i < sections->nelts; i++) {
         const tw_section_t *sec = &APR_ARRAY_IDX(sections, i, tw_section_t);
-        int found = (server_dc->keys != NULL);
 
-        if (sec->tw == NULL || sec->tw->enabled != 1 || sec->tw->keys != NULL)
+        if (sec->tw == NULL)
             continue;
-        for (j = 0; !found && j < sections->nelts; j++) {
-            const tw_section_t *k = &APR_ARRAY_IDX(sections, j, tw_section_t);
-            found = (j != i && k->tw != NULL && k->tw->keys != NULL
-                     && section_may_enclose(k, sec));
-        }
-        if (!found) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
-                         "TWW0802: %s: TwWebhook On, but no TwWebhookSecret applies here "
-                         "(none in this section, one that may enclose it, or the server)",
-                         sec->tw->enabled_at);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
+        if ((status = check_secret_applies(s, server_dc, sections, sec)) != OK
+            || (status = check_tolerance(s, server_dc, sections, sec)) != OK)
+            return status;
     }
     return OK;
 }
@@ -465,7 +693,7 @@ void tw_config_protected_sections(apr_pool_t *p, server_rec *s, apr_array_header
 int tw_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     for (; s != NULL; s = s->next) {
-        int status = check_server_secrets(ptemp, s);
+        int status = check_server(ptemp, s);
         if (status != OK)
             return status;
     }

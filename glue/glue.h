@@ -25,6 +25,10 @@ typedef struct {
     int enabled;               /* TwWebhook: TW_UNSET, 0 or 1 */
     const char *enabled_at;    /* "file:line" of a TwWebhook On, for check_config */
     apr_array_header_t *keys;  /* TwWebhookSecret: const tw_key_t *; NULL inherits */
+    apr_array_header_t *keys_whsec;  /* the same, whsec_-decoded (or NULL entries) */
+    const tw_profile_t *profile;     /* TwWebhookProfile; NULL inherits */
+    apr_int64_t tolerance;           /* TwWebhookTimestampTolerance; TW_UNSET inherits */
+    const char *tolerance_at;        /* "file:line", for check_config */
     const char *keys_scope;    /* the section that listed them (replay scope) */
     apr_off_t max_body;        /* TwWebhookMaxBodySize; TW_UNSET inherits */
     const char *signature_header;  /* TwWebhookSignatureHeader; NULL inherits */
@@ -48,7 +52,13 @@ extern const command_rec tw_cmds[];
 /* What a section's settings come to, defaults resolved. */
 int tw_conf_protects(const tw_dir_conf_t *dc);
 apr_off_t tw_conf_max_body(const tw_dir_conf_t *dc);
+const tw_profile_t *tw_conf_profile(const tw_dir_conf_t *dc);
+const apr_array_header_t *tw_conf_keys(const tw_dir_conf_t *dc, const char **pbad);
+apr_int64_t tw_conf_tolerance(const tw_dir_conf_t *dc);
 const char *tw_conf_signature_header(const tw_dir_conf_t *dc);
+tw_source_t tw_conf_event_source(const tw_dir_conf_t *dc, const char **pfield);
+tw_source_t tw_conf_delivery_source(const tw_dir_conf_t *dc, const char **pfield);
+/* The header naming the event / delivery, NULL when it comes from elsewhere. */
 const char *tw_conf_event_header(const tw_dir_conf_t *dc);
 const char *tw_conf_delivery_header(const tw_dir_conf_t *dc);
 int tw_conf_wants_json(const tw_dir_conf_t *dc);
@@ -73,6 +83,8 @@ const char *tw_replay_cmd_window(cmd_parms *cmd, void *dummy, const char *arg);
 const char *tw_replay_cmd_failure(cmd_parms *cmd, void *dummy, const char *arg);
 
 int tw_replay_configured(void);
+/* How long a handled delivery is remembered (TwWebhookReplayWindow). */
+apr_interval_time_t tw_replay_window(void);
 int tw_replay_fails_open(void);
 tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW_MAC_LEN]);
 /* Records the outcome of a reserved delivery: handled (2xx) or not. */

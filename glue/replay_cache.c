@@ -129,6 +129,11 @@ int tw_replay_configured(void)
     return replay.provider != NULL;
 }
 
+apr_interval_time_t tw_replay_window(void)
+{
+    return replay.window;
+}
+
 int tw_replay_fails_open(void)
 {
     return replay.fail_open;

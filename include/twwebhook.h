@@ -56,7 +56,10 @@ typedef enum {
     TW_ERR_SECRET_MALFORMED, /* not a key this profile can use (bad whsec_) */
     TW_ERR_SECRET_EMPTY,    /* a secret (file) with nothing in it */
     TW_ERR_SECRET_TOO_LONG, /* more than TW_SECRET_MAX bytes */
-    TW_ERR_SECRET_LINE_BREAK /* a CR or LF left after the one line end */
+    TW_ERR_SECRET_LINE_BREAK, /* a CR or LF left after the one line end */
+    TW_ERR_JSON_AMBIGUOUS   /* valid JSON that parsers read differently: a
+                             * repeated name, \u0000 in a name, a lone
+                             * surrogate */
 } tw_status_t;
 
 /* A short, static, secret-free English description ("signature mismatch"). */

@@ -14,21 +14,53 @@
 #include <stdio.h>
 
 #include <json-c/json_object.h>
+#include <json-c/json_object_iterator.h>
 #include <json-c/json_pointer.h>
 #include <json-c/json_tokener.h>
 
 #include "twwebhook.h"
+
+/* What the guard remembers across chunks beyond its state. */
+struct lex {
+    int state;                 /* enum lex_state */
+    unsigned hex;              /* the \\u escape's value so far */
+    int hex_digits;            /* how many of its 4 digits were seen */
+    int want_low;              /* a high surrogate was seen: a low one must follow */
+    int string_has_nul;        /* this string holds \\u0000 */
+    int after_nul_string;      /* the last token was such a string */
+    size_t names;              /* member names seen (each ':' outside strings) */
+    int ambiguous;             /* seen: \\u0000 in a name, a lone surrogate */
+    int utf8_need;             /* continuation bytes still owed in a string */
+    unsigned char utf8_lo, utf8_hi;   /* the range the next one must be in */
+};
 
 struct tw_json {
     struct json_tokener *tok;
     struct json_object *doc;   /* the parsed value (NULL for a top-level null) */
     int done;                  /* one whole value has been parsed */
     int failed;                /* invalid JSON, too deep, or trailing data */
-    int lex;                   /* enum lex_state of the RFC 8259 guard */
+    int ambiguous;             /* valid, but not read alike by every parser */
+    struct lex lex;            /* the RFC 8259 guard */
 };
 
 /*
- * The RFC 8259 guard. JSON_TOKENER_STRICT is not RFC 8259: json-c 0.16
+ * The RFC 8259 guard, which also looks for what parsers read differently
+ * (RFC 8259 leaves it to them), so that what the module exports always
+ * agrees with what the app's own parser (PHP's json_decode, say) reads:
+ * - a member name holding \\u0000: json-c's names are C strings and end
+ *   there, PHP's do not ({"id":1,"id\\u0000":2} is id=2 to one, 1 to the
+ *   other);
+ * - duplicate member names: parsers keep the first, the last, or refuse;
+ *   counted here (one ':' outside strings per name) against the members
+ *   json-c kept, which is fewer exactly when a name repeats;
+ * - a lone UTF-16 surrogate escape (PHP refuses the document, json-c
+ *   makes something up).
+ * Bytes that are not UTF-8 (RFC 3629: no overlong forms, no surrogates,
+ * nothing past U+10FFFF) are refused outright, as PHP does; json-c's own
+ * check (JSON_TOKENER_VALIDATE_UTF8) fails on a character split between
+ * two chunks.
+ * Such a body is valid JSON but ambiguous: TW_ERR_JSON_AMBIGUOUS.
+ * JSON_TOKENER_STRICT is not RFC 8259: json-c 0.16
  * still accepts NaN, Infinity and -Infinity, single-quoted keys, raw
  * control characters (NUL, newline...) inside strings, and the numbers
  * "1.", "-.5", "1.e5", "00" and "-01" (the last two read back as 0 and -1,
@@ -41,6 +73,7 @@ enum lex_state {
     LEX_OUT = 0,        /* between tokens, or inside true/false/null */
     LEX_STRING,
     LEX_ESCAPE,         /* after a backslash in a string */
+    LEX_UHEX,           /* in the 4 hex digits of a \\u escape */
     LEX_MINUS,          /* "-": a digit must follow */
     LEX_ZERO,           /* a leading 0: no digit may follow */
     LEX_INT,            /* 1-9 digits */
@@ -58,8 +91,90 @@ static int lex_may_end(int state)
         || state == LEX_FRAC || state == LEX_EXP_DIGITS;
 }
 
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * One byte of a string's raw UTF-8 (RFC 3629, table 3-7 of Unicode): 0 when
+ * it cannot continue a valid text. The state survives chunk boundaries.
+ */
+static int lex_utf8(struct lex *l, unsigned char c)
+{
+    if (l->utf8_need > 0) {
+        if (c < l->utf8_lo || c > l->utf8_hi)
+            return 0;
+        l->utf8_need--;
+        l->utf8_lo = 0x80;
+        l->utf8_hi = 0xBF;
+        return 1;
+    }
+    if (c < 0x80)
+        return 1;
+    l->utf8_lo = 0x80;
+    l->utf8_hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        l->utf8_need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        l->utf8_need = 2;
+        if (c == 0xE0)
+            l->utf8_lo = 0xA0;      /* no overlong forms */
+        else if (c == 0xED)
+            l->utf8_hi = 0x9F;      /* no UTF-16 surrogates */
+    }
+    else if (c >= 0xF0 && c <= 0xF4) {
+        l->utf8_need = 3;
+        if (c == 0xF0)
+            l->utf8_lo = 0x90;
+        else if (c == 0xF4)
+            l->utf8_hi = 0x8F;      /* nothing past U+10FFFF */
+    }
+    else
+        return 0;                   /* 80-C1, F5-FF */
+    return 1;
+}
+
+/* A \uXXXX escape's value is complete: NULs and surrogate pairs. */
+static void lex_escape_done(struct lex *l)
+{
+    unsigned v = l->hex;
+    int high = v >= 0xD800 && v <= 0xDBFF, low = v >= 0xDC00 && v <= 0xDFFF;
+
+    if (v == 0)
+        l->string_has_nul = 1;
+    if (l->want_low) {
+        l->want_low = 0;
+        if (!low)
+            l->ambiguous = 1;
+        return;
+    }
+    if (low)
+        l->ambiguous = 1;
+    l->want_low = high;
+}
+
+/* Between tokens: each ':' is one member name. */
+static void lex_between_tokens(struct lex *l, unsigned char c)
+{
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+        return;
+    if (c == ':') {
+        l->names++;
+        if (l->after_nul_string)
+            l->ambiguous = 1;
+    }
+    l->after_nul_string = 0;
+}
+
 /* 0 as soon as the bytes cannot be part of an RFC 8259 text, else 1. */
-static int lex_rfc8259(int *state, const char *p, size_t len)
+static int lex_rfc8259(struct lex *l, const char *p, size_t len)
 {
     size_t i;
 
@@ -67,51 +182,77 @@ static int lex_rfc8259(int *state, const char *p, size_t len)
         unsigned char c = (unsigned char)p[i];
         int digit = c >= '0' && c <= '9';
 
-        switch (*state) {
+        switch (l->state) {
         case LEX_STRING:
-            if (c < 0x20)
+            if (c < 0x20 || !lex_utf8(l, c))
                 return 0;
-            if (c == '"')
-                *state = LEX_OUT;
-            else if (c == '\\')
-                *state = LEX_ESCAPE;
+            if (l->want_low && c != '\\') {   /* a high surrogate alone */
+                l->want_low = 0;
+                l->ambiguous = 1;
+            }
+            if (c == '"') {
+                l->state = LEX_OUT;
+                l->after_nul_string = l->string_has_nul;
+            }
+            else if (c == '\\') {
+                l->state = LEX_ESCAPE;
+            }
             continue;
         case LEX_ESCAPE:    /* which escapes exist is json-c's to check */
             if (c < 0x20)
                 return 0;
-            *state = LEX_STRING;
+            if (c == 'u') {
+                l->state = LEX_UHEX;
+                l->hex = 0;
+                l->hex_digits = 0;
+                continue;
+            }
+            if (l->want_low) {
+                l->want_low = 0;
+                l->ambiguous = 1;
+            }
+            l->state = LEX_STRING;
+            continue;
+        case LEX_UHEX:
+            if (hex_value(c) < 0)
+                return 0;
+            l->hex = l->hex * 16 + (unsigned)hex_value(c);
+            if (++l->hex_digits == 4) {
+                lex_escape_done(l);
+                l->state = LEX_STRING;
+            }
             continue;
         case LEX_MINUS:
             if (!digit)
                 return 0;
-            *state = c == '0' ? LEX_ZERO : LEX_INT;
+            l->state = c == '0' ? LEX_ZERO : LEX_INT;
             continue;
         case LEX_DOT:
         case LEX_EXP_SIGN:
             if (!digit)
                 return 0;
-            *state = *state == LEX_DOT ? LEX_FRAC : LEX_EXP_DIGITS;
+            l->state = l->state == LEX_DOT ? LEX_FRAC : LEX_EXP_DIGITS;
             continue;
         case LEX_EXP:
             if (!digit && c != '+' && c != '-')
                 return 0;
-            *state = digit ? LEX_EXP_DIGITS : LEX_EXP_SIGN;
+            l->state = digit ? LEX_EXP_DIGITS : LEX_EXP_SIGN;
             continue;
         case LEX_ZERO:
         case LEX_INT:
         case LEX_FRAC:
         case LEX_EXP_DIGITS:
             if (digit) {
-                if (*state == LEX_ZERO)
+                if (l->state == LEX_ZERO)
                     return 0;
                 continue;
             }
-            if (c == '.' && (*state == LEX_ZERO || *state == LEX_INT)) {
-                *state = LEX_DOT;
+            if (c == '.' && (l->state == LEX_ZERO || l->state == LEX_INT)) {
+                l->state = LEX_DOT;
                 continue;
             }
-            if ((c == 'e' || c == 'E') && *state != LEX_EXP_DIGITS) {
-                *state = LEX_EXP;
+            if ((c == 'e' || c == 'E') && l->state != LEX_EXP_DIGITS) {
+                l->state = LEX_EXP;
                 continue;
             }
             /* The number has ended: only whitespace, ',', ']' or '}' may
@@ -119,23 +260,54 @@ static int lex_rfc8259(int *state, const char *p, size_t len)
              * boundary falls inside the number: "[4" then "-1]" is [4]. */
             if (c == '\0' || strchr(" \t\n\r,]}", c) == NULL)
                 return 0;
-            *state = LEX_OUT;
+            l->state = LEX_OUT;
             break;
         default:
             break;
         }
-        if (c == '"')
-            *state = LEX_STRING;
+        lex_between_tokens(l, c);
+        if (c == '"') {
+            l->state = LEX_STRING;
+            l->string_has_nul = 0;
+        }
         else if (c == '-')
-            *state = LEX_MINUS;
+            l->state = LEX_MINUS;
         else if (c == '0')
-            *state = LEX_ZERO;
+            l->state = LEX_ZERO;
         else if (digit)
-            *state = LEX_INT;
+            l->state = LEX_INT;
         else if (c == '\0' || strchr(" \t\n\r{}[],:truefalsn", c) == NULL)
             return 0;       /* NaN, Infinity, 'key', +1, .5, ... */
     }
     return 1;
+}
+
+/*
+ * The member names json-c kept, in the whole document: fewer than the
+ * names in the text exactly when one object repeats a name (the later
+ * value replaces the earlier, and with it every name inside it).
+ */
+static size_t kept_names(struct json_object *obj)
+{
+    size_t n = 0, i, len;
+
+    switch (json_object_get_type(obj)) {
+    case json_type_object: {
+        struct json_object_iterator it = json_object_iter_begin(obj);
+        struct json_object_iterator end = json_object_iter_end(obj);
+
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
+            n += 1 + kept_names(json_object_iter_peek_value(&it));
+        return n;
+    }
+    case json_type_array:
+        len = json_object_array_length(obj);
+        for (i = 0; i < len; i++)
+            n += kept_names(json_object_array_get_idx(obj, i));
+        return n;
+    default:
+        return 0;
+    }
 }
 
 tw_status_t tw_json_create(tw_json_t **pjson)
@@ -229,7 +401,7 @@ tw_status_t tw_json_finish(tw_json_t *json)
     if (json->failed)
         return TW_ERR_JSON_INVALID;
     if (!json->done) {
-        if (!lex_may_end(json->lex)) {   /* "1.", "-", "1e": json-c takes some */
+        if (!lex_may_end(json->lex.state)) {   /* "1.", "-", "1e": json-c takes some */
             json_fail(json);
             return TW_ERR_JSON_INVALID;
         }
@@ -242,7 +414,9 @@ tw_status_t tw_json_finish(tw_json_t *json)
         }
         json->done = 1;
     }
-    return TW_OK;
+    if (json->lex.ambiguous || json->lex.names != kept_names(json->doc))
+        json->ambiguous = 1;
+    return json->ambiguous ? TW_ERR_JSON_AMBIGUOUS : TW_OK;
 }
 
 static int value_is_env_safe(const char *s, size_t len)
@@ -270,6 +444,8 @@ tw_status_t tw_json_get_scalar(const tw_json_t *json, const char *pointer,
     out[0] = '\0';
     if (json->failed || !json->done)
         return TW_ERR_JSON_INVALID;
+    if (json->ambiguous)
+        return TW_ERR_JSON_AMBIGUOUS;
     if (json->doc == NULL)   /* the whole document is null */
         return pointer[0] == '\0' ? TW_ERR_JSON_NOT_SCALAR : TW_ERR_JSON_NOT_FOUND;
     /* json_pointer_get takes a non-const object but does not modify it. */

@@ -30,6 +30,7 @@ const char *tw_status_str(tw_status_t status)
     case TW_ERR_SECRET_EMPTY:       return "secret is empty";
     case TW_ERR_SECRET_TOO_LONG:    return "secret is too long";
     case TW_ERR_SECRET_LINE_BREAK:  return "secret has a line break inside";
+    case TW_ERR_JSON_AMBIGUOUS:     return "JSON that parsers read differently (a repeated member name, \\u0000 in a name, or a lone surrogate)";
     }
     /* Not a tw_status_t at all: still a string, so a caller can log it. */
     return "unknown status";

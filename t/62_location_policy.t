@@ -9,6 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use Apache::TestRequest ();
 use TwTest;
 
 my %entry = (php => '/pol/in/hook', cgi => '/polcgi/in/hook');
@@ -60,6 +61,29 @@ for my $ds (downstreams()) {
     $res = post($ds, $body, signature => sign($body, $SECRET{unknown}),
                 headers => [ 'X-Strict-Event' => 'page.updated' ]);
     check_rejected($res, 401, 'signature mismatch', $mark, "$ds: forged: refused before the redirect");
+}
+
+# The same over HTTP/2 (h2c): the policy of the location the stream ends up in.
+{
+    Apache::TestRequest::module('tw_h2c');
+    my $h2c = 'http://' . Apache::TestRequest::hostport();
+    Apache::TestRequest::module('default');
+    for my $ds (downstreams()) {
+        my $body = '{"page":{"id":99}}';
+        my ($res) = tw_curl([ { url => "$h2c$entry{$ds}", body => $body,
+                                signature => sign($body, $SECRET{a}), event => 'page.updated',
+                                headers => [ 'X-Strict-Event' => 'page.created' ] } ], h2 => 'prior');
+        check_delivered($res, $ds, $body,
+                        { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_EVENT => 'page.created' },
+                        "h2c, $ds: redirected into /pol/strict: its event header names the event");
+        is($res->{json} && $res->{json}{tw_env}{TW_PAGE_ID}, '99', "h2c, $ds: ... its export applies");
+        ($res) = tw_curl([ { url => "$h2c$entry{$ds}", body => $body,
+                             signature => sign($body, $SECRET{a}),
+                             headers => [ 'X-Strict-Event' => 'task.created' ] } ], h2 => 'prior');
+        like($res->{body} // '', qr/^ignored: event not handled here/,
+             "h2c, $ds: an event /pol/strict does not take: ignored");
+        is(downstream_ran($res->{id}), 0, "h2c, $ds: ... the app did not run");
+    }
 }
 
 done_testing();

@@ -1,5 +1,6 @@
 # Event and Delivery are not signed: after a valid signature, values that
-# are not plain are refused with 400; the signature is checked first.
+# are not plain are refused with 400; the signature is checked first. The
+# names providers really send pass (TASK.CREATED, orders/create, evt_...).
 use strict;
 use warnings;
 use FindBin;
@@ -12,9 +13,12 @@ my $sig = sign($body, $SECRET{a});
 
 my %bad_event = (
     'Page.Updated! (punctuation)' => 'Page.Updated!',
-    'uppercase'                   => 'Page.Updated',
     'inner space'                 => 'page updated',
-    'slash'                       => 'page/updated',
+    'dot dot (a path out)'        => '../etc/passwd',
+    'slash first'                 => '/orders/create',
+    'two slashes'                 => 'orders//create',
+    'dot slash'                   => 'orders/./create',
+    'dash first'                  => '-x',
     'colon'                       => 'page:updated',
     'non-ASCII'                   => "p\xc3\xa4ge.updated",
     '129 characters'              => 'e' x 129,
@@ -22,7 +26,7 @@ my %bad_event = (
     'quote'                       => 'page"updated',
 );
 my %bad_delivery = (
-    'underscore'     => 'abc_def',
+    'plus'           => 'abc+def',
     'dot'            => 'abc.def',
     'inner space'    => 'abc def',
     'slash'          => '../../etc/passwd',
@@ -51,8 +55,19 @@ for my $what (sort keys %bad_delivery) {
     check_rejected($res, 400, 'Event header not plain', $mark, 'php: Event Page.Updated!');
     $mark = log_mark();
     $res = tw_request(path => url('prot', 'php'), body => $body, signature => $sig,
-                      delivery => 'abc_def');
-    check_rejected($res, 400, 'Delivery header not plain', $mark, 'php: Delivery abc_def');
+                      delivery => 'abc+def');
+    check_rejected($res, 400, 'Delivery header not plain', $mark, 'php: Delivery abc+def');
+}
+
+# What providers send passes, exported as sent.
+for my $ds (downstreams()) {
+    for my $event ('TASK.CREATED', 'Page.Updated', 'orders/create', 'payment_intent.succeeded') {
+        my $res = tw_request(path => url('prot', $ds), body => $body, signature => $sig,
+                             event => $event, delivery => 'evt_1NG8Du2eZvKYlo2C');
+        check_delivered($res, $ds, $body, { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_EVENT => $event,
+                                            TW_WEBHOOK_DELIVERY => 'evt_1NG8Du2eZvKYlo2C' },
+                        "$ds: Event $event and an evt_ Delivery: delivered as sent");
+    }
 }
 
 # The signature is checked before Event/Delivery: a bad one gives 401.

@@ -189,6 +189,73 @@ for my $case (['below a <Location> with a secret',
     };
 }
 
+# Profiles and timestamps.
+{
+    my ($rc, $out, $file) = configtest(['<Location /h>', 'TwWebhookProfile svix', '</Location>']);
+    my $line = @preamble + 2;
+    subtest 'configtest fails: an unknown TwWebhookProfile, listing the known ones' => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/line \Q$line\E of \Q$file\E/, "names $file line $line") or diag($out);
+        like($out, qr/unknown profile 'svix' \(known: teamwork, teamwork-projects, teamwork-desk, github, standard-webhooks, stripe, slack, shopify\)/,
+             'lists the known profiles') or diag($out);
+    };
+    ($rc, $out, $file) = configtest(['<Location /h>', 'TwWebhookProfile standard-webhooks',
+                                     "TwWebhookSecret $tok", '</Location>']);
+    $line = @preamble + 3;
+    subtest 'configtest fails: standard-webhooks with a secret that is not whsec_' => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/line \Q$line\E of \Q$file\E/, "names $file line $line") or diag($out);
+        like($out, qr/not a whsec_<base64> secret, which TwWebhookProfile standard-webhooks needs/,
+             'says why') or diag($out);
+        unlike($out, qr/\Q$tok\E/, 'no secret in the message');
+    };
+    ($rc, $out, $file) = configtest(['<Location /h>', "TwWebhookSecret $tok",
+                                     'TwWebhookProfile standard-webhooks', '</Location>']);
+    subtest 'configtest fails: TwWebhookProfile standard-webhooks after a plain secret' => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/secret 1 of this section is not a whsec_<base64> secret/, 'says which')
+            or diag($out);
+        unlike($out, qr/\Q$tok\E/, 'no secret in the message');
+    };
+    ($rc, $out, $file) = configtest(['<Location /h>', "TwWebhookSecret $tok",
+                                     'TwWebhookTimestampTolerance 60', '</Location>']);
+    $line = @preamble + 3;
+    subtest 'configtest fails: TwWebhookTimestampTolerance under a profile without timestamps' => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/TWW0803: \Q$file:$line\E: TwWebhookTimestampTolerance, but no TwWebhookProfile that signs a timestamp applies here \(teamwork\)/,
+             "names $file:$line and says why") or diag($out);
+    };
+    ($rc, $out, $file) = configtest([qq(LoadModule socache_shmcb_module "$libexec/mod_socache_shmcb.so"),
+                                     'TwWebhookReplayCache shmcb', 'TwWebhookReplayWindow 120',
+                                     '<Location /h>', 'TwWebhookProfile stripe', "TwWebhookSecret $tok",
+                                     'TwWebhookTimestampTolerance 300', '</Location>']);
+    subtest 'configtest fails: a replay window shorter than the tolerance' => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/TWW0804: .*TwWebhookReplayWindow \(120 s\) is shorter than TwWebhookTimestampTolerance \(300 s\)/,
+             'says why') or diag($out);
+    };
+    for my $bad ('0', '-5', '10s', '2592001', '99999999999999999999999') {
+        ($rc, $out) = configtest(['<Location /h>', 'TwWebhookProfile slack', "TwWebhookSecret $tok",
+                                  qq(TwWebhookTimestampTolerance "$bad"), '</Location>']);
+        like($out, qr/TwWebhookTimestampTolerance: '\Q$bad\E' is not a whole number of seconds/,
+             "configtest fails: TwWebhookTimestampTolerance '$bad'") or diag($out);
+    }
+    for my $good (['a tolerance under a profile set in an enclosing section',
+                   ['<Location /s>', 'TwWebhookProfile stripe', "TwWebhookSecret $tok", '</Location>',
+                    '<Location /s/tight>', 'TwWebhookTimestampTolerance 30', '</Location>']],
+                  ['standard-webhooks with a whsec_ secret',
+                   ['<Location /s>', 'TwWebhookProfile standard-webhooks',
+                    'TwWebhookSecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', '</Location>']],
+                  ['every profile', [ map { ("<Location /$_>", "TwWebhookProfile $_",
+                                             "TwWebhookSecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                                             '</Location>') }
+                                      qw(teamwork teamwork-projects teamwork-desk github
+                                         standard-webhooks stripe slack shopify) ]]) {
+        ($rc, $out) = configtest($good->[1]);
+        is($rc, 0, "configtest passes: $good->[0]") or diag($out);
+    }
+}
+
 # Tuning a replay cache that is not there is refused by the check_config
 # hook (no file and line there: it is about the whole configuration).
 for my $tuning ('TwWebhookReplayWindow 600', 'TwWebhookReplayCacheFailure closed') {

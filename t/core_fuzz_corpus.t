@@ -1,5 +1,5 @@
 # Replays the fuzz targets' seed corpus (fuzz/run-corpus driving
-# fuzz/fuzz_replay) inside the suite's one Test::Harness run: its TAP passes
+# fuzz/fuzz_run_inputs) inside the suite's one Test::Harness run: its TAP passes
 # straight through. A missing script or binary is a failure, not a skip.
 use strict;
 use warnings;
@@ -8,9 +8,9 @@ use File::Basename qw(dirname);
 
 my $top = dirname(dirname(abs_path(__FILE__)));
 my $script = "$top/fuzz/run-corpus";
-for my $need ($script, "$top/fuzz/fuzz_replay") {
+for my $need ($script, "$top/fuzz/fuzz_run_inputs") {
     next if -x $need;
-    print "1..1\nnot ok 1 - $need is missing (make fuzz/fuzz_replay)\n";
+    print "1..1\nnot ok 1 - $need is missing (make fuzz/fuzz_run_inputs)\n";
     exit 1;
 }
 chdir $top or die "chdir $top: $!";

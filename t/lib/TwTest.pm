@@ -653,7 +653,8 @@ sub _curl_bin {
 # One curl run; with several transfers they go in parallel (-Z) as
 # streams of one HTTP/2 connection. A transfer: hashref with
 #   url        full URL (required)
-#   body, signature, event, delivery (default the id), id, content_type
+#   body, signature, event, delivery (default the id), id, content_type,
+#   headers ([name => value, ...], sent after those)
 #   no_content_length  'stdin': the body streamed from stdin (-T -), at most
 #              one transfer; 'chunked': --data-binary with "Transfer-Encoding:
 #              chunked" (curl drops that header over HTTP/2). Either way
@@ -691,6 +692,8 @@ sub tw_curl {
         push @cmd, -H => "Signature: $t{signature}" if defined $t{signature};
         push @cmd, -H => "Event: $t{event}" if defined $t{event};
         push @cmd, -H => "Delivery: $delivery" if defined $delivery;
+        my @extra = @{ $t{headers} // [] };
+        push @cmd, -H => "$extra[$_]: $extra[$_ + 1]" for grep { $_ % 2 == 0 } 0 .. $#extra;
         if (($opt{h2} // '') eq 'prior') {
             push @cmd, '--http2-prior-knowledge';
         }

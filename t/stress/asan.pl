@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # scripts/stress step "asan": the core's unit tests (t/unit/tw_unit) and
-# the fuzz seed-corpus replay (fuzz/fuzz_replay via fuzz/run-corpus) built
+# the fuzz seed-corpus replay (fuzz/fuzz_run_inputs via fuzz/run-corpus) built
 # with AddressSanitizer and UndefinedBehaviorSanitizer
 # (-fsanitize=address,undefined -fno-sanitize-recover=all, LeakSanitizer
 # on), out of tree: the sources are copied to a temporary directory that
@@ -43,7 +43,7 @@ mkdir $build;
 my $flags = '-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all';
 my $log = "$dir/build.log";
 $rc = system("cd '$build' && ../configure CC='$cc' CFLAGS='$flags' LDFLAGS='-fsanitize=address,undefined' >'$log' 2>&1"
-             . " && make -j2 t/unit/tw_unit fuzz/fuzz_replay >>'$log' 2>&1");
+             . " && make -j2 t/unit/tw_unit fuzz/fuzz_run_inputs >>'$log' 2>&1");
 my $build_ok = check($rc == 0, "configure and build with $cc -fsanitize=address,undefined",
                      "see $log", substr(slurp($log) // '', -1500));
 my $nm = qx(nm '$build/t/unit/tw_unit' 2>/dev/null | grep -c '__asan_init\\|__ubsan_handle' );

@@ -1,12 +1,12 @@
 /*
- * fuzz_replay.c - runs a fuzz target over saved inputs, printing TAP.
+ * fuzz_run_inputs.c - runs a fuzz target over saved inputs, printing TAP.
  *
- *   fuzz_replay TARGET FILE_OR_DIR...    one "ok" per file, directories
+ *   fuzz_run_inputs TARGET FILE_OR_DIR...    one "ok" per file, directories
  *                                        walked recursively, in name order
- *   fuzz_replay --list                   the target names, one a line
+ *   fuzz_run_inputs --list                   the target names, one a line
  *
  * This is how "make check" runs the seed corpus (fuzz/run-corpus) and how a
- * crash file from libFuzzer is replayed without clang. A target that finds
+ * crash file from libFuzzer is run again without clang. A target that finds
  * a disagreement aborts: the SIGABRT handler names the file first.
  */
 #include <dirent.h>
@@ -31,7 +31,7 @@ static const char *current_path;   /* for the signal handler */
 
 static void on_fatal_signal(int sig)
 {
-    static const char msg[] = "fuzz_replay: target crashed on ";
+    static const char msg[] = "fuzz_run_inputs: target crashed on ";
 
     /* Only async-signal-safe calls here. */
     if (current_path != NULL) {
@@ -74,7 +74,7 @@ static void *xrealloc(void *p, size_t n)
 {
     p = realloc(p, n);
     if (p == NULL) {
-        fprintf(stderr, "fuzz_replay: out of memory\n");
+        fprintf(stderr, "fuzz_run_inputs: out of memory\n");
         exit(2);
     }
     return p;
@@ -104,7 +104,7 @@ static int collect(struct file_list *list, const char *path)
     DIR *d;
 
     if (stat(path, &st) != 0) {
-        fprintf(stderr, "fuzz_replay: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "fuzz_run_inputs: %s: %s\n", path, strerror(errno));
         return 0;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -113,7 +113,7 @@ static int collect(struct file_list *list, const char *path)
     }
     d = opendir(path);
     if (d == NULL) {
-        fprintf(stderr, "fuzz_replay: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "fuzz_run_inputs: %s: %s\n", path, strerror(errno));
         return 0;
     }
     while ((e = readdir(d)) != NULL) {
@@ -163,8 +163,8 @@ static unsigned char *read_file(const char *path, size_t *size)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: fuzz_replay TARGET FILE_OR_DIR...\n"
-                    "       fuzz_replay --list\n");
+    fprintf(stderr, "usage: fuzz_run_inputs TARGET FILE_OR_DIR...\n"
+                    "       fuzz_run_inputs --list\n");
     return 2;
 }
 
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
         return usage();
     target = find_target(argv[1]);
     if (target == NULL) {
-        fprintf(stderr, "fuzz_replay: unknown target '%s' (try --list)\n", argv[1]);
+        fprintf(stderr, "fuzz_run_inputs: unknown target '%s' (try --list)\n", argv[1]);
         return 2;
     }
     for (a = 2; a < argc; a++) {
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
             return 1;
     }
     if (list.count == 0) {
-        fprintf(stderr, "fuzz_replay: no input files\n");
+        fprintf(stderr, "fuzz_run_inputs: no input files\n");
         return 1;
     }
     qsort(list.paths, list.count, sizeof(*list.paths), compare_paths);
