@@ -40,6 +40,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_filter.h"
+#include "mod_core.h"         /* ap_response_code_string: is there an ErrorDocument? */
 
 #include "apr_strings.h"
 #include "apr_file_info.h"
@@ -355,6 +356,34 @@ static void set_delivery_note(request_rec *r, const char *delivery)
 }
 
 /*
+ * The answer's body for a client-caused refusal: one line saying what
+ * failed, in place of httpd's stock page (whose 401 text speaks of a
+ * browser and credentials). Never the secret, a MAC or the signature; the
+ * reasons passed to reject() never hold them. Only where the location has
+ * no ErrorDocument of its own for the status, and not for server faults
+ * (500, 503), whose stock page says nothing about the setup.
+ */
+static void set_refusal_body(request_rec *r, int status, const char *reason)
+{
+    switch (status) {
+    case HTTP_BAD_REQUEST:
+    case HTTP_UNAUTHORIZED:
+    case HTTP_METHOD_NOT_ALLOWED:
+    case HTTP_REQUEST_TIME_OUT:
+    case HTTP_CONFLICT:
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+        break;
+    default:
+        return;
+    }
+    if (r->main != NULL || ap_response_code_string(r, ap_index_of_response(status)) != NULL)
+        return;
+    /* httpd sends it as text/html: escape, though the reasons are ours. */
+    ap_custom_response(r, status, apr_psprintf(r->pool, "webhook rejected with %d: %s\n",
+                                               status, ap_escape_html(r->pool, reason)));
+}
+
+/*
  * Logs one rejection line (tag is the call site's own), refuses the
  * transaction (its body is withheld from every handler from now on) and
  * returns status for the hook to answer with. Client-caused rejections log
@@ -376,6 +405,8 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
     apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
     set_delivery_note(r, delivery);
     tw_count_rejection(status);
+    tw_metrics_rejected(r, dc, status);
+    set_refusal_body(r, status, reason);
     if (r->main == NULL) {
         if (txn == NULL)
             txn = txn_begin(r);
@@ -1083,6 +1114,7 @@ static int hook_fixups(request_rec *r)
     const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
     tw_txn_t *txn = txn_get(r);
     const tw_view_t *view;
+    apr_time_t started;
     int first, status;
 
     if (txn != NULL && (txn->state == TW_TXN_REFUSED
@@ -1109,11 +1141,17 @@ static int hook_fixups(request_rec *r)
         txn = txn_begin(r);
 
     first = (txn->state == TW_TXN_PENDING);
-    if ((status = verify_body(r, dc, txn)) != OK
-        || (status = apply_location_policy(r, dc, txn, first)) != OK
+    started = apr_time_now();
+    status = verify_body(r, dc, txn);
+    if (first && txn->body_complete)   /* read to its end and compared */
+        tw_metrics_verification(r, dc, status == OK, tw_spool_length(txn->body),
+                                apr_time_now() - started);
+    if (status != OK || (status = apply_location_policy(r, dc, txn, first)) != OK
         || (status = record_in_inbox(r, dc, txn)) != OK)
         return status;
     view = view_get(r);
+    if (first)
+        tw_metrics_passed(r, dc, view->outcome);
     export_env(r, view);
     set_view_notes(r, view);
     return DECLINED;   /* let the other fixups run */
@@ -1176,7 +1214,15 @@ static int hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 {
     int status = tw_counters_post_config(pconf, plog, ptemp, s);
 
-    return status != OK ? status : tw_replay_post_config(pconf, plog, ptemp, s);
+    if (status == OK)
+        status = tw_metrics_post_config(pconf, plog, ptemp, s);
+    if (status == OK)
+        status = tw_replay_post_config(pconf, plog, ptemp, s);
+    if (status == OK && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "TWW0901: mod_twwebhook " TW_VERSION " ready: %d protected scope(s)",
+                     tw_metrics_scopes());
+    return status;
 }
 
 static void hook_child_init(apr_pool_t *p, server_rec *s)
@@ -1203,6 +1249,7 @@ static void register_hooks(apr_pool_t *p)
     ap_register_output_filter(TW_SETTLE_FILTER, filter_settle, NULL, AP_FTYPE_PROTOCOL);
     tw_counters_register_hooks();
     tw_inbox_register_hooks();
+    tw_metrics_register_hooks();
 }
 
 AP_DECLARE_MODULE(twwebhook) = {

@@ -691,6 +691,33 @@ static int check_server(apr_pool_t *ptemp, server_rec *s)
     return OK;
 }
 
+/*
+ * The configuration records of server s that list their own secrets (the
+ * server or virtual host itself, and its <Location>, <Directory> and
+ * <Files> sections), in configuration order: one protected scope each,
+ * named by keys_scope. Sections inside <If> are not walked.
+ */
+void tw_config_protected_sections(apr_pool_t *p, server_rec *s, apr_array_header_t *out)
+{
+    core_server_config *core = ap_get_core_module_config(s->module_config);
+    const tw_dir_conf_t *server_dc = ap_get_module_config(s->lookup_defaults, &twwebhook_module);
+    apr_array_header_t *sections = apr_array_make(p, 16, sizeof(tw_section_t));
+    int i;
+
+    if (server_dc != NULL && server_dc->keys != NULL)
+        APR_ARRAY_PUSH(out, const tw_dir_conf_t *) = server_dc;
+    collect_sections(sections, core->sec_url, TW_SECTION_URL);
+    collect_sections(sections, core->sec_dir, TW_SECTION_DIR);
+    collect_sections(sections, ((core_dir_config *)ap_get_core_module_config(s->lookup_defaults))
+                                   ->sec_file, TW_SECTION_FILE);
+    for (i = 0; i < sections->nelts; i++) {
+        const tw_section_t *sec = &APR_ARRAY_IDX(sections, i, tw_section_t);
+
+        if (sec->tw != NULL && sec->tw->keys != NULL)
+            APR_ARRAY_PUSH(out, const tw_dir_conf_t *) = sec->tw;
+    }
+}
+
 int tw_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     for (; s != NULL; s = s->next) {

@@ -102,12 +102,14 @@ static int hook_status(request_rec *r, int flags)
     if (counters == NULL)
         return OK;
     if (flags & AP_STATUS_SHORT) {
+        ap_rputs("TwWebhookVersion: " TW_VERSION "\n", r);
         for (i = 0; i < TW_COUNT_MAX; i++)
             ap_rprintf(r, "%s: %" APR_UINT64_T_FMT "\n", counter_names[i].auto_key,
                        apr_atomic_read64(&counters[i]));
         return OK;
     }
-    ap_rputs("<hr />\n<h2>mod_twwebhook</h2>\n<table>\n", r);
+    ap_rputs("<hr />\n<h2>mod_twwebhook</h2>\n<table>\n"
+             "<tr><td>version</td><td>" TW_VERSION "</td></tr>\n", r);
     for (i = 0; i < TW_COUNT_MAX; i++)
         ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
                    counter_names[i].label, apr_atomic_read64(&counters[i]));

@@ -70,6 +70,9 @@ int tw_conf_wants_json(const tw_dir_conf_t *dc);
  * body again. Extend it with every header a new profile reads. */
 apr_array_header_t *tw_conf_header_names(const tw_dir_conf_t *dc, apr_pool_t *p);
 
+/* The records that list their own secrets, one per protected scope. */
+void tw_config_protected_sections(apr_pool_t *p, server_rec *s, apr_array_header_t *out);
+
 /* Checks across sections, at start-up and configtest (check_config). */
 int tw_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 
@@ -173,5 +176,40 @@ void tw_count_rejection(int status);
 int tw_counters_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s);
 void tw_counters_register_hooks(void);
+
+/* ---- Prometheus metrics (glue/metrics.c) ---------------------------------- */
+
+/*
+ * Per (virtual) server and protected scope (the section whose
+ * TwWebhookSecret applies: keys_scope), in shared memory, served by
+ * "SetHandler twwebhook-metrics" in Prometheus' text format 0.0.4.
+ * Slots are assigned in post_config; a request whose scope has none (no
+ * secret applies, a section inside <If>) counts under location "-".
+ */
+
+/* The version, from configure.ac's AC_INIT (Makefile.am passes it). */
+#ifndef TW_VERSION
+#error "TW_VERSION must be defined by the build (Makefile.am)"
+#endif
+
+/* A request the module refused with this status. */
+void tw_metrics_rejected(request_rec *r, const tw_dir_conf_t *dc, int status);
+/* A delivery passed on: outcome is the twwebhook-outcome note
+ * ("verified", "duplicate", "ignored"). Once per transaction. */
+void tw_metrics_passed(request_rec *r, const tw_dir_conf_t *dc, const char *outcome);
+/* A body read to its end and compared: how long that took (from the
+ * first body read to the comparison), and its size if it matched. */
+void tw_metrics_verification(request_rec *r, const tw_dir_conf_t *dc, int matched,
+                             apr_off_t bytes, apr_interval_time_t took);
+/* What the replay cache answered (counted as hit, miss or error). */
+void tw_metrics_replay(request_rec *r, tw_replay_verdict_t verdict);
+
+/* Assigns the slots (skips the dry run); returns OK, or logs and
+ * returns OK without metrics when shared memory cannot be had. */
+int tw_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s);
+/* How many protected scopes post_config found, over all servers. */
+int tw_metrics_scopes(void);
+void tw_metrics_register_hooks(void);
 
 #endif /* TWWEBHOOK_GLUE_H */

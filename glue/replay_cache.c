@@ -329,7 +329,11 @@ static void settle_socache(request_rec *r, const unsigned char key[TW_MAC_LEN], 
 
 tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW_MAC_LEN])
 {
-    return replay.net != NULL ? reserve_net(r, key) : reserve_socache(r, key);
+    tw_replay_verdict_t verdict = replay.net != NULL ? reserve_net(r, key)
+                                                     : reserve_socache(r, key);
+
+    tw_metrics_replay(r, verdict);   /* hits, misses and errors, for every engine */
+    return verdict;
 }
 
 void tw_replay_settle(request_rec *r, const unsigned char key[TW_MAC_LEN], int handled)
