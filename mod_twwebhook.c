@@ -91,6 +91,8 @@ typedef struct {
     int body_complete;                 /* read to its end (EOS) */
     tw_spool_t *body;                  /* the body, handed back from here */
     apr_off_t handback_offset;         /* how much of it the handler has read */
+    tw_spool_cursor_t handback_cursor; /* how much of it was read ahead... */
+    apr_bucket_brigade *handback_ahead; /* ...into this, not yet handed back */
     int handback_installed;
     /* What the body was verified against: a location with the same key
      * list and signature header needs no second look. */
@@ -421,10 +423,37 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
 /*
  * Hands the stored body to whoever reads the request body, honouring
  * readbytes, then EOS on every call after the last byte (httpd reads again
- * in ap_discard_request_body after each response). The data is copied
- * into heap buckets: the spool's memory and file belong to the transaction,
- * and a handler may set buckets aside beyond it.
+ * in ap_discard_request_body after each response).
+ *
+ * The body is read ahead front to back, TW_HANDBACK_CHUNK at a time, into
+ * one heap bucket (the spool's cursor: one read(2), no lseek(2), per chunk
+ * on disk), and handed back as pieces of it split off at readbytes: mod_cgid
+ * asks for 8 KB per call, and the pieces share the chunk's buffer instead
+ * of each costing a copy and a system call. Heap buckets rather than file
+ * buckets: the spool's file belongs to the transaction and a handler may
+ * set buckets aside beyond it, and a file bucket read by the handler would
+ * seek per read or map up to 4 MiB of the file into the child.
  */
+static apr_status_t handback_read_ahead(ap_filter_t *f, tw_txn_t *txn)
+{
+    apr_bucket_alloc_t *ba = f->c->bucket_alloc;
+    char *buf = apr_bucket_alloc(TW_HANDBACK_CHUNK, ba);
+    apr_size_t got = 0;
+    apr_status_t rv;
+
+    rv = tw_spool_read_next(txn->body, &txn->handback_cursor, buf, TW_HANDBACK_CHUNK, &got);
+    if (rv != APR_SUCCESS || got == 0) {
+        apr_bucket_free(buf);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, f->r,
+                      "TWW0501: cannot read the stored body back at offset %" APR_OFF_T_FMT,
+                      txn->handback_cursor.offset);
+        return rv != APR_SUCCESS ? rv : APR_EGENERAL;
+    }
+    APR_BRIGADE_INSERT_TAIL(txn->handback_ahead,
+                            apr_bucket_heap_create(buf, got, apr_bucket_free, ba));
+    return APR_SUCCESS;
+}
+
 static apr_status_t filter_handback(ap_filter_t *f, apr_bucket_brigade *bb,
                                     ap_input_mode_t mode, apr_read_type_e block,
                                     apr_off_t readbytes)
@@ -432,9 +461,9 @@ static apr_status_t filter_handback(ap_filter_t *f, apr_bucket_brigade *bb,
     tw_txn_t *txn = f->ctx;
     apr_bucket_alloc_t *ba = f->c->bucket_alloc;
     apr_off_t total = tw_spool_length(txn->body);
-    apr_size_t want = TW_HANDBACK_CHUNK, got = 0;
+    apr_size_t n;
+    apr_bucket *b;
     apr_status_t rv;
-    char *buf;
 
     if (mode == AP_MODE_INIT)
         return APR_SUCCESS;
@@ -445,28 +474,40 @@ static apr_status_t filter_handback(ap_filter_t *f, apr_bucket_brigade *bb,
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
         return APR_SUCCESS;
     }
-    if (readbytes > 0 && (apr_uint64_t)readbytes < want)
-        want = (apr_size_t)readbytes;
+    /* On the top request's pool: internal redirects share it, and its
+     * cleanup frees what is left when nobody read the body to the end. */
+    if (txn->handback_ahead == NULL)
+        txn->handback_ahead = apr_brigade_create(top_request(f->r)->pool, ba);
+    if (APR_BRIGADE_EMPTY(txn->handback_ahead)
+        && (rv = handback_read_ahead(f, txn)) != APR_SUCCESS)
+        return rv;
 
-    buf = apr_bucket_alloc(want, ba);
-    rv = tw_spool_read_at(txn->body, txn->handback_offset, buf, want, &got);
-    if (rv != APR_SUCCESS || got == 0) {
-        apr_bucket_free(buf);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, f->r,
-                      "TWW0501: cannot read the stored body back at offset %" APR_OFF_T_FMT,
-                      txn->handback_offset);
-        return rv != APR_SUCCESS ? rv : APR_EGENERAL;
-    }
+    b = APR_BRIGADE_FIRST(txn->handback_ahead);   /* a heap bucket, never empty */
+    n = b->length;
+    if (readbytes > 0 && (apr_uint64_t)readbytes < n)
+        n = (apr_size_t)readbytes;
     if (mode == AP_MODE_GETLINE) {
-        const char *lf = memchr(buf, '\n', got);
-        if (lf != NULL)
-            got = (apr_size_t)(lf - buf) + 1;
-    }
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_heap_create(buf, got, apr_bucket_free, ba));
-    if (mode == AP_MODE_SPECULATIVE)
-        return APR_SUCCESS;
+        const char *data, *lf;
+        apr_size_t len;
 
-    txn->handback_offset += got;
+        if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ)) != APR_SUCCESS)
+            return rv;
+        if ((lf = memchr(data, '\n', n)) != NULL)
+            n = (apr_size_t)(lf - data) + 1;
+    }
+    if (n < b->length && (rv = apr_bucket_split(b, n)) != APR_SUCCESS)
+        return rv;
+    if (mode == AP_MODE_SPECULATIVE) {
+        apr_bucket *copy;
+
+        if ((rv = apr_bucket_copy(b, &copy)) != APR_SUCCESS)
+            return rv;
+        APR_BRIGADE_INSERT_TAIL(bb, copy);
+        return APR_SUCCESS;
+    }
+    APR_BUCKET_REMOVE(b);
+    APR_BRIGADE_INSERT_TAIL(bb, b);
+    txn->handback_offset += (apr_off_t)n;
     if (txn->handback_offset >= total)
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
     return APR_SUCCESS;
@@ -566,6 +607,12 @@ static int read_body(request_rec *r, tw_txn_t *txn, tw_verifier_t *v, apr_off_t 
             apr_size_t len;
 
             if (APR_BUCKET_IS_EOS(b)) {
+                /* The spool buffers its file writes: the last of them
+                 * can fail here, and then the body is not stored whole. */
+                rv = tw_spool_finish(txn->body);
+                if (rv != APR_SUCCESS)
+                    return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0416",
+                                  "cannot store the body (spool directory full or unwritable?)");
                 txn->body_complete = 1;
                 break;
             }
@@ -604,17 +651,16 @@ static tw_status_t feed_stored_body(request_rec *r, tw_spool_t *spool,
                                     tw_chunk_feed_t feed, void *ctx, tw_status_t io_status)
 {
     char *buf = apr_palloc(r->pool, TW_HANDBACK_CHUNK);
-    apr_off_t offset = 0;
+    tw_spool_cursor_t cursor = TW_SPOOL_CURSOR_INIT;
     apr_size_t got;
     tw_status_t st = TW_OK;
 
     while (st == TW_OK) {
-        if (tw_spool_read_at(spool, offset, buf, TW_HANDBACK_CHUNK, &got) != APR_SUCCESS)
+        if (tw_spool_read_next(spool, &cursor, buf, TW_HANDBACK_CHUNK, &got) != APR_SUCCESS)
             return io_status;   /* the disk failed under us */
         if (got == 0)
             break;
         st = feed(ctx, buf, got);
-        offset += (apr_off_t)got;
     }
     return st;
 }

@@ -181,9 +181,13 @@ int tw_delivery_is_plain(const char *s);
  * byte for byte. The first mem_limit bytes live in pool memory; the rest
  * goes to a file made by apr_file_mktemp() in dir (NULL: apr_temp_dir_get())
  * whose name is removed as soon as it is open: only the descriptor keeps
- * it, and the pool's cleanup closes that. Pool memory used stays under 2 * mem_limit whatever the
- * body size (the buffer doubles as it grows; a size_hint >= the body's
- * length sizes it once, and then it is at most mem_limit).
+ * it, and the pool's cleanup closes that. Pool memory used stays under
+ * 2 * mem_limit + 64 KiB whatever the body size (the buffer doubles as it
+ * grows; a size_hint >= the body's length sizes it once, and then it is at
+ * most mem_limit; the 64 KiB are the file part's write buffer, allocated
+ * at the spill). Appends to the file part are buffered: call
+ * tw_spool_finish() after the last one to learn whether the body reached
+ * the file whole.
  */
 typedef struct tw_spool tw_spool_t;
 
@@ -195,6 +199,15 @@ apr_status_t tw_spool_create(tw_spool_t **psp, apr_pool_t *pool,
                              apr_size_t mem_limit, apr_off_t size_hint,
                              const char *dir);
 apr_status_t tw_spool_append(tw_spool_t *sp, const void *data, apr_size_t len);
+/*
+ * Writes out what appends left buffered. Returns the first failure of any
+ * append or of this write (the body is then incomplete, and every later
+ * append and finish reports the same); APR_SUCCESS when every byte is
+ * stored. Appending after it is allowed. Reads never need it: they see
+ * buffered bytes too.
+ */
+apr_status_t tw_spool_finish(tw_spool_t *sp);
+/* Every byte appended so far, buffered or not. */
 apr_off_t tw_spool_length(const tw_spool_t *sp);
 int tw_spool_on_disk(const tw_spool_t *sp);
 
@@ -205,6 +218,23 @@ int tw_spool_on_disk(const tw_spool_t *sp);
  */
 apr_status_t tw_spool_read_at(tw_spool_t *sp, apr_off_t offset,
                               void *buf, apr_size_t cap, apr_size_t *got);
+
+/*
+ * A reader's own place in the body, for reading it front to back:
+ * tw_spool_read_next() copies up to cap bytes from *cur's offset and moves
+ * it past them (*got is 0 at the end). Initialise with
+ * TW_SPOOL_CURSOR_INIT. The spool tracks its file's position, so a reader
+ * that alone reads in order costs one read(2) per call and no lseek(2);
+ * interleaved readers stay correct, each call seeking where it must.
+ */
+typedef struct {
+    apr_off_t offset;
+} tw_spool_cursor_t;
+
+#define TW_SPOOL_CURSOR_INIT { 0 }
+
+apr_status_t tw_spool_read_next(tw_spool_t *sp, tw_spool_cursor_t *cur,
+                                void *buf, apr_size_t cap, apr_size_t *got);
 
 /* ---- event allow-lists ------------------------------------------------- */
 

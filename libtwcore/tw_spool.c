@@ -12,9 +12,16 @@
  * (Not APR_FOPEN_DELONCLOSE on top: once the name is free, mkstemp may hand
  * it to another request, whose file the close would then delete.)
  *
- * Hazard: the file has one position shared by reads and writes. Reads seek
- * where they need to; appends therefore seek back to the end (tracked here
- * as file_len) instead of trusting the position.
+ * Writes are buffered: bytes for the file part collect in a SPOOL_WRITE_BUF
+ * buffer and reach the file a buffer at a time (a full buffer, or
+ * tw_spool_finish()), so a body that arrives in 8 KB socket reads costs one
+ * write(2) per 64 KiB. Until then they are part of the body all the same:
+ * reads take them from the buffer.
+ *
+ * Hazard: the file has one position shared by reads and writes. It is
+ * tracked here (file_pos, -1 when unknown after a failure), so a sequential
+ * reader (the handback, a second pass) and the appends seek only when the
+ * position is not already where they need it.
  */
 #include <string.h>
 
@@ -23,6 +30,7 @@
 #include "twwebhook.h"
 
 #define SPOOL_MEM_MIN      8192   /* first memory buffer when no bigger hint */
+#define SPOOL_WRITE_BUF    ((apr_size_t)64 * 1024)   /* file part, per write(2) */
 #define SPOOL_FILE_PREFIX  "twwebhook."
 
 struct tw_spool {
@@ -34,8 +42,10 @@ struct tw_spool {
     apr_size_t mem_cap;
     apr_size_t mem_len;
     apr_file_t *file;         /* the rest, once the memory part is full */
-    apr_off_t file_len;
-    int file_at_end;          /* the file position is file_len */
+    apr_off_t file_len;       /* bytes written to the file */
+    apr_off_t file_pos;       /* the file's position; -1: unknown */
+    char *wbuf;               /* bytes [file_len, file_len + wbuf_len) of the */
+    apr_size_t wbuf_len;      /* file part, not written yet */
     apr_status_t broken;      /* an append failed: the body is incomplete */
 };
 
@@ -146,31 +156,79 @@ static apr_status_t open_file(tw_spool_t *sp)
         sp->file = NULL;
         return rv;
     }
-    sp->file_at_end = 1;
+    sp->file_pos = 0;
     return APR_SUCCESS;
+}
+
+/* Moves the file position to pos unless it is known to be there. */
+static apr_status_t seek_file(tw_spool_t *sp, apr_off_t pos)
+{
+    apr_off_t at = pos;
+    apr_status_t rv;
+
+    if (sp->file_pos == pos)
+        return APR_SUCCESS;
+    sp->file_pos = -1;
+    rv = apr_file_seek(sp->file, APR_SET, &at);
+    if (rv == APR_SUCCESS && at == pos)
+        sp->file_pos = pos;
+    return rv != APR_SUCCESS ? rv : (at == pos ? APR_SUCCESS : APR_EGENERAL);
+}
+
+/* Writes len bytes at the end of the file. */
+static apr_status_t write_file(tw_spool_t *sp, const char *data, apr_size_t len)
+{
+    apr_size_t written = 0;
+    apr_status_t rv = seek_file(sp, sp->file_len);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    rv = apr_file_write_full(sp->file, data, len, &written);
+    sp->file_len += (apr_off_t)written;
+    sp->file_pos = rv == APR_SUCCESS ? sp->file_len : -1;
+    return rv;
+}
+
+/* Writes out the buffered bytes; the buffer is then empty (on failure the
+ * spool is broken anyway, see tw_spool_append). */
+static apr_status_t flush_file(tw_spool_t *sp)
+{
+    apr_size_t n = sp->wbuf_len;
+
+    if (n == 0)
+        return APR_SUCCESS;
+    sp->wbuf_len = 0;
+    return write_file(sp, sp->wbuf, n);
 }
 
 static apr_status_t append_file(tw_spool_t *sp, const char *data, apr_size_t len)
 {
-    apr_size_t written = 0;
     apr_status_t rv;
 
     if (sp->file == NULL) {
         rv = open_file(sp);
         if (rv != APR_SUCCESS)
             return rv;
+        sp->wbuf = apr_palloc(sp->pool, SPOOL_WRITE_BUF);
+        if (sp->wbuf == NULL)
+            return APR_ENOMEM;
     }
-    if (!sp->file_at_end) {
-        apr_off_t end = sp->file_len;
+    while (len > 0) {
+        apr_size_t take = SPOOL_WRITE_BUF - sp->wbuf_len;
 
-        rv = apr_file_seek(sp->file, APR_SET, &end);
-        if (rv != APR_SUCCESS)
+        /* A buffer's worth or more with nothing pending: no copy. */
+        if (sp->wbuf_len == 0 && len >= SPOOL_WRITE_BUF)
+            return write_file(sp, data, len);
+        if (take > len)
+            take = len;
+        memcpy(sp->wbuf + sp->wbuf_len, data, take);
+        sp->wbuf_len += take;
+        data += take;
+        len -= take;
+        if (sp->wbuf_len == SPOOL_WRITE_BUF && (rv = flush_file(sp)) != APR_SUCCESS)
             return rv;
-        sp->file_at_end = 1;
     }
-    rv = apr_file_write_full(sp->file, data, len, &written);
-    sp->file_len += (apr_off_t)written;
-    return rv;
+    return APR_SUCCESS;
 }
 
 apr_status_t tw_spool_append(tw_spool_t *sp, const void *data, apr_size_t len)
@@ -203,9 +261,23 @@ apr_status_t tw_spool_append(tw_spool_t *sp, const void *data, apr_size_t len)
     return rv;
 }
 
+apr_status_t tw_spool_finish(tw_spool_t *sp)
+{
+    apr_status_t rv;
+
+    if (sp == NULL)
+        return APR_EINVAL;
+    if (sp->broken != APR_SUCCESS)
+        return sp->broken;
+    rv = flush_file(sp);
+    if (rv != APR_SUCCESS)
+        sp->broken = rv;
+    return rv;
+}
+
 apr_off_t tw_spool_length(const tw_spool_t *sp)
 {
-    return sp == NULL ? 0 : (apr_off_t)sp->mem_len + sp->file_len;
+    return sp == NULL ? 0 : (apr_off_t)sp->mem_len + sp->file_len + (apr_off_t)sp->wbuf_len;
 }
 
 int tw_spool_on_disk(const tw_spool_t *sp)
@@ -227,21 +299,40 @@ static apr_size_t read_memory(const tw_spool_t *sp, apr_off_t offset,
     return n;
 }
 
-/* Reads from file position file_offset (< file_len) up to cap bytes. */
+/*
+ * Reads up to cap bytes of the file part from file_offset (< file_len +
+ * wbuf_len): what was written from the file, what is still buffered from
+ * the buffer.
+ */
 static apr_status_t read_file(tw_spool_t *sp, apr_off_t file_offset,
                               char *buf, apr_size_t cap, apr_size_t *got)
 {
-    apr_off_t pos = file_offset;
-    apr_off_t left = sp->file_len - file_offset;
-    apr_size_t n = (apr_uint64_t)left < cap ? (apr_size_t)left : cap;
-    apr_status_t rv;
+    apr_size_t n = 0, from_buf;
+    apr_status_t rv = APR_SUCCESS;
 
     *got = 0;
-    sp->file_at_end = 0;   /* whatever happens below, the position moves */
-    rv = apr_file_seek(sp->file, APR_SET, &pos);
-    if (rv != APR_SUCCESS)
-        return rv;
-    return apr_file_read_full(sp->file, buf, n, got);
+    if (file_offset < sp->file_len) {
+        apr_off_t left = sp->file_len - file_offset;
+
+        n = (apr_uint64_t)left < cap ? (apr_size_t)left : cap;
+        rv = seek_file(sp, file_offset);
+        if (rv == APR_SUCCESS) {
+            rv = apr_file_read_full(sp->file, buf, n, got);
+            sp->file_pos = rv == APR_SUCCESS ? file_offset + (apr_off_t)*got : -1;
+        }
+        if (rv != APR_SUCCESS || *got < n)
+            return rv != APR_SUCCESS ? rv : APR_EOF;
+    }
+    from_buf = (apr_size_t)(file_offset + (apr_off_t)n - sp->file_len);
+    if (n < cap && from_buf < sp->wbuf_len) {
+        apr_size_t m = sp->wbuf_len - from_buf;
+
+        if (m > cap - n)
+            m = cap - n;
+        memcpy(buf + n, sp->wbuf + from_buf, m);
+        *got = n + m;
+    }
+    return rv;
 }
 
 apr_status_t tw_spool_read_at(tw_spool_t *sp, apr_off_t offset,
@@ -261,9 +352,25 @@ apr_status_t tw_spool_read_at(tw_spool_t *sp, apr_off_t offset,
 
     from_memory = read_memory(sp, offset, buf, cap);
     file_offset = offset + (apr_off_t)from_memory - (apr_off_t)sp->mem_len;
-    if (from_memory < cap && sp->file != NULL && file_offset < sp->file_len)
+    if (from_memory < cap && sp->file != NULL
+        && file_offset < sp->file_len + (apr_off_t)sp->wbuf_len)
         rv = read_file(sp, file_offset, (char *)buf + from_memory,
                        cap - from_memory, &from_file);
     *got = from_memory + from_file;
+    return rv;
+}
+
+apr_status_t tw_spool_read_next(tw_spool_t *sp, tw_spool_cursor_t *cur,
+                                void *buf, apr_size_t cap, apr_size_t *got)
+{
+    apr_status_t rv;
+
+    if (got == NULL)
+        return APR_EINVAL;
+    *got = 0;
+    if (cur == NULL)
+        return APR_EINVAL;
+    rv = tw_spool_read_at(sp, cur->offset, buf, cap, got);
+    cur->offset += (apr_off_t)*got;
     return rv;
 }

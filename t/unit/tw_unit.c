@@ -8,6 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <apr_general.h>
 #include <apr_file_info.h>
 #include <apr_file_io.h>
@@ -1426,6 +1432,147 @@ static void test_spool_bad_dir(apr_pool_t *parent, const char *dir)
     apr_pool_destroy(pool);
 }
 
+/*
+ * The size of the spool file this process holds open for dir (found
+ * through /proc/self/fd: its name is gone from dir), or -1 if none.
+ */
+static long long spool_file_size(const char *dir)
+{
+    char link[64], target[4096];
+    size_t dlen = strlen(dir);
+    struct stat st;
+    int fd;
+
+    for (fd = 0; fd < 1024; fd++) {
+        ssize_t n;
+
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        if (strncmp(target, dir, dlen) == 0 && strncmp(target + dlen, "/twwebhook.", 11) == 0
+            && fstat(fd, &st) == 0)
+            return (long long)st.st_size;
+    }
+    return -1;
+}
+
+/*
+ * Appends to the file part are buffered 64 KiB at a time and read back
+ * before they are written; tw_spool_finish writes the rest; cursors read
+ * in order across the memory part, the file and the write buffer.
+ */
+static void test_spool_buffered(apr_pool_t *parent, const char *dir)
+{
+    const size_t mem = 1000, total = mem + 3 * 65536 + 123;
+    unsigned char *src = malloc(total), *buf = malloc(total);
+    tw_spool_cursor_t a = TW_SPOOL_CURSOR_INIT, b = TW_SPOOL_CURSOR_INIT;
+    apr_pool_t *pool;
+    tw_spool_t *sp = NULL;
+    apr_size_t got = 0;
+    size_t off, i;
+    int seq_ok = 1;
+
+    if (src == NULL || buf == NULL)
+        abort();
+    for (i = 0; i < total; i++)
+        src[i] = (unsigned char)(rng_next() >> 24);
+    apr_pool_create(&pool, parent);
+    is_int(tw_spool_create(&sp, pool, mem, -1, dir), APR_SUCCESS, "spool with a 1000-byte memory part");
+    /* 7-byte appends: every write-buffer boundary falls inside one. */
+    for (off = 0; off + 7 <= mem + 65536 + 10; off += 7)
+        if (tw_spool_append(sp, src + off, 7) != APR_SUCCESS)
+            break;
+    ok(off + 7 > mem + 65536 + 10, "7-byte appends past the first 64 KiB of the file part");
+    is_int(spool_file_size(dir), 65536, "... the file holds one full buffer, the rest is buffered");
+    ok(spool_equals(sp, src, off, 4099, buf), "... and what is buffered reads back already");
+    /* one append that tops up the buffer and goes on for more than a
+     * buffer's worth: the rest of it is written without a copy */
+    is_int(tw_spool_append(sp, src + off, total - 123 - off), APR_SUCCESS,
+           "append all but 123 bytes in one piece");
+    is_int(spool_file_size(dir), (long long)(total - 123 - mem), "... all of it is in the file");
+    is_int(tw_spool_append(sp, src + total - 123, 123), APR_SUCCESS, "append the last 123 bytes");
+    is_int(tw_spool_length(sp), (long long)total, "length counts the buffered bytes");
+    is_int(spool_file_size(dir), (long long)(total - 123 - mem), "... which are not in the file yet");
+
+    /* two cursors, interleaved with each other and with read_at */
+    while (seq_ok) {
+        apr_size_t ga = 0, gb = 0;
+
+        if (tw_spool_read_next(sp, &a, buf, 4093, &ga) != APR_SUCCESS
+            || memcmp(buf, src + a.offset - ga, ga) != 0)
+            seq_ok = 0;
+        tw_spool_read_at(sp, 5, buf, 3, &got);
+        if (tw_spool_read_next(sp, &b, buf, 65537, &gb) != APR_SUCCESS
+            || memcmp(buf, src + b.offset - gb, gb) != 0)
+            seq_ok = 0;
+        if (ga == 0 && gb == 0)
+            break;
+    }
+    ok(seq_ok && a.offset == (apr_off_t)total && b.offset == (apr_off_t)total,
+       "two cursors read memory part, file and buffer in order, interleaved");
+    is_int(tw_spool_read_next(sp, &a, buf, 10, &got), APR_SUCCESS, "read_next at the end");
+    ok(got == 0 && a.offset == (apr_off_t)total, "... gives nothing and stays put");
+    is_int(tw_spool_read_next(sp, NULL, buf, 10, &got), APR_EINVAL, "read_next without a cursor: APR_EINVAL");
+
+    is_int(tw_spool_finish(sp), APR_SUCCESS, "finish");
+    is_int(spool_file_size(dir), (long long)(total - mem), "... the file holds the whole file part");
+    ok(spool_equals(sp, src, total, 65536, buf), "... and it all reads back");
+    is_int(tw_spool_append(sp, "more", 4), APR_SUCCESS, "appending after finish");
+    is_int(tw_spool_finish(sp), APR_SUCCESS, "... and finishing again");
+    is_int(tw_spool_read_at(sp, (apr_off_t)total, buf, 10, &got), APR_SUCCESS, "read the tail back");
+    ok(got == 4 && memcmp(buf, "more", 4) == 0, "... at the end");
+    apr_pool_destroy(pool);
+    free(src);
+    free(buf);
+}
+
+/*
+ * A write that fails (here: past RLIMIT_FSIZE, EFBIG) is reported, also
+ * when it is the last flush, held back in the buffer until finish.
+ */
+static void test_spool_write_failure(apr_pool_t *parent, const char *dir)
+{
+    static char chunk[65536];
+    struct rlimit old, lim;
+    apr_pool_t *pool;
+    tw_spool_t *sp = NULL;
+    apr_status_t rv;
+
+    if (getrlimit(RLIMIT_FSIZE, &old) != 0) {
+        ok(0, "getrlimit(RLIMIT_FSIZE)");
+        return;
+    }
+    signal(SIGXFSZ, SIG_IGN);   /* EFBIG instead of a signal */
+    lim = old;
+    lim.rlim_cur = 100000;
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0) {
+        ok(0, "setrlimit(RLIMIT_FSIZE, 100000)");
+        return;
+    }
+    memset(chunk, 'x', sizeof(chunk));
+    apr_pool_create(&pool, parent);
+    tw_spool_create(&sp, pool, 0, -1, dir);
+    is_int(tw_spool_append(sp, chunk, 65536), APR_SUCCESS, "64 KiB reach the file (limit 100000)");
+    is_int(tw_spool_append(sp, chunk, 40000), APR_SUCCESS, "40000 more are buffered: no error yet");
+    rv = tw_spool_finish(sp);
+    ok(rv != APR_SUCCESS, "finish reports the failed write (%d)", rv);
+    ok(rv == APR_FROM_OS_ERROR(EFBIG), "... EFBIG");
+    ok(tw_spool_append(sp, "x", 1) == rv && tw_spool_finish(sp) == rv,
+       "later appends and finishes fail the same way");
+    apr_pool_destroy(pool);
+
+    apr_pool_create(&pool, parent);
+    tw_spool_create(&sp, pool, 0, -1, dir);
+    tw_spool_append(sp, chunk, 65536);
+    rv = tw_spool_append(sp, chunk, 65536);
+    ok(rv != APR_SUCCESS, "an append whose flush fails reports it (%d)", rv);
+    apr_pool_destroy(pool);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_DFL);
+}
+
 static void test_spool(apr_pool_t *pool)
 {
     const char *tmp = NULL;
@@ -1443,6 +1590,8 @@ static void test_spool(apr_pool_t *pool)
     test_spool_memory(pool, dir);
     test_spool_disk(pool, dir);
     test_spool_bad_dir(pool, dir);
+    test_spool_buffered(pool, dir);
+    test_spool_write_failure(pool, dir);
     ok(apr_dir_remove(dir, pool) == APR_SUCCESS, "the test directory is empty and removed");
 }
 
