@@ -611,7 +611,7 @@ static int read_body(request_rec *r, tw_txn_t *txn, tw_verifier_t *v, apr_off_t 
                  * can fail here, and then the body is not stored whole. */
                 rv = tw_spool_finish(txn->body);
                 if (rv != APR_SUCCESS)
-                    return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0416",
+                    return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0420",
                                   "cannot store the body (spool directory full or unwritable?)");
                 txn->body_complete = 1;
                 break;
