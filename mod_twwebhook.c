@@ -132,30 +132,21 @@ typedef struct {
     const char *value;                 /* NULL: not available in this body */
 } tw_exported_t;
 
-/* The request whose pool outlives every request of the transaction:
- * internal redirects share it, subrequests hang below it. */
-static request_rec *top_request(request_rec *r)
-{
-    while (r->main != NULL)
-        r = r->main;
-    return r;
-}
-
 static tw_txn_t *txn_get(request_rec *r)
 {
     void *txn = NULL;
 
-    apr_pool_userdata_get(&txn, TW_TXN_KEY, top_request(r)->pool);
+    apr_pool_userdata_get(&txn, TW_TXN_KEY, tw_top_request(r)->pool);
     return txn;
 }
 
 static tw_txn_t *txn_begin(request_rec *r)
 {
-    tw_txn_t *txn = apr_pcalloc(top_request(r)->pool, sizeof(*txn));
+    tw_txn_t *txn = apr_pcalloc(tw_top_request(r)->pool, sizeof(*txn));
 
     txn->state = TW_TXN_PENDING;
     txn->owner = r;
-    apr_pool_userdata_setn(txn, TW_TXN_KEY, NULL, top_request(r)->pool);
+    apr_pool_userdata_setn(txn, TW_TXN_KEY, NULL, tw_top_request(r)->pool);
     return txn;
 }
 
@@ -477,7 +468,7 @@ static apr_status_t filter_handback(ap_filter_t *f, apr_bucket_brigade *bb,
     /* On the top request's pool: internal redirects share it, and its
      * cleanup frees what is left when nobody read the body to the end. */
     if (txn->handback_ahead == NULL)
-        txn->handback_ahead = apr_brigade_create(top_request(f->r)->pool, ba);
+        txn->handback_ahead = apr_brigade_create(tw_top_request(f->r)->pool, ba);
     if (APR_BRIGADE_EMPTY(txn->handback_ahead)
         && (rv = handback_read_ahead(f, txn)) != APR_SUCCESS)
         return rv;
@@ -754,7 +745,7 @@ static int read_new_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
                          tw_verifier_t *v)
 {
     tw_srv_conf_t *sc = ap_get_module_config(r->server->module_config, &twwebhook_module);
-    apr_status_t rv = tw_spool_create(&txn->body, top_request(r)->pool, TW_SPOOL_MEM_LIMIT,
+    apr_status_t rv = tw_spool_create(&txn->body, tw_top_request(r)->pool, TW_SPOOL_MEM_LIMIT,
                                       announced_length(r), sc->spool_dir);
 
     if (rv != APR_SUCCESS)
@@ -839,9 +830,9 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     txn->keys = keys;
     txn->profile = tw_conf_profile(dc);
     txn->signature_header = tw_conf_signature_header(dc);
-    txn->secret_index = apr_psprintf(top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
+    txn->secret_index = apr_psprintf(tw_top_request(r)->pool, "%" APR_SIZE_T_FMT, matched);
     txn->timestamp = sig.has_timestamp
-        ? apr_psprintf(top_request(r)->pool, "%" APR_INT64_T_FMT, sig.timestamp) : NULL;
+        ? apr_psprintf(tw_top_request(r)->pool, "%" APR_INT64_T_FMT, sig.timestamp) : NULL;
     tw_cleanse(&sig, sizeof(sig));
     return OK;
 }

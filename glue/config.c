@@ -569,6 +569,19 @@ static void collect_sections(apr_array_header_t *out, apr_array_header_t *vector
     }
 }
 
+/* Every section of server s: its <Location>s, <Directory>s and <Files>. */
+static apr_array_header_t *server_sections(apr_pool_t *p, server_rec *s)
+{
+    core_server_config *core = ap_get_core_module_config(s->module_config);
+    core_dir_config *defaults = ap_get_core_module_config(s->lookup_defaults);
+    apr_array_header_t *sections = apr_array_make(p, 16, sizeof(tw_section_t));
+
+    collect_sections(sections, core->sec_url, TW_SECTION_URL);
+    collect_sections(sections, core->sec_dir, TW_SECTION_DIR);
+    collect_sections(sections, defaults->sec_file, TW_SECTION_FILE);
+    return sections;
+}
+
 /* 1 when a secret set in section k may apply where section s applies. */
 static int section_may_enclose(const tw_section_t *k, const tw_section_t *s)
 {
@@ -662,9 +675,8 @@ static int check_tolerance(server_rec *s, const tw_dir_conf_t *server_dc,
 
 static int check_server(apr_pool_t *ptemp, server_rec *s)
 {
-    core_server_config *core = ap_get_core_module_config(s->module_config);
     const tw_dir_conf_t *server_dc = ap_get_module_config(s->lookup_defaults, &twwebhook_module);
-    apr_array_header_t *sections = apr_array_make(ptemp, 16, sizeof(tw_section_t));
+    apr_array_header_t *sections = server_sections(ptemp, s);
     int i, status;
 
     if (server_dc->enabled == 1 && server_dc->keys == NULL) {
@@ -675,10 +687,6 @@ static int check_server(apr_pool_t *ptemp, server_rec *s)
     }
     if ((status = check_tolerance(s, server_dc, NULL, NULL)) != OK)
         return status;
-    collect_sections(sections, core->sec_url, TW_SECTION_URL);
-    collect_sections(sections, core->sec_dir, TW_SECTION_DIR);
-    collect_sections(sections, ((core_dir_config *)ap_get_core_module_config(s->lookup_defaults))
-                                   ->sec_file, TW_SECTION_FILE);
     for (i = 0; i < sections->nelts; i++) {
         const tw_section_t *sec = &APR_ARRAY_IDX(sections, i, tw_section_t);
 
@@ -699,17 +707,12 @@ static int check_server(apr_pool_t *ptemp, server_rec *s)
  */
 void tw_config_protected_sections(apr_pool_t *p, server_rec *s, apr_array_header_t *out)
 {
-    core_server_config *core = ap_get_core_module_config(s->module_config);
     const tw_dir_conf_t *server_dc = ap_get_module_config(s->lookup_defaults, &twwebhook_module);
-    apr_array_header_t *sections = apr_array_make(p, 16, sizeof(tw_section_t));
+    apr_array_header_t *sections = server_sections(p, s);
     int i;
 
     if (server_dc != NULL && server_dc->keys != NULL)
         APR_ARRAY_PUSH(out, const tw_dir_conf_t *) = server_dc;
-    collect_sections(sections, core->sec_url, TW_SECTION_URL);
-    collect_sections(sections, core->sec_dir, TW_SECTION_DIR);
-    collect_sections(sections, ((core_dir_config *)ap_get_core_module_config(s->lookup_defaults))
-                                   ->sec_file, TW_SECTION_FILE);
     for (i = 0; i < sections->nelts; i++) {
         const tw_section_t *sec = &APR_ARRAY_IDX(sections, i, tw_section_t);
 

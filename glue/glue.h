@@ -12,6 +12,15 @@
 
 extern module AP_MODULE_DECLARE_DATA twwebhook_module;
 
+/* The request whose pool outlives every request of the transaction:
+ * internal redirects share it, subrequests hang below it. */
+static APR_INLINE request_rec *tw_top_request(request_rec *r)
+{
+    while (r->main != NULL)
+        r = r->main;
+    return r;
+}
+
 /* ---- configuration (glue/config.c) ----------------------------------------- */
 
 #define TW_UNSET (-1)

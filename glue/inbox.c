@@ -64,18 +64,11 @@ typedef struct {
     int swallow;              /* held: the app's body is dropped */
 } tw_inbox_filter_ctx_t;
 
-static request_rec *top_of(request_rec *r)
-{
-    while (r->main != NULL)
-        r = r->main;
-    return r;
-}
-
 static tw_inbox_txn_t *inbox_txn(request_rec *r)
 {
     void *it = NULL;
 
-    apr_pool_userdata_get(&it, TW_INBOX_TXN_KEY, top_of(r)->pool);
+    apr_pool_userdata_get(&it, TW_INBOX_TXN_KEY, tw_top_request(r)->pool);
     return it;
 }
 
@@ -213,7 +206,7 @@ static const char *original_path(request_rec *r)
 apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                              const unsigned char key[TW_MAC_LEN], tw_spool_t *body)
 {
-    request_rec *top = top_of(r);
+    request_rec *top = tw_top_request(r);
     apr_array_header_t *names;
     tw_inbox_entry_t e;
     tw_inbox_txn_t *it;

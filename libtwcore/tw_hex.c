@@ -5,9 +5,10 @@
 #include <string.h>
 
 #include "twwebhook.h"
+#include "tw_internal.h"
 
 /* The value of one hex digit (either case), or -1 for anything else. */
-static int hex_digit_value(unsigned char c)
+int tw_hex_digit_value(unsigned char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -29,8 +30,8 @@ tw_status_t tw_hex_decode(const char *hex, size_t hex_len,
         return TW_ERR_ARG;
 
     for (i = 0; i < hex_len / 2; i++) {
-        int hi = hex_digit_value((unsigned char)hex[2 * i]);
-        int lo = hex_digit_value((unsigned char)hex[2 * i + 1]);
+        int hi = tw_hex_digit_value((unsigned char)hex[2 * i]);
+        int lo = tw_hex_digit_value((unsigned char)hex[2 * i + 1]);
 
         if (hi < 0 || lo < 0) {
             /* Fail closed: leave no half-decoded value behind. */

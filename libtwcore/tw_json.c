@@ -19,6 +19,7 @@
 #include <json-c/json_tokener.h>
 
 #include "twwebhook.h"
+#include "tw_internal.h"
 
 /* What the guard remembers across chunks beyond its state. */
 struct lex {
@@ -89,17 +90,6 @@ static int lex_may_end(int state)
 {
     return state == LEX_OUT || state == LEX_ZERO || state == LEX_INT
         || state == LEX_FRAC || state == LEX_EXP_DIGITS;
-}
-
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /*
@@ -214,9 +204,9 @@ static int lex_rfc8259(struct lex *l, const char *p, size_t len)
             l->state = LEX_STRING;
             continue;
         case LEX_UHEX:
-            if (hex_value(c) < 0)
+            if (tw_hex_digit_value(c) < 0)
                 return 0;
-            l->hex = l->hex * 16 + (unsigned)hex_value(c);
+            l->hex = l->hex * 16 + (unsigned)tw_hex_digit_value(c);
             if (++l->hex_digits == 4) {
                 lex_escape_done(l);
                 l->state = LEX_STRING;
