@@ -258,8 +258,10 @@ static apr_status_t redis_store(tw_net_t *net, request_rec *r, const char *key,
     return rv;
 }
 
-apr_status_t tw_net_add(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
-                        unsigned char state, apr_interval_time_t ttl, const char **detail)
+/* Stores state under key for ttl; only_if_absent: the engine's atomic add. */
+static apr_status_t net_store(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
+                              unsigned char state, apr_interval_time_t ttl, int only_if_absent,
+                              const char **detail)
 {
     char k[TW_NET_KEY_LEN + 1];
     apr_status_t rv;
@@ -267,24 +269,23 @@ apr_status_t tw_net_add(tw_net_t *net, request_rec *r, const unsigned char key[T
     *detail = NULL;
     make_key(k, key);
     if (net->engine == ENGINE_REDIS)
-        return redis_store(net, r, k, state, ttl, 1, detail);
-    rv = apr_memcache_add(net->mc, k, (char *)&state, 1, memcache_ttl(ttl), 0);
+        return redis_store(net, r, k, state, ttl, only_if_absent, detail);
+    rv = only_if_absent ? apr_memcache_add(net->mc, k, (char *)&state, 1, memcache_ttl(ttl), 0)
+                        : apr_memcache_set(net->mc, k, (char *)&state, 1, memcache_ttl(ttl), 0);
     /* apr_memcache answers APR_NOTFOUND when it has no live server */
     return rv == APR_NOTFOUND ? APR_EGENERAL : rv;
+}
+
+apr_status_t tw_net_add(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
+                        unsigned char state, apr_interval_time_t ttl, const char **detail)
+{
+    return net_store(net, r, key, state, ttl, 1, detail);
 }
 
 apr_status_t tw_net_set(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
                         unsigned char state, apr_interval_time_t ttl, const char **detail)
 {
-    char k[TW_NET_KEY_LEN + 1];
-    apr_status_t rv;
-
-    *detail = NULL;
-    make_key(k, key);
-    if (net->engine == ENGINE_REDIS)
-        return redis_store(net, r, k, state, ttl, 0, detail);
-    rv = apr_memcache_set(net->mc, k, (char *)&state, 1, memcache_ttl(ttl), 0);
-    return rv == APR_NOTFOUND ? APR_EGENERAL : rv;
+    return net_store(net, r, key, state, ttl, 0, detail);
 }
 
 apr_status_t tw_net_get(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
