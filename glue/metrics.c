@@ -368,6 +368,25 @@ static const char *label_value(apr_pool_t *p, const char *v)
     return out;
 }
 
+/* The counters with one value per scope, as they are exposed. */
+static const struct {
+    const char *name;
+    const char *help;
+    size_t offset;   /* of an apr_uint64_t in tw_slot_t */
+} scope_counters[] = {
+    { "twwebhook_verified_bytes_total", "Bytes of bodies whose signature matched.",
+      APR_OFFSETOF(tw_slot_t, verified_bytes) },
+    { "twwebhook_replay_cache_hits_total",
+      "Replay cache lookups that found the body (duplicate, or in flight).",
+      APR_OFFSETOF(tw_slot_t, replay_hits) },
+    { "twwebhook_replay_cache_misses_total",
+      "Replay cache lookups that did not find the body (first delivery).",
+      APR_OFFSETOF(tw_slot_t, replay_misses) },
+    { "twwebhook_replay_cache_errors_total",
+      "Replay cache lookups that failed (cache or mutex unavailable).",
+      APR_OFFSETOF(tw_slot_t, replay_errors) },
+};
+
 static apr_uint64_t get(apr_uint64_t *v)
 {
     return apr_atomic_read64(v);
@@ -397,7 +416,7 @@ static void write_metrics(request_rec *r)
     const char **labels = apr_pcalloc(r->pool, sizeof(*labels) * (apr_size_t)(n + 1));
     tw_slot_t **slots = apr_pcalloc(r->pool, sizeof(*slots) * (apr_size_t)(n + 1));
     int i, k = 0;
-    apr_size_t j;
+    apr_size_t j, c;
 
     /* The series to show: every configured scope, and the catch-all of
      * a server once something was counted there. */
@@ -423,27 +442,12 @@ static void write_metrics(request_rec *r)
             ap_rprintf(r, "twwebhook_requests_total{%s,outcome=\"%s\"} %" APR_UINT64_T_FMT "\n",
                        labels[i], outcome_names[j], get(&slots[i]->requests[j]));
 
-    family(r, "twwebhook_verified_bytes_total", "counter",
-           "Bytes of bodies whose signature matched.");
-    for (i = 0; i < k; i++)
-        ap_rprintf(r, "twwebhook_verified_bytes_total{%s} %" APR_UINT64_T_FMT "\n",
-                   labels[i], get(&slots[i]->verified_bytes));
-
-    family(r, "twwebhook_replay_cache_hits_total", "counter",
-           "Replay cache lookups that found the body (duplicate, or in flight).");
-    for (i = 0; i < k; i++)
-        ap_rprintf(r, "twwebhook_replay_cache_hits_total{%s} %" APR_UINT64_T_FMT "\n",
-                   labels[i], get(&slots[i]->replay_hits));
-    family(r, "twwebhook_replay_cache_misses_total", "counter",
-           "Replay cache lookups that did not find the body (first delivery).");
-    for (i = 0; i < k; i++)
-        ap_rprintf(r, "twwebhook_replay_cache_misses_total{%s} %" APR_UINT64_T_FMT "\n",
-                   labels[i], get(&slots[i]->replay_misses));
-    family(r, "twwebhook_replay_cache_errors_total", "counter",
-           "Replay cache lookups that failed (cache or mutex unavailable).");
-    for (i = 0; i < k; i++)
-        ap_rprintf(r, "twwebhook_replay_cache_errors_total{%s} %" APR_UINT64_T_FMT "\n",
-                   labels[i], get(&slots[i]->replay_errors));
+    for (c = 0; c < sizeof(scope_counters) / sizeof(scope_counters[0]); c++) {
+        family(r, scope_counters[c].name, "counter", scope_counters[c].help);
+        for (i = 0; i < k; i++)
+            ap_rprintf(r, "%s{%s} %" APR_UINT64_T_FMT "\n", scope_counters[c].name, labels[i],
+                       get((apr_uint64_t *)((char *)slots[i] + scope_counters[c].offset)));
+    }
 
     family(r, "twwebhook_verify_seconds", "histogram",
            "Time from the first body read to the signature comparison, for bodies read to "

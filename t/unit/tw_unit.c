@@ -275,9 +275,9 @@ static void test_key_create(void)
     tw_key_destroy(key);
     is_int(tw_key_create(&key, "x", 1), TW_OK, "key with a one-byte secret is fine");
     tw_key_destroy(key);
+    /* No-ops: a crash here ends the run before done_testing(), a failure. */
     tw_key_destroy(NULL);
     tw_verifier_destroy(NULL);
-    ok(1, "tw_key_destroy(NULL) and tw_verifier_destroy(NULL) are no-ops");
 }
 
 static void test_multi_key(void)
@@ -694,8 +694,7 @@ static void test_json_args(void)
     is_int(tw_json_create(NULL), TW_ERR_ARG, "json create into NULL: TW_ERR_ARG");
     is_int(tw_json_feed(NULL, "{}", 2), TW_ERR_ARG, "feed NULL parser: TW_ERR_ARG");
     is_int(tw_json_finish(NULL), TW_ERR_ARG, "finish NULL parser: TW_ERR_ARG");
-    tw_json_destroy(NULL);
-    ok(1, "tw_json_destroy(NULL) is a no-op");
+    tw_json_destroy(NULL);   /* a no-op; a crash would end the run, a failure */
     is_int(tw_json_create(&json), TW_OK, "json create");
     is_int(tw_json_feed(json, NULL, 3), TW_ERR_ARG, "feed NULL data, len 3: TW_ERR_ARG");
     is_int(tw_json_feed(json, NULL, 0), TW_OK, "feed NULL data, len 0: nothing to do");
