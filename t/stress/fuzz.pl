@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# scripts/stress step "fuzz": every libFuzzer target (fuzz/fuzz_*.c, built
+# scripts/stress step "fuzz": every libFuzzer target (fuzz/fuzz_*.c, less
+# the shared fuzz_targets.c and the corpus runner fuzz_run_inputs.c; built
 # with ASan and UBSan by fuzz/build-libfuzzer) fuzzed for SECONDS each
 # (--quick 10, full 120), starting from its seed corpus. The targets are
 # split over the machine's cores (one build-libfuzzer per core, each
@@ -17,7 +18,7 @@ use Time::HiRes qw(time);
 my $top = top_dir();
 my $seconds = $ENV{TW_STRESS_FUZZ_SECONDS} || (quick() ? 10 : 120);
 my @targets = sort map { m{fuzz/fuzz_(\w+)\.c$} ? $1 : () } glob "$top/fuzz/fuzz_*.c";
-@targets = grep { $_ ne 'targets' && $_ ne 'replay' } @targets;
+@targets = grep { $_ ne 'targets' && $_ ne 'run_inputs' } @targets;
 check(scalar @targets, 'fuzz targets found: ' . join(' ', @targets));
 
 my $cores = () = (slurp('/proc/cpuinfo') // '') =~ /^processor\s/mg;
