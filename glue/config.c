@@ -465,6 +465,20 @@ static const char *cmd_events(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+/* "HTTP_*, ..., PHP_VALUE, ...": the reserved names, from the core's lists. */
+static const char *reserved_env_names_text(apr_pool_t *p)
+{
+    const char *text = NULL;
+    size_t i;
+
+    for (i = 0; tw_env_reserved_prefixes[i] != NULL; i++)
+        text = text ? apr_pstrcat(p, text, ", ", tw_env_reserved_prefixes[i], "*", NULL)
+                    : apr_pstrcat(p, tw_env_reserved_prefixes[i], "*", NULL);
+    for (i = 0; tw_env_reserved_names[i] != NULL; i++)
+        text = apr_pstrcat(p, text, ", ", tw_env_reserved_names[i], NULL);
+    return text;
+}
+
 /* TwWebhookExportJSON <json-pointer> <ENV_NAME> */
 static const char *cmd_export_json(cmd_parms *cmd, void *dcv, const char *pointer,
                                    const char *name)
@@ -478,8 +492,8 @@ static const char *cmd_export_json(cmd_parms *cmd, void *dcv, const char *pointe
     if (!tw_env_name_is_allowed(name))
         return apr_psprintf(cmd->pool, "%s: '%s' cannot be used as a variable name "
                             "([A-Z0-9_], not starting with a digit, at most %d characters, "
-                            "not HTTP_*, REDIRECT_*, TW_WEBHOOK_*, PHP_VALUE or PHP_ADMIN_VALUE)",
-                            cmd->cmd->name, name, TW_ENV_NAME_MAX);
+                            "not %s)", cmd->cmd->name, name, TW_ENV_NAME_MAX,
+                            reserved_env_names_text(cmd->pool));
     if (dc->exports == NULL)
         dc->exports = apr_array_make(cmd->pool, 4, sizeof(tw_export_t));
     export = apr_array_push(dc->exports);

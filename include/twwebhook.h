@@ -277,10 +277,17 @@ void tw_json_destroy(tw_json_t *json);   /* NULL is a no-op */
 int tw_json_pointer_is_valid(const char *pointer);
 
 /*
+ * The names a value from a body may never take, NULL-terminated: the one
+ * list behind tw_env_name_is_allowed, the configuration error that names
+ * them and the README (man/check-docs compares it with these).
+ */
+extern const char *const tw_env_reserved_prefixes[];  /* "HTTP_": HTTP_* */
+extern const char *const tw_env_reserved_names[];     /* exact names */
+
+/*
  * 1 when name may carry a value taken from a body: [A-Z0-9_], not starting
- * with a digit, at most TW_ENV_NAME_MAX, and not one httpd, PHP or this
- * module gives another meaning (HTTP_*, REDIRECT_*, TW_WEBHOOK_*,
- * PHP_VALUE, PHP_ADMIN_VALUE).
+ * with a digit, at most TW_ENV_NAME_MAX, and neither starting with one of
+ * tw_env_reserved_prefixes nor one of tw_env_reserved_names.
  */
 int tw_env_name_is_allowed(const char *name);
 

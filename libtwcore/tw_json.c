@@ -499,29 +499,34 @@ int tw_json_pointer_is_valid(const char *pointer)
     return 1;
 }
 
+/* Prefixes of names httpd, mod_ssl or this module fill in themselves. */
+const char *const tw_env_reserved_prefixes[] = {
+    "HTTP_",        /* request headers overwrite these */
+    "REDIRECT_",    /* httpd's renaming on internal redirects */
+    "TW_WEBHOOK_",  /* the module's own facts */
+    "SSL_",         /* mod_ssl's facts about the connection */
+    NULL
+};
+
+/* Names an application reads as facts established by the server: a value
+ * from a body, however well signed, must not pose as one (and where httpd
+ * sets them later it would silently win anyway). */
+const char *const tw_env_reserved_names[] = {
+    "PHP_VALUE", "PHP_ADMIN_VALUE",   /* php-fpm reads these as ini settings */
+    /* RFC 3875's meta-variables, and what httpd adds to them */
+    "AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "GATEWAY_INTERFACE",
+    "PATH_INFO", "PATH_TRANSLATED", "QUERY_STRING", "REMOTE_ADDR",
+    "REMOTE_HOST", "REMOTE_IDENT", "REMOTE_USER", "REQUEST_METHOD",
+    "SCRIPT_NAME", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
+    "SERVER_SOFTWARE", "DOCUMENT_ROOT", "SCRIPT_FILENAME", "REQUEST_URI",
+    "REQUEST_SCHEME", "CONTEXT_PREFIX", "CONTEXT_DOCUMENT_ROOT",
+    "SERVER_ADDR", "SERVER_ADMIN", "SERVER_SIGNATURE", "REMOTE_PORT",
+    "HTTPS", "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH",
+    NULL
+};
+
 int tw_env_name_is_allowed(const char *name)
 {
-    static const char *const reserved_prefixes[] = {
-        "HTTP_",        /* request headers overwrite these */
-        "REDIRECT_",    /* httpd's renaming on internal redirects */
-        "TW_WEBHOOK_",  /* the module's own facts */
-        "SSL_",         /* mod_ssl's facts about the connection */
-    };
-    /* Names an application reads as facts established by the server: a
-     * value from a body, however well signed, must not pose as one (and
-     * where httpd sets them later it would silently win anyway). */
-    static const char *const reserved_names[] = {
-        "PHP_VALUE", "PHP_ADMIN_VALUE",   /* php-fpm reads these as ini settings */
-        /* RFC 3875's meta-variables, and what httpd adds to them */
-        "AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "GATEWAY_INTERFACE",
-        "PATH_INFO", "PATH_TRANSLATED", "QUERY_STRING", "REMOTE_ADDR",
-        "REMOTE_HOST", "REMOTE_IDENT", "REMOTE_USER", "REQUEST_METHOD",
-        "SCRIPT_NAME", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
-        "SERVER_SOFTWARE", "DOCUMENT_ROOT", "SCRIPT_FILENAME", "REQUEST_URI",
-        "REQUEST_SCHEME", "CONTEXT_PREFIX", "CONTEXT_DOCUMENT_ROOT",
-        "SERVER_ADDR", "SERVER_ADMIN", "SERVER_SIGNATURE", "REMOTE_PORT",
-        "HTTPS", "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH",
-    };
     size_t i;
     const char *p;
 
@@ -532,11 +537,11 @@ int tw_env_name_is_allowed(const char *name)
     for (p = name; *p != '\0'; p++)
         if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
             return 0;
-    for (i = 0; i < sizeof(reserved_prefixes) / sizeof(reserved_prefixes[0]); i++)
-        if (strncmp(name, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
+    for (i = 0; tw_env_reserved_prefixes[i] != NULL; i++)
+        if (strncmp(name, tw_env_reserved_prefixes[i], strlen(tw_env_reserved_prefixes[i])) == 0)
             return 0;
-    for (i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]); i++)
-        if (strcmp(name, reserved_names[i]) == 0)
+    for (i = 0; tw_env_reserved_names[i] != NULL; i++)
+        if (strcmp(name, tw_env_reserved_names[i]) == 0)
             return 0;
     return 1;
 }

@@ -1142,6 +1142,17 @@ static void test_json_pointer_valid(void)
 static void test_env_names(void)
 {
     char s[TW_ENV_NAME_MAX + 2];
+    size_t i;
+
+    /* every listed name, and every listed prefix with something after it */
+    for (i = 0; tw_env_reserved_names[i] != NULL; i++)
+        ok(!tw_env_name_is_allowed(tw_env_reserved_names[i]), "reserved env %s is not allowed",
+           tw_env_reserved_names[i]);
+    for (i = 0; tw_env_reserved_prefixes[i] != NULL; i++) {
+        snprintf(s, sizeof(s), "%sX", tw_env_reserved_prefixes[i]);
+        ok(!tw_env_name_is_allowed(s), "reserved env prefix %s* (%s) is not allowed",
+           tw_env_reserved_prefixes[i], s);
+    }
 
     ok(tw_env_name_is_allowed("TW_PAGE_ID"), "env TW_PAGE_ID is allowed");
     ok(tw_env_name_is_allowed("A"), "env A is allowed");
