@@ -1,11 +1,15 @@
-# The whole integration suite again under the other MPMs, inside this one
-# Test::Harness run: the outer run uses TW_MPM (default event); this file
-# runs every other t/*.t (not itself, not the httpd-free core_*.t) under
-# worker and prefork (whichever the outer run is not), each in a copy of
-# t/ under t/logs/mpm-<mpm>/ with its own httpd, php-fpm, ports and logs,
+# The integration tests that can differ between MPMs, again under the
+# other MPMs, inside this one Test::Harness run: the outer run uses TW_MPM
+# (default event); this file runs the files of %MATRIX below under worker
+# and prefork (whichever the outer run is not), each MPM in a copy of t/
+# under t/logs/mpm-<mpm>/ with its own httpd, php-fpm, ports and logs,
 # through t/TEST.PL with TW_MPM=<mpm>. Each nested test file becomes one
 # test here ("worker: t/10_valid.t"), failing with its failures shown.
 # Under prefork t/150_modphp.t (mod_php) must have run, not skipped.
+#
+# Every t/*.t is in exactly one of %MATRIX (with why the MPM matters to
+# it) and %ONCE (with why it does not, or where it picks its MPMs itself):
+# a new test file, or a renamed one, fails here until it is placed.
 #
 # TW_MPM_MATRIX="worker prefork" (the default: all but the outer MPM)
 # picks the MPMs; TW_MPM_MATRIX=none skips this file (a quick local run
@@ -39,9 +43,64 @@ for (@mpms) {
 plan skip_all => "TW_MPM_MATRIX=\"$want\" names only the outer run's MPM ($outer)" unless @mpms;
 
 my $timeout = $ENV{TW_MPM_MATRIX_TIMEOUT} || 1200;   # seconds per MPM
-my $me = basename(__FILE__);
-my @files = sort map { "t/" . basename($_) }
-            grep { basename($_) ne $me && basename($_) !~ /^core_/ } glob "$t_dir/*.t";
+# What the MPM changes: threads or processes per request (per-child state,
+# shared memory, mod_php), and who owns a connection while it waits (the
+# event MPM's listener parks keep-alive and lingering-close connections;
+# worker and prefork hold a thread or a process).
+my %MATRIX = (
+    '00_setup.t'          => 'the nested server and both downstreams start under this MPM',
+    '10_valid.t'          => 'the contract itself: the body captured and replayed to CGI and php-fpm',
+    '21_reject_body.t'    => 'a refusal closes the connection instead of draining it (lingering close)',
+    '40_expect.t'         => '100-continue is answered on the MPM\'s connection before the body',
+    '50_spool.t'          => 'spool files of concurrent requests in one threaded or forked child',
+    '61_unverified_paths.t' => 'error documents and redirects after a refusal, on a closed connection',
+    '89_timeout.t'        => 'a body that stops arriving: a waiting thread or process, or the listener',
+    '110_h2.t'            => 'mod_http2 runs its own workers beside the MPM\'s (h2c under prefork)',
+    '120_proxy.t'         => 'mod_proxy keeps its backend connections per child and thread',
+    '130_internal.t'      => 'redirects and subrequests in the same transaction, per thread',
+    '140_keepalive.t'     => 'keep-alive and pipelining: the event MPM parks idle connections',
+    '150_modphp.t'        => 'mod_php runs only under prefork',
+    'zz_error_log.t'      => 'no crash and no server fault in the nested server\'s error log',
+);
+my %ONCE = (
+    '20_reject.t'         => 'refusals on headers alone: request processing, the same in every MPM',
+    '30_body.t'           => 'body framing and limits: the core\'s input filters, not the MPM',
+    '60_redirect.t'       => 'policy per location: configuration merging',
+    '62_location_policy.t' => 'policy per location: configuration merging',
+    '63_json_parity.t'    => 'JSON parsing in the core',
+    '65_replay_scope.t'   => 'its own servers (t/lib/TwFleet.pm)',
+    '66_profiles.t'       => 'signing schemes in the core; its own servers',
+    '70_spoof.t'          => 'environment variables set per request',
+    '80_headers.t'        => 'header values checked per request',
+    '85_nested_off.t'     => 'configuration merging',
+    '86_spool_fault.t'    => 'an unwritable spool directory: the same error path everywhere',
+    '87_htaccess.t'       => 'configuration parsing',
+    '88_subrequest.t'     => 'subrequests per request (t/130_internal.t runs in the matrix)',
+    '90_configtest.t'     => 'httpd -t on generated configurations: no server runs',
+    '95_extras.t'         => 'directives beyond the core; its own servers',
+    '96_replay.t'         => 'its own servers (t/lib/TwFleet.pm), shared-memory cache across children',
+    '96_replay_restart.t' => 'its own servers: restarts of the replay cache',
+    '97_fleet.t'          => 'its own servers: memcached and Redis claims',
+    '97_fleet_race.t'     => 'its own servers: memcached and Redis claims',
+    '97_sign.t'           => 'a command-line tool',
+    '98_access_log.t'     => 'its own servers: access-log notes',
+    '98_status.t'         => 'its own server under prefork: counted across child processes',
+    '99_inbox.t'          => 'its own servers: the inbox on disk',
+    '99_inbox_kill.t'     => 'runs itself under event and prefork (children killed under load)',
+    '99_metrics.t'        => 'its own server under prefork: counted across child processes',
+    '190_mpm_matrix.t'    => 'this file',
+    '200_stress_barrage.t' => 'its own server (t/stress): hostile requests, parsed per request',
+    '210_stress_slow.t'   => 'its own server (t/stress) under event, as scripts/stress runs it',
+    'core_unit.t'         => 'the httpd-free core',
+    'core_fuzz_corpus.t'  => 'the httpd-free core',
+);
+my @all = map { basename($_) } glob "$t_dir/*.t";
+my @unplaced = grep { !($MATRIX{$_} xor $ONCE{$_}) } @all;
+my @missing = grep { !-f "$t_dir/$_" } sort(keys %MATRIX), sort(keys %ONCE);
+die "t/190_mpm_matrix.t: place each test file in exactly one of %MATRIX and %ONCE: @unplaced\n"
+    if @unplaced;
+die "t/190_mpm_matrix.t: listed but not in t/: @missing\n" if @missing;
+my @files = map { "t/$_" } sort keys %MATRIX;
 
 # Generated by Apache::Test or t/TEST.PL: never copied (the nested run
 # makes its own).
