@@ -103,7 +103,9 @@ php_fpm_binary() {
         printf '%s\n' "$PHP_FPM"
         return 0
     fi
+    # "if", not "&&": the loop must end with status 0, or a caller's
+    # "set -o pipefail" would take the newest binary for none
     for _f in /usr/sbin/php-fpm[0-9]*; do
-        [ -x "$_f" ] && printf '%s\n' "$_f"
+        if [ -x "$_f" ]; then printf '%s\n' "$_f"; fi
     done | sort -V | tail -n 1 | grep . || command -v php-fpm
 }
