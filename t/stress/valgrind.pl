@@ -7,7 +7,7 @@
 # its -one-process option (which starts "httpd -D ONE_PROCESS ...", the
 # 2.x spelling of -X) is combined with APACHE_TEST_HTTPD pointing at a
 # wrapper that execs valgrind for that one command line and the real
-# apache2 for every other (-V, -l, -t...). Every process of it writes
+# httpd for every other (-V, -l, -t...). Every process of it writes
 # <run>/valgrind/logs/vg.<pid>.log: the server, mod_cgid's daemon (a fork)
 # and each CGI child up to its exec (--trace-children=no: the scripts
 # themselves are not checked).
@@ -67,7 +67,7 @@ my ($cc) = grep { system("command -v $_ >/dev/null 2>&1") == 0 } qw(cc gcc clang
 system("$cc -shared -fPIC -O2 -o '$shim' '$dir/nodlclose.c'") == 0 && -f $shim
     or do { check(0, "build $shim"); exit done() };
 chmod 0755, $shim;
-my $real = $ENV{TW_STRESS_HTTPD} || '/usr/sbin/apache2';
+my $real = TwStress::Httpd::binary();
 my $wrapper = "$dir/httpd-valgrind";
 spew($wrapper, <<"EOF", 0755);
 #!/bin/sh

@@ -24,12 +24,15 @@ use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 use Errno qw(EAGAIN EWOULDBLOCK EINTR EINPROGRESS);
 use Exporter 'import';
 use Fcntl qw(:flock);
+use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
 use Socket qw(SOL_SOCKET SO_LINGER IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time sleep);
+use lib dirname(__FILE__) . '/../../lib';   # t/lib: TwApxs, shared with t/TEST.PL
+use TwApxs ();
 
 our @EXPORT = qw(check note figure skip_check done quick run_dir top_dir
                  run_user slurp spew sign sha256_hex hmac_sha256_hex
@@ -539,13 +542,7 @@ package TwStress::Fpm;
 use Time::HiRes qw(time sleep);
 
 sub fpm_binary {
-    return $ENV{PHP_FPM} if $ENV{PHP_FPM};
-    for my $n ('php-fpm', map { "php-fpm$_" } qw(8.4 8.3 8.2 8.1 8.0 7.4)) {
-        for my $d (split(/:/, $ENV{PATH} // ''), qw(/usr/sbin /usr/bin)) {
-            return "$d/$n" if -x "$d/$n";
-        }
-    }
-    die "php-fpm not found (Debian: apt-get install php-fpm)\n";
+    return TwApxs::php_fpm_binary() || die "php-fpm not found (Debian: apt-get install php-fpm)\n";
 }
 
 # TwStress::Fpm->new(name => ..., children => N)
@@ -624,18 +621,11 @@ sub stop {
 package TwStress::Httpd;
 use Time::HiRes qw(time sleep);
 
-my $HTTPD = $ENV{TW_STRESS_HTTPD} || '/usr/sbin/apache2';
-
-my $LIBEXEC;
-sub state_libexec {
-    return $LIBEXEC if $LIBEXEC;
-    for my $apxs (qw(apxs apxs2)) {
-        my $v = qx($apxs -q LIBEXECDIR 2>/dev/null);
-        chomp $v;
-        return $LIBEXEC = $v if length $v;
-    }
-    return $LIBEXEC = '/usr/lib/apache2/modules';
-}
+# TwStress::Httpd::binary(): the httpd to run, TW_STRESS_HTTPD or the one
+# apxs names (Debian's /usr/sbin/apache2). Asked when first needed, so that
+# the steps without an httpd run without apxs.
+my $HTTPD;
+sub binary { return $HTTPD //= $ENV{TW_STRESS_HTTPD} || TwApxs::httpd_binary() }
 
 # TwStress::Httpd->new(name => ..., conf => sub { my ($self) = @_; "text" },
 #                      modules => [...], mpm => 'event', servers => 2,
@@ -667,12 +657,13 @@ sub new {
 
 sub write_conf {
     my ($self) = @_;
-    my $lib = state_libexec();
+    my $lib = TwApxs::apxs_q('LIBEXECDIR');
     my $top = TwStress::top_dir();
     my $user = TwStress::run_user();
     my @mods = ("mpm_$self->{mpm}", qw(authz_core alias cgid env reqtimeout proxy
                 proxy_fcgi log_config mime status), @{ $self->{modules} // [] });
-    my %seen = map { /^\s*mod_(\S+)\.c\s*$/ ? ($1 => 1) : () } qx("$HTTPD" -l);
+    my $httpd = binary();
+    my %seen = map { /^\s*mod_(\S+)\.c\s*$/ ? ($1 => 1) : () } qx("$httpd" -l);
     my $load = join '', map { "LoadModule ${_}_module \"$lib/mod_$_.so\"\n" }
         grep { !$seen{$_}++ } @mods;
     my $threads = $self->{threads};
@@ -723,7 +714,8 @@ EOF
 
 sub run_httpd {
     my ($self, @args) = @_;
-    my $out = qx("$HTTPD" -f "$self->{conf_file}" @args 2>&1);
+    my $httpd = binary();
+    my $out = qx("$httpd" -f "$self->{conf_file}" @args 2>&1);
     return ($? >> 8, $out);
 }
 
