@@ -54,7 +54,7 @@ for my $ds (downstreams()) {
     # the trailing newline of a secret file is not part of the secret
     $res = tw_request(path => url('rotate', $ds), body => $body,
                       signature => sign($body, "$SECRET{file}\n"));
-    check_rejected($res, 401, 'signature mismatch', 0,
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', 0,
                    "$ds: the file secret's trailing LF is not part of the key");
 
     $res = tw_request(path => url('crlf', $ds), body => $body,
@@ -68,7 +68,7 @@ for my $ds (downstreams()) {
     my $mark = log_mark();
     $res = tw_request(path => url('prot', $ds), body => $body,
                       signature => sign($body, $SECRET{old}));
-    check_rejected($res, 401, 'signature mismatch', $mark,
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                    "$ds: /rotate's secret is refused on /prot");
 
     # Event and Delivery are optional

@@ -116,13 +116,14 @@ for my $vh (qw(tw_h2c tw_h2tls)) {
                                    no_content_length => 'stdin' }], h2 => $mode{$vh});
             is($res->{http_version}, $version{$vh},
                "$proto, $ds, forged $size bytes: over HTTP/$version{$vh}");
-            check_rejected($res, 401, 'signature mismatch', $mark,
+            check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                            "$proto, $ds, forged $size bytes (no content-length): 401");
         }
         # refused on the headers, body unread: nghttp (see above)
-        for my $case ([ 'unsigned', undef, 'signature header missing' ],
-                      [ 'malformed signature', 'sha256=zz', 'signature header malformed' ]) {
-            my ($what, $sig, $reason) = @$case;
+        for my $case ([ 'unsigned', undef, 'TWW0102', 'signature header missing' ],
+                      [ 'malformed signature', 'sha256=zz',
+                        'TWW0103', 'signature header malformed' ]) {
+            my ($what, $sig, $tag, $reason) = @$case;
             my $body = body_of(100 * 1024, "$what-$vh-$ds");
             my $mark = log_mark();
             my $url = "$base{$vh}" . url('prot', $ds);
@@ -138,7 +139,7 @@ for my $vh (qw(tw_h2c tw_h2tls)) {
             }
             my $h = handler_log($res->{id});
             is($h && $h->{protocol}, $protocol{$vh}, "$proto, $ds, $what: over $protocol{$vh}");
-            check_rejected($res, 401, $reason, $mark, "$proto, $ds, $what: 401");
+            check_rejected($res, 401, $tag, $reason, $mark, "$proto, $ds, $what: 401");
             ok(!defined $res->{rst} || $res->{rst} eq 'NO_ERROR',
                "$proto, $ds, $what: a stream reset after the answer, if any, is NO_ERROR")
                 or diag("RST_STREAM $res->{rst}");
@@ -182,7 +183,8 @@ for my $vh (qw(tw_h2c tw_h2tls)) {
             check_h2_delivery($res[$i], $vh, $ds, $bodies[$i], $ncl, $name, $mark);
         }
         else {
-            check_rejected($res[$i], 401, 'signature mismatch', $mark, "$name, forged: 401");
+            check_rejected($res[$i], 401, 'TWW0110', 'signature mismatch', $mark,
+                           "$name, forged: 401");
         }
     }
 }

@@ -98,14 +98,15 @@ my $big = join '', map { sha256_hex("proxy-$_") } 1 .. 3 * 1024 * 1024 / 64;   #
 }
 
 # forged: 401, the backend never sees it
-for my $case ([ 'forged signature', sign($small, $SECRET{unknown}), 'signature mismatch' ],
-              [ 'no signature', undef, 'signature header missing' ]) {
-    my ($what, $sig, $reason) = @$case;
+for my $case ([ 'forged signature', sign($small, $SECRET{unknown}),
+                'TWW0110', 'signature mismatch' ],
+              [ 'no signature', undef, 'TWW0102', 'signature header missing' ]) {
+    my ($what, $sig, $tag, $reason) = @$case;
     my $mark = log_mark();
     my $res = tw_request(path => '/proxy-prot/hooks/teamwork', body => $small,
                          signature => $sig,
                          headers => [ 'X-Webhook-Verified' => '1' ]);
-    check_rejected($res, 401, $reason, $mark, "proxy, $what: 401, backend not reached");
+    check_rejected($res, 401, $tag, $reason, $mark, "proxy, $what: 401, backend not reached");
 }
 
 # the unprotected twin: a forged request shows no X-Webhook-* at all

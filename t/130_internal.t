@@ -20,10 +20,10 @@ sub verified_once {
     is(log_count($mark, qr/TWW0201: .*\Q$res->{id}\E/), 1, "$name: verified once (TWW0201)");
 }
 
+# (after check_rejected found its tagged line) no other rejection line for it
 sub rejected_once {
-    my ($mark, $res, $status, $name) = @_;
-    wait_log($mark, qr/rejected with $status: .*\Q$res->{id}\E/);
-    is(log_count($mark, qr/rejected with \d{3}: .*\Q$res->{id}\E/), 1,
+    my ($mark, $res, $name) = @_;
+    is(log_count($mark, qr/ TWW\d{4}: rejected with \d{3}: .*\Q$res->{id}\E/), 1,
        "$name: one rejection line");
     is(log_count($mark, qr/TWW0201: .*\Q$res->{id}\E/), 0, "$name: no TWW0201");
 }
@@ -43,8 +43,9 @@ for my $case ([ php => '/fc/hooks/teamwork' ], [ cgi => '/fccgi/hooks/teamwork' 
 
     $mark = log_mark();
     $res = tw_request(path => $path, body => $body, signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'signature mismatch', $mark, "$ds front controller: forged");
-    rejected_once($mark, $res, 401, "$ds front controller, forged");
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
+                   "$ds front controller: forged");
+    rejected_once($mark, $res, "$ds front controller, forged");
 }
 
 # ---- an internal redirect from an unprotected into a protected location ----
@@ -58,18 +59,19 @@ for my $case ([ php => '/fc/hooks/teamwork' ], [ cgi => '/fccgi/hooks/teamwork' 
        'rewritten into /prot: REQUEST_URI is the original one');
     verified_once($mark, $res, 'rewritten into /prot');
 
-    for my $case ([ 'forged', sign($body, $SECRET{unknown}), 'signature mismatch' ],
-                  [ 'unsigned', undef, 'signature header missing' ]) {
-        my ($what, $sig, $reason) = @$case;
+    for my $case ([ 'forged', sign($body, $SECRET{unknown}), 'TWW0110', 'signature mismatch' ],
+                  [ 'unsigned', undef, 'TWW0102', 'signature header missing' ]) {
+        my ($what, $sig, $tag, $reason) = @$case;
         $mark = log_mark();
         $res = tw_request(path => '/redir-in/hooks/teamwork', body => $body, signature => $sig);
-        check_rejected($res, 401, $reason, $mark,
+        check_rejected($res, 401, $tag, $reason, $mark,
                        "rewritten into /prot, $what: refused (no bypass by redirect)");
-        rejected_once($mark, $res, 401, "rewritten into /prot, $what");
+        rejected_once($mark, $res, "rewritten into /prot, $what");
     }
     $mark = log_mark();
     $res = tw_request(path => '/redir-in/hooks/teamwork', method => 'GET');
-    check_rejected($res, 405, 'method GET not allowed', $mark, 'rewritten into /prot, GET: 405');
+    check_rejected($res, 405, 'TWW0101', 'method GET not allowed', $mark,
+                   'rewritten into /prot, GET: 405');
 }
 
 # ---- DirectoryIndex in a protected directory -----------------------------------
@@ -94,8 +96,9 @@ for my $ds (downstreams()) {
 
     $mark = log_mark();
     $res = tw_request(path => $path, body => $body, signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'signature mismatch', $mark, "DirectoryIndex index.$ds: forged");
-    rejected_once($mark, $res, 401, "DirectoryIndex index.$ds, forged");
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
+                   "DirectoryIndex index.$ds: forged");
+    rejected_once($mark, $res, "DirectoryIndex index.$ds, forged");
 }
 
 # ---- subrequests ------------------------------------------------------------------
@@ -117,14 +120,16 @@ for my $ds (downstreams()) {
          'include of /rotate/report.cgi (other secrets): refused');
     unlike($second // '', qr/body_sha256/, '... its CGI output is not there');
     verified_once($mark, $res, 'protected SSI page');
-    ok(wait_log($mark, qr/TWW0114: rejected with 401: signature mismatch under this location's secrets.*\Q$res->{id}\E/),
+    ok(wait_log($mark, rejection_re('TWW0114', 401, 'signature mismatch under this '
+                                    . "location's secrets (re-verification)", $res->{id})),
        'the /rotate subrequest: TWW0114 (re-verification failed)')
         or diag(log_since($mark));
 
     $mark = log_mark();
     $res = tw_request(path => '/ssi-prot/page.shtml', body => $body,
                       signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'signature mismatch', $mark, 'protected SSI page, forged: 401');
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
+                   'protected SSI page, forged: 401');
 }
 # A correctly signed POST to an UNprotected SSI page: its include of a
 # protected URL is still refused, the page itself was never verified.
@@ -137,7 +142,8 @@ for my $ds (downstreams()) {
     like($res->{body} // '', qr/an error occurred while processing this directive/,
          '... its include of /prot/report.cgi is refused');
     is(downstream_ran($res->{id}), 0, '... the protected CGI never ran');
-    ok(wait_log($mark, qr/TWW0115: rejected with 401: subrequest into a protected location without a verified request.*\Q$res->{id}\E/),
+    ok(wait_log($mark, rejection_re('TWW0115', 401, 'subrequest into a protected location '
+                                    . 'without a verified request', $res->{id})),
        '... TWW0115: subrequest without a verified request')
         or diag(log_since($mark));
     is(log_count($mark, qr/TWW0201: .*\Q$res->{id}\E/), 0, '... nothing was verified');
@@ -197,7 +203,7 @@ for my $ds (downstreams()) {
 
         $mark = log_mark();
         $res = gz_post("/inflate/report.$ds", $gz, sign($plain, $SECRET{a}));
-        check_rejected($res, 401, 'signature mismatch', $mark,
+        check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                        "$name: signed over the inflated body: 401");
     }
 }

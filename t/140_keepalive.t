@@ -103,14 +103,15 @@ for my $pipeline (0, 1) {
 }
 
 # ---- rejections in the middle ---------------------------------------------------------
-# [ ..., expected status, log reason ]
+# [ ..., expected status, log tag, log reason ]
 my @reject_mix = (
     [ [ cgi => 'prot', 200,        0 ] ],
-    [ [ php => 'prot', 150 * 1024, 0, $SECRET{unknown} ], 401, 'signature mismatch' ],
+    [ [ php => 'prot', 150 * 1024, 0, $SECRET{unknown} ], 401, 'TWW0110', 'signature mismatch' ],
     [ [ cgi => 'big',  100 * 1024, 0 ] ],
     [ [ cgi => 'prot', 500,        0 ] ],
     [ [ php => 'big',  90 * 1024,  5000 ] ],
-    [ [ cgi => 'prot', 200 * 1024, 8000, $SECRET{unknown} ], 401, 'signature mismatch' ],  # chunked
+    [ [ cgi => 'prot', 200 * 1024, 8000, $SECRET{unknown} ],   # chunked
+      401, 'TWW0110', 'signature mismatch' ],
     [ [ php => 'prot', 400,        0 ] ],
 );
 for my $pipeline (0, 1) {
@@ -125,11 +126,11 @@ for my $pipeline (0, 1) {
     is(scalar(grep { !$_->{error} } @$resp), scalar @mix,
        "$name: every request answered on the one connection");
     for my $i (0 .. $#reject_mix) {
-        my (undef, $status, $reason) = @{ $reject_mix[$i] };
+        my (undef, $status, $tag, $reason) = @{ $reject_mix[$i] };
         my ($ds, $prefix, $size, $chunked, $secret, $method) = @{ $mix[$i] };
         my $what = "$name, #$i: $ds /$prefix, $size bytes" . ($chunked ? ', chunked' : '');
         if ($status) {
-            check_rejected($resp->[$i], $status, $reason, $mark, "$what: $status");
+            check_rejected($resp->[$i], $status, $tag, $reason, $mark, "$what: $status");
         }
         else {
             check_delivered($resp->[$i], $ds, $bodies->[$i],
@@ -141,16 +142,17 @@ for my $pipeline (0, 1) {
 }
 
 # ---- refused before the body is read: answered, then closed ---------------------------
-# [ the refused request, status, log reason ]
+# [ the refused request, status, log tag, log reason ]
 my @refused_unread = (
-    [ [ php => 'prot',  80 * 1024, 0, \'' ], 401, 'signature header missing' ],
-    [ [ cgi => 'prot',  300,       0, \'sha256=zz' ], 401, 'signature header malformed' ],
-    [ [ cgi => 'prot',  100,       0, undef, 'PUT' ], 405, 'method PUT not allowed' ],
+    [ [ php => 'prot',  80 * 1024, 0, \'' ], 401, 'TWW0102', 'signature header missing' ],
+    [ [ cgi => 'prot',  300,       0, \'sha256=zz' ], 401,
+      'TWW0103', 'signature header malformed' ],
+    [ [ cgi => 'prot',  100,       0, undef, 'PUT' ], 405, 'TWW0101', 'method PUT not allowed' ],
     [ [ cgi => 'small', 5000,      0 ], 413,
-      'body larger than TwWebhookMaxBodySize (by Content-Length)' ],
+      'TWW0104', 'body larger than TwWebhookMaxBodySize (by Content-Length)' ],
 );
 for my $case (@refused_unread) {
-    my ($refused, $status, $reason) = @$case;
+    my ($refused, $status, $tag, $reason) = @$case;
     for my $pipeline (0, 1) {
         my $name = ($pipeline ? 'pipelined' : 'keep-alive') . " with a $status ($reason)";
         my @mix = ([ cgi => 'prot', 200, 0 ], $refused, [ php => 'prot', 300, 0 ]);
@@ -162,7 +164,8 @@ for my $case (@refused_unread) {
         check_delivered($resp->[0], 'cgi', $bodies->[0],
                         { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[0]{id} },
                         "$name, #0: delivered");
-        check_rejected($resp->[1], $status, $reason, $mark, "$name, #1: $status before the body");
+        check_rejected($resp->[1], $status, $tag, $reason, $mark,
+                       "$name, #1: $status before the body");
         like($resp->[1]{headers}{connection} // '', qr/close/i, "$name, #1: Connection: close");
         ok($result->{closed}, "$name: the server closed the connection");
         ok($resp->[2]{error}, "$name, #2: no answer on this connection");

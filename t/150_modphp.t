@@ -81,13 +81,14 @@ for my $case ([ 'chunked, 200 KB', 200 * 1024, 4096 ], [ '3 MiB', 3 * 1024 * 102
 }
 
 # refused: mod_php never runs
-for my $case ([ 'forged', { signature => sign($body, $SECRET{unknown}) }, 401, 'signature mismatch' ],
-              [ 'unsigned', {}, 401, 'signature header missing' ],
-              [ 'GET', { method => 'GET' }, 405, 'method GET not allowed' ]) {
-    my ($what, $args, $status, $reason) = @$case;
+for my $case ([ 'forged', { signature => sign($body, $SECRET{unknown}) },
+                401, 'TWW0110', 'signature mismatch' ],
+              [ 'unsigned', {}, 401, 'TWW0102', 'signature header missing' ],
+              [ 'GET', { method => 'GET' }, 405, 'TWW0101', 'method GET not allowed' ]) {
+    my ($what, $args, $status, $tag, $reason) = @$case;
     my $mark = log_mark();
     my $res = tw_request(path => '/modphp/report.php', body => $body, %$args);
-    check_rejected($res, $status, $reason, $mark, "mod_php, $what: $status");
+    check_rejected($res, $status, $tag, $reason, $mark, "mod_php, $what: $status");
 }
 
 # unprotected twin: no TW_WEBHOOK_* whatever the client sends

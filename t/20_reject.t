@@ -17,33 +17,33 @@ for my $ds (downstreams()) {
     $mark = log_mark();
     $res = tw_request(path => $url, body => $body, event => 'task.updated',
                       signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'signature mismatch', $mark,
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                    "$ds: signed with a secret configured nowhere");
 
     $mark = log_mark();
     $res = tw_request(path => $url, body => "$body ", signature => $good);
-    check_rejected($res, 401, 'signature mismatch', $mark,
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                    "$ds: signature of another body (one byte added)");
 
     $mark = log_mark();
     $res = tw_request(path => $url, body => $body,
                       signature => sign('', $SECRET{a}));
-    check_rejected($res, 401, 'signature mismatch', $mark,
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                    "$ds: signature of the empty body for a non-empty one");
 
     $mark = log_mark();
     $res = tw_request(path => $url, body => $body);
-    check_rejected($res, 401, 'signature header missing', $mark,
+    check_rejected($res, 401, 'TWW0102', 'signature header missing', $mark,
                    "$ds: no Signature header");
 
     $mark = log_mark();
     $res = tw_request(path => $url, body => $body, signature => '');
-    check_rejected($res, 401, qr/signature header (?:malformed|missing)/, $mark,
+    check_rejected($res, 401, 'TWW0103', 'signature header malformed', $mark,
                    "$ds: empty Signature header");
 
     $mark = log_mark();
     $res = tw_request(path => $url, body => $body, signature => substr($good, 0, 63));
-    check_rejected($res, 401, 'signature header malformed', $mark,
+    check_rejected($res, 401, 'TWW0103', 'signature header malformed', $mark,
                    "$ds: 63 hex digits");
 }
 
@@ -65,7 +65,7 @@ for my $what (sort keys %malformed) {
     my $mark = log_mark();
     my $res = tw_request(path => url('prot', 'cgi'), body => $body,
                          signature => $malformed{$what});
-    check_rejected($res, 401, 'signature header malformed', $mark, "cgi: $what");
+    check_rejected($res, 401, 'TWW0103', 'signature header malformed', $mark, "cgi: $what");
 }
 
 # Two Signature header lines: httpd joins them into one value ("a, b").
@@ -73,7 +73,7 @@ for my $what (sort keys %malformed) {
     my $mark = log_mark();
     my $res = tw_request(path => url('prot', 'cgi'), body => $body,
                          signature => $good, headers => [Signature => $good]);
-    check_rejected($res, 401, 'signature header malformed', $mark,
+    check_rejected($res, 401, 'TWW0103', 'signature header malformed', $mark,
                    'cgi: two Signature header lines');
 }
 
@@ -83,7 +83,7 @@ for my $method (qw(GET HEAD PUT DELETE PATCH OPTIONS)) {
     my $res = tw_request(path => url('prot', 'cgi'), method => $method,
                          body => $method =~ /^(PUT|PATCH)$/ ? $body : '',
                          signature => $method =~ /^(PUT|PATCH)$/ ? $good : undef);
-    check_rejected($res, 405, "method $method not allowed", $mark,
+    check_rejected($res, 405, 'TWW0101', "method $method not allowed", $mark,
                    "cgi: $method is refused");
     my @allow = map { s/^\s+|\s+$//gr } split /,/, $res->{headers}{allow} // '';
     ok((grep { $_ eq 'POST' } @allow) && !(grep { $_ ne 'POST' && $_ ne 'TRACE' } @allow),
@@ -93,7 +93,8 @@ for my $method (qw(GET HEAD PUT DELETE PATCH OPTIONS)) {
 {
     my $mark = log_mark();
     my $res = tw_request(path => url('prot', 'php'), method => 'GET');
-    check_rejected($res, 405, 'method GET not allowed', $mark, 'php: GET is refused');
+    check_rejected($res, 405, 'TWW0101', 'method GET not allowed', $mark,
+                   'php: GET is refused');
     my @allow = map { s/^\s+|\s+$//gr } split /,/, $res->{headers}{allow} // '';
     ok((grep { $_ eq 'POST' } @allow) && !(grep { $_ ne 'POST' && $_ ne 'TRACE' } @allow),
        'php: GET: Allow lists POST and no other method')

@@ -4,7 +4,8 @@
 # (whose 401 speaks of a browser and credentials), and never the secret,
 # the signature sent or the MAC it should have been. A location with its
 # own ErrorDocument for the status keeps it; so does one that inherits a
-# server-wide ErrorDocument.
+# server-wide ErrorDocument. The line says what the log line of the
+# rejection says, whose tag names the call site that refused.
 #
 # Its own httpd (t/lib/TwFleet.pm), to set ErrorDocument freely.
 use strict;
@@ -53,40 +54,47 @@ my $not_json = 'not json at all';
 
 sub req { return tw_request(hostport => $srv->hostport, host => 'rb-server-wide.test', @_) }
 
-# [name, request, status, the one line]
+# [name, request, status, the log line's tag, the one line]
 my @cases = (
     ['signature mismatch', [path => '/rbsrv/report.cgi', body => 'x', signature => sign('x', $SECRET{unknown})],
-     401, 'webhook rejected with 401: signature mismatch'],
+     401, 'TWW0110', 'webhook rejected with 401: signature mismatch'],
     ['no signature', [path => '/rbsrv/report.cgi', body => 'x'],
-     401, 'webhook rejected with 401: signature header missing'],
+     401, 'TWW0102', 'webhook rejected with 401: signature header missing'],
     ['malformed signature', [path => '/rbsrv/report.cgi', body => 'x', signature => 'sha256=zz'],
-     401, 'webhook rejected with 401: signature header malformed'],
+     401, 'TWW0103', 'webhook rejected with 401: signature header malformed'],
     ['GET', [path => '/rbsrv/report.cgi', method => 'GET'],
-     405, 'webhook rejected with 405: method GET not allowed'],
+     405, 'TWW0101', 'webhook rejected with 405: method GET not allowed'],
     ['an unsafe Event header', [path => '/rbsrv/report.cgi', body => 'x', signature => sign('x', $SECRET{a}),
                                 event => 'Page Updated'],
-     400, 'webhook rejected with 400: Event header not plain'],
+     400, 'TWW0111', 'webhook rejected with 400: Event header not plain'],
 );
 my @default_host = (
     ['signature mismatch', [path => '/rb/report.cgi', body => $json, signature => $forged],
-     401, 'webhook rejected with 401: signature mismatch'],
+     401, 'TWW0110', 'webhook rejected with 401: signature mismatch'],
     ['too large by Content-Length', [path => '/rb/report.php', body => 'y' x 300, signature => $good],
-     413, 'webhook rejected with 413: body larger than TwWebhookMaxBodySize (by Content-Length)'],
+     413, 'TWW0104',
+     'webhook rejected with 413: body larger than TwWebhookMaxBodySize (by Content-Length)'],
     ['too large, chunked', [path => '/rb/report.cgi', body => 'y' x 300, chunked => 100,
                             signature => sign('y' x 300, $SECRET{a})],
-     413, 'webhook rejected with 413: body larger than TwWebhookMaxBodySize'],
+     413, 'TWW0109', 'webhook rejected with 413: body larger than TwWebhookMaxBodySize'],
     ['not JSON', [path => '/rb/report.cgi', body => $not_json, signature => sign($not_json, $SECRET{a})],
-     400, qr/^webhook rejected with 400: body is not one JSON document [^\n]*\n\z/],
+     400, 'TWW0117', 'webhook rejected with 400: body is not one JSON document that every '
+     . 'parser reads alike (TwWebhookRequireJSON): body is not one JSON document'],
     ['PUT', [path => '/rb/report.cgi', method => 'PUT', body => $json, signature => $good],
-     405, 'webhook rejected with 405: method PUT not allowed'],
+     405, 'TWW0101', 'webhook rejected with 405: method PUT not allowed'],
 );
 
+# one request of a case, sent by $send
 sub check_body {
-    my ($name, $res, $status, $line) = @_;
+    my ($name, $send, $request, $status, $tag, $line) = @_;
+    my $mark = $srv->log_mark;
+    my $res = $send->(@$request);
     subtest "$name: $status with one line saying why" => sub {
         is($res->{status}, $status, "status $status") or diag(describe($res));
-        if (ref $line) { like($res->{body}, $line, 'the body is one line: ' . ($res->{body} // '')) }
-        else           { is($res->{body}, "$line\n", "the body is \"$line\"") }
+        is($res->{body}, "$line\n", "the body is \"$line\"");
+        my $reason = $line =~ s/^webhook rejected with \d{3}: //r;
+        ok($srv->wait_log($mark, rejection_re($tag, $status, $reason, $res->{delivery})),
+           "the log line says the same, as $tag") or diag($srv->log_since($mark));
         unlike($res->{body} // '', qr/browser|credentials|<html|<title/i, "not httpd's stock page");
         for my $v ($SECRET{a}, $SECRET{unknown}, $good, $forged, sign('x', $SECRET{a}),
                    sign('x', $SECRET{unknown}), sign('y' x 300, $SECRET{a}),
@@ -97,9 +105,9 @@ sub check_body {
     };
 }
 
-check_body("rb-server-wide.test: $_->[0]", req(@{ $_->[1] }), $_->[2], $_->[3]) for @cases;
-check_body("default host: $_->[0]", tw_request(hostport => $srv->hostport, @{ $_->[1] }), $_->[2], $_->[3])
-    for @default_host;
+check_body("rb-server-wide.test: $_->[0]", \&req, @$_[1 .. 4]) for @cases;
+check_body("default host: $_->[0]", sub { tw_request(hostport => $srv->hostport, @_) },
+           @$_[1 .. 4]) for @default_host;
 
 # ErrorDocument wins
 {

@@ -23,21 +23,22 @@ for my $ds (downstreams()) {
 # Refused on the headers: the body is held back for good (no hold), so only
 # a final response sent without reading it can end the exchange.
 my %refused = (
-    'missing signature'   => [ {}, 401, 'signature header missing' ],
+    'missing signature'   => [ {}, 401, 'TWW0102', 'signature header missing' ],
     'malformed signature' => [ { signature => 'sha256=xyz' }, 401,
-                               'signature header malformed' ],
+                               'TWW0103', 'signature header malformed' ],
     'GET'                 => [ { method => 'GET', signature => sign($body, $SECRET{a}) },
-                               405, 'method GET not allowed' ],
+                               405, 'TWW0101', 'method GET not allowed' ],
 );
 for my $what (sort keys %refused) {
-    my ($args, $status, $reason) = @{ $refused{$what} };
+    my ($args, $status, $tag, $reason) = @{ $refused{$what} };
     for my $ds (downstreams()) {
         my $mark = log_mark();
         my $res = tw_request(path => url('prot', $ds), body => $body, expect => 1,
                              timeout => 10, %$args);
         is_deeply($res->{interim}, [], "$ds: $what: no 100 Continue");
         is($res->{body_sent}, 0, "$ds: $what: the body was never sent");
-        check_rejected($res, $status, $reason, $mark, "$ds: $what with Expect: 100-continue");
+        check_rejected($res, $status, $tag, $reason, $mark,
+                       "$ds: $what with Expect: 100-continue");
     }
 }
 
@@ -48,7 +49,8 @@ for my $what (sort keys %refused) {
     my $res = tw_request(path => url('small', 'cgi'), body => $big, expect => 1,
                          timeout => 10, signature => sign($big, $SECRET{a}));
     is_deeply($res->{interim}, [], 'over the limit: no 100 Continue');
-    check_rejected($res, 413, 'body larger than TwWebhookMaxBodySize', $mark,
+    check_rejected($res, 413, 'TWW0104',
+                   'body larger than TwWebhookMaxBodySize (by Content-Length)', $mark,
                    'Content-Length over the limit with Expect: 100-continue');
 }
 
@@ -59,7 +61,7 @@ for my $what (sort keys %refused) {
     my $res = tw_request(path => url('prot', 'cgi'), body => $body, expect => 1,
                          hold => 5, signature => sign($body, $SECRET{unknown}));
     is_deeply($res->{interim}, [100], 'wrong signature: 100 Continue (the body is needed)');
-    check_rejected($res, 401, 'signature mismatch', $mark,
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                    'wrong signature with Expect: 100-continue');
 }
 

@@ -79,13 +79,14 @@ for my $len (65536, 65537) {
     my $mark = log_mark();
     my $res = tw_request(path => url('big', 'cgi'), body => $big, timeout => 60,
                          signature => sign($big, $SECRET{unknown}));
-    check_rejected($res, 401, 'signature mismatch', $mark, '5 MiB with a wrong signature');
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
+                   '5 MiB with a wrong signature');
     ok(spool_empty(), 'no spool file left after a rejected 5 MiB body');
 
     $mark = log_mark();
     $res = tw_request(path => url('prot', 'php'), body => $big, chunked => 65536,
                       timeout => 60, signature => sign($big, $SECRET{a}));
-    check_rejected($res, 413, 'body larger than TwWebhookMaxBodySize', $mark,
+    check_rejected($res, 413, 'TWW0109', 'body larger than TwWebhookMaxBodySize', $mark,
                    '5 MiB chunked over the default 1 MiB limit');
     ok(spool_empty(), 'no spool file left after a body cut off at the limit');
 }

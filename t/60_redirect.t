@@ -37,12 +37,12 @@ for my $ds (downstreams()) {
     my $mark = log_mark();
     $res = tw_request(path => "$fc{$ds}/hooks/teamwork", body => $body,
                       signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'signature mismatch', $mark,
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                    "$ds front controller: wrong signature refused before the rewrite");
 
     $mark = log_mark();
     $res = tw_request(path => "$fc{$ds}/hooks/teamwork", method => 'GET');
-    check_rejected($res, 405, 'method GET not allowed', $mark,
+    check_rejected($res, 405, 'TWW0101', 'method GET not allowed', $mark,
                    "$ds front controller: GET refused");
 }
 

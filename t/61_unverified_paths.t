@@ -45,37 +45,46 @@ sub check_page_saw_nothing {
 
 for my $ds (downstreams()) {
     my $base = "$page{$ds}/report.$ds";
+    # [ what, status, log tag, log reason, tw_request arguments ]
     my @cases = (
-        [ 'malformed signature', 401, signature => 'nothex' ],
-        [ 'no signature', 401 ],
-        [ 'wrong signature (body read to the end)', 401,
+        [ 'malformed signature', 401, 'TWW0103', 'signature header malformed',
+          signature => 'nothex' ],
+        [ 'no signature', 401, 'TWW0102', 'signature header missing' ],
+        [ 'wrong signature (body read to the end)', 401, 'TWW0110', 'signature mismatch',
           signature => sign($body, $SECRET{unknown}) ],
-        [ 'too large by Content-Length', 413, signature => sign($body x 5, $SECRET{a}),
-          body => $body x 5 ],
-        [ 'too large while reading (chunked)', 413, signature => sign($body x 5, $SECRET{a}),
-          body => $body x 5, chunked => 1000 ],
-        [ 'Event header not plain', 400, signature => sign($body, $SECRET{a}),
-          event => 'page updated' ],
+        [ 'too large by Content-Length', 413,
+          'TWW0104', 'body larger than TwWebhookMaxBodySize (by Content-Length)',
+          signature => sign($body x 5, $SECRET{a}), body => $body x 5 ],
+        [ 'too large while reading (chunked)', 413,
+          'TWW0109', 'body larger than TwWebhookMaxBodySize',
+          signature => sign($body x 5, $SECRET{a}), body => $body x 5, chunked => 1000 ],
+        [ 'Event header not plain', 400, 'TWW0111', 'Event header not plain',
+          signature => sign($body, $SECRET{a}), event => 'page updated' ],
+        [ 'PUT', 405, 'TWW0101', 'method PUT not allowed', method => 'PUT' ],
     );
     for my $c (@cases) {
-        my ($what, $status, %a) = @$c;
+        my ($what, $status, $tag, $reason, %a) = @$c;
         my $mark = log_mark();
         my $res = tw_request(path => $base, body => $body, %a);
         check_page_saw_nothing($res, $status, $ds, "$ds: $what: the ErrorDocument gets no body");
-        ok(wait_log($mark, qr/rejected with $status: .*\Q$res->{id}\E/),
-           "$ds: $what: the module logged the rejection") or diag(log_since($mark));
+        ok(wait_log($mark, rejection_re($tag, $status, $reason, $res->{id})),
+           "$ds: $what: the module logged the rejection ($tag)") or diag(log_since($mark));
     }
-    my $res = tw_request(path => $base, method => 'PUT', body => $body);
-    check_page_saw_nothing($res, 405, $ds, "$ds: PUT: the ErrorDocument gets no body");
 }
 
 # An error page under a protected location is refused too: it cannot be
 # verified (the body was refused), so its handler must not run.
 {
+    my $mark = log_mark();
     my $res = tw_request(path => '/edocprot/report.php', body => $body, signature => 'nothex');
     is($res->{status}, 401, 'ErrorDocument inside a protected location: still 401')
         or diag(describe($res));
     is(downstream_ran($res->{id}), 0, '... and its handler never ran');
+    ok(wait_log($mark, rejection_re('TWW0103', 401, 'signature header malformed', $res->{id}))
+       && wait_log($mark, rejection_re('TWW0120', 401, 'a request whose body was refused '
+                                       . 'reached a protected location', $res->{id})),
+       '... refused as malformed (TWW0103), its error page as unverifiable (TWW0120)')
+        or diag(log_since($mark));
 }
 
 # An error page served by a proxied backend (mod_proxy_http) gets no body
@@ -87,7 +96,7 @@ for my $ds (downstreams()) {
     my $res = tw_request(path => '/edocproxy/hook', body => $body, signature => 'nothex');
     # (mod_proxy_http answers with the backend's status, 200, not the 401:
     # httpd's doing, with or without this module)
-    ok(wait_log($mark, qr/rejected with 401: signature header malformed.*\Q$res->{id}\E/),
+    ok(wait_log($mark, rejection_re('TWW0103', 401, 'signature header malformed', $res->{id})),
        'ErrorDocument on a proxied backend: the request was refused (401)')
         or diag(log_since($mark));
     my $j = page_report($res);

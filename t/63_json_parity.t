@@ -21,16 +21,18 @@ my @ambiguous = (
     [ 'a repeated object', '{"page":{"id":1},"page":{"id":2}}' ],
     [ 'a lone surrogate', '{"page":{"id":1,"title":"\ud800"}}' ],
 );
+# the reason as logged (httpd's error log doubles the backslash of "\u0000")
+my $ambiguous = 'body is not one JSON document that every parser reads alike '
+    . '(TwWebhookRequireJSON): JSON that parsers read differently (a repeated member name, '
+    . '\\\\u0000 in a name, or a lone surrogate)';
 for my $ds (downstreams()) {
     for my $c (@ambiguous) {
         my ($what, $body) = @$c;
         my $mark = log_mark();
         my $res = tw_request(path => url('json', $ds), body => $body,
                              signature => sign($body, $SECRET{a}));
-        check_rejected($res, 400, 'body is not one JSON document that every parser reads alike',
-                       $mark, "$ds: $what, under TwWebhookRequireJSON: 400");
-        like(log_since($mark), qr/TWW0117: .*parsers read differently/,
-             "$ds: $what: the log line says why");
+        check_rejected($res, 400, 'TWW0117', $ambiguous, $mark,
+                       "$ds: $what, under TwWebhookRequireJSON: 400 (the log line says why)");
 
         $res = tw_request(path => url('jsonx', $ds), body => $body,
                           signature => sign($body, $SECRET{a}));

@@ -43,7 +43,7 @@ for my $ds (downstreams()) {
     my $mark = log_mark();
     $res = tw_request(path => url('prot', $ds), body => $body, headers => [@spoof],
                       signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'signature mismatch', $mark,
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                    "$ds: spoofing headers do not help a wrong signature");
 
     # protected location, good signature: the module's values win

@@ -39,24 +39,27 @@ for my $what (sort keys %bad_event) {
     my $mark = log_mark();
     my $res = tw_request(path => url('prot', 'cgi'), body => $body, signature => $sig,
                          event => $bad_event{$what});
-    check_rejected($res, 400, 'Event header not plain', $mark, "cgi: Event $what");
+    check_rejected($res, 400, 'TWW0111', 'Event header not plain', $mark, "cgi: Event $what");
 }
 for my $what (sort keys %bad_delivery) {
     my $mark = log_mark();
     my $res = tw_request(path => url('prot', 'cgi'), body => $body, signature => $sig,
                          event => 'page.updated', delivery => $bad_delivery{$what});
-    check_rejected($res, 400, 'Delivery header not plain', $mark, "cgi: Delivery $what");
+    check_rejected($res, 400, 'TWW0112', 'Delivery header not plain', $mark,
+                   "cgi: Delivery $what");
 }
 
 {
     my $mark = log_mark();
     my $res = tw_request(path => url('prot', 'php'), body => $body, signature => $sig,
                          event => 'Page.Updated!');
-    check_rejected($res, 400, 'Event header not plain', $mark, 'php: Event Page.Updated!');
+    check_rejected($res, 400, 'TWW0111', 'Event header not plain', $mark,
+                   'php: Event Page.Updated!');
     $mark = log_mark();
     $res = tw_request(path => url('prot', 'php'), body => $body, signature => $sig,
                       delivery => 'abc+def');
-    check_rejected($res, 400, 'Delivery header not plain', $mark, 'php: Delivery abc+def');
+    check_rejected($res, 400, 'TWW0112', 'Delivery header not plain', $mark,
+                   'php: Delivery abc+def');
 }
 
 # What providers send passes, exported as sent.
@@ -75,12 +78,12 @@ for my $ds (downstreams()) {
     my $mark = log_mark();
     my $res = tw_request(path => url('prot', $ds), body => $body, event => 'Page.Updated!',
                          signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'signature mismatch', $mark,
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                    "$ds: invalid Event with a wrong signature: 401, not 400");
     $mark = log_mark();
     $res = tw_request(path => url('prot', $ds), body => $body, event => 'Page.Updated!',
                       delivery => 'bad_delivery');
-    check_rejected($res, 401, 'signature header missing', $mark,
+    check_rejected($res, 401, 'TWW0102', 'signature header missing', $mark,
                    "$ds: invalid Event and Delivery without a signature: 401");
 }
 

@@ -26,7 +26,7 @@ for my $ds (downstreams()) {
 
     my $mark = log_mark();
     $res = tw_request(path => url('nest', $ds), body => $body);
-    check_rejected($res, 401, 'signature header missing', $mark,
+    check_rejected($res, 401, 'TWW0102', 'signature header missing', $mark,
                    "$ds: the enclosing location is still protected");
 
     $res = tw_request(path => url('nest', $ds), body => $body,

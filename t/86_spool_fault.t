@@ -21,8 +21,9 @@ my $res = tw_request(hostport => $hostport, path => '/badspool/report.cgi', body
 TwTest::expect_fault($res->{id});
 is($res->{status}, 500, '100 KiB body, spool directory not writable: 500') or diag(describe($res));
 is(downstream_ran($res->{id}), 0, 'no downstream ran');
-ok(wait_log($mark, qr/\[twwebhook:error\].* rejected with 500: .*\Q$res->{id}\E/),
-   'error_log: [twwebhook:error] rejected with 500 for this delivery')
+ok(wait_log($mark, rejection_re('TWW0402', 500, 'cannot store the body (spool directory '
+                                . 'full or unwritable?)', $res->{id})),
+   'error_log: [twwebhook:error] TWW0402 (spilling to the spool failed) for this delivery')
     or diag(log_since($mark));
 
 my $small = 's' x 1000;

@@ -15,8 +15,10 @@ unlike($res->{body} // '', qr/downstream|body_sha256/, 'the protected CGI output
 like($res->{body} // '', qr/an error occurred while processing this directive/,
      'mod_include reports the refused include');
 is(downstream_ran($res->{id}), 0, 'the protected CGI never ran');
-ok(wait_log($mark, qr/\[twwebhook:info\].* rejected with 401: subrequest into a protected location without a verified request/),
-   'error_log: rejected with 401: subrequest into a protected location without a verified request')
+ok(wait_log($mark, rejection_re('TWW0115', 401, 'subrequest into a protected location without '
+                                . 'a verified request', $res->{id})),
+   'error_log: TWW0115: rejected with 401: subrequest into a protected location without a '
+   . 'verified request')
     or diag(log_since($mark));
 
 done_testing();

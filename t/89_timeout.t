@@ -19,7 +19,7 @@ my $mark = log_mark();
 my $res = tw_request(hostport => $hostport, path => '/slow/report.cgi',
                      body => $sent, content_length => length $body, timeout => 15,
                      signature => sign($body, $SECRET{a}));
-check_rejected($res, 408, 'body read timed out', $mark,
+check_rejected($res, 408, 'TWW0105', 'body read timed out', $mark,
                'body stalls after 100 of ' . length($body) . ' bytes: 408');
 cmp_ok($res->{elapsed}, '<', 8, 'answered within the body timeout (2 s), not later');
 

@@ -23,8 +23,9 @@ for my $ds (downstreams()) {
     TwTest::expect_fault($res->{id});
     is($res->{status}, 500, "$ds: TwWebhook On without a secret: 500") or diag(describe($res));
     is(downstream_ran($res->{id}), 0, "$ds: ... no downstream ran");
-    ok(wait_log($mark, qr/\[twwebhook:error\].* rejected with 500: .*\Q$res->{id}\E/),
-       "$ds: ... logged at error") or diag(log_since($mark));
+    ok(wait_log($mark, rejection_re('TWW0408', 500, 'TwWebhook On, but no TwWebhookSecret '
+                                    . 'applies here', $res->{id})),
+       "$ds: ... logged at error (TWW0408)") or diag(log_since($mark));
 }
 
 # --- TwWebhookEvents page.* comment.created *.deleted ---------------------------
@@ -52,7 +53,7 @@ for my $ds (downstreams()) {
     my $mark = log_mark();
     my $res = tw_request(path => url('events', $ds), body => $body, event => 'task.created',
                          signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'signature mismatch', $mark,
+    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
                    "$ds: an unwanted event with a wrong signature is still a 401");
 }
 
@@ -82,9 +83,9 @@ for my $ds (downstreams()) {
         my $mark = log_mark();
         $res = tw_request(path => url('json', $ds), body => $bad,
                           signature => sign($bad, $SECRET{a}));
-        check_rejected($res, 400, 'body is not one JSON document that every parser reads alike',
-                       $mark,
-                       "$ds: TwWebhookRequireJSON On: body '$bad' refused with 400");
+        check_rejected($res, 400, 'TWW0117', 'body is not one JSON document that every parser '
+                       . 'reads alike (TwWebhookRequireJSON): body is not one JSON document',
+                       $mark, "$ds: TwWebhookRequireJSON On: body '$bad' refused with 400");
     }
 }
 
@@ -104,14 +105,14 @@ for my $ds (downstreams()) {
     my $mark = log_mark();
     $res = tw_request(path => url('hdrs', $ds), body => $body, event => 'pull_request',
                       delivery => undef, signature => sign($body, $SECRET{a}));
-    check_rejected($res, 401, 'signature header missing', $mark,
+    check_rejected($res, 401, 'TWW0102', 'signature header missing', $mark,
                    "$ds: the default Signature header does not count there");
 
     $mark = log_mark();
     $res = tw_request(path => url('hdrs', $ds), body => $body, delivery => undef,
                       headers => ['X-Hub-Signature-256' => 'sha256=' . sign($body, $SECRET{a}),
                                   'X-GitHub-Event' => 'Pull Request']);
-    check_rejected($res, 400, 'Event header not plain', $mark,
+    check_rejected($res, 400, 'TWW0111', 'Event header not plain', $mark,
                    "$ds: the configured Event header is validated");
 }
 
@@ -238,8 +239,9 @@ if ($xok) {
                              signature => $sig, event => 'task.created');
         is($res->{status}, 401, "$ds: only the default Signature header: 401") or diag(describe($res));
         is(downstream_ran($res->{id}), 0, "$ds: ... the app did not run");
-        ok($x->wait_log($mark, qr/\[twwebhook:info\].* rejected with 401: signature header missing/),
-           "$ds: ... logged \"signature header missing\"") or diag($x->log_since($mark));
+        ok($x->wait_log($mark, rejection_re('TWW0102', 401, 'signature header missing')),
+           "$ds: ... logged \"signature header missing\" (TWW0102)")
+            or diag($x->log_since($mark));
         $res = tw_request(hostport => $x->hostport, path => url('proj', $ds), body => $body,
                           signature => sign($body, $SECRET{unknown}), event => 'task.created',
                           headers => ['X-Projects-Signature' => $sig]);
@@ -256,8 +258,9 @@ if ($xok) {
                           signature => $sig);
         is($res->{status}, 401, "$ds: a wrong X-Projects-Signature beside a right Signature: 401")
             or diag(describe($res));
-        ok($x->wait_log($mark, qr/\[twwebhook:info\].* rejected with 401: signature mismatch.*delivery proj-forged-1/),
-           "$ds: ... logged with the X-Projects-Delivery value") or diag($x->log_since($mark));
+        ok($x->wait_log($mark, rejection_re('TWW0110', 401, 'signature mismatch', 'proj-forged-1')),
+           "$ds: ... logged (TWW0110) with the X-Projects-Delivery value")
+            or diag($x->log_since($mark));
     }
     $x->stop;
 }

@@ -113,8 +113,9 @@ is($res->{status}, 401, 'wrong signature on a handled body: 401 (not "duplicate"
         is($res->{status}, 401, "forged copy ($forged->[0]) of a new body: 401")
             or diag(describe($res));
         is(downstream_ran($res->{id}), 0, '... the app did not run');
-        ok($srv->wait_log($mark, qr/\[twwebhook:info\].* rejected with 401: signature mismatch/),
-           '... logged as a signature mismatch') or diag($srv->log_since($mark));
+        ok($srv->wait_log($mark, rejection_re('TWW0110', 401, 'signature mismatch',
+                                              $res->{delivery})),
+           '... logged as a signature mismatch (TWW0110)') or diag($srv->log_since($mark));
     }
     $res = post($fbody, signature => $fsig);
     check_delivered($res, 'cgi', $fbody, { TW_WEBHOOK_VERIFIED => '1' },
@@ -183,8 +184,9 @@ is($app + $dup + $busy, $copies,
     or diag(explain(\%outcome));
 cmp_ok($busy, '>', 0, 'copies that overlapped the slow delivery got 409') or diag(explain(\%outcome));
 {
-    my $log = $srv->log_since(0);
-    my $n409 = () = $log =~ /\[twwebhook:info\].* TWW0118: rejected with 409: the same body is being handled/g;
+    my $re = rejection_re('TWW0118', 409,
+                          'the same body is being handled by another request right now');
+    my $n409 = grep { $_ =~ $re } split /\n/, $srv->log_since(0);
     cmp_ok($n409, '>=', $busy, "the 409s are logged (TWW0118 at info): $n409");
 }
 $res = dup($body3, signature => $sig3);

@@ -187,7 +187,8 @@ EOF
             is($res->{status}, 503, "$engine down, request $i: B (closed) answers 503")
                 or diag(describe($res));
             is(downstream_ran($id), 0, '... the app did not run');
-            ok($B->wait_log($m, qr/\[twwebhook:error\].* TWW0410: rejected with 503: replay cache unavailable.*\Q$id\E/, 1),
+            ok($B->wait_log($m, rejection_re('TWW0410', 503, 'replay cache unavailable '
+                                             . '(TwWebhookReplayCacheFailure closed)', $id), 1),
                '... logged TWW0410 at error') or diag($B->log_since($m));
         }
         for my $s ($A, $B) {

@@ -29,8 +29,8 @@ use TwSecrets qw(%SECRET);
 
 our @EXPORT = qw(%SECRET sign tw_request downstream_ran log_mark log_since
                  wait_log tw_vars downstreams url new_id record_sent
-                 describe slurp check_delivered check_rejected spool_files spool_open
-                 sha256_hex build_request tw_exchange log_count handler_log
+                 describe slurp check_delivered check_rejected rejection_re
+                 spool_files spool_open sha256_hex build_request tw_exchange log_count handler_log
                  tw_curl tw_nghttp backend_start backend_stop);
 
 $SIG{PIPE} = 'IGNORE';
@@ -408,25 +408,42 @@ sub check_delivered {
     });
 }
 
-# check_rejected($res, $status, $reason, $mark, $name): one subtest
+# rejection_re($tag, $status, $reason, $delivery) -> the regex of the
+# module's log line for one rejection (reject() in mod_twwebhook.c):
+#   [twwebhook:LEVEL] ... TAG: rejected with STATUS: REASON (client ..., delivery D, event ...)
+# $tag is the call site's TWWnnnn tag (croaks without one); its class says
+# the level: TWW01nn client-caused (info), TWW04nn server faults (error).
+# $reason is a string, the whole reason, or a regex matched from its start.
+# $delivery, when given and plain (as loggable() leaves it), must be the
+# line's delivery.
+sub rejection_re {
+    my ($tag, $status, $reason, $delivery) = @_;
+    croak 'rejection_re: a TWWnnnn tag is required, not ' . ($tag // 'undef')
+        unless defined $tag && $tag =~ /^TWW\d{4}\z/;
+    my $level = $tag =~ /^TWW01/ ? 'info' : $tag =~ /^TWW04/ ? 'error'
+        : croak "rejection_re: $tag is no rejection tag (TWW01nn or TWW04nn)";
+    croak 'rejection_re: status and reason are required'
+        unless defined $status && defined $reason;
+    my $re = ref $reason ? $reason : qr/\Q$reason\E \(client /;
+    my $d = defined $delivery && $delivery =~ /^[A-Za-z0-9_-]{1,128}$/
+        ? qr/.*, delivery \Q$delivery\E, event / : qr//;
+    return qr/\[twwebhook:$level\].* \Q$tag\E: rejected with $status: $re$d/;
+}
+
+# check_rejected($res, $status, $tag, $reason, $mark, $name): one subtest
 # asserting the status, that no downstream ran for the request, and that
-# the module logged "rejected with <status>: <reason>" at info after $mark
-# (for the request's Delivery id when it sent a plain one). $reason is a
-# string (the start of the reason) or a regex.
+# the module logged its rejection line with this tag, status and reason
+# after $mark (see rejection_re), for the request's Delivery id when it
+# sent a plain one.
 sub check_rejected {
-    my ($res, $status, $reason, $mark, $name) = @_;
+    my ($res, $status, $tag, $reason, $mark, $name) = @_;
+    my $re = rejection_re($tag, $status, $reason, $res->{delivery});
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     return Test::More::subtest($name => sub {
         Test::More::is($res->{status}, $status, "status $status")
             or Test::More::diag(describe($res));
         Test::More::is(downstream_ran($res->{id}), 0, 'no downstream ran');
-        my $re = ref $reason ? $reason : qr/\Q$reason\E/;
-        my $d = $res->{delivery};
-        my $line = wait_log($mark, defined $d && $d =~ /^[A-Za-z0-9_-]{1,128}$/
-            ? qr/\[twwebhook:info\].* rejected with $status: $re.*\Q$d\E/
-            : qr/\[twwebhook:info\].* rejected with $status: $re/);
-        Test::More::ok($line, "error_log: [twwebhook:info] rejected with $status: "
-                              . (ref $reason ? "$reason" : $reason))
+        Test::More::ok(wait_log($mark, $re), "error_log: $tag: rejected with $status: $reason")
             or Test::More::diag("logged since the mark:\n" . log_since($mark));
     });
 }
