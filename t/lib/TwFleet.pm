@@ -4,7 +4,7 @@ package TwFleet;
 # each test starts its own small httpd from a generated configuration on a
 # free loopback port, with its own directory t/logs/<name>/ (error_log,
 # access_log, pid file, mutexes, cgid socket), instead of changing the
-# shared test server. t/zz_error_log.t reads every t/logs/*/error_log.
+# shared test server. t/999_error_log.t reads every t/logs/*/error_log.
 #
 #   my $srv = TwFleet->new(name => 'replay', conf => $directives,
 #                          modules => [qw(socache_shmcb)], routes => ['replay']);

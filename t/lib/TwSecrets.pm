@@ -2,7 +2,7 @@ package TwSecrets;
 # The secrets the integration suite configures, in one place: t/TEST.PL
 # puts the inline ones into t/conf/extra.conf (as @TW_SECRET_*@ tokens) and
 # writes the file: ones under t/logs/secrets/ before httpd starts; the tests
-# sign with the same values and t/zz_error_log.t checks none of them ever
+# sign with the same values and t/999_error_log.t checks none of them ever
 # reaches the error log. Test values only: none is used anywhere else.
 use strict;
 use warnings;

@@ -60,7 +60,7 @@ sub new_id {
 
 # Every Signature value sent and every MAC the module computes from a body
 # (the correct signature under each configured secret) is remembered, so
-# that t/zz_error_log.t can check none of them was ever logged.
+# that t/999_error_log.t can check none of them was ever logged.
 sub record_sent {
     my @values = grep { defined && length } @_;
     return unless @values;
@@ -72,7 +72,7 @@ sub record_sent {
 }
 
 # Request ids whose [twwebhook:error] lines a test provoked on purpose
-# (t/zz_error_log.t tolerates those lines and no others).
+# (t/999_error_log.t tolerates those lines and no others).
 sub expect_fault {
     my ($id) = @_;
     my $file = tw_vars()->{t_logs} . '/tw-expected-faults.txt';

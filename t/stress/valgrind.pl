@@ -85,10 +85,10 @@ case " \$* " in
 esac
 EOF
 
-# Full mode: every test file but t/190_mpm_matrix.t (it reruns the suite
+# Full mode: every test file but t/900_mpm_matrix.t (it reruns MPM-sensitive tests
 # under other MPMs, with servers of its own) and t/2xx_stress_*.t (they
 # start their own servers too): none of their servers is under valgrind.
-my @files = quick() ? qw(t/10_valid.t t/20_reject.t t/30_body.t t/50_spool.t)
+my @files = quick() ? qw(t/020_valid.t t/030_reject.t t/040_body.t t/050_spool.t)
                     : map { s{^\Q$top\E/}{}r } grep { !/mpm_matrix|_stress_/ } sort glob "$top/t/*.t";
 my $t0 = time;
 my $suite_log = "$dir/suite.log";

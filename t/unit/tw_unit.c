@@ -2679,7 +2679,7 @@ static void test_inbox_files(apr_pool_t *parent, const char *base)
         apr_file_remove(file, pool);
     }
     if (geteuid() != 0) {
-        /* root ignores permissions; t/99_inbox.t checks this under httpd */
+        /* root ignores permissions; t/130_inbox.t checks this under httpd */
         chmod(dir, 0500);
         ok(APR_STATUS_IS_EACCES(tw_inbox_put(dir, &e, mem_source, &src, pool)),
            "put into a read-only directory: EACCES");

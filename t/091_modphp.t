@@ -1,6 +1,6 @@
 # mod_php as a third downstream. It only runs under prefork (Debian's
 # libphp is not thread-safe), where t/TEST.PL loads it (TW_MPM=prefork);
-# t/190_mpm_matrix.t runs the suite under prefork and requires this file
+# t/900_mpm_matrix.t runs the suite under prefork and requires this file
 # to have run there, not skipped. /modphp/report.php is t/php/report.php
 # with "SetHandler application/x-httpd-php"; t/logs/handler_log proves
 # which handler answered.
@@ -14,7 +14,7 @@ use TwTest;
 
 my $mpm = tw_vars()->{tw_mpm} // 'event';
 plan skip_all => "mod_php needs prefork (this server runs $mpm); "
-               . 't/190_mpm_matrix.t runs this file under prefork'
+               . 't/900_mpm_matrix.t runs this file under prefork'
     if $mpm ne 'prefork';
 
 my $PHP_HANDLER = 'application/x-httpd-php';

@@ -197,7 +197,7 @@ EOF
     unlike($log, qr/Segmentation fault|exit signal (?!Killed)/, "$mpm/$disturb: no child crashed on its own");
     unlike($log, qr/\[twwebhook:(?:error|crit)\]/, "$mpm/$disturb: no server fault logged");
     # (httpd does not log children that died of SIGKILL, so
-    # t/zz_error_log.t's crash check still holds for this log)
+    # t/999_error_log.t's crash check still holds for this log)
 }
 
 ok(-x $tool, 'twwebhook-inbox is built');

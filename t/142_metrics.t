@@ -6,7 +6,7 @@
 # child answers; a graceful restart keeps counting; mod_status still shows
 # its counters and the version; Require protects the page.
 #
-# Its own httpd (t/lib/TwFleet.pm) under prefork, as t/98_status.t: one
+# Its own httpd (t/lib/TwFleet.pm) under prefork, as t/141_status.t: one
 # connection is one child.
 use strict;
 use warnings;

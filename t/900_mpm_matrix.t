@@ -4,8 +4,8 @@
 # and prefork (whichever the outer run is not), each MPM in a copy of t/
 # under t/logs/mpm-<mpm>/ with its own httpd, php-fpm, ports and logs,
 # through t/TEST.PL with TW_MPM=<mpm>. Each nested test file becomes one
-# test here ("worker: t/10_valid.t"), failing with its failures shown.
-# Under prefork t/150_modphp.t (mod_php) must have run, not skipped.
+# test here ("worker: t/020_valid.t"), failing with its failures shown.
+# Under prefork t/091_modphp.t (mod_php) must have run, not skipped.
 #
 # Every t/*.t is in exactly one of %MATRIX (with why the MPM matters to
 # it) and %ONCE (with why it does not, or where it picks its MPMs itself):
@@ -37,7 +37,7 @@ plan skip_all => 'TW_MPM_MATRIX=none: the MPM matrix was not asked for' if $want
 plan skip_all => 'inside a nested run of the matrix itself' if $ENV{TW_MPM_NESTED};
 my @mpms = grep { $_ ne $outer } ($want ? split(' ', $want) : qw(event worker prefork));
 for (@mpms) {
-    die "t/190_mpm_matrix.t: unknown MPM \"$_\" in TW_MPM_MATRIX\n"
+    die "t/900_mpm_matrix.t: unknown MPM \"$_\" in TW_MPM_MATRIX\n"
         unless /^(event|worker|prefork)$/;
 }
 plan skip_all => "TW_MPM_MATRIX=\"$want\" names only the outer run's MPM ($outer)" unless @mpms;
@@ -48,58 +48,58 @@ my $timeout = $ENV{TW_MPM_MATRIX_TIMEOUT} || 1200;   # seconds per MPM
 # event MPM's listener parks keep-alive and lingering-close connections;
 # worker and prefork hold a thread or a process).
 my %MATRIX = (
-    '00_setup.t'          => 'the nested server and both downstreams start under this MPM',
-    '10_valid.t'          => 'the contract itself: the body captured and replayed to CGI and php-fpm',
-    '21_reject_body.t'    => 'a refusal closes the connection instead of draining it (lingering close)',
-    '40_expect.t'         => '100-continue is answered on the MPM\'s connection before the body',
-    '50_spool.t'          => 'spool files of concurrent requests in one threaded or forked child',
-    '61_unverified_paths.t' => 'error documents and redirects after a refusal, on a closed connection',
-    '89_timeout.t'        => 'a body that stops arriving: a waiting thread or process, or the listener',
-    '110_h2.t'            => 'mod_http2 runs its own workers beside the MPM\'s (h2c under prefork)',
-    '120_proxy.t'         => 'mod_proxy keeps its backend connections per child and thread',
-    '130_internal.t'      => 'redirects and subrequests in the same transaction, per thread',
-    '140_keepalive.t'     => 'keep-alive and pipelining: the event MPM parks idle connections',
-    '150_modphp.t'        => 'mod_php runs only under prefork',
-    'zz_error_log.t'      => 'no crash and no server fault in the nested server\'s error log',
+    '010_setup.t'          => 'the nested server and both downstreams start under this MPM',
+    '020_valid.t'          => 'the contract itself: the body captured and replayed to CGI and php-fpm',
+    '031_reject_body.t'    => 'a refusal closes the connection instead of draining it (lingering close)',
+    '041_expect.t'         => '100-continue is answered on the MPM\'s connection before the body',
+    '050_spool.t'          => 'spool files of concurrent requests in one threaded or forked child',
+    '061_unverified_paths.t' => 'error documents and redirects after a refusal, on a closed connection',
+    '094_timeout.t'        => 'a body that stops arriving: a waiting thread or process, or the listener',
+    '092_h2.t'            => 'mod_http2 runs its own workers beside the MPM\'s (h2c under prefork)',
+    '090_proxy.t'         => 'mod_proxy keeps its backend connections per child and thread',
+    '063_internal.t'      => 'redirects and subrequests in the same transaction, per thread',
+    '093_keepalive.t'     => 'keep-alive and pipelining: the event MPM parks idle connections',
+    '091_modphp.t'        => 'mod_php runs only under prefork',
+    '999_error_log.t'      => 'no crash and no server fault in the nested server\'s error log',
 );
 my %ONCE = (
-    '20_reject.t'         => 'refusals on headers alone: request processing, the same in every MPM',
-    '30_body.t'           => 'body framing and limits: the core\'s input filters, not the MPM',
-    '60_redirect.t'       => 'policy per location: configuration merging',
-    '62_location_policy.t' => 'policy per location: configuration merging',
-    '63_json_parity.t'    => 'JSON parsing in the core',
-    '65_replay_scope.t'   => 'its own servers (t/lib/TwFleet.pm)',
-    '66_profiles.t'       => 'signing schemes in the core; its own servers',
-    '70_spoof.t'          => 'environment variables set per request',
-    '80_headers.t'        => 'header values checked per request',
-    '85_nested_off.t'     => 'configuration merging',
-    '86_spool_fault.t'    => 'an unwritable spool directory: the same error path everywhere',
-    '87_htaccess.t'       => 'configuration parsing',
-    '88_subrequest.t'     => 'subrequests per request (t/130_internal.t runs in the matrix)',
-    '90_configtest.t'     => 'httpd -t on generated configurations: no server runs',
-    '95_extras.t'         => 'directives beyond the core; its own servers',
-    '96_replay.t'         => 'its own servers (t/lib/TwFleet.pm), shared-memory cache across children',
-    '96_replay_restart.t' => 'its own servers: restarts of the replay cache',
-    '97_fleet.t'          => 'its own servers: memcached and Redis claims',
-    '97_fleet_race.t'     => 'its own servers: memcached and Redis claims',
-    '97_sign.t'           => 'a command-line tool',
-    '98_access_log.t'     => 'its own servers: access-log notes',
-    '98_status.t'         => 'its own server under prefork: counted across child processes',
-    '99_inbox.t'          => 'its own servers: the inbox on disk',
-    '99_inbox_kill.t'     => 'runs itself under event and prefork (children killed under load)',
-    '99_metrics.t'        => 'its own server under prefork: counted across child processes',
-    '190_mpm_matrix.t'    => 'this file',
+    '030_reject.t'         => 'refusals on headers alone: request processing, the same in every MPM',
+    '040_body.t'           => 'body framing and limits: the core\'s input filters, not the MPM',
+    '060_redirect.t'       => 'policy per location: configuration merging',
+    '062_location_policy.t' => 'policy per location: configuration merging',
+    '070_json_parity.t'    => 'JSON parsing in the core',
+    '112_replay_scope.t'   => 'its own servers (t/lib/TwFleet.pm)',
+    '080_profiles.t'       => 'signing schemes in the core; its own servers',
+    '071_spoof.t'          => 'environment variables set per request',
+    '072_headers.t'        => 'header values checked per request',
+    '065_nested_off.t'     => 'configuration merging',
+    '051_spool_fault.t'    => 'an unwritable spool directory: the same error path everywhere',
+    '066_htaccess.t'       => 'configuration parsing',
+    '064_subrequest.t'     => 'subrequests per request (t/063_internal.t runs in the matrix)',
+    '100_configtest.t'     => 'httpd -t on generated configurations: no server runs',
+    '101_extras.t'         => 'directives beyond the core; its own servers',
+    '110_replay.t'         => 'its own servers (t/lib/TwFleet.pm), shared-memory cache across children',
+    '111_replay_restart.t' => 'its own servers: restarts of the replay cache',
+    '120_fleet.t'          => 'its own servers: memcached and Redis claims',
+    '121_fleet_race.t'     => 'its own servers: memcached and Redis claims',
+    '150_sign.t'           => 'a command-line tool',
+    '140_access_log.t'     => 'its own servers: access-log notes',
+    '141_status.t'         => 'its own server under prefork: counted across child processes',
+    '130_inbox.t'          => 'its own servers: the inbox on disk',
+    '131_inbox_kill.t'     => 'runs itself under event and prefork (children killed under load)',
+    '142_metrics.t'        => 'its own server under prefork: counted across child processes',
+    '900_mpm_matrix.t'    => 'this file',
     '200_stress_barrage.t' => 'its own server (t/stress): hostile requests, parsed per request',
-    '210_stress_slow.t'   => 'its own server (t/stress) under event, as scripts/stress runs it',
-    'core_unit.t'         => 'the httpd-free core',
-    'core_fuzz_corpus.t'  => 'the httpd-free core',
+    '201_stress_slow.t'   => 'its own server (t/stress) under event, as scripts/stress runs it',
+    '001_core_unit.t'         => 'the httpd-free core',
+    '002_core_fuzz_corpus.t'  => 'the httpd-free core',
 );
 my @all = map { basename($_) } glob "$t_dir/*.t";
 my @unplaced = grep { !($MATRIX{$_} xor $ONCE{$_}) } @all;
 my @missing = grep { !-f "$t_dir/$_" } sort(keys %MATRIX), sort(keys %ONCE);
-die "t/190_mpm_matrix.t: place each test file in exactly one of %MATRIX and %ONCE: @unplaced\n"
+die "t/900_mpm_matrix.t: place each test file in exactly one of %MATRIX and %ONCE: @unplaced\n"
     if @unplaced;
-die "t/190_mpm_matrix.t: listed but not in t/: @missing\n" if @missing;
+die "t/900_mpm_matrix.t: listed but not in t/: @missing\n" if @missing;
 my @files = map { "t/$_" } sort keys %MATRIX;
 
 # Generated by Apache::Test or t/TEST.PL: never copied (the nested run
@@ -207,9 +207,9 @@ for my $mpm (@mpms) {
                  . "; diagnostics in $dir/run.log\n"
                  . join("\n", @lines[0 .. ($#lines < 40 ? $#lines : 39)]));
         };
-        if ($mpm eq 'prefork' && $name eq '150_modphp.t') {
+        if ($mpm eq 'prefork' && $name eq '091_modphp.t') {
             ok(!$p->skip_all && $p->tests_run > 0,
-               'prefork: mod_php was tested (t/150_modphp.t ran, not skipped)');
+               'prefork: mod_php was tested (t/091_modphp.t ran, not skipped)');
         }
     }
 }

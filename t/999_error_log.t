@@ -13,7 +13,7 @@ my $t_logs = tw_vars()->{t_logs};
 my $log = slurp("$t_logs/error_log");
 ok(defined $log && length $log, 'the error log has content');
 $log //= '';
-# plus the error logs of the extra servers (t/96_replay.t's, ...)
+# plus the error logs of the extra servers (t/110_replay.t's, ...)
 for my $extra (glob "$t_logs/*/error_log") {
     $log .= slurp($extra) // '';
 }

@@ -58,7 +58,7 @@ for my $body (@bodies) {
     my $bfile = write_file('body' . ++$bi, $body);
     my $bname = length $body > 40 ? length($body) . '-byte body' : 'body ' . JSON::PP->new->allow_nonref->ascii->encode($body);
     for my $secret (@secrets) {
-        my $want = sign($body, $secret);   # Digest::SHA, recorded for t/zz_error_log.t
+        my $want = sign($body, $secret);   # Digest::SHA, recorded for t/999_error_log.t
         my $sname = length $secret > 40 ? length($secret) . '-byte secret' : "secret \"$secret\"";
         my ($rc, $out, $err) = run($bin, '-s', $secret, $bfile);
         is("$rc $out", "0 $want\n", "-s, $bname, $sname: hmac_sha256_hex") or diag($err);
