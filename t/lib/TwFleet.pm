@@ -29,6 +29,7 @@ use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
+use TwHTTP ();
 use TwTest ();
 
 my $T_DIR = dirname(dirname(abs_path(__FILE__)));   # t/
@@ -460,8 +461,8 @@ sub last_byte_requests {
         local $/;
         my $in = <$s> // '';
         close $s;
-        my (undef, $resp) = TwTest::_parse($in, 1, 0);
-        unless ($resp) {
+        my ($resp) = TwHTTP::parse_response($in, 1, 0);
+        if (!$resp || $resp->{nostatus}) {
             $res[$i]{error} = 'no complete response';
             next;
         }
@@ -495,29 +496,11 @@ sub http_get_many {
         local $/;
         my $resp = <$s> // '';
         close $s;
-        my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-        if (($head // '') =~ /^HTTP\/1\.\d 200/ && defined $body) {
-            $body = TwFleet::dechunk($body) if $head =~ /^Transfer-Encoding:\s*chunked/mi;
-            push @bodies, $body;
-        }
-        else {
-            push @bodies, undef;
-        }
+        my ($r) = TwHTTP::parse_response($resp, 1, 0);
+        push @bodies, $r && $r->{status} == 200 ? $r->{body} : undef;
     }
     push @bodies, undef while @bodies < $n;
     return @bodies;
-}
-
-sub dechunk {
-    my ($s) = @_;
-    my $out = '';
-    while ($s =~ s/^([0-9A-Fa-f]+)[^\r\n]*\r\n//) {
-        my $n = hex $1;
-        last if $n == 0;
-        $out .= substr($s, 0, $n, '');
-        $s =~ s/^\r\n//;
-    }
-    return $out;
 }
 
 # ---------------------------------------------------------------------------

@@ -12,7 +12,6 @@ use warnings;
 
 use Carp qw(croak);
 use Digest::SHA qw(hmac_sha256_hex sha256_hex);
-use Errno qw(EAGAIN EWOULDBLOCK EINTR);
 use Exporter 'import';
 use Fcntl qw(:flock SEEK_SET);
 use IO::Select;
@@ -25,6 +24,7 @@ use Time::HiRes qw(time sleep);
 use Apache::Test ();
 use Apache::TestRequest ();
 
+use TwHTTP qw(parse_response read_some write_some);
 use TwSecrets qw(%SECRET);
 
 our @EXPORT = qw(%SECRET sign tw_request downstream_ran log_mark log_since
@@ -208,32 +208,19 @@ sub tw_request {
         my ($r, $w) = IO::Select->select($sel, $want_write ? $sel : undef,
                                          undef, 0.2);
         if ($w && @$w) {
-            my $n = syswrite($sock, $out, 65536);
+            my $n = write_some($sock, \$out, $res);
             if (defined $n) {
-                substr($out, 0, $n, '');
                 $written += $n;
             }
-            elsif ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR) {
+            else {
                 $write_ok = 0;   # server closed or reset: read what it said
-                $res->{write_error} = "$!";
             }
         }
-        if ($r && @$r) {
-            my $n = sysread($sock, my $buf, 65536);
-            if (defined $n && $n > 0) {
-                $in .= $buf;
-            }
-            elsif (defined $n) {
-                $eof = 1;
-            }
-            elsif ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR) {
-                $res->{read_error} = "$!";
-                $eof = 1;
-            }
-        }
-        my ($interim, $resp) = _parse($in, $eof, $method eq 'HEAD');
+        $eof = 1 if $r && @$r && read_some($sock, \$in, $res);
+        my ($resp, undef, $interim) = parse_response($in, $eof, $method eq 'HEAD');
+        undef $resp if $resp && $resp->{nostatus};   # no response: an error below
         if (@$interim > @{ $res->{interim} }) {
-            $res->{interim} = [ map { $_->{status} } @$interim ];
+            $res->{interim} = [@$interim];
             $res->{interim_at} //= time - $t0;
         }
         if ($resp) {
@@ -261,69 +248,17 @@ sub tw_request {
         return $res;
     }
     @$res{keys %$final} = values %$final;
-    if ($res->{status} == 200 && ($res->{headers}{'content-type'} // '') =~ /json/) {
-        $res->{json} = eval { JSON::PP->new->decode($res->{body}) };
-        $res->{json_error} = $@ if $@;
-    }
+    decode_json_body($res);
     return $res;
 }
 
-# Parses $buf into (\@interim_responses, $final_response or undef).
-sub _parse {
-    my ($buf, $eof, $head_only) = @_;
-    my @interim;
-    my $pos = 0;
-    while (1) {
-        my $end = index $buf, "\r\n\r\n", $pos;
-        return (\@interim, undef) if $end < 0;
-        my @lines = split /\r\n/, substr($buf, $pos, $end - $pos);
-        $pos = $end + 4;
-        my $status_line = shift @lines;
-        my ($status, $reason) = $status_line =~ m{^HTTP/\d\.\d (\d{3}) ?(.*)$}
-            or return (\@interim, { status => 0, error => "bad status line: $status_line" });
-        my (%h, @list);
-        for (@lines) {
-            my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
-            push @list, [$k, $v];
-            $k = lc $k;
-            $h{$k} = exists $h{$k} ? "$h{$k}, $v" : $v;
-        }
-        my $r = { status => $status, reason => $reason, headers => \%h,
-                  header_list => \@list };
-        if ($status >= 100 && $status < 200) {
-            push @interim, $r;
-            next;
-        }
-        if ($status == 204 || $status == 304 || $head_only) {
-            $r->{body} = '';
-            return (\@interim, $r);
-        }
-        if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
-            my $body = '';
-            my $p = $pos;
-            while (1) {
-                my $le = index $buf, "\r\n", $p;
-                return (\@interim, undef) if $le < 0;
-                my $size = hex((split /;/, substr($buf, $p, $le - $p))[0]);
-                $p = $le + 2;
-                if ($size == 0) {
-                    $r->{body} = $body;
-                    return (\@interim, $r);
-                }
-                return (\@interim, undef) if length($buf) < $p + $size + 2;
-                $body .= substr($buf, $p, $size);
-                $p += $size + 2;
-            }
-        }
-        if (defined $h{'content-length'}) {
-            return (\@interim, undef) if length($buf) - $pos < $h{'content-length'};
-            $r->{body} = substr($buf, $pos, $h{'content-length'});
-            return (\@interim, $r);
-        }
-        return (\@interim, undef) unless $eof;
-        $r->{body} = substr($buf, $pos);
-        return (\@interim, $r);
-    }
+# A JSON 200's body decoded into $res->{json} ($res->{json_error} if it
+# does not parse).
+sub decode_json_body {
+    my ($res) = @_;
+    return unless $res->{status} == 200 && ($res->{headers}{'content-type'} // '') =~ /json/;
+    $res->{json} = eval { JSON::PP->new->decode($res->{body}) };
+    $res->{json_error} = $@ if $@;
 }
 
 # 1 if a downstream logged this request id (it ran), else 0.
@@ -452,79 +387,14 @@ sub check_rejected {
 
 # _parse_next(\$buf, $eof) -> the first complete response in $buf (removed
 # from it, with its interim 1xx statuses), or undef when more bytes are
-# needed. Unlike _parse it knows where a response ends, trailers included.
+# needed.
 sub _parse_next {
     my ($bufref, $eof) = @_;
-    my @interim;
-    my $pos = 0;
-    while (1) {
-        my $end = index $$bufref, "\r\n\r\n", $pos;
-        return undef if $end < 0;
-        my @lines = split /\r\n/, substr($$bufref, $pos, $end - $pos);
-        my $status_line = shift @lines;
-        my ($status, $reason) = $status_line =~ m{^HTTP/\d\.\d (\d{3}) ?(.*)$};
-        unless (defined $status) {
-            my $r = { status => 0, error => "bad status line: $status_line" };
-            $$bufref = '';
-            return $r;
-        }
-        my %h;
-        for (@lines) {
-            my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
-            $k = lc $k;
-            $h{$k} = exists $h{$k} ? "$h{$k}, $v" : $v;
-        }
-        my $p = $end + 4;
-        if ($status >= 100 && $status < 200) {
-            push @interim, $status;
-            $pos = $p;
-            next;
-        }
-        my $r = { status => $status, reason => $reason, headers => \%h,
-                  interim => \@interim };
-        if ($status == 204 || $status == 304) {
-            $r->{body} = '';
-        }
-        elsif (($h{'transfer-encoding'} // '') =~ /chunked/i) {
-            my $body = '';
-            while (1) {
-                my $le = index $$bufref, "\r\n", $p;
-                return undef if $le < 0;
-                my $size = hex((split /;/, substr($$bufref, $p, $le - $p))[0]);
-                $p = $le + 2;
-                if ($size == 0) {
-                    # trailers, then the empty line
-                    my $te = index $$bufref, "\r\n", $p;
-                    while ($te >= 0 && $te != $p) {
-                        $p = $te + 2;
-                        $te = index $$bufref, "\r\n", $p;
-                    }
-                    return undef if $te < 0;
-                    $p = $te + 2;
-                    last;
-                }
-                return undef if length($$bufref) < $p + $size + 2;
-                $body .= substr($$bufref, $p, $size);
-                $p += $size + 2;
-            }
-            $r->{body} = $body;
-        }
-        elsif (defined $h{'content-length'}) {
-            return undef if length($$bufref) - $p < $h{'content-length'};
-            $r->{body} = substr($$bufref, $p, $h{'content-length'});
-            $p += $h{'content-length'};
-        }
-        else {
-            return undef unless $eof;   # delimited by the end of the connection
-            $r->{body} = substr($$bufref, $p);
-            $p = length $$bufref;
-        }
-        substr($$bufref, 0, $p, '');
-        if ($status == 200 && ($h{'content-type'} // '') =~ /json/) {
-            $r->{json} = eval { JSON::PP->new->decode($r->{body}) };
-        }
-        return $r;
-    }
+    my ($r, $used) = parse_response($$bufref, $eof, 0);
+    return undef if !$r || $r->{nostatus};
+    substr($$bufref, 0, $used, '');
+    decode_json_body($r);
+    return $r;
 }
 
 # tw_exchange(\@requests, %opt) -> { responses => [...], closed => 0|1,
@@ -572,29 +442,8 @@ sub tw_exchange {
     while (@$responses < @wire && time < $deadline) {
         my ($r, $w) = IO::Select->select($sel, $write_ok && length $out ? $sel : undef,
                                          undef, 0.2);
-        if ($w && @$w) {
-            my $n = syswrite($sock, $out, 65536);
-            if (defined $n) {
-                substr($out, 0, $n, '');
-            }
-            elsif ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR) {
-                $write_ok = 0;
-                $result->{write_error} = "$!";
-            }
-        }
-        if ($r && @$r) {
-            my $n = sysread($sock, my $buf, 65536);
-            if (defined $n && $n > 0) {
-                $in .= $buf;
-            }
-            elsif (defined $n) {
-                $eof = 1;
-            }
-            elsif ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR) {
-                $result->{read_error} = "$!";
-                $eof = 1;
-            }
-        }
+        $write_ok = 0 if $w && @$w && !defined write_some($sock, \$out, $result);
+        $eof = 1 if $r && @$r && read_some($sock, \$in, $result);
         while (@$responses < @wire && (my $res = _parse_next(\$in, $eof))) {
             my $w = $wire[@$responses];
             @$res{qw(id delivery)} = @$w{qw(id delivery)};
@@ -611,9 +460,7 @@ sub tw_exchange {
         while (time < $until) {
             my ($r) = IO::Select->select($sel, undef, undef, 0.05);
             next unless $r && @$r;
-            my $n = sysread($sock, my $buf, 65536);
-            if (defined $n && $n > 0) { $in .= $buf; next }
-            $eof = 1 if defined $n || ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR);
+            $eof = read_some($sock, \$in, $result);
             last if $eof;
         }
     }

@@ -21,7 +21,6 @@ use warnings;
 
 use Carp qw(croak);
 use Digest::SHA qw(hmac_sha256_hex sha256_hex);
-use Errno qw(EAGAIN EWOULDBLOCK EINTR EINPROGRESS);
 use Exporter 'import';
 use Fcntl qw(:flock);
 use File::Basename qw(dirname);
@@ -33,6 +32,7 @@ use Socket qw(SOL_SOCKET SO_LINGER IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time sleep);
 use lib dirname(__FILE__) . '/../../lib';   # t/lib: TwApxs, shared with t/TEST.PL
 use TwApxs ();
+use TwHTTP ();
 
 our @EXPORT = qw(check note figure skip_check done quick run_dir top_dir
                  run_user slurp spew sign sha256_hex hmac_sha256_hex
@@ -236,78 +236,10 @@ sub build_request {
     return "$head\r\n" . $wire;
 }
 
-# parse_response($buf, $eof) -> (\%response or undef, $bytes_used)
-# Interim 1xx responses are collected in {interim}. A response without a
-# status line (HTTP/0.9 style) is {status => 0, nostatus => 1, body => ...}
-# once the connection has closed.
-sub parse_response {
-    my ($buf, $eof, $head_only) = @_;
-    my $pos = 0;
-    my @interim;
-    while (1) {
-        if (length($buf) - $pos >= 5 && substr($buf, $pos, 5) ne 'HTTP/') {
-            return ({ status => 0, nostatus => 1, body => substr($buf, $pos),
-                      interim => \@interim }, length $buf) if $eof;
-            return (undef, 0);
-        }
-        my $end = index $buf, "\r\n\r\n", $pos;
-        if ($end < 0) {
-            return ({ status => 0, nostatus => 1, body => substr($buf, $pos),
-                      interim => \@interim, truncated => 1 }, length $buf)
-                if $eof && length($buf) > $pos;
-            return (undef, 0);
-        }
-        my @lines = split /\r\n/, substr($buf, $pos, $end - $pos);
-        my $body_at = $end + 4;
-        my $status_line = shift @lines;
-        my ($status, $reason) = $status_line =~ m{^HTTP/\d\.\d (\d{3}) ?(.*)$}
-            or return ({ status => 0, error => "bad status line: $status_line" }, length $buf);
-        my %h;
-        for (@lines) {
-            my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
-            $k = lc $k;
-            $h{$k} = exists $h{$k} ? "$h{$k}, $v" : $v;
-        }
-        my $r = { status => $status, reason => $reason, headers => \%h,
-                  interim => \@interim };
-        if ($status >= 100 && $status < 200) {
-            push @interim, $status;
-            $pos = $body_at;
-            next;
-        }
-        if ($status == 204 || $status == 304 || $head_only) {
-            $r->{body} = '';
-            return ($r, $body_at);
-        }
-        if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
-            my $body = '';
-            my $p = $body_at;
-            while (1) {
-                my $le = index $buf, "\r\n", $p;
-                return (undef, 0) if $le < 0;
-                my $size = hex((split /;/, substr($buf, $p, $le - $p))[0]);
-                $p = $le + 2;
-                if ($size == 0) {
-                    my $te = index $buf, "\r\n", $p;   # no trailers expected
-                    return (undef, 0) if $te < 0;
-                    $r->{body} = $body;
-                    return ($r, $te + 2);
-                }
-                return (undef, 0) if length($buf) < $p + $size + 2;
-                $body .= substr($buf, $p, $size);
-                $p += $size + 2;
-            }
-        }
-        if (defined $h{'content-length'}) {
-            return (undef, 0) if length($buf) - $body_at < $h{'content-length'};
-            $r->{body} = substr($buf, $body_at, $h{'content-length'});
-            return ($r, $body_at + $h{'content-length'});
-        }
-        return (undef, 0) unless $eof;
-        $r->{body} = substr($buf, $body_at);
-        return ($r, length $buf);
-    }
-}
+# parse_response($buf, $eof, $head_only): t/lib/TwHTTP.pm's, the one
+# parser of every test client (a reply without a status line is
+# {status => 0, nostatus => 1, body => ...} once the connection has closed).
+*parse_response = \&TwHTTP::parse_response;
 
 # http_exchange(%a) -> result hashref: one connection, one request.
 #   hostport   "127.0.0.1:port" (required)
@@ -387,35 +319,21 @@ sub http_exchange {
         }
         my ($r, $w) = IO::Select->select($sel, $want_write ? $sel : undef, undef, $wait);
         if ($w && @$w) {
-            my $n = syswrite($sock, $out, 65536);
-            if (defined $n) {
-                substr($out, 0, $n, '');
+            my $n = TwHTTP::write_some($sock, \$out, $res);
+            if (!defined $n) {
+                $write_ok = 0;
+                $out = '';
+                @plan = ();
+            }
+            elsif ($n) {
                 $res->{written} += $n;
                 if (!length $out && $a{_pending_pause}) {
                     $pause_until = time + $a{_pending_pause};
                     $a{_pending_pause} = 0;
                 }
             }
-            elsif ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR) {
-                $write_ok = 0;
-                $res->{write_error} = "$!";
-                $out = '';
-                @plan = ();
-            }
         }
-        if ($r && @$r) {
-            my $n = sysread($sock, my $buf, 65536);
-            if (defined $n && $n > 0) {
-                $in .= $buf;
-            }
-            elsif (defined $n) {
-                $eof = 1;
-            }
-            elsif ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR) {
-                $res->{read_error} = "$!";
-                $eof = 1;
-            }
-        }
+        $eof = 1 if $r && @$r && TwHTTP::read_some($sock, \$in, $res);
         my ($resp) = parse_response($in, $eof, $a{head_only});
         if ($resp && !$final) {
             $final = $resp;
@@ -430,14 +348,10 @@ sub http_exchange {
         while (time < $until) {
             my ($r) = IO::Select->select($sel, undef, undef, 0.05);
             next unless $r && @$r;
-            my $n = sysread($sock, my $buf, 65536);
-            if (!defined $n) {
-                next if $! == EAGAIN || $! == EWOULDBLOCK || $! == EINTR;
+            if (TwHTTP::read_some($sock, \$in, {})) {
                 $eof = 1;
                 last;
             }
-            if ($n == 0) { $eof = 1; last }
-            $in .= $buf;
         }
     }
     $res->{elapsed} = time - $t0;
