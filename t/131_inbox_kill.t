@@ -72,6 +72,25 @@ sub children {
     return @kids;
 }
 
+# Those of @kids holding a client connection to $port right now: under
+# prefork most children wait idle, and a SIGKILL there cuts nothing off.
+sub busy_children {
+    my ($port, @kids) = @_;
+    my %conn;   # socket inodes of established connections to $port
+    for my $table ('/proc/net/tcp', '/proc/net/tcp6') {
+        open my $fh, '<', $table or next;
+        while (<$fh>) {
+            my @f = split;
+            next unless @f > 9 && $f[1] =~ /:([0-9A-F]{4})$/ && hex($1) == $port;
+            $conn{$f[9]} = 1 if $f[3] eq '01';   # ESTABLISHED
+        }
+    }
+    return grep {
+        my $pid = $_;
+        grep { (readlink($_) // '') =~ /^socket:\[(\d+)\]$/ && $conn{$1} } glob "/proc/$pid/fd/*";
+    } @kids;
+}
+
 sub run_load {
     my ($mpm, $disturb) = @_;
     my $dir = TwTest::tw_vars()->{t_logs} . "/inbox-$disturb-$mpm-dir";
@@ -132,7 +151,13 @@ EOF
     sleep 0.6;
     for my $round (1 .. 5) {
         if ($disturb eq 'kill') {
-            my @kids = children($srv, $master);
+            # a child in the middle of a request (waited for up to 1 s)
+            my @kids;
+            my $until = time + 1;
+            until (@kids || time > $until) {
+                @kids = busy_children($srv->port, children($srv, $master));
+                sleep 0.02 unless @kids;
+            }
             if (@kids) {
                 my $victim = $kids[int rand @kids];
                 $killed++ if kill 'KILL', $victim;   # our own httpd's child
