@@ -45,16 +45,6 @@ sub new_body {
     return ($body, sign($body, $SECRET{a}));
 }
 
-sub is_duplicate {
-    my ($res, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    subtest $name => sub {
-        is($res->{status}, 200, 'status 200') or diag(describe($res));
-        like($res->{body} // '', qr/^duplicate: already handled/, '"duplicate: already handled"');
-        is(scalar(grep { downstream_ran($_) } @{ $res->{ids} || [$res->{id}] }), 0,
-           'the app did not run');
-    };
-}
 
 sub dup { my ($srv, @a) = @_; return TwFleet::retry_409(sub { post($srv, @a) }) }
 
@@ -83,12 +73,12 @@ sub no_faults {
     }
     my ($body, $sig) = new_body('shmcb');
     delivered(post($S, $body, signature => $sig), $body, 'shmcb: a new body is delivered');
-    is_duplicate(dup($S, $body, signature => $sig), 'shmcb: its copy is a duplicate');
+    TwFleet::is_duplicate(dup($S, $body, signature => $sig), 'shmcb: its copy is a duplicate');
 
     my $pid = $S->httpd_pid;
     ok($S->graceful, 'shmcb: graceful restart');
     is($S->httpd_pid, $pid, '... the same parent');
-    is_duplicate(dup($S, $body, signature => $sig),
+    TwFleet::is_duplicate(dup($S, $body, signature => $sig),
                  'shmcb: after the graceful restart, the copy is still a duplicate');
 
     # a delivery in the app of an old-generation child during a graceful restart
@@ -111,19 +101,19 @@ sub no_faults {
         is(downstream_ran($res->{id}), 0, '... the app did not run for it');
         waitpid $kid, 0;
         is($? >> 8, 0, '... the old child finished the delivery (200 from the app)');
-        is_duplicate(dup($S, $zbody, signature => $zsig),
+        TwFleet::is_duplicate(dup($S, $zbody, signature => $zsig),
                      '... then a copy on a new child is a duplicate (settled in the same cache)');
     }
 
     ok($S->restart, 'shmcb: SIGHUP restart (httpd -k restart: the parent stays)');
-    is_duplicate(dup($S, $body, signature => $sig), 'shmcb: after it, the copy is still a duplicate');
+    TwFleet::is_duplicate(dup($S, $body, signature => $sig), 'shmcb: after it, the copy is still a duplicate');
 
     # a changed TwWebhookReplayCache line is a new cache
     $S->replace_conf($spec, 'shmcb:replay-cache(262144)');
     ok($S->graceful, 'shmcb: graceful restart with another cache size');
     delivered(post($S, $body, signature => $sig), $body,
               'shmcb: the changed cache starts empty: the body is delivered again');
-    is_duplicate(dup($S, $body, signature => $sig), '... and then is a duplicate');
+    TwFleet::is_duplicate(dup($S, $body, signature => $sig), '... and then is a duplicate');
 
     $S->stop;
     ok($S->start, 'shmcb: httpd stopped and started again') or diag($S->why);
@@ -144,14 +134,14 @@ sub no_faults {
     }
     my ($body, $sig) = new_body('dbm');
     delivered(post($D, $body, signature => $sig), $body, 'dbm: a new body is delivered');
-    is_duplicate(dup($D, $body, signature => $sig), 'dbm: its copy is a duplicate');
+    TwFleet::is_duplicate(dup($D, $body, signature => $sig), 'dbm: its copy is a duplicate');
     ok($D->graceful, 'dbm: graceful restart');
-    is_duplicate(dup($D, $body, signature => $sig), 'dbm: after it, the copy is still a duplicate');
+    TwFleet::is_duplicate(dup($D, $body, signature => $sig), 'dbm: after it, the copy is still a duplicate');
     $D->stop;
     ok(scalar(glob("$file*")), 'dbm: httpd stopped: the cache files are still there')
         or diag(`ls -la ${\ $D->dir }`);
     ok($D->start, 'dbm: httpd started again') or diag($D->why);
-    is_duplicate(dup($D, $body, signature => $sig),
+    TwFleet::is_duplicate(dup($D, $body, signature => $sig),
                  'dbm: after a stop and a start, the copy is still a duplicate');
     my ($body2, $sig2) = new_body('dbm2');
     delivered(post($D, $body2, signature => $sig2), $body2, 'dbm: a new body is still delivered');

@@ -24,16 +24,8 @@ my $t_logs = tw_vars()->{t_logs};
 my $stamp = int(time * 1000) . "-$$";
 my %sigs;   # every correct signature sent: none may reach an error log
 
-# One child per server: apr_memcache keeps its "server dead" state per
-# process, so one child makes the outage and recovery steps deterministic.
-my $one_child = <<'EOF';
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 25
-MinSpareThreads 1
-MaxSpareThreads 25
-MaxRequestWorkers 25
-EOF
+# One child per server (see TwFleet::one_child).
+my $one_child = TwFleet::one_child(25);
 
 my $mc = TwFleet::Memcached->new(log => "$t_logs/memcached.log");
 unless (ok($mc->start, 'memcached starts on ' . $mc->hostport)) {
@@ -86,18 +78,6 @@ sub new_body {
 # A copy that must be a duplicate: retried while 409 (see TwFleet::retry_409)
 sub dup { my ($srv, @a) = @_; return TwFleet::retry_409(sub { post($srv, @a) }) }
 
-sub is_duplicate {
-    my ($res, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    subtest $name => sub {
-        is($res->{status}, 200, 'status 200') or diag(describe($res));
-        like($res->{body} // '', qr/^duplicate: already handled/, '"duplicate: already handled"');
-        is(scalar(grep { downstream_ran($_) } @{ $res->{ids} || [$res->{id}] }), 0,
-           'the app did not run');
-    };
-    diag("$name: answered 409 $res->{n409} time(s) first (delivery not yet settled)")
-        if $res->{n409};
-}
 
 # --- handled on one server: a duplicate on the other -----------------------------
 my $stats0 = $mc->stats;
@@ -109,17 +89,17 @@ cmp_ok(($stats1->{cmd_set} // 0) - ($stats0->{cmd_set} // 0), '>=', 1,
        'server A wrote to memcached') or diag(explain($stats1));
 my $mark = $B->log_mark;
 $res = dup($B, $body, signature => $sig, delivery => 'resent-to-b-' . int(rand 1e9));
-is_duplicate($res, 'the same body on server B (fresh Delivery): duplicate');
+TwFleet::is_duplicate($res, 'the same body on server B (fresh Delivery): duplicate');
 ok($B->wait_log($mark, qr/\[twwebhook:info\].* TWW0204: duplicate/), 'B logged TWW0204 at info')
     or diag($B->log_since($mark));
 $res = dup($A, $body, signature => $sig);
-is_duplicate($res, '... and on server A again: duplicate');
+TwFleet::is_duplicate($res, '... and on server A again: duplicate');
 
 ($body, $sig) = new_body('ba');
 $res = post($B, $body, signature => $sig, ds => 'php');
 check_delivered($res, 'php', $body, { TW_WEBHOOK_VERIFIED => '1' }, 'server B delivers (php)');
 $res = dup($A, $body, signature => $sig, ds => 'php');
-is_duplicate($res, 'the same body on server A: duplicate');
+TwFleet::is_duplicate($res, 'the same body on server A: duplicate');
 
 # --- in progress on A: 409 on B; afterwards a duplicate ----------------------------
 {
@@ -144,7 +124,7 @@ is_duplicate($res, 'the same body on server A: duplicate');
     is($? >> 8, 0, 'A delivered it (200 from the app)');
     is(downstream_ran($zid), 1, '... the app ran on A');
     $res = dup($B, $zbody, signature => $zsig);
-    is_duplicate($res, 'once A is done, the copy on B is a duplicate');
+    TwFleet::is_duplicate($res, 'once A is done, the copy on B is a duplicate');
 }
 
 # --- failed on A (500): the retry on B goes through --------------------------------
@@ -157,7 +137,7 @@ is_duplicate($res, 'the same body on server A: duplicate');
     check_delivered($res, 'cgi', $rbody, { TW_WEBHOOK_VERIFIED => '1' },
                     'the retry on B reaches the app');
     $res = dup($A, $rbody, signature => $rsig);
-    is_duplicate($res, 'after B succeeded, the copy on A is a duplicate');
+    TwFleet::is_duplicate($res, 'after B succeeded, the copy on A is a duplicate');
 }
 
 # a forged request does not touch the shared cache either
@@ -243,18 +223,11 @@ ok(!TwFleet::port_open($mc->hostport), 'memcached stopped: its port is closed');
 ok($mc->start, 'memcached restarted on the same port') or diag($mc->why);
 sleep 5.5;   # apr_memcache retries a dead server after 5 s
 for my $s ($A, $B) {
-    # each server's first request(s) may still meet a stale connection
-    my ($tries, $ok) = (0, 0);
-    while (!$ok && $tries < 5) {
-        $tries++;
+    TwFleet::cache_back($s, 'memcached', sub {
+        my ($srv, $id) = @_;
         my ($wbody, $wsig) = new_body('warmup');
-        my $id = new_id();
-        TwTest::expect_fault($id);
-        my $m = $s->log_mark;
-        my $r = post($s, $wbody, signature => $wsig, id => $id);
-        $ok = $r->{status} == 200 && $s->log_since($m) !~ /TWW0703|TWW0410/;
-    }
-    ok($ok, $s->name . ": uses memcached again after $tries request(s)");
+        return post($srv, $wbody, signature => $wsig, id => $id);
+    });
 }
 {
     my ($kbody, $ksig) = new_body('back');
@@ -262,7 +235,7 @@ for my $s ($A, $B) {
     check_delivered($res, 'cgi', $kbody, { TW_WEBHOOK_VERIFIED => '1' },
                     'memcached back: A delivers a new body');
     $res = dup($B, $kbody, signature => $ksig);
-    is_duplicate($res, 'memcached back: its copy on B is a duplicate');
+    TwFleet::is_duplicate($res, 'memcached back: its copy on B is a duplicate');
 }
 
 # --- the window, kept by memcached ---------------------------------------------------
@@ -280,7 +253,7 @@ for my $case ([3, 'fleet-w3', 4.2], [1, 'fleet-w1', 2.5]) {
                     "window $window s: delivered");
     $res = dup($W, $wbody, signature => $wsig);
     if ($window >= 3) {
-        is_duplicate($res, "window $window s: a copy at once is a duplicate");
+        TwFleet::is_duplicate($res, "window $window s: a copy at once is a duplicate");
     }
     else {
         # memcached counts whole seconds: a 1 s entry may be gone at once,

@@ -28,14 +28,7 @@ my $stamp = int(time * 1000) . "-$$";
 my %sigs;   # every correct signature sent: none may reach an error log
 
 # One child per server, enough threads for every copy of a round at once.
-my $one_child = <<'EOF';
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 32
-MinSpareThreads 1
-MaxSpareThreads 32
-MaxRequestWorkers 32
-EOF
+my $one_child = TwFleet::one_child(32);
 
 my $COPIES = 40;
 my $ROUNDS = 4;
@@ -55,16 +48,6 @@ sub post {
                       body => $body, event => 'page.updated', %a);
 }
 
-sub is_duplicate {
-    my ($res, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    subtest $name => sub {
-        is($res->{status}, 200, 'status 200') or diag(describe($res));
-        like($res->{body} // '', qr/^duplicate: already handled/, '"duplicate: already handled"');
-        is(scalar(grep { downstream_ran($_) } @{ $res->{ids} || [$res->{id}] }), 0,
-           'the app did not run');
-    };
-}
 
 sub check_logs {
     my ($s) = @_;
@@ -136,7 +119,7 @@ EOF
              . '; app ran on ' . join(', ', sort keys %ran_on));
         for my $s ($A, $B) {
             my $res = TwFleet::retry_409(sub { post($s, $body, signature => $sig) });
-            is_duplicate($res, "$engine, round $round: afterwards a copy on " . $s->name
+            TwFleet::is_duplicate($res, "$engine, round $round: afterwards a copy on " . $s->name
                                . ' is a duplicate');
         }
     }
@@ -147,7 +130,7 @@ EOF
         my $res = post($B, $body, signature => $sig);
         check_delivered($res, 'cgi', $body, { TW_WEBHOOK_VERIFIED => '1' }, "$engine: B delivers");
         $res = TwFleet::retry_409(sub { post($A, $body, signature => $sig, delivery => 'other-' . $$) });
-        is_duplicate($res, "$engine: its copy on A (another Delivery) is a duplicate");
+        TwFleet::is_duplicate($res, "$engine: its copy on A (another Delivery) is a duplicate");
     }
 
     # --- the cache dies while a delivery is in the app ---------------------------------
@@ -204,17 +187,11 @@ EOF
     ok($cache->start, "$engine: the daemon starts again on the same port") or diag($cache->why);
     sleep 5.5 if $engine eq 'memcache';   # apr_memcache retries a dead server after 5 s
     for my $s ($A, $B) {
-        my ($tries, $ok) = (0, 0);
-        while (!$ok && $tries < 5) {
-            $tries++;
+        TwFleet::cache_back($s, $engine, sub {
+            my ($srv, $id) = @_;
             my ($wbody, $wsig) = new_body("$engine-warmup");
-            my $id = new_id();
-            TwTest::expect_fault($id);
-            my $m = $s->log_mark;
-            my $r = post($s, $wbody, signature => $wsig, id => $id);
-            $ok = $r->{status} == 200 && $s->log_since($m) !~ /TWW0703|TWW0410/;
-        }
-        ok($ok, $s->name . ": uses $engine again after $tries request(s)");
+            return post($srv, $wbody, signature => $wsig, id => $id);
+        });
     }
     {
         my ($body, $sig) = new_body("$engine-back");
@@ -222,7 +199,7 @@ EOF
         check_delivered($res, 'cgi', $body, { TW_WEBHOOK_VERIFIED => '1' },
                         "$engine back: A delivers a new body");
         $res = TwFleet::retry_409(sub { post($B, $body, signature => $sig) });
-        is_duplicate($res, "$engine back: its copy on B is a duplicate");
+        TwFleet::is_duplicate($res, "$engine back: its copy on B is a duplicate");
     }
 
     $_->stop for $A, $B;

@@ -8,19 +8,8 @@
 # suite's server.
 use strict;
 use warnings;
-use Cwd qw(abs_path);
-use File::Basename qw(dirname);
-use File::Temp qw(tempdir);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use TwTest;
 
-my $top = dirname(dirname(abs_path(__FILE__)));
-my $logs = "$top/t/logs";
-mkdir $logs unless -d $logs;
-my $run = tempdir('stress-barrage.XXXXXX', DIR => $logs, CLEANUP => 1);
-chmod 0755, $run;
-local $ENV{TW_STRESS_RUN} = $run;
-local $ENV{TW_STRESS_TOP} = $top;
-local $ENV{TW_STRESS_TAP} = 1;
-local $ENV{TW_STRESS_QUICK} = 1;
-local $ENV{TW_STRESS_BARRAGE_ROUNDS} = 1;
-my $rc = system($^X, "$top/t/stress/barrage.pl");
-exit($rc == 0 ? 0 : 1);
+run_stress_step('barrage', TW_STRESS_BARRAGE_ROUNDS => 1);

@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use Exporter 'import';
 
-our @EXPORT_OK = qw(apxs_q httpd_binary php_fpm_binary);
+our @EXPORT_OK = qw(apxs_q httpd_binary php_fpm_binary php_fpm_app_settings);
 
 my @SEARCH = qw(/usr/sbin /usr/bin /sbin);
 
@@ -48,6 +48,22 @@ sub php_fpm_binary {
 sub version_of {
     my ($major, $minor) = $_[0] =~ /(\d+)\.(\d+)$/;
     return $major * 1000 + $minor;
+}
+
+# php_fpm_app_settings(): the lines of a php-fpm pool the test apps need,
+# in every harness alike: raw bodies (php://input whatever the
+# Content-Type, no size cap), room for large ones, errors logged and never
+# shown.
+sub php_fpm_app_settings {
+    return <<'EOF';
+catch_workers_output = yes
+request_terminate_timeout = 60
+php_admin_value[enable_post_data_reading] = Off
+php_admin_value[post_max_size] = 0
+php_admin_value[memory_limit] = 256M
+php_admin_flag[log_errors] = on
+php_admin_flag[display_errors] = off
+EOF
 }
 
 1;

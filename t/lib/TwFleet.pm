@@ -27,6 +27,7 @@ use File::Basename qw(dirname);
 use File::Path qw(remove_tree make_path);
 use IO::Socket::INET;
 use POSIX ();
+use Test::More ();
 use Time::HiRes qw(sleep time);
 
 use TwHTTP ();
@@ -389,6 +390,53 @@ sub retry_409 {
     $res->{ids} = \@ids;
     $res->{n409} = $n409;
     return $res;
+}
+
+# one_child($threads): the event MPM's settings for a server of exactly one
+# child with $threads threads (mpm_conf). apr_memcache keeps its "server
+# dead" state per process, so one child makes outage and recovery steps
+# deterministic.
+sub one_child {
+    my ($threads) = @_;
+    return "StartServers 1\nServerLimit 1\nThreadsPerChild $threads\nMinSpareThreads 1\n"
+         . "MaxSpareThreads $threads\nMaxRequestWorkers $threads\n";
+}
+
+# is_duplicate($res, $name): a subtest: the answer is the module's 200
+# "duplicate: already handled" and the app ran for none of the attempts
+# (retry_409's ids).
+sub is_duplicate {
+    my ($res, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    Test::More::subtest($name => sub {
+        Test::More::is($res->{status}, 200, 'status 200') or Test::More::diag(TwTest::describe($res));
+        Test::More::like($res->{body} // '', qr/^duplicate: already handled/,
+                         '"duplicate: already handled"');
+        Test::More::is(scalar(grep { TwTest::downstream_ran($_) } @{ $res->{ids} || [$res->{id}] }),
+                       0, 'the app did not run');
+    });
+    Test::More::diag("$name: answered 409 $res->{n409} time(s) first (delivery not yet settled)")
+        if $res->{n409};
+}
+
+# cache_back($srv, $engine, $send): once a replay cache's daemon is back,
+# the server uses it again: $send->($srv, $id) delivers a new body with that
+# X-Tw-Test-Id, up to 5 times (a first request may still meet a stale
+# connection), until one is a 200 with no cache fault (TWW0703, TWW0410)
+# logged. One ok() saying after how many.
+sub cache_back {
+    my ($srv, $engine, $send) = @_;
+    my ($tries, $ok) = (0, 0);
+    while (!$ok && $tries < 5) {
+        $tries++;
+        my $id = TwTest::new_id();
+        TwTest::expect_fault($id);
+        my $m = $srv->log_mark;
+        my $r = $send->($srv, $id);
+        $ok = $r->{status} == 200 && $srv->log_since($m) !~ /TWW0703|TWW0410/;
+    }
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    return Test::More::ok($ok, $srv->name . ": uses $engine again after $tries request(s)");
 }
 
 # parallel_requests(\%tw_request_args, ...): every request on its own

@@ -31,7 +31,7 @@ our @EXPORT = qw(%SECRET sign tw_request downstream_ran log_mark log_since
                  wait_log tw_vars downstreams url new_id record_sent
                  describe slurp check_delivered check_rejected rejection_re
                  spool_files spool_open sha256_hex build_request tw_exchange log_count handler_log
-                 tw_curl tw_nghttp backend_start backend_stop);
+                 tw_curl tw_nghttp backend_start backend_stop run_stress_step);
 
 $SIG{PIPE} = 'IGNORE';
 
@@ -381,6 +381,29 @@ sub check_rejected {
         Test::More::ok(wait_log($mark, $re), "error_log: $tag: rejected with $status: $reason")
             or Test::More::diag("logged since the mark:\n" . log_since($mark));
     });
+}
+
+# ---- a scripts/stress step inside the suite --------------------------------
+
+# run_stress_step($step, %env): runs t/stress/$step.pl once with short bounds
+# (TW_STRESS_QUICK), its checks as TAP on this file's output, in a run
+# directory of its own under t/logs (removed afterwards); %env adds the
+# step's own settings. Exits with the step's verdict.
+sub run_stress_step {
+    my ($step, %env) = @_;
+    require File::Temp;
+    my $top = tw_vars()->{top_dir};
+    my $logs = tw_vars()->{t_logs};
+    mkdir $logs unless -d $logs;
+    my $run = File::Temp::tempdir("stress-$step.XXXXXX", DIR => $logs, CLEANUP => 1);
+    chmod 0755, $run;
+    local @ENV{keys %env} = values %env;
+    local $ENV{TW_STRESS_RUN} = $run;
+    local $ENV{TW_STRESS_TOP} = $top;
+    local $ENV{TW_STRESS_TAP} = 1;
+    local $ENV{TW_STRESS_QUICK} = 1;
+    my $rc = system($^X, "$top/t/stress/$step.pl");
+    exit($rc == 0 ? 0 : 1);
 }
 
 # ---- several requests on one connection (keep-alive, pipelining) ------------

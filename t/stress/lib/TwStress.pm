@@ -487,13 +487,7 @@ listen.mode = 0600
 listen.backlog = 511
 pm = static
 pm.max_children = $children
-catch_workers_output = yes
-request_terminate_timeout = 60
-php_admin_value[enable_post_data_reading] = Off
-php_admin_value[post_max_size] = 0
-php_admin_value[memory_limit] = 256M
-php_admin_flag[log_errors] = on
-php_admin_flag[display_errors] = off
+@{[ TwApxs::php_fpm_app_settings() ]}
 EOF
     unlink $self->{socket};
     my $bin = fpm_binary();
