@@ -41,11 +41,7 @@ my $srv = TwFleet->new(
 </VirtualHost>
 EOF
 # (the first <VirtualHost> answers every request without the other's name)
-unless (ok($srv->start, 'an httpd starts on ' . $srv->hostport)) {
-    diag($srv->why);
-    done_testing();
-    exit 1;
-}
+TwFleet::start_or_exit($srv, 'an httpd starts on ' . $srv->hostport);
 
 my $json = '{"event":"page.updated","page":{"id":7}}';
 my $good = sign($json, $SECRET{a});

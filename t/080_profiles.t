@@ -51,11 +51,7 @@ my $srv = TwFleet->new(name => 'profiles', modules => ['socache_shmcb'],
                        routes => [ (map { "p-$_" } @profiles), 'p-stripe-tight', 'p-github-custom',
                                    'p-projects-events' ],
                        conf => $conf);
-unless (ok($srv->start, 'an httpd with a location per profile starts on ' . $srv->hostport)) {
-    diag($srv->why);
-    done_testing();
-    exit 1;
-}
+TwFleet::start_or_exit($srv, 'an httpd with a location per profile starts on ' . $srv->hostport);
 
 sub uuid { sprintf '%08x-%04x-4%03x-a%03x-%012x', rand(2**32), rand(2**16), rand(2**12), rand(2**12), rand(2**48) }
 sub b64_hmac { encode_base64(hmac_sha256($_[0], $_[1]), '') }

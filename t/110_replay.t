@@ -27,11 +27,7 @@ TwWebhookReplayWindow 3600
     TwWebhookSecret "$SECRET{a}"
 </Location>
 EOF
-unless (ok($srv->start, 'an httpd with TwWebhookReplayCache shmcb starts on ' . $srv->hostport)) {
-    diag($srv->why);
-    done_testing();
-    exit 1;
-}
+TwFleet::start_or_exit($srv, 'an httpd with TwWebhookReplayCache shmcb starts on ' . $srv->hostport);
 my $hostport = $srv->hostport;
 
 sub post {

@@ -66,11 +66,7 @@ sub no_faults {
 {
     my $spec = 'shmcb:replay-cache(131072)';
     my $S = server('restart-shmcb', $spec, 'socache_shmcb');
-    unless (ok($S->start, 'shmcb: an httpd starts')) {
-        diag($S->why);
-        done_testing();
-        exit 1;
-    }
+    TwFleet::start_or_exit($S, 'shmcb: an httpd starts');
     my ($body, $sig) = new_body('shmcb');
     delivered(post($S, $body, signature => $sig), $body, 'shmcb: a new body is delivered');
     TwFleet::is_duplicate(dup($S, $body, signature => $sig), 'shmcb: its copy is a duplicate');
@@ -127,11 +123,7 @@ sub no_faults {
 {
     my $D = server('restart-dbm', 'dbm:replay-dbm', 'socache_dbm');
     my $file = $D->dir . '/replay-dbm';   # relative to ServerRoot
-    unless (ok($D->start, 'dbm: an httpd starts')) {
-        diag($D->why);
-        done_testing();
-        exit 1;
-    }
+    TwFleet::start_or_exit($D, 'dbm: an httpd starts');
     my ($body, $sig) = new_body('dbm');
     delivered(post($D, $body, signature => $sig), $body, 'dbm: a new body is delivered');
     TwFleet::is_duplicate(dup($D, $body, signature => $sig), 'dbm: its copy is a duplicate');

@@ -38,12 +38,8 @@ TwWebhookReplayCache "shmcb:scope-cache(131072)"
     </Location>
 </VirtualHost>
 EOF
-unless (ok($srv->start, 'an httpd with a replay cache and two locations starts on '
-                        . $srv->hostport)) {
-    diag($srv->why);
-    done_testing();
-    exit 1;
-}
+TwFleet::start_or_exit($srv, 'an httpd with a replay cache and two locations starts on '
+                        . $srv->hostport);
 
 sub post {
     my ($path, $body, %a) = @_;

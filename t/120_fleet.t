@@ -28,11 +28,7 @@ my %sigs;   # every correct signature sent: none may reach an error log
 my $one_child = TwFleet::one_child(25);
 
 my $mc = TwFleet::Memcached->new(log => "$t_logs/memcached.log");
-unless (ok($mc->start, 'memcached starts on ' . $mc->hostport)) {
-    diag($mc->why);
-    done_testing();
-    exit 1;
-}
+TwFleet::start_or_exit($mc, 'memcached starts on ' . $mc->hostport);
 
 sub server {
     my ($name, $cache, $extra) = @_;
@@ -51,11 +47,7 @@ EOF
 my $A = server('fleet-a', $mc->hostport, '');
 my $B = server('fleet-b', $mc->hostport, 'TwWebhookReplayCacheFailure closed');
 for my $s ($A, $B) {
-    unless (ok($s->start, $s->name . ': an httpd with TwWebhookReplayCache memcache starts')) {
-        diag($s->why);
-        done_testing();
-        exit 1;
-    }
+    TwFleet::start_or_exit($s, $s->name . ': an httpd with TwWebhookReplayCache memcache starts');
 }
 
 sub post {

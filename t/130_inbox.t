@@ -56,11 +56,7 @@ TwWebhookReplayCache "shmcb:inbox-replay(131072)"
     TwWebhookInboxHold On
 </Location>
 EOF
-unless (ok($srv->start, 'an httpd with TwWebhookInbox starts on ' . $srv->hostport)) {
-    diag($srv->why);
-    done_testing();
-    exit 1;
-}
+TwFleet::start_or_exit($srv, 'an httpd with TwWebhookInbox starts on ' . $srv->hostport);
 my $hp = $srv->hostport;
 my $stamp = int(time * 1000) . "-$$";
 my $n = 0;

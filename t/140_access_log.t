@@ -39,11 +39,7 @@ TwWebhookReplayCache "shmcb:al-cache(65536)"
     RewriteRule ^ index.php [L]
 </Directory>
 EOF
-unless (ok($srv->start, 'an httpd logging the twwebhook notes starts on ' . $srv->hostport)) {
-    diag($srv->why);
-    done_testing();
-    exit 1;
-}
+TwFleet::start_or_exit($srv, 'an httpd logging the twwebhook notes starts on ' . $srv->hostport);
 
 my $stamp = int(time * 1000) . "-$$";
 my $n = 0;

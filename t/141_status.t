@@ -42,11 +42,7 @@ TwWebhookReplayCache "shmcb:status-cache(65536)"
     SetHandler server-status
 </Location>
 EOF
-unless (ok($srv->start, 'an httpd (prefork) with mod_status starts on ' . $srv->hostport)) {
-    diag($srv->why);
-    done_testing();
-    exit 1;
-}
+TwFleet::start_or_exit($srv, 'an httpd (prefork) with mod_status starts on ' . $srv->hostport);
 my $hostport = $srv->hostport;
 
 my @KEYS = qw(TwWebhookVerified TwWebhookDuplicates TwWebhookIgnoredEvents

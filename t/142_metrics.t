@@ -69,11 +69,7 @@ TwWebhookReplayCache "shmcb:metrics-cache(65536)"
     </Location>
 </VirtualHost>
 EOF
-unless (ok($srv->start, 'an httpd (prefork) with twwebhook-metrics starts on ' . $srv->hostport)) {
-    diag($srv->why);
-    done_testing();
-    exit 1;
-}
+TwFleet::start_or_exit($srv, 'an httpd (prefork) with twwebhook-metrics starts on ' . $srv->hostport);
 my $hostport = $srv->hostport;
 
 like($srv->log_since(0) // '', qr/TWW0901: mod_twwebhook \Q$version\E ready: \d+ protected scope/,

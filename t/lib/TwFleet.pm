@@ -402,6 +402,18 @@ sub one_child {
          . "MaxSpareThreads $threads\nMaxRequestWorkers $threads\n";
 }
 
+# start_or_exit($server_or_daemon, $name): starts it as one test named
+# $name; when it does not start, says why and ends the test file there
+# (nothing after it could pass).
+sub start_or_exit {
+    my ($it, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    return 1 if Test::More::ok($it->start, $name);
+    Test::More::diag($it->why);
+    Test::More::done_testing();
+    exit 1;
+}
+
 # is_duplicate($res, $name): a subtest: the answer is the module's 200
 # "duplicate: already handled" and the app ran for none of the attempts
 # (retry_409's ids).
