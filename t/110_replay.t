@@ -18,15 +18,22 @@ use Time::HiRes qw(sleep time);
 use TwTest;
 use TwFleet;
 
-my $srv = TwFleet->new(
-    name => 'replay', modules => ['socache_shmcb'], routes => ['replay'],
-    conf => <<"EOF");
+# An httpd whose /replay is protected, with a shmcb replay cache keeping
+# deliveries for $window seconds.
+sub replay_server {
+    my ($name, $window) = @_;
+    return TwFleet->new(
+        name => $name, modules => ['socache_shmcb'], routes => ['replay'],
+        conf => <<"EOF");
 TwWebhookReplayCache "shmcb:replay-cache(131072)"
-TwWebhookReplayWindow 3600
+TwWebhookReplayWindow $window
 <Location /replay>
     TwWebhookSecret "$SECRET{a}"
 </Location>
 EOF
+}
+
+my $srv = replay_server('replay', 3600);
 TwFleet::start_or_exit($srv, 'an httpd with TwWebhookReplayCache shmcb starts on ' . $srv->hostport);
 my $hostport = $srv->hostport;
 
@@ -191,15 +198,7 @@ like($res->{body} // '', qr/^duplicate: already handled/, 'after the race: a fur
 $srv->stop;
 
 # --- the window expires: TwWebhookReplayWindow 2 --------------------------------
-my $win = TwFleet->new(
-    name => 'replay-window', modules => ['socache_shmcb'], routes => ['replay'],
-    conf => <<"EOF");
-TwWebhookReplayCache "shmcb:replay-cache(131072)"
-TwWebhookReplayWindow 2
-<Location /replay>
-    TwWebhookSecret "$SECRET{a}"
-</Location>
-EOF
+my $win = replay_server('replay-window', 2);
 if (ok($win->start, 'an httpd with TwWebhookReplayWindow 2 starts')) {
     my $wbody = qq({"event":"page.updated","window":"$stamp"});
     my $wsig = sign($wbody, $SECRET{a});

@@ -24,7 +24,6 @@ use TwTest;
 use TwFleet;
 
 my $t_logs = tw_vars()->{t_logs};
-my $stamp = int(time * 1000) . "-$$";
 my %sigs;   # every correct signature sent: none may reach an error log
 
 # One child per server, enough threads for every copy of a round at once.
@@ -33,13 +32,7 @@ my $one_child = TwFleet::one_child(32);
 my $COPIES = 40;
 my $ROUNDS = 4;
 
-sub new_body {
-    my ($what) = @_;
-    my $body = qq({"event":"page.updated","race":"$what-$stamp-) . int(rand 1e9) . '"}';
-    my $sig = sign($body, $SECRET{a});
-    $sigs{$sig} = 1;
-    return ($body, $sig);
-}
+sub new_body { my ($what) = @_; return TwFleet::signed_body('race', $what, \%sigs) }
 
 sub post {
     my ($srv, $body, %a) = @_;
@@ -49,15 +42,6 @@ sub post {
 }
 
 
-sub check_logs {
-    my ($s) = @_;
-    my $log = TwTest::slurp($s->error_log) // '';
-    my $n = $s->name;
-    unlike($log, qr/\Q$SECRET{a}\E/, "$n: no secret in its error log");
-    my %in_log = map { lc($_) => 1 } $log =~ /(?<![0-9A-Fa-f])([0-9A-Fa-f]{64})(?![0-9A-Fa-f])/g;
-    is(scalar(grep { $in_log{$_} } keys %sigs), 0, "$n: no signature (= MAC of a body) in its error log");
-    unlike($log, qr/exit signal|Segmentation fault/, "$n: no child crashed");
-}
 
 for my $engine (qw(memcache redis)) {
     my $class = $engine eq 'memcache' ? 'TwFleet::Memcached' : 'TwFleet::Redis';
@@ -203,7 +187,7 @@ EOF
     }
 
     $_->stop for $A, $B;
-    check_logs($_) for $A, $B;
+    TwFleet::check_logs($_, \%sigs) for $A, $B;
     $cache->stop;
 }
 

@@ -414,6 +414,35 @@ sub start_or_exit {
     exit 1;
 }
 
+# signed_body($key, $what, \%sigs) -> ($body, $signature): a new Teamwork-like
+# body, {"event":"page.updated","$key":"$what-<unique>"}, signed with
+# $SECRET{a}; the signature is added to %sigs (a test checks none of them
+# reaches an error log).
+my $BODY_STAMP = int(time * 1000) . "-$$";
+sub signed_body {
+    my ($key, $what, $sigs) = @_;
+    my $body = qq({"event":"page.updated","$key":"$what-$BODY_STAMP-) . int(rand 1e9) . '"}';
+    my $sig = TwTest::sign($body, $TwSecrets::SECRET{a});
+    $sigs->{$sig} = 1 if $sigs;
+    return ($body, $sig);
+}
+
+# check_logs($srv, \%sigs): the server's error log holds no secret, none of
+# the signatures sent (mod_socache_memcache logs its keys on errors: a
+# signature is the MAC of a body), and no child crashed.
+sub check_logs {
+    my ($srv, $sigs) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $log = TwTest::slurp($srv->error_log) // '';
+    my $n = $srv->name;
+    Test::More::unlike($log, qr/\Q$TwSecrets::SECRET{a}\E/, "$n: no secret in its error log");
+    my %in_log = map { lc($_) => 1 } $log =~ /(?<![0-9A-Fa-f])([0-9A-Fa-f]{64})(?![0-9A-Fa-f])/g;
+    my @leaked = grep { $in_log{$_} } sort keys %$sigs;
+    Test::More::is(scalar @leaked, 0, "$n: no signature (= MAC of a body) in its error log")
+        or Test::More::diag("e.g. the line: " . (grep { /\Q$leaked[0]\E/i } split /\n/, $log)[0]);
+    Test::More::unlike($log, qr/exit signal|Segmentation fault/, "$n: no child crashed");
+}
+
 # is_duplicate($res, $name): a subtest: the answer is the module's 200
 # "duplicate: already handled" and the app ran for none of the attempts
 # (retry_409's ids).
