@@ -277,12 +277,18 @@ sub target {
 sub at_least { my ($v, $t) = @_; return defined $v ? $v >= $t : undef; }
 my $r;
 $r = defined $paired ? $paired : $R{'module / plain, valid'}{'2k'};
-target(at_least($r, 0.95), sprintf('valid: module >= 0.95 x plain                     (%s %s; rounds %s)',
+target(at_least($r, 0.97), sprintf('valid: module >= 0.97 x plain                     (%s %s; rounds %s)',
     defined $paired ? 'paired' : 'rounds', num($r, 2), num($R{'module / plain, valid'}{'2k'}, 2)));
+# the issue's targets for larger bodies, from the rounds (no paired slices)
+for ([ '64k', 0.90, '64 KB' ], [ '1m', 0.85, '1 MB' ]) {
+    my ($size, $t, $label) = @$_;
+    $r = $R{'module / plain, valid'}{$size};
+    target(at_least($r, $t), sprintf('%-50s(%s)', "valid $label: module >= $t x plain", num($r, 2)));
+}
 $r = $R{'module / php-verify, forged'}{'2k'};
 target(at_least($r, 3), sprintf('forged: module >= 3 x php-verify                  (%s)', num($r, 2)));
 $r = $R{'module / static-403, forged'}{'2k'};
-target(at_least($r, 0.8), sprintf('forged: module >= 0.8 x static-403                (%s)', num($r, 2)));
+target(at_least($r, 0.95), sprintf('forged: module >= 0.95 x static-403               (%s)', num($r, 2)));
 $r = $R{'module-cgi / webhook, valid'}{'2k'};
 target(at_least($r, 1), sprintf('valid: module + CGI >= webhook daemon             (%s)', num($r, 2)));
 $r = $R{'module-cgi / webhook, forged'}{'2k'};
