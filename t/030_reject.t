@@ -7,6 +7,15 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use TwTest;
 
+# A 405's Allow header lists POST and nothing else (TRACE aside: httpd adds it).
+sub allows_only_post {
+    my ($res, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my @allow = map { s/^\s+|\s+$//gr } split /,/, $res->{headers}{allow} // '';
+    ok((grep { $_ eq 'POST' } @allow) && !(grep { $_ ne 'POST' && $_ ne 'TRACE' } @allow), $name)
+        or diag('Allow: ' . ($res->{headers}{allow} // '(none)'));
+}
+
 my $body = '{"event":"task.updated","task":{"id":7}}';
 my $good = sign($body, $SECRET{a});
 
@@ -85,20 +94,14 @@ for my $method (qw(GET HEAD PUT DELETE PATCH OPTIONS)) {
                          signature => $method =~ /^(PUT|PATCH)$/ ? $good : undef);
     check_rejected($res, 405, 'TWW0101', "method $method not allowed", $mark,
                    "cgi: $method is refused");
-    my @allow = map { s/^\s+|\s+$//gr } split /,/, $res->{headers}{allow} // '';
-    ok((grep { $_ eq 'POST' } @allow) && !(grep { $_ ne 'POST' && $_ ne 'TRACE' } @allow),
-       "$method: Allow lists POST and no other method")
-        or diag('Allow: ' . ($res->{headers}{allow} // '(none)'));
+    allows_only_post($res, "$method: Allow lists POST and no other method");
 }
 {
     my $mark = log_mark();
     my $res = tw_request(path => url('prot', 'php'), method => 'GET');
     check_rejected($res, 405, 'TWW0101', 'method GET not allowed', $mark,
                    'php: GET is refused');
-    my @allow = map { s/^\s+|\s+$//gr } split /,/, $res->{headers}{allow} // '';
-    ok((grep { $_ eq 'POST' } @allow) && !(grep { $_ ne 'POST' && $_ ne 'TRACE' } @allow),
-       'php: GET: Allow lists POST and no other method')
-        or diag('Allow: ' . ($res->{headers}{allow} // '(none)'));
+    allows_only_post($res, 'php: GET: Allow lists POST and no other method');
 }
 
 done_testing();

@@ -19,12 +19,8 @@ my $mark = log_mark();
 my $res = tw_request(hostport => $hostport, path => '/badspool/report.cgi', body => $big,
                      signature => sign($big, $SECRET{a}));
 TwTest::expect_fault($res->{id});
-is($res->{status}, 500, '100 KiB body, spool directory not writable: 500') or diag(describe($res));
-is(downstream_ran($res->{id}), 0, 'no downstream ran');
-ok(wait_log($mark, rejection_re('TWW0402', 500, 'cannot store the body (spool directory '
-                                . 'full or unwritable?)', $res->{id})),
-   'error_log: [twwebhook:error] TWW0402 (spilling to the spool failed) for this delivery')
-    or diag(log_since($mark));
+check_rejected($res, 500, 'TWW0402', 'cannot store the body (spool directory full or unwritable?)',
+               $mark, '100 KiB body, spool directory not writable: 500, TWW0402 at error');
 
 my $small = 's' x 1000;
 $res = tw_request(hostport => $hostport, path => '/badspool/report.cgi', body => $small,

@@ -21,11 +21,8 @@ for my $ds (downstreams()) {
     my $res = tw_request(path => url('onnosecret', $ds), body => $body,
                          signature => sign($body, $SECRET{a}));
     TwTest::expect_fault($res->{id});
-    is($res->{status}, 500, "$ds: TwWebhook On without a secret: 500") or diag(describe($res));
-    is(downstream_ran($res->{id}), 0, "$ds: ... no downstream ran");
-    ok(wait_log($mark, rejection_re('TWW0408', 500, 'TwWebhook On, but no TwWebhookSecret '
-                                    . 'applies here', $res->{id})),
-       "$ds: ... logged at error (TWW0408)") or diag(log_since($mark));
+    check_rejected($res, 500, 'TWW0408', 'TwWebhook On, but no TwWebhookSecret applies here',
+                   $mark, "$ds: TwWebhook On without a secret: 500, TWW0408 at error");
 }
 
 # --- TwWebhookEvents page.* comment.created *.deleted ---------------------------
