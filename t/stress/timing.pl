@@ -28,6 +28,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use TwStress;
+use TwHTTP ();
 use List::Util qw(shuffle sum);
 use POSIX ();
 use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC sleep);
@@ -76,7 +77,7 @@ sub one {
         my $n = sysread($sock, my $buf, 65536);
         die "read: " . (defined $n ? 'closed' : $!) unless $n;
         $in .= $buf;
-        my ($res, $used) = TwStress::parse_response($in, 0);
+        my ($res, $used) = TwHTTP::parse_response($in, 0);
         if ($res) {
             my $t = clock_gettime(CLOCK_MONOTONIC) - $t0;
             die "unexpected status $res->{status}" unless $res->{status} == 401;

@@ -29,7 +29,8 @@ use IO::Socket::INET;
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time);
 
-use TwStress ();
+use TwStress ();   # also puts t/lib on @INC
+use TwHTTP ();
 
 sub run {
     my %o = @_;
@@ -168,7 +169,7 @@ sub run {
                 }
                 elsif (defined $r || ($! != EAGAIN && $! != EWOULDBLOCK && $! != EINTR)) {
                     # EOF or reset
-                    my ($resp) = TwStress::parse_response($c->{in}, 1);
+                    my ($resp) = TwHTTP::parse_response($c->{in}, 1);
                     if ($resp && $resp->{status}) {
                         $c->{server_closing} = 1;
                         $finish->($c, $resp);
@@ -188,7 +189,7 @@ sub run {
                 $c->{got100} = 1;
             }
             if (length $c->{in} && !$c->{resp}) {
-                my ($resp, $used) = TwStress::parse_response($c->{in}, 0);
+                my ($resp, $used) = TwHTTP::parse_response($c->{in}, 0);
                 if ($resp) {
                     $resp->{raw_len} = $used;
                     $c->{resp} = $resp;

@@ -236,11 +236,6 @@ sub build_request {
     return "$head\r\n" . $wire;
 }
 
-# parse_response($buf, $eof, $head_only): t/lib/TwHTTP.pm's, the one
-# parser of every test client (a reply without a status line is
-# {status => 0, nostatus => 1, body => ...} once the connection has closed).
-*parse_response = \&TwHTTP::parse_response;
-
 # http_exchange(%a) -> result hashref: one connection, one request.
 #   hostport   "127.0.0.1:port" (required)
 #   data       the bytes to send; or
@@ -334,7 +329,7 @@ sub http_exchange {
             }
         }
         $eof = 1 if $r && @$r && TwHTTP::read_some($sock, \$in, $res);
-        my ($resp) = parse_response($in, $eof, $a{head_only});
+        my ($resp) = TwHTTP::parse_response($in, $eof, $a{head_only});
         if ($resp && !$final) {
             $final = $resp;
             $res->{answered_at} = time - $t0;
