@@ -16,13 +16,14 @@ use File::Temp qw(tempfile);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use TwTest;
+use TwApxs ();
 use TwFleet;
 
 my $top = TwFleet::top_dir();
 my ($version) = (slurp("$top/configure.ac") // '') =~ /^AC_INIT\(\[[^\]]*\],\s*\[([^\]]+)\]/m;
 ok(defined $version, "configure.ac's AC_INIT names the version ($version)") or $version = '?';
 
-my $promtool = TwFleet::find_program('promtool');
+my $promtool = TwApxs::find_program('promtool');
 ok($promtool, 'promtool is installed (Debian: apt-get install prometheus)')
     or diag('scripts/bootstrap --test installs it');
 

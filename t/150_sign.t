@@ -13,6 +13,7 @@ use File::Path qw(remove_tree make_path);
 use JSON::PP ();
 use Test::More;
 use TwTest;
+use TwApxs ();
 use TwFleet;
 
 my $bin = TwFleet::top_dir() . '/twwebhook-sign';
@@ -20,7 +21,7 @@ unless (ok(-x $bin, "twwebhook-sign is built ($bin)")) {
     done_testing();
     exit 1;
 }
-my $curl = TwFleet::find_program('curl');
+my $curl = TwApxs::find_program('curl');
 ok($curl, 'curl is installed (Debian: apt-get install curl)');
 
 my $dir = tw_vars()->{t_logs} . '/sign';

@@ -1,16 +1,30 @@
 package TwApxs;
-# Where the httpd, its modules and php-fpm are, for the test harnesses
-# (t/TEST.PL, t/stress): from apxs and from what is installed, not from
-# Debian 12's paths. The same look-ups as scripts/lib/common.sh, for Perl.
+# Where the httpd, its modules, php-fpm and other programs are, for the test
+# harnesses (t/TEST.PL, t/lib, t/stress): from apxs, PATH and what is installed,
+# not from Debian 12's paths. The same look-ups as scripts/lib/common.sh, for Perl.
 use strict;
 use warnings;
 use Exporter 'import';
 
-our @EXPORT_OK = qw(apxs_q httpd_binary php_fpm_binary php_fpm_app_settings);
+our @EXPORT_OK = qw(apxs_q httpd_binary find_program php_fpm_binary php_fpm_app_settings);
 
-my @SEARCH = qw(/usr/sbin /usr/bin /sbin);
+# PATH, then where Debian puts daemons and admin tools (a test user's PATH
+# may lack the sbin directories).
+my @SEARCH = qw(/usr/sbin /usr/bin /sbin /bin);
 
 sub search_path { return (split(/:/, $ENV{PATH} // ''), @SEARCH) }
+
+# find_program($name, ...): the first of the names that is an executable
+# file on search_path(), or undef.
+sub find_program {
+    for my $name (@_) {
+        for my $dir (search_path()) {
+            my $p = "$dir/$name";
+            return $p if -x $p && !-d $p;
+        }
+    }
+    return undef;
+}
 
 # apxs_q($var): what `apxs -q VAR` says, cached; dies when it says nothing.
 # $APXS first, then apxs, then apxs2 (its name on some distributions).
@@ -30,18 +44,15 @@ sub apxs_q {
 # /usr/sbin/apache2).
 sub httpd_binary { return apxs_q('SBINDIR') . '/' . apxs_q('TARGET') }
 
-# php_fpm_binary(): $PHP_FPM, else a plain php-fpm, else the newest
-# php-fpmX.Y (Debian names the binary after its PHP: 8.2 on Debian 12, 8.4
-# on 13), on PATH or in /usr/sbin, /usr/bin, /sbin; undef when there is none.
+# php_fpm_binary(): $PHP_FPM, else the newest php-fpmX.Y (Debian names the
+# binary after its PHP: 8.2 on Debian 12, 8.4 on 13), else a plain
+# php-fpm, on search_path(); undef when there is none. The order of
+# scripts/lib/common.sh's php_fpm_binary.
 sub php_fpm_binary {
     return $ENV{PHP_FPM} if $ENV{PHP_FPM};
-    my @dirs = search_path();
-    for my $d (@dirs) {
-        return "$d/php-fpm" if -x "$d/php-fpm" && !-d _;
-    }
-    my @found = grep { -x $_ && !-d _ && m{/php-fpm\d+\.\d+$} } map { glob "$_/php-fpm*" } @dirs;
+    my @found = grep { -x $_ && !-d _ && m{/php-fpm\d+\.\d+$} } map { glob "$_/php-fpm*" } search_path();
     my ($newest) = sort { version_of($b) <=> version_of($a) } @found;
-    return $newest;
+    return $newest // find_program('php-fpm');
 }
 
 # "./php-fpm8.10" -> 8010: orders 8.10 after 8.9

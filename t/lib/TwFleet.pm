@@ -30,6 +30,7 @@ use POSIX ();
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
+use TwApxs ();
 use TwHTTP ();
 use TwTest ();
 
@@ -71,16 +72,6 @@ sub port_open {
     return 0 unless $s;
     close $s;
     return 1;
-}
-
-sub find_program {
-    for my $name (@_) {
-        for my $dir (split(/:/, $ENV{PATH} // ''), qw(/usr/sbin /usr/bin /sbin /bin)) {
-            my $p = "$dir/$name";
-            return $p if -x $p && !-d $p;
-        }
-    }
-    return undef;
 }
 
 my %STATIC;
@@ -613,7 +604,7 @@ sub new {
                    log => $a{log}, pid => undef }, $class;
 }
 
-sub binary { my ($self) = @_; return TwFleet::find_program($self->program) }
+sub binary { my ($self) = @_; return TwApxs::find_program($self->program) }
 sub port { $_[0]{port} }
 sub hostport { $_[0]{hostport} }
 sub why { $_[0]{why} // '' }
