@@ -18,7 +18,7 @@ use Time::HiRes qw(sleep time);
 use TwTest;
 use TwFleet;
 
-my $tool = TwFleet::top_dir() . '/twwebhook-inbox';
+my $tool = TwFleet::inbox_tool_path();
 ok(-x $tool, "twwebhook-inbox is built ($tool)") or BAIL_OUT('twwebhook-inbox not built');
 
 my $closed = TwFleet::free_port();       # nothing listens here
@@ -61,19 +61,10 @@ my $hp = $srv->hostport;
 my $stamp = int(time * 1000) . "-$$";
 my $n = 0;
 
-sub tool {
-    my @args = @_;
-    open(my $fh, '-|', $tool, @args) or die "run $tool: $!";
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    return ($? >> 8, $out);
-}
-
 # one line of "list" per entry: id received event delivery bytes attempts status
 sub entries {
     my ($d) = @_;
-    my ($rc, $out) = tool('list', $d);
+    my ($rc, $out) = TwFleet::inbox_tool('list', $d);
     my %e;
     for (split /\n/, $out) {
         my @f = split / /;
@@ -151,7 +142,8 @@ for my $ds (qw(cgi php)) {
     is($res->{status}, 503, 'Hold Off, proxy to a closed port: the sender sees 503') or diag(describe($res));
     $e = entries($dir{off});
     is($e->{ entry_id($psig, '/off') }{status}, 503, '... the entry is kept with status 503');
-    my ($rc, $out) = tool('redeliver', $dir{off}, '--url', "http://$hp/off/report.cgi", '--all');
+    my ($rc, $out) = TwFleet::inbox_tool('redeliver', $dir{off},
+                                         '--url', "http://$hp/off/report.cgi", '--all');
     is($rc, 0, 'redeliver --all to the CGI: exit 0') or diag($out);
     like($out, qr/^[0-9a-f]{64} 200 removed$/m, '... "<id> 200 removed"');
     is(scalar keys %{ entries($dir{off}) }, 0, '... the inbox is empty');
@@ -187,7 +179,7 @@ for my $case ([ 'the CGI answers 500', '/held/report.cgi?status=500', 500, 1 ],
 # show, show --body
 {
     my ($id, $body, $sig, $delivery) = @{ $held[0] };
-    my ($rc, $out) = tool('show', $dir{held}, $id);
+    my ($rc, $out) = TwFleet::inbox_tool('show', $dir{held}, $id);
     is($rc, 0, 'show: exit 0');
     like($out, qr{^path: /held/report\.cgi\?status=500$}m, '... the path it came in on');
     like($out, qr/^header: Signature: \Q$sig\E$/m, '... the Signature header (the sender\'s own)');
@@ -196,7 +188,7 @@ for my $case ([ 'the CGI answers 500', '/held/report.cgi?status=500', 500, 1 ],
     like($out, qr/^header: User-Agent: tw-integration-test$/m, '... User-Agent');
     unlike($out, qr/X-Tw-Test-Id/i, '... no header the scheme does not read');
     like($out, qr/^attempts: 1$/m, '... attempts 1');
-    ($rc, $out) = tool('show', $dir{held}, $id, '--body');
+    ($rc, $out) = TwFleet::inbox_tool('show', $dir{held}, $id, '--body');
     is($rc, 0, 'show --body: exit 0');
     is($out, $body, '... the body, byte for byte');
     my $all = join '', map { TwTest::slurp($_) // '' } glob "$dir{held}/*";
@@ -217,19 +209,21 @@ for my $case ([ 'the CGI answers 500', '/held/report.cgi?status=500', 500, 1 ],
 
 # redeliver: a failing target keeps the entries and exits non-zero
 {
-    my ($rc, $out) = tool('redeliver', $dir{held}, '--url', "http://127.0.0.1:$closed", '--all');
+    my ($rc, $out) = TwFleet::inbox_tool('redeliver', $dir{held},
+                                         '--url', "http://127.0.0.1:$closed", '--all');
     isnt($rc, 0, 'redeliver to a closed port: non-zero exit');
     like($out, qr/failed: cannot connect/, '... says it cannot connect');
     is(scalar keys %{ entries($dir{held}) }, 4, '... all four held entries are kept');
-    ($rc, $out) = tool('redeliver', $dir{held}, '--url', "http://$hp/held/report.php?status=500",
-                       $held[2][0]);
+    ($rc, $out) = TwFleet::inbox_tool('redeliver', $dir{held},
+                                      '--url', "http://$hp/held/report.php?status=500", $held[2][0]);
     isnt($rc, 0, 'redeliver to an app still failing: non-zero exit');
     like($out, qr/^\Q$held[2][0]\E 202 kept$/m, '... "<id> 202 kept" (held again)');
     is(entries($dir{held})->{ $held[2][0] }{attempts}, 2, '... the module counted the attempt');
-    ($rc, $out) = tool('drop', $dir{held}, $held[4][0]);
+    ($rc, $out) = TwFleet::inbox_tool('drop', $dir{held}, $held[4][0]);
     is($rc, 0, 'drop: exit 0') or diag($out);
     ok(!entries($dir{held})->{ $held[4][0] }, '... the entry is gone');
-    ($rc, $out) = tool('redeliver', $dir{held}, '--url', "http://$hp/held/report.php", '--all');
+    ($rc, $out) = TwFleet::inbox_tool('redeliver', $dir{held},
+                                      '--url', "http://$hp/held/report.php", '--all');
     is($rc, 0, 'redeliver --all to the working app: exit 0') or diag($out);
     is(scalar(() = $out =~ /^[0-9a-f]{64} 200 removed$/mg), 3, '... three removed') or diag($out);
     is(scalar keys %{ entries($dir{held}) }, 0, '... the inbox is empty');
@@ -237,9 +231,9 @@ for my $case ([ 'the CGI answers 500', '/held/report.cgi?status=500', 500, 1 ],
         ok(downstream_ran($h->[3]), "redelivered $h->[3]: the app got it");
     }
     ok(!downstream_ran($held[4][3]), 'the dropped one never reached the app');
-    ($rc, $out) = tool('drop', $dir{held}, 'f' x 64);
+    ($rc, $out) = TwFleet::inbox_tool('drop', $dir{held}, 'f' x 64);
     isnt($rc, 0, 'drop of an unknown id: non-zero exit');
-    ($rc, $out) = tool('--help');
+    ($rc, $out) = TwFleet::inbox_tool('--help');
     is($rc, 0, '--help: exit 0');
     like($out, qr/^Usage: twwebhook-inbox list/m, '... usage');
 }

@@ -24,7 +24,7 @@ use Time::HiRes qw(sleep time);
 use TwTest;
 use TwFleet;
 
-my $tool = TwFleet::top_dir() . '/twwebhook-inbox';
+my $tool = TwFleet::inbox_tool_path();
 my $N = $ENV{TW_INBOX_KILL_DELIVERIES} || 60;
 my $CLIENTS = 6;
 my $stamp = int(time * 1000) . "-$$";
@@ -36,13 +36,6 @@ my %mpm_conf = (
              . "MaxRequestWorkers 16\n",
 );
 
-sub tool {
-    open(my $fh, '-|', $tool, @_) or die "run $tool: $!";
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    return ($? >> 8, $out);
-}
 
 # The httpd children of $master (not mod_cgid's daemon, which holds the
 # listening ScriptSock: killing it would only break CGI).
@@ -184,14 +177,15 @@ EOF
         }
     }
     my %inbox;   # delivery id -> entry id
-    my ($rc, $out) = tool('list', $dir);
+    my ($rc, $out) = TwFleet::inbox_tool('list', $dir);
     for (split /\n/, $out) {
         my @f = split / /;
         $inbox{ $f[3] } = $f[0] if @f == 7;
     }
-    ($rc, $out) = tool('redeliver', $dir, '--url', "http://$hp/load/report.php", '--all');
+    ($rc, $out) = TwFleet::inbox_tool('redeliver', $dir,
+                                      '--url', "http://$hp/load/report.php", '--all');
     my %redelivered = map { $_ => 1 } $out =~ /^([0-9a-f]{64}) 2\d\d removed$/mg;
-    my ($rc2, $left) = tool('list', $dir);
+    my ($rc2, $left) = TwFleet::inbox_tool('list', $dir);
 
     my $sent = @ids;
     my $delivered = grep { $final{$_} == 200 } @ids;

@@ -383,6 +383,18 @@ sub retry_409 {
     return $res;
 }
 
+# inbox_tool(@args) -> ($exit_status, $stdout): the built twwebhook-inbox
+# run with @args (its path: inbox_tool_path()).
+sub inbox_tool_path { return "$TOP/twwebhook-inbox" }
+sub inbox_tool {
+    my $tool = inbox_tool_path();
+    open(my $fh, '-|', $tool, @_) or die "run $tool: $!";
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    return ($? >> 8, $out);
+}
+
 # one_child($threads): the event MPM's settings for a server of exactly one
 # child with $threads threads (mpm_conf). apr_memcache keeps its "server
 # dead" state per process, so one child makes outage and recovery steps
