@@ -220,6 +220,16 @@ apr_status_t tw_spool_read_at(tw_spool_t *sp, apr_off_t offset,
                               void *buf, apr_size_t cap, apr_size_t *got);
 
 /*
+ * The memory part of the body from offset on, in place: *len bytes at the
+ * address returned, or NULL and *len 0 when offset is not in the memory
+ * part (past its end, or in the file part). No copy, so a reader that
+ * only passes bytes on (the replay filter, a second HMAC pass) saves one;
+ * the address stays valid until the next append and while the spool's
+ * pool lives.
+ */
+const void *tw_spool_memory_at(const tw_spool_t *sp, apr_off_t offset, apr_size_t *len);
+
+/*
  * A reader's own place in the body, for reading it front to back:
  * tw_spool_read_next() copies up to cap bytes from *cur's offset and moves
  * it past them (*got is 0 at the end). Initialise with

@@ -285,17 +285,28 @@ int tw_spool_on_disk(const tw_spool_t *sp)
     return sp != NULL && sp->file != NULL;
 }
 
+const void *tw_spool_memory_at(const tw_spool_t *sp, apr_off_t offset, apr_size_t *len)
+{
+    if (len == NULL)
+        return NULL;
+    *len = 0;
+    if (sp == NULL || offset < 0 || offset >= (apr_off_t)sp->mem_len)
+        return NULL;
+    *len = sp->mem_len - (apr_size_t)offset;
+    return sp->mem + offset;
+}
+
 static apr_size_t read_memory(const tw_spool_t *sp, apr_off_t offset,
                               char *buf, apr_size_t cap)
 {
     apr_size_t n;
+    const void *mem = tw_spool_memory_at(sp, offset, &n);
 
-    if (offset >= (apr_off_t)sp->mem_len)
+    if (mem == NULL)
         return 0;
-    n = sp->mem_len - (apr_size_t)offset;
     if (n > cap)
         n = cap;
-    memcpy(buf, sp->mem + offset, n);
+    memcpy(buf, mem, n);
     return n;
 }
 

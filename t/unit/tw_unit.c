@@ -1583,6 +1583,41 @@ static void test_spool_write_failure(apr_pool_t *parent, const char *dir)
     signal(SIGXFSZ, SIG_DFL);
 }
 
+/* tw_spool_memory_at: the memory part in place, nothing of the file part. */
+static void test_spool_memory_at(apr_pool_t *parent, const char *dir)
+{
+    apr_pool_t *pool;
+    tw_spool_t *sp = NULL;
+    unsigned char src[3000];
+    const unsigned char *mem;
+    apr_size_t len = 99;
+    size_t i;
+
+    for (i = 0; i < sizeof(src); i++)
+        src[i] = (unsigned char)(i * 11 + 5);
+    apr_pool_create(&pool, parent);
+    ok(tw_spool_memory_at(NULL, 0, &len) == NULL && len == 0, "memory_at of no spool: NULL, 0 bytes");
+    is_int(tw_spool_create(&sp, pool, 2048, -1, dir), APR_SUCCESS, "spool of 2048 bytes in memory");
+    ok(tw_spool_memory_at(sp, 0, NULL) == NULL, "memory_at without a length: NULL");
+    len = 99;
+    ok(tw_spool_memory_at(sp, 0, &len) == NULL && len == 0, "memory_at of an empty spool: NULL, 0 bytes");
+    is_int(tw_spool_append(sp, src, sizeof(src)), APR_SUCCESS, "append 3000 bytes (952 to disk)");
+    mem = tw_spool_memory_at(sp, 0, &len);
+    ok(mem != NULL && len == 2048 && memcmp(mem, src, 2048) == 0,
+       "memory_at 0: the 2048 bytes of the memory part, in place");
+    mem = tw_spool_memory_at(sp, 2000, &len);
+    ok(mem != NULL && len == 48 && memcmp(mem, src + 2000, 48) == 0,
+       "memory_at 2000: the last 48 bytes of the memory part");
+    len = 99;
+    ok(tw_spool_memory_at(sp, 2048, &len) == NULL && len == 0, "memory_at 2048 (the file part): NULL, 0 bytes");
+    len = 99;
+    ok(tw_spool_memory_at(sp, 5000, &len) == NULL && len == 0, "memory_at past the end: NULL, 0 bytes");
+    len = 99;
+    ok(tw_spool_memory_at(sp, -1, &len) == NULL && len == 0, "memory_at a negative offset: NULL, 0 bytes");
+    apr_pool_destroy(pool);
+    is_int(count_dir_entries(dir, parent), 0, "no file left after the pool is gone");
+}
+
 static void test_spool(apr_pool_t *pool)
 {
     const char *tmp = NULL;
@@ -1598,6 +1633,7 @@ static void test_spool(apr_pool_t *pool)
         return;
     }
     test_spool_memory(pool, dir);
+    test_spool_memory_at(pool, dir);
     test_spool_disk(pool, dir);
     test_spool_bad_dir(pool, dir);
     test_spool_buffered(pool, dir);
