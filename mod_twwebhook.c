@@ -12,7 +12,8 @@
  *      send its body.
  *   2. The body is read to its end from the request's protocol input filters,
  *      streamed through one HMAC-SHA256 per configured secret and into a
- *      tw_spool (memory up to TW_SPOOL_MEM_LIMIT, a temporary file beyond).
+ *      tw_spool (memory up to TwWebhookSpoolMemoryLimit, a temporary file
+ *      in TwWebhookSpoolDir beyond).
  *   3. No secret matches: 401. One does: the Event and Delivery headers must
  *      be plain (they are not signed), else 400.
  *   4. The protocol input filters that were used up (HTTP_IN, and under
@@ -55,7 +56,6 @@ module AP_MODULE_DECLARE_DATA twwebhook_module;
 
 /* ---- defaults and limits ------------------------------------------------ */
 
-#define TW_SPOOL_MEM_LIMIT    ((apr_size_t)64 * 1024)   /* rest goes to disk */
 #define TW_READ_CHUNK         ((apr_off_t)64 * 1024)    /* per ap_get_brigade */
 #define TW_HANDBACK_CHUNK     ((apr_size_t)64 * 1024)   /* per bucket handed back */
 
@@ -416,22 +416,35 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
  * readbytes, then EOS on every call after the last byte (httpd reads again
  * in ap_discard_request_body after each response).
  *
- * The body is read ahead front to back, TW_HANDBACK_CHUNK at a time, into
- * one heap bucket (the spool's cursor: one read(2), no lseek(2), per chunk
- * on disk), and handed back as pieces of it split off at readbytes: mod_cgid
- * asks for 8 KB per call, and the pieces share the chunk's buffer instead
- * of each costing a copy and a system call. Heap buckets rather than file
- * buckets: the spool's file belongs to the transaction and a handler may
- * set buckets aside beyond it, and a file bucket read by the handler would
- * seek per read or map up to 4 MiB of the file into the child.
+ * The body is read ahead front to back into handback_ahead and handed back
+ * as pieces split off at readbytes (mod_cgid asks for 8 KB per call; the
+ * pieces share their bucket's data instead of each costing a copy).
+ *
+ * The memory part goes as one pool bucket over the spool's own buffer: no
+ * copy, and the bucket copies itself to the heap should a handler keep it
+ * beyond the top request's pool, which owns that buffer. The file part goes
+ * TW_HANDBACK_CHUNK at a time as heap buckets (the spool's cursor: one
+ * read(2), no lseek(2), per chunk). Not file buckets: the spool's file
+ * belongs to the transaction and a handler may set buckets aside beyond
+ * it, and a file bucket read by the handler would seek per read or map up
+ * to 4 MiB of the file into the child.
  */
 static apr_status_t handback_read_ahead(ap_filter_t *f, tw_txn_t *txn)
 {
     apr_bucket_alloc_t *ba = f->c->bucket_alloc;
-    char *buf = apr_bucket_alloc(TW_HANDBACK_CHUNK, ba);
     apr_size_t got = 0;
+    const void *mem = tw_spool_memory_at(txn->body, txn->handback_cursor.offset, &got);
+    char *buf;
     apr_status_t rv;
 
+    if (mem != NULL) {
+        APR_BRIGADE_INSERT_TAIL(txn->handback_ahead,
+                                apr_bucket_pool_create(mem, got, tw_top_request(f->r)->pool,
+                                                       ba));
+        txn->handback_cursor.offset += (apr_off_t)got;
+        return APR_SUCCESS;
+    }
+    buf = apr_bucket_alloc(TW_HANDBACK_CHUNK, ba);
     rv = tw_spool_read_next(txn->body, &txn->handback_cursor, buf, TW_HANDBACK_CHUNK, &got);
     if (rv != APR_SUCCESS || got == 0) {
         apr_bucket_free(buf);
@@ -473,7 +486,7 @@ static apr_status_t filter_handback(ap_filter_t *f, apr_bucket_brigade *bb,
         && (rv = handback_read_ahead(f, txn)) != APR_SUCCESS)
         return rv;
 
-    b = APR_BRIGADE_FIRST(txn->handback_ahead);   /* a heap bucket, never empty */
+    b = APR_BRIGADE_FIRST(txn->handback_ahead);   /* pool or heap, never empty */
     n = b->length;
     if (readbytes > 0 && (apr_uint64_t)readbytes < n)
         n = (apr_size_t)readbytes;
@@ -641,11 +654,19 @@ typedef tw_status_t (*tw_chunk_feed_t)(void *ctx, const void *data, size_t len);
 static tw_status_t feed_stored_body(request_rec *r, tw_spool_t *spool,
                                     tw_chunk_feed_t feed, void *ctx, tw_status_t io_status)
 {
-    char *buf = apr_palloc(r->pool, TW_HANDBACK_CHUNK);
     tw_spool_cursor_t cursor = TW_SPOOL_CURSOR_INIT;
     apr_size_t got;
+    const void *mem = tw_spool_memory_at(spool, 0, &got);
     tw_status_t st = TW_OK;
+    char *buf;
 
+    if (mem != NULL) {   /* the memory part in place, then the file part */
+        st = feed(ctx, mem, got);
+        cursor.offset = (apr_off_t)got;
+    }
+    if (st != TW_OK || cursor.offset == tw_spool_length(spool))
+        return st;
+    buf = apr_palloc(r->pool, TW_HANDBACK_CHUNK);
     while (st == TW_OK) {
         if (tw_spool_read_next(spool, &cursor, buf, TW_HANDBACK_CHUNK, &got) != APR_SUCCESS)
             return io_status;   /* the disk failed under us */
@@ -745,8 +766,9 @@ static int read_new_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
                          tw_verifier_t *v)
 {
     tw_srv_conf_t *sc = ap_get_module_config(r->server->module_config, &twwebhook_module);
-    apr_status_t rv = tw_spool_create(&txn->body, tw_top_request(r)->pool, TW_SPOOL_MEM_LIMIT,
-                                      announced_length(r), sc->spool_dir);
+    apr_status_t rv = tw_spool_create(&txn->body, tw_top_request(r)->pool,
+                                      tw_conf_spool_memory(dc), announced_length(r),
+                                      sc->spool_dir);
 
     if (rv != APR_SUCCESS)
         return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0403",
