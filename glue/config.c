@@ -21,6 +21,11 @@
 APLOG_USE_MODULE(twwebhook);
 
 #define TW_DEFAULT_MAX_BODY   ((apr_off_t)1024 * 1024)  /* 1 MiB */
+/* Of each body, what stays in memory; the rest goes to TwWebhookSpoolDir.
+ * Every request in flight may hold this much, so the default is small and
+ * the ceiling keeps a typo (an extra zero or two) from costing gigabytes. */
+#define TW_DEFAULT_SPOOL_MEMORY ((apr_off_t)64 * 1024)         /* 64 KiB */
+#define TW_SPOOL_MEMORY_MAX     ((apr_off_t)64 * 1024 * 1024)  /* 64 MiB */
 #define TW_DEFAULT_TOLERANCE  300                       /* seconds, as Stripe and Slack */
 #define TW_TOLERANCE_MAX      (30 * 24 * 3600)          /* the longest replay window */
 
@@ -30,6 +35,7 @@ void *tw_create_dir_conf(apr_pool_t *p, char *dir)
 
     dc->enabled = TW_UNSET;
     dc->max_body = TW_UNSET;
+    dc->spool_memory = TW_UNSET;
     dc->require_json = TW_UNSET;
     dc->tolerance = TW_UNSET;
     dc->inbox_hold = TW_UNSET;
@@ -59,6 +65,7 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_VAL(tolerance);
     MERGE_PTR(tolerance_at);
     MERGE_VAL(max_body);
+    MERGE_VAL(spool_memory);
     MERGE_PTR(signature_header);
     MERGE_PTR(event_header);
     MERGE_PTR(delivery_header);
@@ -95,6 +102,12 @@ int tw_conf_protects(const tw_dir_conf_t *dc)
 apr_off_t tw_conf_max_body(const tw_dir_conf_t *dc)
 {
     return dc->max_body == TW_UNSET ? TW_DEFAULT_MAX_BODY : dc->max_body;
+}
+
+apr_size_t tw_conf_spool_memory(const tw_dir_conf_t *dc)
+{
+    return (apr_size_t)(dc->spool_memory == TW_UNSET ? TW_DEFAULT_SPOOL_MEMORY
+                                                     : dc->spool_memory);
 }
 
 const tw_profile_t *tw_conf_profile(const tw_dir_conf_t *dc)
@@ -393,19 +406,40 @@ static const char *cmd_tolerance(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+/* 1 when arg is a whole number of bytes (decimal digits only, no sign). */
+static int parse_bytes(const char *arg, apr_off_t *psize)
+{
+    char *end;
+
+    return apr_isdigit(*arg) && apr_strtoff(psize, arg, &end, 10) == APR_SUCCESS
+        && *end == '\0';
+}
+
 /* TwWebhookMaxBodySize <bytes> */
 static const char *cmd_max_body(cmd_parms *cmd, void *dcv, const char *arg)
 {
     tw_dir_conf_t *dc = dcv;
     apr_off_t size;
-    char *end;
 
-    if (apr_strtoff(&size, arg, &end, 10) != APR_SUCCESS || end == arg || *end != '\0'
-        || size <= 0)
+    if (!parse_bytes(arg, &size) || size == 0)
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not a positive whole number of bytes",
                             cmd->cmd->name, arg);
     dc->max_body = size;
+    return NULL;
+}
+
+/* TwWebhookSpoolMemoryLimit <bytes> */
+static const char *cmd_spool_memory(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tw_dir_conf_t *dc = dcv;
+    apr_off_t size;
+
+    if (!parse_bytes(arg, &size) || size > TW_SPOOL_MEMORY_MAX)
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a whole number of bytes from 0 to %" APR_OFF_T_FMT,
+                            cmd->cmd->name, arg, TW_SPOOL_MEMORY_MAX);
+    dc->spool_memory = size;
     return NULL;
 }
 
@@ -521,6 +555,9 @@ const command_rec tw_cmds[] = {
                   "seconds a signed timestamp may lie in the past or future (default 300)"),
     AP_INIT_TAKE1("TwWebhookMaxBodySize", cmd_max_body, NULL, RSRC_CONF | ACCESS_CONF,
                   "largest webhook body accepted, in bytes (default 1048576)"),
+    AP_INIT_TAKE1("TwWebhookSpoolMemoryLimit", cmd_spool_memory, NULL, RSRC_CONF | ACCESS_CONF,
+                  "bytes of each body kept in memory, the rest going to TwWebhookSpoolDir "
+                  "(default 65536)"),
     AP_INIT_TAKE1("TwWebhookSpoolDir", cmd_spool_dir, NULL, RSRC_CONF,
                   "directory for bodies too large to keep in memory "
                   "(default: the system temporary directory)"),

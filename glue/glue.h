@@ -40,6 +40,7 @@ typedef struct {
     const char *tolerance_at;        /* "file:line", for check_config */
     const char *keys_scope;    /* the section that listed them (replay scope) */
     apr_off_t max_body;        /* TwWebhookMaxBodySize; TW_UNSET inherits */
+    apr_off_t spool_memory;    /* TwWebhookSpoolMemoryLimit; TW_UNSET inherits */
     const char *signature_header;  /* TwWebhookSignatureHeader; NULL inherits */
     const char *event_header;      /* TwWebhookEventHeader; NULL inherits */
     const char *delivery_header;   /* TwWebhookDeliveryHeader; NULL inherits */
@@ -64,6 +65,7 @@ extern const command_rec tw_cmds[];
 /* What a section's settings come to, defaults resolved. */
 int tw_conf_protects(const tw_dir_conf_t *dc);
 apr_off_t tw_conf_max_body(const tw_dir_conf_t *dc);
+apr_size_t tw_conf_spool_memory(const tw_dir_conf_t *dc);
 const tw_profile_t *tw_conf_profile(const tw_dir_conf_t *dc);
 const apr_array_header_t *tw_conf_keys(const tw_dir_conf_t *dc, const char **pbad);
 apr_int64_t tw_conf_tolerance(const tw_dir_conf_t *dc);

@@ -1,4 +1,5 @@
-# Large bodies: up to 64 KiB stay in memory, the rest is spilled to a
+# Large bodies: up to 64 KiB (TwWebhookSpoolMemoryLimit) stay in memory,
+# the rest is spilled to a
 # "twwebhook.*" temporary file in TwWebhookSpoolDir (t/logs/spool) that
 # exists while the downstream runs (its name may already be removed: the
 # downstreams also count descriptors open on it) and is gone after the
@@ -72,6 +73,24 @@ for my $len (65536, 65537) {
     is(spilled($res), $len > 65536 ? 1 : 0,
        "$len bytes: " . ($len > 65536 ? 'a spool file' : 'no spool file'));
     ok(spool_empty(), "$len bytes: nothing left in the spool");
+}
+
+# TwWebhookSpoolMemoryLimit moves the boundary: 1 MiB in memory under
+# /big/mem (handed back from the spool's buffer itself), nothing under
+# /big/disk. Both downstreams, as each reads the hand-back its own way.
+for my $case (['big/mem', 1048576, 0], ['big/mem', 1048577, 1], ['big/disk', 1, 1],
+              ['big/disk', 200000, 1]) {
+    my ($prefix, $len, $on_disk) = @$case;
+    my $body = substr($big, 0, $len);
+    for my $ds (downstreams()) {
+        my $res = tw_request(path => url($prefix, $ds), body => $body, timeout => 60,
+                             content_type => 'application/octet-stream',
+                             signature => sign($body, $SECRET{a}));
+        check_delivered($res, $ds, $body, \%v, "$ds: /$prefix, $len bytes delivered intact");
+        is(spilled($res), $on_disk,
+           "$ds: /$prefix, $len bytes: " . ($on_disk ? 'a spool file' : 'no spool file'));
+        ok(spool_empty(), "$ds: /$prefix, $len bytes: nothing left in the spool");
+    }
 }
 
 # Rejected big bodies leave nothing behind either.
