@@ -32,6 +32,7 @@ use Time::HiRes qw(sleep time);
 
 use TwApxs ();
 use TwHTTP ();
+use TwSys qw(free_port pid_alive slurp slurp_from);
 use TwTest ();
 
 my $T_DIR = dirname(dirname(abs_path(__FILE__)));   # t/
@@ -55,16 +56,6 @@ END {
 
 sub t_dir { $T_DIR }
 sub top_dir { $TOP }
-
-# A port nothing listens on right now (the kernel's choice).
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1, ReuseAddr => 1)
-        or croak "no free port: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
 
 sub port_open {
     my ($hostport) = @_;
@@ -225,22 +216,14 @@ sub output { $_[0]{output} // '' }
 sub why {
     my ($self) = @_;
     return join "\n", ($self->{why} // ''), $self->output,
-        'error_log: ' . (TwTest::slurp($self->{error_log}) // '(none)');
+        'error_log: ' . (slurp($self->{error_log}) // '(none)');
 }
 
 sub httpd_pid {
     my ($self) = @_;
-    my $text = TwTest::slurp($self->{pid_file}) // '';
+    my $text = slurp($self->{pid_file}) // '';
     my ($pid) = $text =~ /(\d+)/;
     return $pid;
-}
-
-sub pid_alive {
-    my ($pid) = @_;
-    return 0 unless $pid && kill 0, $pid;
-    open my $st, '<', "/proc/$pid/stat" or return 1;
-    my $stat = <$st> // '';
-    return $stat =~ /^\d+ \(.*\) Z/ ? 0 : 1;
 }
 
 # Starts the server and waits until it is up and accepts connections; 1 or
@@ -325,11 +308,7 @@ sub log_mark { my ($self) = @_; return -s $self->{error_log} || 0 }
 
 sub log_since {
     my ($self, $mark) = @_;
-    open my $fh, '<:raw', $self->{error_log} or return '';
-    seek $fh, $mark // 0, 0;
-    local $/;
-    my $s = <$fh>;
-    return $s // '';
+    return TwSys::slurp_from($self->{error_log}, $mark) // '';
 }
 
 sub wait_log {
@@ -350,7 +329,7 @@ sub access_line {
     my ($self, $id, $timeout) = @_;
     my $until = time + ($timeout // 5);
     while (1) {
-        my $log = TwTest::slurp($self->{access_log}) // '';
+        my $log = slurp($self->{access_log}) // '';
         for my $line (split /\n/, $log) {
             return $line if index($line, "$id ") == 0;
         }
@@ -436,7 +415,7 @@ sub signed_body {
 sub check_logs {
     my ($srv, $sigs) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my $log = TwTest::slurp($srv->error_log) // '';
+    my $log = slurp($srv->error_log) // '';
     my $n = $srv->name;
     Test::More::unlike($log, qr/\Q$TwSecrets::SECRET{a}\E/, "$n: no secret in its error log");
     my %in_log = map { lc($_) => 1 } $log =~ /(?<![0-9A-Fa-f])([0-9A-Fa-f]{64})(?![0-9A-Fa-f])/g;
@@ -510,7 +489,7 @@ sub parallel_requests {
     waitpid $_, 0 for @pids;
     my @res;
     for my $i (0 .. $#specs) {
-        my $text = TwTest::slurp("$dir/$i.json");
+        my $text = slurp("$dir/$i.json");
         push @res, defined $text ? JSON::PP->new->decode($text)
                                  : { error => 'the request process reported nothing',
                                      id => $specs[$i]{id} };
@@ -640,8 +619,9 @@ sub _start_once {
     my ($self) = @_;
     my $bin = $self->binary;
     unless ($bin) {
+        # Debian's package for each engine carries the program's name
         $self->{why} = $self->program . ' not found (Debian: apt-get install '
-            . $self->package . ')';
+            . $self->program . ')';
         return 0;
     }
     my @cmd = ($bin, $self->arguments);
@@ -719,7 +699,6 @@ package TwFleet::Memcached;
 our @ISA = ('TwFleet::Daemon');
 
 sub program { 'memcached' }
-sub package { 'memcached' }
 sub arguments {
     my ($self) = @_;
     return ('-l', '127.0.0.1', '-p', $self->{port}, '-U', '0', '-m', '16', '-c', '512', '-t', '2',
@@ -746,7 +725,6 @@ package TwFleet::Redis;
 our @ISA = ('TwFleet::Daemon');
 
 sub program { 'redis-server' }
-sub package { 'redis-server' }
 sub arguments {
     my ($self) = @_;
     return ('--bind', '127.0.0.1', '--port', $self->{port}, '--save', '', '--appendonly', 'no',

@@ -13,7 +13,7 @@ use warnings;
 use Carp qw(croak);
 use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 use Exporter 'import';
-use Fcntl qw(:flock SEEK_SET);
+use Fcntl qw(:flock);
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP ();
@@ -26,6 +26,7 @@ use Apache::TestRequest ();
 
 use TwHTTP qw(parse_response read_some write_some);
 use TwSecrets qw(%SECRET);
+use TwSys qw(slurp slurp_from);
 
 our @EXPORT = qw(%SECRET sign tw_request downstream_ran log_mark log_since
                  wait_log tw_vars downstreams url new_id record_sent
@@ -36,14 +37,6 @@ our @EXPORT = qw(%SECRET sign tw_request downstream_ran log_mark log_since
 $SIG{PIPE} = 'IGNORE';
 
 sub tw_vars { Apache::Test::vars() }
-
-sub slurp {
-    my ($path) = @_;
-    open my $fh, '<:raw', $path or return undef;
-    local $/;
-    my $s = <$fh>;
-    return defined $s ? $s : '';
-}
 
 # The two downstream applications behind every test prefix.
 sub downstreams { return qw(cgi php) }
@@ -276,11 +269,7 @@ sub log_mark { return -s error_log_path() || 0 }
 
 sub log_since {
     my ($mark) = @_;
-    open my $fh, '<:raw', error_log_path() or return '';
-    seek $fh, $mark, SEEK_SET;
-    local $/;
-    my $s = <$fh>;
-    return defined $s ? $s : '';
+    return slurp_from(error_log_path(), $mark) // '';
 }
 
 # Waits (up to $timeout s) for a line matching $re after $mark; returns the

@@ -33,6 +33,7 @@ use Time::HiRes qw(time sleep);
 use lib dirname(__FILE__) . '/../../lib';   # t/lib: TwApxs, shared with t/TEST.PL
 use TwApxs ();
 use TwHTTP ();
+use TwSys qw(slurp spew free_port pid_alive wait_until);
 
 our @EXPORT = qw(check note figure skip_check done quick run_dir top_dir
                  run_user slurp spew sign sha256_hex hmac_sha256_hex
@@ -117,50 +118,9 @@ sub top_dir {
 # The user httpd's children run as ('' when not root: the current user).
 sub run_user { return $> == 0 ? ($ENV{TW_STRESS_USER} || 'twtest') : '' }
 
-sub slurp {
-    my ($path) = @_;
-    open my $fh, '<:raw', $path or return undef;
-    local $/;
-    my $s = <$fh>;
-    return $s // '';
-}
-
-sub spew {
-    my ($path, $text, $mode) = @_;
-    open my $fh, '>:raw', $path or die "write $path: $!\n";
-    print {$fh} $text;
-    close $fh or die "close $path: $!\n";
-    chmod $mode, $path if defined $mode;
-}
-
 sub sign {
     my ($body, $secret) = @_;
     return hmac_sha256_hex($body, $secret);
-}
-
-# Waits until $cond->() is true, at most $timeout seconds; returns its value.
-sub wait_until {
-    my ($cond, $timeout, $step) = @_;
-    my $until = time + $timeout;
-    while (1) {
-        my $v = $cond->();
-        return $v if $v;
-        return $v if time >= $until;
-        sleep($step // 0.05);
-    }
-}
-
-my %PORTS_GIVEN;
-sub free_port {
-    for (1 .. 50) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                      Listen => 1, ReuseAddr => 1) or die "no free port: $!";
-        my $p = $s->sockport;
-        close $s;
-        next if $PORTS_GIVEN{$p}++;
-        return $p;
-    }
-    die "no free port after 50 tries\n";
 }
 
 # ---- process registry and cleanup ----------------------------------------------
@@ -193,13 +153,6 @@ END {
     my $rc = $?;
     run_cleanups();
     $? = $rc;
-}
-
-sub pid_alive {
-    my ($pid) = @_;
-    return 0 unless $pid && kill 0, $pid;
-    my $stat = slurp("/proc/$pid/stat") // return 1;
-    return $stat =~ /^\d+ \(.*\) Z/ ? 0 : 1;
 }
 
 # ---- the raw-socket HTTP client ----------------------------------------------------
