@@ -153,12 +153,7 @@ for my $case ([ 'malformed signature', 401, '/prot/report.cgi', signature => 'no
 # HTTP/2: the same error pages, over h2c. nghttp, not curl: the server
 # resets a stream whose body it never read, and curl may then lose the
 # response (see TwTest::tw_nghttp).
-my $h2c = do {
-    Apache::TestRequest::module('tw_h2c');
-    my $hp = Apache::TestRequest::hostport();
-    Apache::TestRequest::module('default');
-    "http://$hp";
-};
+my $h2c = vhost_base('tw_h2c');
 for my $ds (downstreams()) {
     my $url = "$h2c$page{$ds}/report.$ds";
     my $res = tw_nghttp(url => $url, body => $body, signature => 'nothex');

@@ -66,9 +66,7 @@ for my $ds (downstreams()) {
 
 # The same over HTTP/2 (h2c): the policy of the location the stream ends up in.
 {
-    Apache::TestRequest::module('tw_h2c');
-    my $h2c = 'http://' . Apache::TestRequest::hostport();
-    Apache::TestRequest::module('default');
+    my $h2c = vhost_base('tw_h2c');
     for my $ds (downstreams()) {
         my $body = '{"page":{"id":99}}';
         my ($res) = tw_curl([ { url => "$h2c$entry{$ds}", body => $body,

@@ -31,13 +31,7 @@ use Test::More;
 use Apache::TestRequest ();
 use TwTest;
 
-my %base;
-for my $vh (qw(tw_h2c tw_h2tls)) {
-    Apache::TestRequest::module($vh);
-    my ($port) = Apache::TestRequest::hostport() =~ /:(\d+)$/;
-    Apache::TestRequest::module('default');
-    $base{$vh} = ($vh eq 'tw_h2tls' ? 'https' : 'http') . "://127.0.0.1:$port";
-}
+my %base = map { $_ => vhost_base($_) } qw(tw_h2c tw_h2tls);
 my %mode = (tw_h2c => 'prior', tw_h2tls => 'tls');
 my $mpm = tw_vars()->{tw_mpm} // 'event';
 my %version = (tw_h2c => '2', tw_h2tls => $mpm eq 'prefork' ? '1.1' : '2');

@@ -32,7 +32,7 @@ our @EXPORT = qw(%SECRET sign tw_request downstream_ran log_mark log_since
                  wait_log tw_vars downstreams url new_id record_sent
                  describe slurp check_delivered check_rejected rejection_re
                  spool_files spool_open sha256_hex build_request tw_exchange log_count handler_log
-                 tw_curl tw_nghttp backend_start backend_stop run_stress_step);
+                 tw_curl tw_h2c_unsized vhost_base tw_nghttp backend_start backend_stop run_stress_step);
 
 $SIG{PIPE} = 'IGNORE';
 
@@ -164,6 +164,20 @@ sub build_request {
 # Response: status, reason, headers (lowercased names, joined by ", "),
 # body, interim (list of 1xx statuses), elapsed, id, json (200 + JSON body),
 # body_sent (bytes of the body actually written), error.
+# A non-blocking connection to $hostport and an IO::Select on it; an empty
+# list, with $res->{error} saying why, when it cannot be made.
+sub _connect {
+    my ($hostport, $res) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => $hostport, Proto => 'tcp', Timeout => 10);
+    unless ($sock) {
+        $res->{error} = "connect $hostport: $!";
+        return;
+    }
+    binmode $sock;
+    $sock->blocking(0);
+    return ($sock, IO::Select->new($sock));
+}
+
 sub tw_request {
     my %a = @_;
     my $method = $a{method} // 'POST';
@@ -175,15 +189,7 @@ sub tw_request {
                 delivery => $delivery };
     my $t0 = time;
     my $deadline = $t0 + $timeout;
-    my $sock = IO::Socket::INET->new(PeerAddr => $hostport, Proto => 'tcp',
-                                     Timeout => 10);
-    unless ($sock) {
-        $res->{error} = "connect $hostport: $!";
-        return $res;
-    }
-    binmode $sock;
-    $sock->blocking(0);
-    my $sel = IO::Select->new($sock);
+    my ($sock, $sel) = _connect($hostport, $res) or return $res;
 
     my $out = $head;
     my $body_pending = $a{expect} ? $wire_body : undef;
@@ -430,15 +436,7 @@ sub tw_exchange {
         push @wire, { bytes => $head . $body, id => $id, delivery => $delivery };
     }
     my $result = { responses => [], closed => 0, leftover => '' };
-    my $sock = IO::Socket::INET->new(PeerAddr => $hostport, Proto => 'tcp',
-                                     Timeout => 10);
-    unless ($sock) {
-        $result->{error} = "connect $hostport: $!";
-        return $result;
-    }
-    binmode $sock;
-    $sock->blocking(0);
-    my $sel = IO::Select->new($sock);
+    my ($sock, $sel) = _connect($hostport, $result) or return $result;
     my $out = '';
     my $next = 0;    # the next request to queue
     if ($opt{pipeline}) {
@@ -639,6 +637,31 @@ sub tw_curl {
     }
     unlink "$tag.out", "$tag.err";
     return @res;
+}
+
+# The base URL of one of t/conf's virtual hosts: "http://127.0.0.1:PORT",
+# https for tw_h2tls (whose certificate names 127.0.0.1).
+sub vhost_base {
+    my ($vh) = @_;
+    local $_;   # Apache::Test's config parser assigns to $_ (map's may be read-only)
+    Apache::TestRequest::module($vh);
+    my ($port) = Apache::TestRequest::hostport() =~ /:(\d+)$/;
+    Apache::TestRequest::module('default');
+    return ($vh eq 'tw_h2tls' ? 'https' : 'http') . "://127.0.0.1:$port";
+}
+
+# One POST over h2c (prior knowledge) to $path on tw_h2c, its body streamed
+# from stdin so that no content-length is sent; %t as a tw_curl transfer.
+# Checks that it went over HTTP/2 without a content-length (two checks
+# named after $name) and returns the response.
+sub tw_h2c_unsized {
+    my ($path, $name, %t) = @_;
+    my ($res) = tw_curl([{ %t, url => vhost_base('tw_h2c') . $path, no_content_length => 'stdin' }],
+                        h2 => 'prior');
+    Test::More::is($res->{http_version}, '2', "$name: answered over HTTP/2")
+        or Test::More::diag($res->{error});
+    Test::More::is($res->{sent_content_length}, undef, "$name: no content-length sent");
+    return $res;
 }
 
 # tw_nghttp(%args) -> response { status, rst (error code of a RST_STREAM
