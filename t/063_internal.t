@@ -31,44 +31,52 @@ sub rejected_once {
 my %all_vars = (TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_EVENT => 'page.updated',
                 TW_WEBHOOK_SECRET_INDEX => '1');
 
+# A POST of $req{body} (default $body) signed with $SECRET{a} to $path, with
+# any other tw_request arguments in %req: delivered to $ds with every
+# variable (the check named "$name: $what") and verified once. Returns the
+# response.
+sub delivered_once {
+    my ($path, $ds, $name, $what, %req) = @_;
+    my $sent = $req{body} // $body;
+    my $mark = log_mark();
+    my $res = tw_request(path => $path, signature => sign($sent, $SECRET{a}),
+                         event => 'page.updated', %req, body => $sent);
+    check_delivered($res, $ds, $sent, { %all_vars, TW_WEBHOOK_DELIVERY => $res->{id} },
+                    "$name: $what");
+    verified_once($mark, $res, $name);
+    return $res;
+}
+
+# A POST of $body to $path signed with $sig (undef: unsigned): refused with
+# 401 and the rejection $tag/$reason, in one rejection line and no TWW0201.
+sub refused_once {
+    my ($path, $name, $sig, $tag, $reason) = @_;
+    my $mark = log_mark();
+    my $res = tw_request(path => $path, body => $body, signature => $sig);
+    check_rejected($res, 401, $tag, $reason, $mark, "$name: refused");
+    rejected_once($mark, $res, $name);
+}
+my @forged = (sign($body, $SECRET{unknown}), 'TWW0110', 'signature mismatch');
+
 # ---- front controllers (per-directory RewriteRule: an internal redirect) ----
 for my $case ([ php => '/fc/hooks/teamwork' ], [ cgi => '/fccgi/hooks/teamwork' ]) {
     my ($ds, $path) = @$case;
-    my $mark = log_mark();
-    my $res = tw_request(path => $path, body => $body, signature => sign($body, $SECRET{a}),
-                         event => 'page.updated');
-    check_delivered($res, $ds, $body, { %all_vars, TW_WEBHOOK_DELIVERY => $res->{id} },
-                    "$ds front controller: delivered after the internal redirect");
-    verified_once($mark, $res, "$ds front controller");
-
-    $mark = log_mark();
-    $res = tw_request(path => $path, body => $body, signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
-                   "$ds front controller: forged");
-    rejected_once($mark, $res, "$ds front controller, forged");
+    delivered_once($path, $ds, "$ds front controller", 'delivered after the internal redirect');
+    refused_once($path, "$ds front controller, forged", @forged);
 }
 
 # ---- an internal redirect from an unprotected into a protected location ----
 {
-    my $mark = log_mark();
-    my $res = tw_request(path => '/redir-in/hooks/teamwork', body => $body,
-                         signature => sign($body, $SECRET{a}), event => 'page.updated');
-    check_delivered($res, 'cgi', $body, { %all_vars, TW_WEBHOOK_DELIVERY => $res->{id} },
-                    'rewritten into /prot: verified there, delivered');
+    my $res = delivered_once('/redir-in/hooks/teamwork', 'cgi', 'rewritten into /prot',
+                             'verified there, delivered');
     is($res->{json} && $res->{json}{REQUEST_URI}, '/redir-in/hooks/teamwork',
        'rewritten into /prot: REQUEST_URI is the original one');
-    verified_once($mark, $res, 'rewritten into /prot');
 
-    for my $case ([ 'forged', sign($body, $SECRET{unknown}), 'TWW0110', 'signature mismatch' ],
-                  [ 'unsigned', undef, 'TWW0102', 'signature header missing' ]) {
-        my ($what, $sig, $tag, $reason) = @$case;
-        $mark = log_mark();
-        $res = tw_request(path => '/redir-in/hooks/teamwork', body => $body, signature => $sig);
-        check_rejected($res, 401, $tag, $reason, $mark,
-                       "rewritten into /prot, $what: refused (no bypass by redirect)");
-        rejected_once($mark, $res, "rewritten into /prot, $what");
-    }
-    $mark = log_mark();
+    # no bypass by redirect
+    refused_once('/redir-in/hooks/teamwork', 'rewritten into /prot, forged', @forged);
+    refused_once('/redir-in/hooks/teamwork', 'rewritten into /prot, unsigned', undef,
+                 'TWW0102', 'signature header missing');
+    my $mark = log_mark();
     $res = tw_request(path => '/redir-in/hooks/teamwork', method => 'GET');
     check_rejected($res, 405, 'TWW0101', 'method GET not allowed', $mark,
                    'rewritten into /prot, GET: 405');
@@ -77,28 +85,13 @@ for my $case ([ php => '/fc/hooks/teamwork' ], [ cgi => '/fccgi/hooks/teamwork' 
 # ---- DirectoryIndex in a protected directory -----------------------------------
 for my $ds (downstreams()) {
     my $path = "/dirindex/$ds/";
-    my $mark = log_mark();
-    my $res = tw_request(path => $path, body => $body, signature => sign($body, $SECRET{a}),
-                         event => 'page.updated');
-    check_delivered($res, $ds, $body, { %all_vars, TW_WEBHOOK_DELIVERY => $res->{id} },
-                    "DirectoryIndex index.$ds: POST to the directory delivered");
+    my $res = delivered_once($path, $ds, "DirectoryIndex index.$ds", 'POST to the directory delivered');
     like($res->{json} && $res->{json}{SCRIPT_NAME} // '', qr{/index\.$ds$},
          "DirectoryIndex index.$ds: answered by the index");
-    verified_once($mark, $res, "DirectoryIndex index.$ds");
-
-    my $chunky = $body x 3000;   # ~190 KB: spilled to disk
-    $mark = log_mark();
-    $res = tw_request(path => $path, body => $chunky, chunked => 7000,
-                      signature => sign($chunky, $SECRET{a}));
-    check_delivered($res, $ds, $chunky, { TW_WEBHOOK_VERIFIED => '1' },
-                    "DirectoryIndex index.$ds: chunked, spilled body delivered");
-    verified_once($mark, $res, "DirectoryIndex index.$ds, chunked");
-
-    $mark = log_mark();
-    $res = tw_request(path => $path, body => $body, signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
-                   "DirectoryIndex index.$ds: forged");
-    rejected_once($mark, $res, "DirectoryIndex index.$ds, forged");
+    # ~190 KB: spilled to disk
+    delivered_once($path, $ds, "DirectoryIndex index.$ds, chunked", 'spilled body delivered',
+                   body => $body x 3000, chunked => 7000);
+    refused_once($path, "DirectoryIndex index.$ds, forged", @forged);
 }
 
 # ---- subrequests ------------------------------------------------------------------
@@ -125,11 +118,7 @@ for my $ds (downstreams()) {
        'the /rotate subrequest: TWW0114 (re-verification failed)')
         or diag(log_since($mark));
 
-    $mark = log_mark();
-    $res = tw_request(path => '/ssi-prot/page.shtml', body => $body,
-                      signature => sign($body, $SECRET{unknown}));
-    check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
-                   'protected SSI page, forged: 401');
+    refused_once('/ssi-prot/page.shtml', 'protected SSI page, forged', @forged);
 }
 # A correctly signed POST to an UNprotected SSI page: its include of a
 # protected URL is still refused, the page itself was never verified.
