@@ -308,7 +308,7 @@ sub log_mark { my ($self) = @_; return -s $self->{error_log} || 0 }
 
 sub log_since {
     my ($self, $mark) = @_;
-    return TwSys::slurp_from($self->{error_log}, $mark) // '';
+    return slurp_from($self->{error_log}, $mark) // '';
 }
 
 sub wait_log {

@@ -142,6 +142,20 @@ sub build_request {
     return ($head, $wire_body, $id, $delivery);
 }
 
+# A non-blocking connection to $hostport and an IO::Select on it; an empty
+# list, with $res->{error} saying why, when it cannot be made.
+sub _connect {
+    my ($hostport, $res) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => $hostport, Proto => 'tcp', Timeout => 10);
+    unless ($sock) {
+        $res->{error} = "connect $hostport: $!";
+        return;
+    }
+    binmode $sock;
+    $sock->blocking(0);
+    return ($sock, IO::Select->new($sock));
+}
+
 # tw_request(%args) -> response hashref
 #   path       request target (required)
 #   method     default POST
@@ -164,20 +178,6 @@ sub build_request {
 # Response: status, reason, headers (lowercased names, joined by ", "),
 # body, interim (list of 1xx statuses), elapsed, id, json (200 + JSON body),
 # body_sent (bytes of the body actually written), error.
-# A non-blocking connection to $hostport and an IO::Select on it; an empty
-# list, with $res->{error} saying why, when it cannot be made.
-sub _connect {
-    my ($hostport, $res) = @_;
-    my $sock = IO::Socket::INET->new(PeerAddr => $hostport, Proto => 'tcp', Timeout => 10);
-    unless ($sock) {
-        $res->{error} = "connect $hostport: $!";
-        return;
-    }
-    binmode $sock;
-    $sock->blocking(0);
-    return ($sock, IO::Select->new($sock));
-}
-
 sub tw_request {
     my %a = @_;
     my $method = $a{method} // 'POST';
