@@ -106,7 +106,7 @@ typedef struct {
     unsigned char mac[TW_MAC_LEN];
     int replay_checked;                /* the cache was asked, once */
     unsigned char replay_key[TW_MAC_LEN];
-    int replay_reserved;               /* settle it once the status is known */
+    tw_replay_claim_t *replay_claim;   /* settle it once the status is known */
 } tw_txn_t;
 
 /*
@@ -1039,9 +1039,8 @@ static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
     if (tw_replay_key(txn->mac, scope, strlen(scope), txn->replay_key) != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0411",
                       "cannot derive the replay cache key (libcrypto)");
-    switch (tw_replay_reserve(r, txn->replay_key)) {
+    switch (tw_replay_reserve(r, txn->replay_key, &txn->replay_claim)) {
     case TW_REPLAY_FIRST:
-        txn->replay_reserved = 1;
         /* Settle as the response leaves, not after it has gone: a copy
          * sent the moment the 2xx arrives must find it settled. */
         ap_add_output_filter(TW_SETTLE_FILTER, txn, r, r->connection);
@@ -1233,15 +1232,16 @@ static int hook_handler(request_rec *r)
 /* Records a reserved delivery as handled (2xx) or not, once. */
 static void settle_replay(request_rec *r, tw_txn_t *txn)
 {
+    tw_replay_claim_t *claim = txn->replay_claim;
     request_rec *last = r;
 
-    if (!txn->replay_reserved)
+    if (claim == NULL)
         return;
     while (last->next != NULL)   /* the status of the last internal redirect */
         last = last->next;
-    txn->replay_reserved = 0;
+    txn->replay_claim = NULL;
     /* A "202 held" (TwWebhookInboxHold) is a failure kept for redelivery. */
-    tw_replay_settle(r, txn->replay_key, ap_is_HTTP_SUCCESS(last->status) && !tw_inbox_held(r));
+    tw_replay_settle(r, claim, ap_is_HTTP_SUCCESS(last->status) && !tw_inbox_held(r));
 }
 
 /* The first response bytes carry the final status: settle before they go. */

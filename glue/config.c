@@ -589,6 +589,12 @@ const command_rec tw_cmds[] = {
     AP_INIT_TAKE1("TwWebhookReplayCacheFailure", tw_replay_cmd_failure, NULL, RSRC_CONF,
                   "open (deliver) or closed (answer 503) when the replay cache fails "
                   "(default open)"),
+    AP_INIT_TAKE1("TwWebhookReplayLease", tw_replay_cmd_lease, NULL, RSRC_CONF,
+                  "seconds a claim outlives a holder that stopped renewing it "
+                  "(default 30)"),
+    AP_INIT_TAKE1("TwWebhookReplayCacheTimeout", tw_replay_cmd_timeout, NULL, RSRC_CONF,
+                  "longest time one replay cache operation may take, e.g. 2 or 500ms "
+                  "(default 2)"),
     {NULL}
 };
 

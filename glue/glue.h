@@ -9,6 +9,7 @@
 #include "http_config.h"
 
 #include "twwebhook.h"
+#include "tw_lease.h"
 
 extern module AP_MODULE_DECLARE_DATA twwebhook_module;
 
@@ -90,23 +91,30 @@ int tw_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
 /* ---- replay cache (glue/replay_cache.c) ---------------------------------- */
 
 typedef enum {
-    TW_REPLAY_FIRST,        /* never seen: reserved for this request */
+    TW_REPLAY_FIRST,        /* never seen: claimed for this request */
     TW_REPLAY_DUPLICATE,    /* handled successfully within the window */
-    TW_REPLAY_IN_FLIGHT,    /* another request with this body is at work now */
+    TW_REPLAY_IN_FLIGHT,    /* another live request holds a claim on it now */
     TW_REPLAY_UNAVAILABLE   /* the cache (or its mutex) failed: logged */
 } tw_replay_verdict_t;
+
+/* This request's claim on a key: held (and renewed) until settled. */
+typedef struct tw_replay_claim tw_replay_claim_t;
 
 const char *tw_replay_cmd_cache(cmd_parms *cmd, void *dummy, const char *arg);
 const char *tw_replay_cmd_window(cmd_parms *cmd, void *dummy, const char *arg);
 const char *tw_replay_cmd_failure(cmd_parms *cmd, void *dummy, const char *arg);
+const char *tw_replay_cmd_lease(cmd_parms *cmd, void *dummy, const char *arg);
+const char *tw_replay_cmd_timeout(cmd_parms *cmd, void *dummy, const char *arg);
 
 int tw_replay_configured(void);
 /* How long a handled delivery is remembered (TwWebhookReplayWindow). */
 apr_interval_time_t tw_replay_window(void);
 int tw_replay_fails_open(void);
-tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW_MAC_LEN]);
-/* Records the outcome of a reserved delivery: handled (2xx) or not. */
-void tw_replay_settle(request_rec *r, const unsigned char key[TW_MAC_LEN], int handled);
+/* FIRST: *pclaim is this transaction's claim, to settle once. */
+tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW_MAC_LEN],
+                                      tw_replay_claim_t **pclaim);
+/* Records the outcome of a claimed delivery: handled (2xx) or not. */
+void tw_replay_settle(request_rec *r, tw_replay_claim_t *claim, int handled);
 
 int tw_replay_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int tw_replay_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -140,28 +148,46 @@ void tw_inbox_register_hooks(void);
 
 /* ---- the replay cache on memcached or redis (glue/replay_net.c) ---------- */
 
-/* One memcached or redis-server (memcache: also a list) shared by a fleet,
- * used through its own atomic add. The key is the 32-byte replay key. */
+/* One memcached (or a list) or one redis-server shared by a fleet, used
+ * through its own atomic operations. The key is the 32-byte replay key,
+ * values are tw_lease.h's. */
 typedef struct tw_net tw_net_t;
+
+typedef struct {
+    char data[TW_LEASE_VALUE_MAX + 1];
+    apr_size_t len;
+} tw_net_value_t;
+
+/* The key holds another value than the one expected, or none. */
+#define TW_NET_CHANGED APR_EMISMATCH
 
 /* engine "memcache" or "redis", args "host[:port][,...]"; NULL or an error. */
 const char *tw_net_create(tw_net_t **pnet, const char *engine, const char *args,
                           apr_pool_t *p);
+/* How long one operation may take, connecting included (before child_init). */
+void tw_net_set_timeout(tw_net_t *net, apr_interval_time_t timeout);
 const char *tw_net_name(const tw_net_t *net);
 /* This child's clients; logs a failure itself. */
 apr_status_t tw_net_child_init(tw_net_t *net, apr_pool_t *pchild, server_rec *s);
 int tw_net_ready(const tw_net_t *net);
-/* Each may set *detail to what the engine said (for a log line). add:
- * APR_SUCCESS (added) or APR_EEXIST (there already); get: APR_SUCCESS or
- * APR_NOTFOUND; remove: APR_SUCCESS or APR_NOTFOUND; anything else failed. */
-apr_status_t tw_net_add(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
-                        unsigned char state, apr_interval_time_t ttl, const char **detail);
-apr_status_t tw_net_set(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
-                        unsigned char state, apr_interval_time_t ttl, const char **detail);
-apr_status_t tw_net_get(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
-                        unsigned char *state, const char **detail);
-apr_status_t tw_net_remove(tw_net_t *net, request_rec *r, const unsigned char key[TW_MAC_LEN],
-                           const char **detail);
+/*
+ * Each returns by deadline, whatever the engine does, and may set *detail
+ * to what went wrong (for a log line). Anything but the statuses named
+ * here is a failure.
+ * claim:   APR_SUCCESS (stored for ttl) or APR_EEXIST (*current is what is there);
+ * swap:    APR_SUCCESS (value stored for ttl) or TW_NET_CHANGED;
+ * release: APR_SUCCESS (gone) or TW_NET_CHANGED.
+ */
+apr_status_t tw_net_claim(tw_net_t *net, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
+                          const char *value, apr_size_t len, apr_interval_time_t ttl,
+                          apr_time_t deadline, tw_net_value_t *current, const char **detail);
+apr_status_t tw_net_swap(tw_net_t *net, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
+                         const char *expected, apr_size_t elen, const char *value,
+                         apr_size_t len, apr_interval_time_t ttl, apr_time_t deadline,
+                         const char **detail);
+apr_status_t tw_net_release(tw_net_t *net, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
+                            const char *expected, apr_size_t elen, apr_time_t deadline,
+                            const char **detail);
 
 /* ---- counters shown by mod_status (glue/counters.c) ---------------------- */
 

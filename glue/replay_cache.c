@@ -1,26 +1,34 @@
 /*
- * replay_cache.c - "this body was already handled": replay and duplicate
- * protection, on one of httpd's socache providers (shmcb or dbm for one
- * server) or on a memcached or redis-server shared by a fleet
+ * replay_cache.c - "this delivery was already handled": replay and
+ * duplicate protection, on one of httpd's socache providers (shmcb or dbm
+ * for one server) or on a memcached or redis-server shared by a fleet
  * (glue/replay_net.c).
  *
- * The key is derived from the verified MAC of the body (tw_replay_key),
- * never from the unsigned Delivery header, so resending a captured body
- * under a fresh Delivery value is still a duplicate. A key moves through
- * two states:
+ * The key is derived from what the sender signed (tw_replay_key), never
+ * from the unsigned Delivery header, so resending a captured body under a
+ * fresh Delivery value is still a duplicate. A key moves through:
  *
- *   absent --reserve--> PENDING --settle(2xx)--> DONE (for the window)
- *                          \----settle(other)--> absent (retries go through)
+ *   absent --claim--> PENDING(token) --settle(2xx)--> DONE (for the window)
+ *                         |  \----settle(other)--> absent (retries go through)
+ *                         \--renewed every lease/3 while the app works
  *
- * PENDING expires on its own after TW_REPLAY_PENDING_TTL, so a child that
- * dies mid-request does not block a delivery for longer than that.
+ * The claim is a lease (tw_lease.h): a random token, the holder's node and
+ * pid, and a time to live of TwWebhookReplayLease. This child's renewer
+ * thread extends every claim it holds while its app is still working, so
+ * a slow app never loses its claim; a crashed child stops renewing, and
+ * its claims run out within the lease. A claim whose holder ran on this
+ * very node and is gone is free at once. Settle and release act only where
+ * the stored value is still the claim's own (compare-and-set): a copy that
+ * lost its claim can never delete or settle another copy's.
  *
- * Who makes check-and-reserve atomic:
+ * Who makes the compare-and-set atomic:
  *   socache (shmcb, dbm)   a global mutex around retrieve and store: atomic
  *                          among the processes of one server, which is all
  *                          that shares such a cache;
- *   memcache, redis        the engine's own "add if absent" (memcached add,
- *                          SET NX): atomic across every server of a fleet.
+ *   memcache, redis        the engine (replay_net.c: Lua scripts, cas).
+ *
+ * Every engine call ends by TwWebhookReplayCacheTimeout (the fleet engines
+ * by their own deadlines; the socache ones are local).
  *
  * Across restarts: the parent keeps a socache instance and its mutex on the
  * process pool, so a graceful restart (or a SIGHUP one) with the same
@@ -39,6 +47,11 @@
 
 #include "apr_global_mutex.h"
 #include "apr_strings.h"
+#include "apr_thread_cond.h"
+#include "apr_thread_proc.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "glue.h"
 
@@ -48,9 +61,10 @@ APLOG_USE_MODULE(twwebhook);
 #define TW_REPLAY_CACHE_NAME     "twwebhook-rc"     /* socache cname, <= 16 chars */
 #define TW_REPLAY_KEPT_KEY       "twwebhook-replay-cache"   /* process pool userdata */
 #define TW_REPLAY_DEFAULT_WINDOW apr_time_from_sec(3600)
-#define TW_REPLAY_PENDING_TTL    apr_time_from_sec(300)
-#define TW_REPLAY_STATE_PENDING  'P'
-#define TW_REPLAY_STATE_DONE     'D'
+#define TW_REPLAY_DEFAULT_LEASE  apr_time_from_sec(30)
+#define TW_REPLAY_DEFAULT_TIMEOUT apr_time_from_sec(2)
+#define TW_REPLAY_MAX_LEASE      3600     /* seconds */
+#define TW_REPLAY_MAX_TIMEOUT    60       /* seconds */
 
 /*
  * A socache instance and its mutex as the parent keeps them across
@@ -82,9 +96,36 @@ static struct {
     replay_kept_t *kept;                     /* the socache instance at work */
     apr_global_mutex_t *mutex;               /* kept->mutex, attached in this child */
     apr_interval_time_t window;
+    apr_interval_time_t lease;               /* TwWebhookReplayLease */
+    apr_interval_time_t timeout;             /* TwWebhookReplayCacheTimeout */
     int fail_open;
-    const char *tuned_by;      /* a Window/Failure directive, for check_config */
+    const char *tuned_by;      /* a tuning directive, for check_config */
+    /* this child's (child_init) */
+    server_rec *server;                      /* for the renewer's log lines */
+    char node[TW_LEASE_NODE_MAX + 1];        /* tw_lease_node() */
 } replay;
+
+/*
+ * A claim this child holds: a request's, from its reservation until it is
+ * settled (or its transaction's pool goes). Listed for the renewer, under
+ * renewer.mutex.
+ */
+struct tw_replay_claim {
+    unsigned char key[TW_MAC_LEN];
+    char value[TW_LEASE_VALUE_MAX + 1];      /* tw_lease_format()'s */
+    apr_size_t len;
+    int listed;
+    struct tw_replay_claim *prev, *next;
+};
+
+/* The child's lease renewer: a thread, and the claims it keeps alive. */
+static struct {
+    apr_thread_mutex_t *mutex;
+    apr_thread_cond_t *wake;
+    apr_thread_t *thread;
+    int stopping;
+    tw_replay_claim_t *held;                 /* a doubly linked list */
+} renewer;
 
 static void replay_reset(void)
 {
@@ -97,6 +138,8 @@ static void replay_reset(void)
     replay.kept = NULL;
     replay.mutex = NULL;
     replay.window = TW_REPLAY_DEFAULT_WINDOW;
+    replay.lease = TW_REPLAY_DEFAULT_LEASE;
+    replay.timeout = TW_REPLAY_DEFAULT_TIMEOUT;
     replay.fail_open = 1;
     replay.tuned_by = NULL;
 }
@@ -174,6 +217,41 @@ const char *tw_replay_cmd_failure(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
+/* TwWebhookReplayLease <seconds> */
+const char *tw_replay_cmd_lease(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_off_t secs;
+    char *end;
+
+    if (err != NULL)
+        return err;
+    if (apr_strtoff(&secs, arg, &end, 10) != APR_SUCCESS || end == arg || *end != '\0'
+        || secs < 3 || secs > TW_REPLAY_MAX_LEASE)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds from 3 to %d",
+                            cmd->cmd->name, arg, TW_REPLAY_MAX_LEASE);
+    replay.lease = apr_time_from_sec(secs);
+    replay.tuned_by = cmd->cmd->name;
+    return NULL;
+}
+
+/* TwWebhookReplayCacheTimeout <seconds>[ms] */
+const char *tw_replay_cmd_timeout(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_interval_time_t timeout;
+
+    if (err != NULL)
+        return err;
+    if (ap_timeout_parameter_parse(arg, &timeout, "s") != APR_SUCCESS
+        || timeout < apr_time_from_msec(10) || timeout > apr_time_from_sec(TW_REPLAY_MAX_TIMEOUT))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a time from 10ms to %d (seconds, "
+                            "or with ms)", cmd->cmd->name, arg, TW_REPLAY_MAX_TIMEOUT);
+    replay.timeout = timeout;
+    replay.tuned_by = cmd->cmd->name;
+    return NULL;
+}
+
 int tw_replay_configured(void)
 {
     return replay.spec != NULL;
@@ -187,6 +265,134 @@ apr_interval_time_t tw_replay_window(void)
 int tw_replay_fails_open(void)
 {
     return replay.fail_open;
+}
+
+/* ---- the socache engines: compare-and-set under the global mutex ------------ */
+
+static apr_status_t replay_lock(server_rec *s)
+{
+    apr_status_t rv = apr_global_mutex_lock(replay.mutex);
+
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "TWW0701: cannot lock the replay cache mutex");
+    return rv;
+}
+
+static void replay_unlock(server_rec *s)
+{
+    apr_status_t rv = apr_global_mutex_unlock(replay.mutex);
+
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "TWW0702: cannot unlock the replay cache mutex");
+}
+
+/* What key holds: APR_SUCCESS or APR_NOTFOUND. Under the mutex. */
+static apr_status_t socache_get(server_rec *s, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
+                                tw_net_value_t *value)
+{
+    unsigned int len = TW_LEASE_VALUE_MAX;
+    apr_status_t rv = replay.provider->retrieve(replay.kept->instance, s, key, TW_MAC_LEN,
+                                                (unsigned char *)value->data, &len, p);
+
+    /* mod_socache_dbm answers APR_EGENERAL for a key it does not have (the
+     * DBM fetch "succeeds" with no data); it logs a file it cannot open
+     * itself, with that error instead. */
+    if (rv == APR_EGENERAL && replay.miss_is_egeneral)
+        return APR_NOTFOUND;
+    if (rv == APR_SUCCESS) {
+        value->len = len;
+        value->data[len] = '\0';
+    }
+    return rv;
+}
+
+static apr_status_t socache_put(server_rec *s, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
+                                const char *value, apr_size_t len, apr_interval_time_t ttl)
+{
+    /* One second more than asked: socache providers that count whole
+     * seconds round the time left down. */
+    return replay.provider->store(replay.kept->instance, s, key, TW_MAC_LEN,
+                                  apr_time_now() + ttl + apr_time_from_sec(1),
+                                  (unsigned char *)value, (unsigned int)len, p);
+}
+
+static int same_value(const tw_net_value_t *v, const char *expected, apr_size_t elen)
+{
+    return v->len == elen && memcmp(v->data, expected, elen) == 0;
+}
+
+static apr_status_t socache_claim(server_rec *s, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
+                                  const char *value, apr_size_t len, apr_interval_time_t ttl,
+                                  tw_net_value_t *current)
+{
+    apr_status_t rv;
+
+    if ((rv = replay_lock(s)) != APR_SUCCESS)
+        return rv;
+    rv = socache_get(s, p, key, current);
+    if (rv == APR_NOTFOUND)
+        rv = socache_put(s, p, key, value, len, ttl);
+    else if (rv == APR_SUCCESS)
+        rv = APR_EEXIST;
+    replay_unlock(s);
+    return rv;
+}
+
+/* value NULL: remove where it is still expected. */
+static apr_status_t socache_swap(server_rec *s, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
+                                 const char *expected, apr_size_t elen, const char *value,
+                                 apr_size_t len, apr_interval_time_t ttl)
+{
+    tw_net_value_t current;
+    apr_status_t rv;
+
+    if ((rv = replay_lock(s)) != APR_SUCCESS)
+        return rv;
+    rv = socache_get(s, p, key, &current);
+    if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && !same_value(&current, expected, elen)))
+        rv = TW_NET_CHANGED;
+    else if (rv == APR_SUCCESS && value != NULL)
+        rv = socache_put(s, p, key, value, len, ttl);
+    else if (rv == APR_SUCCESS)
+        rv = replay.provider->remove(replay.kept->instance, s, key, TW_MAC_LEN, p);
+    replay_unlock(s);
+    return rv;
+}
+
+/* ---- one interface over every engine ------------------------------------------- */
+
+static apr_time_t op_deadline(void)
+{
+    return apr_time_now() + replay.timeout;
+}
+
+static int engine_ready(void)
+{
+    return replay.net != NULL ? tw_net_ready(replay.net) : replay.mutex != NULL;
+}
+
+static apr_status_t engine_claim(server_rec *s, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
+                                 const char *value, apr_size_t len, apr_interval_time_t ttl,
+                                 tw_net_value_t *current, const char **detail)
+{
+    *detail = NULL;
+    if (replay.net != NULL)
+        return tw_net_claim(replay.net, p, key, value, len, ttl, op_deadline(), current, detail);
+    return socache_claim(s, p, key, value, len, ttl, current);
+}
+
+/* Replaces expected by value (or, value NULL, removes it) where it is still there. */
+static apr_status_t engine_swap(server_rec *s, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
+                                const char *expected, apr_size_t elen, const char *value,
+                                apr_size_t len, apr_interval_time_t ttl, const char **detail)
+{
+    *detail = NULL;
+    if (replay.net == NULL)
+        return socache_swap(s, p, key, expected, elen, value, len, ttl);
+    if (value == NULL)
+        return tw_net_release(replay.net, p, key, expected, elen, op_deadline(), detail);
+    return tw_net_swap(replay.net, p, key, expected, elen, value, len, ttl, op_deadline(),
+                       detail);
 }
 
 static void log_unavailable(request_rec *r, apr_status_t rv, const char *detail)
@@ -204,144 +410,285 @@ static void log_not_recorded(request_rec *r, apr_status_t rv, const char *detail
                   replay.engine, detail ? ": " : "", detail ? detail : "");
 }
 
-/* ---- memcache, redis: the engine's atomic add ---------------------------- */
+/* ---- the claims this child holds, and their renewer ------------------------------- */
 
-static tw_replay_verdict_t reserve_net(request_rec *r, const unsigned char key[TW_MAC_LEN])
+static void list_claim(tw_replay_claim_t *claim)
+{
+    apr_thread_mutex_lock(renewer.mutex);
+    claim->prev = NULL;
+    claim->next = renewer.held;
+    if (renewer.held != NULL)
+        renewer.held->prev = claim;
+    renewer.held = claim;
+    claim->listed = 1;
+    apr_thread_mutex_unlock(renewer.mutex);
+}
+
+static void unlist_claim(tw_replay_claim_t *claim)
+{
+    /* only the thread that listed it unlists it: no lock needed to look */
+    if (!claim->listed)
+        return;
+    apr_thread_mutex_lock(renewer.mutex);
+    if (claim->listed) {
+        if (claim->prev != NULL)
+            claim->prev->next = claim->next;
+        else
+            renewer.held = claim->next;
+        if (claim->next != NULL)
+            claim->next->prev = claim->prev;
+        claim->listed = 0;
+    }
+    apr_thread_mutex_unlock(renewer.mutex);
+}
+
+/* A transaction that ends without settling (it should not) stops renewing. */
+static apr_status_t forget_claim(void *claim)
+{
+    unlist_claim(claim);
+    return APR_SUCCESS;
+}
+
+/* 1 when the renewer still holds a claim with this value (its token is unique). */
+static int still_listed(const char *value)
+{
+    const tw_replay_claim_t *c;
+    int found = 0;
+
+    apr_thread_mutex_lock(renewer.mutex);
+    for (c = renewer.held; c != NULL && !found; c = c->next)
+        found = strcmp(c->value, value) == 0;
+    apr_thread_mutex_unlock(renewer.mutex);
+    return found;
+}
+
+/* The held claims as they are now, copied (the list may change meanwhile). */
+static apr_array_header_t *held_claims(apr_pool_t *p)
+{
+    apr_array_header_t *copy = apr_array_make(p, 8, sizeof(tw_replay_claim_t));
+    const tw_replay_claim_t *c;
+
+    apr_thread_mutex_lock(renewer.mutex);
+    for (c = renewer.held; c != NULL; c = c->next)
+        *(tw_replay_claim_t *)apr_array_push(copy) = *c;
+    apr_thread_mutex_unlock(renewer.mutex);
+    return copy;
+}
+
+/* Extends every claim this child holds by a whole lease. */
+static void renew_held(apr_pool_t *p)
+{
+    apr_array_header_t *held = held_claims(p);
+    int i;
+
+    for (i = 0; i < held->nelts; i++) {
+        const tw_replay_claim_t *c = &APR_ARRAY_IDX(held, i, tw_replay_claim_t);
+        const char *detail = NULL;
+        apr_status_t rv = engine_swap(replay.server, p, c->key, c->value, c->len, c->value,
+                                      c->len, replay.lease, &detail);
+
+        if (rv == TW_NET_CHANGED && still_listed(c->value))
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, replay.server,
+                         "TWW0713: a claim in the replay cache (%s) ran out while its app "
+                         "was still at work (the engine was unreachable for longer than "
+                         "TwWebhookReplayLease?): a copy of that delivery may run too",
+                         replay.engine);
+        else if (rv != APR_SUCCESS && rv != TW_NET_CHANGED)
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, replay.server,
+                         "TWW0714: cannot renew a claim in the replay cache (%s)%s%s",
+                         replay.engine, detail ? ": " : "", detail ? detail : "");
+    }
+}
+
+static void *APR_THREAD_FUNC renewer_main(apr_thread_t *thread, void *data)
+{
+    apr_pool_t *p = NULL;
+
+    apr_pool_create(&p, NULL);
+    apr_thread_mutex_lock(renewer.mutex);
+    while (!renewer.stopping) {
+        apr_thread_cond_timedwait(renewer.wake, renewer.mutex, replay.lease / 3);
+        if (renewer.stopping || renewer.held == NULL)
+            continue;
+        apr_thread_mutex_unlock(renewer.mutex);
+        renew_held(p);
+        apr_pool_clear(p);
+        apr_thread_mutex_lock(renewer.mutex);
+    }
+    apr_thread_mutex_unlock(renewer.mutex);
+    apr_pool_destroy(p);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t renewer_stop(void *data)
+{
+    apr_status_t rv;
+
+    if (renewer.thread == NULL)
+        return APR_SUCCESS;
+    apr_thread_mutex_lock(renewer.mutex);
+    renewer.stopping = 1;
+    apr_thread_cond_signal(renewer.wake);
+    apr_thread_mutex_unlock(renewer.mutex);
+    apr_thread_join(&rv, renewer.thread);
+    renewer.thread = NULL;
+    return APR_SUCCESS;
+}
+
+static apr_status_t renewer_start(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+
+    renewer.stopping = 0;
+    renewer.held = NULL;
+    if ((rv = apr_thread_mutex_create(&renewer.mutex, APR_THREAD_MUTEX_DEFAULT, pchild))
+        != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&renewer.wake, pchild)) != APR_SUCCESS
+        || (rv = apr_thread_create(&renewer.thread, NULL, renewer_main, NULL, pchild))
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "TWW0715: cannot start this child's replay-cache lease renewer");
+        renewer.thread = NULL;
+        return rv;
+    }
+    /* A pre-cleanup: it must join the thread before pchild destroys its
+     * subpools, the thread's own among them. */
+    apr_pool_pre_cleanup_register(pchild, NULL, renewer_stop);
+    return APR_SUCCESS;
+}
+
+/* ---- reserve and settle ------------------------------------------------------------ */
+
+/* A new claim's value for this process, or an error. */
+static tw_status_t new_claim_value(tw_replay_claim_t *claim)
+{
+    tw_lease_t lease;
+    size_t len = 0;
+    tw_status_t st = tw_lease_new(&lease, replay.node, (long)getpid());
+
+    if (st == TW_OK)
+        st = tw_lease_format(&lease, claim->value, &len);
+    claim->len = len;
+    return st;
+}
+
+/*
+ * What stands in the way of a claim: a handled delivery, a live holder, or
+ * nobody (a tombstone, or a holder that died on this node: taken over).
+ */
+static tw_replay_verdict_t judge_current(request_rec *r, const tw_net_value_t *current,
+                                         int *take_over)
+{
+    tw_lease_t holder;
+
+    *take_over = 0;
+    switch (tw_lease_parse(current->data, current->len, &holder)) {
+    case TW_LEASE_DONE:
+        return TW_REPLAY_DUPLICATE;
+    case TW_LEASE_FREE:
+        *take_over = 1;
+        return TW_REPLAY_FIRST;
+    case TW_LEASE_PENDING:
+        if (tw_lease_holder_gone(&holder, replay.node)) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "TWW0716: the claim on this delivery was held by process %ld, "
+                          "which is gone: taken over", holder.pid);
+            *take_over = 1;
+            return TW_REPLAY_FIRST;
+        }
+        return TW_REPLAY_IN_FLIGHT;
+    default:
+        return TW_REPLAY_IN_FLIGHT;   /* a stranger's value: it expires by itself */
+    }
+}
+
+static tw_replay_verdict_t reserve(request_rec *r, tw_replay_claim_t *claim)
 {
     const char *detail = NULL;
-    unsigned char state = 0;
+    tw_net_value_t current;
     apr_status_t rv = APR_EGENERAL;
     int attempt;
 
-    if (!tw_net_ready(replay.net)) {
-        log_unavailable(r, rv, "no client in this child (see TWW0710/TWW0711)");
+    if (!engine_ready()) {
+        log_unavailable(r, rv, "no client in this child (see TWW0707/TWW0710)");
         return TW_REPLAY_UNAVAILABLE;
     }
-    for (attempt = 0; attempt < 2; attempt++) {
-        rv = tw_net_add(replay.net, r, key, TW_REPLAY_STATE_PENDING, TW_REPLAY_PENDING_TTL,
-                        &detail);
+    if (new_claim_value(claim) != TW_OK) {
+        log_unavailable(r, rv, "cannot make a claim token");
+        return TW_REPLAY_UNAVAILABLE;
+    }
+    for (attempt = 0; attempt < 3; attempt++) {
+        tw_replay_verdict_t verdict;
+        int take_over;
+
+        rv = engine_claim(r->server, r->pool, claim->key, claim->value, claim->len,
+                          replay.lease, &current, &detail);
         if (rv == APR_SUCCESS)
             return TW_REPLAY_FIRST;
         if (rv != APR_EEXIST)
             break;
-        rv = tw_net_get(replay.net, r, key, &state, &detail);
+        verdict = judge_current(r, &current, &take_over);
+        if (!take_over)
+            return verdict;
+        rv = engine_swap(r->server, r->pool, claim->key, current.data, current.len,
+                         claim->value, claim->len, replay.lease, &detail);
         if (rv == APR_SUCCESS)
-            return state == TW_REPLAY_STATE_DONE ? TW_REPLAY_DUPLICATE : TW_REPLAY_IN_FLIGHT;
-        if (rv != APR_NOTFOUND)
+            return TW_REPLAY_FIRST;
+        if (rv != TW_NET_CHANGED)
             break;
-        /* released or expired between the two: claim again, once */
+        /* someone else moved first: look again */
     }
-    if (rv == APR_NOTFOUND)
-        return TW_REPLAY_IN_FLIGHT;   /* came and went twice: someone is at it */
+    if (rv == TW_NET_CHANGED || rv == APR_EEXIST)
+        return TW_REPLAY_IN_FLIGHT;
     log_unavailable(r, rv, detail);
     return TW_REPLAY_UNAVAILABLE;
 }
 
-static void settle_net(request_rec *r, const unsigned char key[TW_MAC_LEN], int handled)
+tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW_MAC_LEN],
+                                      tw_replay_claim_t **pclaim)
+{
+    apr_pool_t *txn_pool = tw_top_request(r)->pool;
+    tw_replay_claim_t *claim = apr_pcalloc(txn_pool, sizeof(*claim));
+    tw_replay_verdict_t verdict;
+
+    memcpy(claim->key, key, TW_MAC_LEN);
+    verdict = reserve(r, claim);
+    tw_metrics_replay(r, verdict);   /* hits, misses and errors, for every engine */
+    *pclaim = NULL;
+    if (verdict == TW_REPLAY_FIRST) {
+        if (renewer.thread != NULL)
+            list_claim(claim);
+        apr_pool_cleanup_register(txn_pool, claim, forget_claim, apr_pool_cleanup_null);
+        *pclaim = claim;
+    }
+    return verdict;
+}
+
+void tw_replay_settle(request_rec *r, tw_replay_claim_t *claim, int handled)
 {
     const char *detail = NULL;
     apr_status_t rv;
 
-    if (!tw_net_ready(replay.net))
-        return;   /* reserve_net said so already */
+    /* first off the renewer's list: a renewal racing this settle then
+     * finds the key changed and knows it was ours to let go */
+    if (renewer.thread != NULL)
+        unlist_claim(claim);
     if (handled)
-        rv = tw_net_set(replay.net, r, key, TW_REPLAY_STATE_DONE, replay.window, &detail);
+        rv = engine_swap(r->server, r->pool, claim->key, claim->value, claim->len,
+                         TW_LEASE_DONE_VALUE, sizeof(TW_LEASE_DONE_VALUE) - 1, replay.window,
+                         &detail);
     else
-        rv = tw_net_remove(replay.net, r, key, &detail);
-    if (rv != APR_SUCCESS && !(rv == APR_NOTFOUND && !handled))
+        rv = engine_swap(r->server, r->pool, claim->key, claim->value, claim->len, NULL, 0, 0,
+                         &detail);
+    if (rv == TW_NET_CHANGED)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "TWW0717: the claim on this delivery in the replay cache (%s) ran out "
+                      "before it was settled (the engine was unreachable for longer than "
+                      "TwWebhookReplayLease?): %s", replay.engine,
+                      handled ? "not recorded as handled" : "left to its new holder");
+    else if (rv != APR_SUCCESS)
         log_not_recorded(r, rv, detail);
-}
-
-/* ---- socache: check and store under the global mutex ------------------------ */
-
-static apr_status_t replay_lock(request_rec *r)
-{
-    apr_status_t rv = apr_global_mutex_lock(replay.mutex);
-
-    if (rv != APR_SUCCESS)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "TWW0701: cannot lock the replay cache mutex");
-    return rv;
-}
-
-static void replay_unlock(request_rec *r)
-{
-    apr_status_t rv = apr_global_mutex_unlock(replay.mutex);
-
-    if (rv != APR_SUCCESS)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "TWW0702: cannot unlock the replay cache mutex");
-}
-
-static apr_status_t replay_store(request_rec *r, const unsigned char key[TW_MAC_LEN],
-                                 unsigned char state, apr_interval_time_t ttl)
-{
-    /* One second more than asked: socache providers that count whole
-     * seconds round the time left down. */
-    return replay.provider->store(replay.kept->instance, r->server, key, TW_MAC_LEN,
-                                  apr_time_now() + ttl + apr_time_from_sec(1),
-                                  &state, 1, r->pool);
-}
-
-static tw_replay_verdict_t reserve_socache(request_rec *r, const unsigned char key[TW_MAC_LEN])
-{
-    unsigned char state = 0;
-    unsigned int len = 1;
-    tw_replay_verdict_t verdict;
-    apr_status_t rv;
-
-    if (replay_lock(r) != APR_SUCCESS)
-        return TW_REPLAY_UNAVAILABLE;
-    rv = replay.provider->retrieve(replay.kept->instance, r->server, key, TW_MAC_LEN,
-                                   &state, &len, r->pool);
-    /* mod_socache_dbm answers APR_EGENERAL for a key it does not have (the
-     * DBM fetch "succeeds" with no data); it logs a file it cannot open
-     * itself, with that error instead. */
-    if (rv == APR_EGENERAL && replay.miss_is_egeneral)
-        rv = APR_NOTFOUND;
-    if (rv == APR_SUCCESS && len == 1)
-        verdict = (state == TW_REPLAY_STATE_DONE) ? TW_REPLAY_DUPLICATE : TW_REPLAY_IN_FLIGHT;
-    else if (rv == APR_NOTFOUND) {
-        rv = replay_store(r, key, TW_REPLAY_STATE_PENDING, TW_REPLAY_PENDING_TTL);
-        verdict = (rv == APR_SUCCESS) ? TW_REPLAY_FIRST : TW_REPLAY_UNAVAILABLE;
-    }
-    else
-        verdict = TW_REPLAY_UNAVAILABLE;
-    replay_unlock(r);
-
-    if (verdict == TW_REPLAY_UNAVAILABLE)
-        log_unavailable(r, rv, NULL);
-    return verdict;
-}
-
-static void settle_socache(request_rec *r, const unsigned char key[TW_MAC_LEN], int handled)
-{
-    apr_status_t rv;
-
-    if (replay_lock(r) != APR_SUCCESS)
-        return;   /* the PENDING entry expires by itself */
-    if (handled)
-        rv = replay_store(r, key, TW_REPLAY_STATE_DONE, replay.window);
-    else
-        rv = replay.provider->remove(replay.kept->instance, r->server, key, TW_MAC_LEN, r->pool);
-    replay_unlock(r);
-    if (rv != APR_SUCCESS && !(rv == APR_NOTFOUND && !handled))
-        log_not_recorded(r, rv, NULL);
-}
-
-tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW_MAC_LEN])
-{
-    tw_replay_verdict_t verdict = replay.net != NULL ? reserve_net(r, key)
-                                                     : reserve_socache(r, key);
-
-    tw_metrics_replay(r, verdict);   /* hits, misses and errors, for every engine */
-    return verdict;
-}
-
-void tw_replay_settle(request_rec *r, const unsigned char key[TW_MAC_LEN], int handled)
-{
-    if (replay.net != NULL)
-        settle_net(r, key, handled);
-    else
-        settle_socache(r, key, handled);
 }
 
 /* ---- hooks ---------------------------------------------------------------------- */
@@ -387,7 +734,7 @@ int tw_replay_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 static int attach_socache(apr_pool_t *ptemp, server_rec *s)
 {
     struct ap_socache_hints hints = {
-        .avg_id_len = TW_MAC_LEN, .avg_obj_size = 1,
+        .avg_id_len = TW_MAC_LEN, .avg_obj_size = 80,   /* a claim, tw_lease.h */
         .expiry_interval = apr_time_from_sec(30),
     };
     apr_pool_t *process_pool = s->process->pool;
@@ -459,7 +806,13 @@ void tw_replay_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_status_t rv;
 
+    if (replay.spec == NULL)
+        return;
+    replay.server = s;
+    tw_lease_node(replay.node);
+    renewer_start(p, s);   /* logs its own failure; claims then only expire */
     if (replay.net != NULL) {
+        tw_net_set_timeout(replay.net, replay.timeout);
         tw_net_child_init(replay.net, p, s);   /* logs its own failure */
         return;
     }
@@ -467,7 +820,9 @@ void tw_replay_child_init(apr_pool_t *p, server_rec *s)
         return;
     rv = apr_global_mutex_child_init(&replay.mutex,
                                      apr_global_mutex_lockfile(replay.mutex), p);
-    if (rv != APR_SUCCESS)
+    if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      "TWW0707: cannot attach to the replay cache mutex in this child");
+        replay.mutex = NULL;
+    }
 }
