@@ -101,9 +101,16 @@ typedef struct {
     const char *signature_header;
     const char *secret_index;
     const char *timestamp;             /* the signed timestamp, NULL for none */
-    /* The verified MAC, kept to derive the replay cache's key for the
-     * location where the app runs (tw_replay_key never stores it). */
-    unsigned char mac[TW_MAC_LEN];
+    /* What the sender signed before the body (the profile's prefix, as
+     * last verified) and the digest of it and the body, when computed:
+     * the replay cache's and the inbox's key for the location where the
+     * app runs come from the digest (message_key), never from a MAC, so
+     * every copy of one message has one key whichever signature it
+     * carried. */
+    const unsigned char *signed_prefix;
+    size_t signed_prefix_len;
+    int has_digest;
+    unsigned char digest[TW_DIGEST_LEN];
     int replay_checked;                /* the cache was asked, once */
     unsigned char replay_key[TW_MAC_LEN];
     tw_replay_claim_t *replay_claim;   /* settle it once the status is known */
@@ -687,6 +694,11 @@ static tw_status_t feed_json(void *json, const void *data, size_t len)
     return tw_json_feed(json, data, len);
 }
 
+static tw_status_t feed_digest(void *digest, const void *data, size_t len)
+{
+    return tw_digest_update(digest, data, len);
+}
+
 /* Refused before a byte of the body is read: the method... */
 static int check_method(request_rec *r)
 {
@@ -776,6 +788,47 @@ static int read_new_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
     return read_body(r, txn, v, tw_conf_max_body(dc));
 }
 
+/* 1 when sig has the transaction's signed prefix (the same profile and
+ * signed headers as the verification before). */
+static int same_signed_prefix(const tw_txn_t *txn, const tw_signed_t *sig)
+{
+    return txn->signed_prefix != NULL && txn->signed_prefix_len == sig->prefix_len
+        && memcmp(txn->signed_prefix, sig->prefix, sig->prefix_len) == 0;
+}
+
+/*
+ * 1 when this location keys the message (a replay cache, an inbox) and the
+ * transaction has no digest of what sig says was signed: then the HMAC
+ * pass computes it too. Where nothing keys messages it costs nothing.
+ */
+static int digest_wanted(const tw_dir_conf_t *dc, const tw_txn_t *txn, const tw_signed_t *sig)
+{
+    if (!tw_replay_configured() && !tw_inbox_configured(dc))
+        return 0;
+    return !txn->has_digest || !same_signed_prefix(txn, sig);
+}
+
+/*
+ * After a verification: keeps what was signed before the body, and the
+ * digest when v computed one. A digest of another prefix is dropped
+ * (another profile verified it here); message_key() makes it again from
+ * the stored body if a location needs it.
+ */
+static void keep_signed_message(request_rec *r, tw_txn_t *txn, const tw_signed_t *sig,
+                                const tw_verifier_t *v, int want_digest)
+{
+    int same_prefix = same_signed_prefix(txn, sig);
+
+    if (want_digest)
+        txn->has_digest = (tw_verifier_digest(v, txn->digest) == TW_OK);
+    else if (!same_prefix)
+        txn->has_digest = 0;
+    if (!same_prefix) {
+        txn->signed_prefix = apr_pmemdup(tw_top_request(r)->pool, sig->prefix, sig->prefix_len);
+        txn->signed_prefix_len = sig->prefix_len;
+    }
+}
+
 /* 1 when this location would verify exactly what the transaction was verified with. */
 static int verified_alike(const tw_txn_t *txn, const tw_dir_conf_t *dc,
                           const apr_array_header_t *keys)
@@ -797,12 +850,12 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
 {
     int first = (txn->state == TW_TXN_PENDING);
     const apr_array_header_t *keys;
-    size_t matched = 0, candidate = 0;
+    size_t matched = 0;
     const char *bad_key;
     tw_signed_t sig;
     tw_verifier_t *v;
     tw_status_t st;
-    int status;
+    int status, want_digest;
 
     if (first && (status = check_method(r)) != OK)
         return status;
@@ -817,7 +870,9 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
                                    "TwWebhookProfile %s needs", bad_key, tw_conf_profile(dc)->name));
     if (!first && verified_alike(txn, dc, keys))
         return OK;
+    want_digest = digest_wanted(dc, txn, &sig);
     if ((v = verifier_for(r, keys)) == NULL
+        || (want_digest && tw_verifier_want_digest(v) != TW_OK)
         || tw_verifier_update(v, sig.prefix, sig.prefix_len) != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0404",
                       "cannot set up HMAC-SHA256 (libcrypto)");
@@ -832,19 +887,19 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     }
     if (st == TW_OK)
         st = tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])sig.candidates,
-                                    sig.ncandidates, &matched, &candidate);
+                                    sig.ncandidates, &matched, NULL);
     if (st == TW_ERR_SIG_MISMATCH)
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, first ? "TWW0110" : "TWW0114",
                       first ? "signature mismatch"
                             : "signature mismatch under this location's secrets (re-verification)");
-    if (st != TW_OK || candidate == 0)
+    if (st != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0405",
                       "HMAC computation failed (libcrypto)");
 
+    /* The message, not the candidate that matched, names it for the
+     * replay cache: a copy may carry only another key's signature. */
+    keep_signed_message(r, txn, &sig, v, want_digest);
     if (first) {
-        /* The replay key comes from the candidate that matched: a client
-         * may put anything in the others. */
-        memcpy(txn->mac, sig.candidates[candidate - 1], TW_MAC_LEN);
         tw_count(TW_COUNT_VERIFIED, 1);
         tw_count(TW_COUNT_BYTES_VERIFIED, (apr_uint64_t)tw_spool_length(txn->body));
     }
@@ -1021,6 +1076,40 @@ static const char *replay_scope(request_rec *r, const tw_dir_conf_t *dc)
                        "\n", dc->keys_scope ? dc->keys_scope : "", NULL);
 }
 
+/* The digest of what the transaction was last verified as signed, from
+ * the stored body: for a location that needs it when the HMAC pass did
+ * not compute it (an internal redirect into a location with an inbox). */
+static tw_status_t digest_stored_body(request_rec *r, tw_txn_t *txn)
+{
+    tw_digest_t *d = NULL;
+    tw_status_t st = tw_digest_create(&d);
+
+    if (st == TW_OK)
+        st = tw_digest_update(d, txn->signed_prefix, txn->signed_prefix_len);
+    if (st == TW_OK)
+        st = feed_stored_body(r, txn->body, feed_digest, d, TW_ERR_CRYPTO);
+    if (st == TW_OK)
+        st = tw_digest_finish(d, txn->digest);
+    tw_digest_destroy(d);
+    txn->has_digest = (st == TW_OK);
+    return st;
+}
+
+/*
+ * The replay cache's and the inbox's key for the verified message at this
+ * location: tw_replay_key over the digest of what the sender signed (the
+ * same for every copy, whichever of its signatures came and whichever key
+ * verified it) and this location's scope.
+ */
+static tw_status_t message_key(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                               unsigned char key[TW_MAC_LEN])
+{
+    const char *scope = replay_scope(r, dc);
+    tw_status_t st = txn->has_digest ? TW_OK : digest_stored_body(r, txn);
+
+    return st == TW_OK ? tw_replay_key(txn->digest, scope, strlen(scope), key) : st;
+}
+
 /*
  * TwWebhookReplayCache: a body handled within the window is acknowledged
  * again without the app; one being handled right now gets 409 (a retryable
@@ -1030,15 +1119,13 @@ static const char *replay_scope(request_rec *r, const tw_dir_conf_t *dc)
 static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
                         tw_view_t *view)
 {
-    const char *scope;
-
     if (!tw_replay_configured() || view->ack != NULL || r->main != NULL || txn->replay_checked)
         return OK;
     txn->replay_checked = 1;
-    scope = replay_scope(r, dc);
-    if (tw_replay_key(txn->mac, scope, strlen(scope), txn->replay_key) != TW_OK)
+    if (message_key(r, dc, txn, txn->replay_key) != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0411",
-                      "cannot derive the replay cache key (libcrypto)");
+                      "cannot derive the replay cache key (libcrypto, or the stored "
+                      "body unreadable)");
     switch (tw_replay_reserve(r, txn->replay_key, &txn->replay_claim)) {
     case TW_REPLAY_FIRST:
         /* Settle as the response leaves, not after it has gone: a copy
@@ -1075,15 +1162,14 @@ static int record_in_inbox(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *tx
 {
     const tw_view_t *view = view_get(r);
     unsigned char key[TW_MAC_LEN];
-    const char *scope;
     apr_status_t rv;
 
     if (!tw_inbox_configured(dc) || r->main != NULL || view == NULL || view->ack != NULL)
         return OK;
-    scope = replay_scope(r, dc);
-    if (tw_replay_key(txn->mac, scope, strlen(scope), key) != TW_OK)
+    if (message_key(r, dc, txn, key) != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_SERVICE_UNAVAILABLE, "TWW0419",
-                      "cannot derive the inbox entry's key (libcrypto): the app is not run");
+                      "cannot derive the inbox entry's key (libcrypto, or the stored "
+                      "body unreadable): the app is not run");
     if ((rv = tw_inbox_record(r, dc, key, txn->body)) != APR_SUCCESS)
         return reject(r, APLOG_ERR, rv, HTTP_SERVICE_UNAVAILABLE, "TWW0418",
                       apr_psprintf(r->pool, "cannot record the delivery in TwWebhookInbox %s "

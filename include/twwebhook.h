@@ -28,6 +28,7 @@ extern "C" {
 
 #define TW_MAC_LEN        32   /* bytes of an HMAC-SHA256 */
 #define TW_MAC_HEX_LEN    64   /* its hex form, without prefix */
+#define TW_DIGEST_LEN     32   /* bytes of a SHA-256 (a message digest) */
 #define TW_EVENT_MAX      128  /* longest Event value accepted */
 #define TW_DELIVERY_MAX   128  /* longest Delivery value accepted */
 #define TW_SECRET_MAX     4096 /* longest secret accepted, in bytes */
@@ -135,6 +136,37 @@ tw_status_t tw_verifier_finish(tw_verifier_t *v,
 void tw_verifier_destroy(tw_verifier_t *v);   /* NULL is a no-op */
 
 /*
+ * The message digest: an unkeyed SHA-256 of what the sender signed (the
+ * profile's prefix, then the body). Unlike a MAC it is the same whichever
+ * key signed the message and whichever of its signatures a client sends,
+ * and it tells nothing about a key: the replay cache and the inbox key a
+ * message by it (tw_replay_key). It is not a signature, so handing it out
+ * keeps the promise above.
+ *
+ * tw_verifier_want_digest() makes v compute it in the same pass as the
+ * MACs (one SHA-256 over the data besides the HMACs: ask only where it is
+ * used); call it before the first tw_verifier_update(), else TW_ERR_ARG.
+ * tw_verifier_digest() gives it after a tw_verifier_finish*() that returned
+ * TW_OK, and TW_ERR_ARG otherwise (not asked for, not finished, or the
+ * message did not verify): only a verified message has a replay key.
+ */
+tw_status_t tw_verifier_want_digest(tw_verifier_t *v);
+tw_status_t tw_verifier_digest(const tw_verifier_t *v, unsigned char digest[TW_DIGEST_LEN]);
+
+/*
+ * The same digest computed alone, for a message already verified and
+ * stored (an internal redirect into a location that needs the digest the
+ * first pass did not compute): create, update with the prefix and the
+ * body, finish once.
+ */
+typedef struct tw_digest tw_digest_t;
+
+tw_status_t tw_digest_create(tw_digest_t **pd);
+tw_status_t tw_digest_update(tw_digest_t *d, const void *data, size_t len);
+tw_status_t tw_digest_finish(tw_digest_t *d, unsigned char digest[TW_DIGEST_LEN]);
+void tw_digest_destroy(tw_digest_t *d);      /* NULL is a no-op */
+
+/*
  * One-shot HMAC-SHA256, for tools and tests (twwebhook-sign). The module
  * itself never computes a MAC it could hand out.
  */
@@ -143,14 +175,15 @@ tw_status_t tw_hmac_sha256(const void *secret, size_t secret_len,
                            unsigned char out[TW_MAC_LEN]);
 
 /*
- * The replay cache's key for a verified MAC received in a scope (the
+ * The replay cache's key for a verified message received in a scope (the
  * glue's name for "this protected location of this virtual host"):
- * SHA-256 over a fixed label, the scope's length and bytes, and the MAC.
- * Cache stores and their logs never hold the signature a client sent, and
- * the same delivery sent to two scopes gives two keys. scope may be empty
- * (scope_len 0) but not NULL.
+ * SHA-256 over a fixed label, the scope's length and bytes, and the
+ * message digest (tw_verifier_digest). One message is one key, whichever
+ * key verified it and whichever of its signatures came; cache stores and
+ * their logs never hold a signature, and the same delivery sent to two
+ * scopes gives two keys. scope may be empty (scope_len 0) but not NULL.
  */
-tw_status_t tw_replay_key(const unsigned char mac[TW_MAC_LEN],
+tw_status_t tw_replay_key(const unsigned char digest[TW_DIGEST_LEN],
                           const char *scope, size_t scope_len,
                           unsigned char key[TW_MAC_LEN]);
 
@@ -477,8 +510,9 @@ int tw_webhook_id_is_plain(const char *s);
  * not depend on which key or candidate matched. On TW_OK *pmatched is the
  * 1-based position of the first key that matched any candidate and
  * *pcandidate the 1-based position of the first candidate that key's MAC
- * equals (the one to derive a replay key from); both are 0 on
- * TW_ERR_SIG_MISMATCH. Either pointer may be NULL. May be called once.
+ * equals; both are 0 on TW_ERR_SIG_MISMATCH. (Neither names the message:
+ * another copy may carry only another key's signature. Its replay key
+ * comes from tw_verifier_digest.) Either pointer may be NULL. May be called once.
  */
 tw_status_t tw_verifier_finish_any(tw_verifier_t *v,
                                    const unsigned char (*candidates)[TW_MAC_LEN],
@@ -585,8 +619,9 @@ tw_status_t tw_scheme_sign(const tw_profile_t *p, const void *secret, size_t sec
  *   <the body, byte for byte>
  *
  * An entry is named by its id: the hex of the replay cache's key
- * (tw_replay_key over the verified MAC and the scope), so every copy of one
- * delivery is one entry, and the name is never the MAC. Every write goes
+ * (tw_replay_key over the message digest and the scope), so every copy of
+ * one delivery is one entry, whichever of its signatures it carried, and
+ * the name is never a MAC. Every write goes
  * to a new temporary file (".<id>.<pid>.<n>.tmp", O_CREAT|O_EXCL, mode
  * 0600), is fsync()ed, renamed over the entry and followed by an fsync()
  * of the directory: a reader sees the old entry or the new one, and a

@@ -10,6 +10,9 @@
  * the only copy the core makes. MACs computed here are compared and cleansed
  * inside this file; only tw_hmac_sha256() hands one out, for tools and tests
  * (and tw_scheme_sign(), which uses it).
+ *
+ * A verifier may also run the unkeyed message digest (tw_replay_key.c) over
+ * the same data, for the replay key: the digest is not a MAC and may leave.
  */
 #include <limits.h>
 #include <string.h>
@@ -27,8 +30,12 @@ struct tw_key {
 
 struct tw_verifier {
     size_t nkeys;
+    int started;             /* data was fed: too late to want a digest */
     int finished;            /* tw_verifier_finish() ran: no more use */
     int failed;              /* an update failed: the MACs are unusable */
+    int verified;            /* finish matched: the digest may be given */
+    tw_digest_t *digest;     /* NULL unless tw_verifier_want_digest() */
+    unsigned char digest_value[TW_DIGEST_LEN];   /* set by a verified finish */
     EVP_MAC_CTX *running[];  /* one duplicate of each key's context */
 };
 
@@ -160,6 +167,11 @@ tw_status_t tw_verifier_update(tw_verifier_t *v, const void *data, size_t len)
         return TW_ERR_ARG;
     if (v->failed)
         return TW_ERR_CRYPTO;
+    v->started = 1;
+    if (v->digest != NULL && tw_digest_update(v->digest, data, len) != TW_OK) {
+        v->failed = 1;
+        return TW_ERR_CRYPTO;
+    }
     for (i = 0; i < v->nkeys; i++) {
         if (!mac_ctx_update(v->running[i], data, len)) {
             /* Some contexts have seen this data and some not: stay failed. */
@@ -243,6 +255,10 @@ tw_status_t tw_verifier_finish_any(tw_verifier_t *v,
         return TW_ERR_CRYPTO;
     if (!found)
         return TW_ERR_SIG_MISMATCH;
+    /* Only a verified message has a digest to give (its replay key). */
+    if (v->digest != NULL && tw_digest_finish(v->digest, v->digest_value) != TW_OK)
+        return TW_ERR_CRYPTO;
+    v->verified = 1;
     if (pmatched != NULL)
         *pmatched = matched;
     if (pcandidate != NULL)
@@ -263,6 +279,23 @@ tw_status_t tw_verifier_finish(tw_verifier_t *v,
                                   pmatched, NULL);
 }
 
+tw_status_t tw_verifier_want_digest(tw_verifier_t *v)
+{
+    if (v == NULL || v->started || v->finished)
+        return TW_ERR_ARG;
+    if (v->digest != NULL)
+        return TW_OK;
+    return tw_digest_create(&v->digest);
+}
+
+tw_status_t tw_verifier_digest(const tw_verifier_t *v, unsigned char digest[TW_DIGEST_LEN])
+{
+    if (v == NULL || digest == NULL || v->digest == NULL || !v->verified)
+        return TW_ERR_ARG;
+    memcpy(digest, v->digest_value, TW_DIGEST_LEN);
+    return TW_OK;
+}
+
 void tw_verifier_destroy(tw_verifier_t *v)
 {
     size_t i;
@@ -271,6 +304,7 @@ void tw_verifier_destroy(tw_verifier_t *v)
         return;
     for (i = 0; i < v->nkeys; i++)
         EVP_MAC_CTX_free(v->running[i]);
+    tw_digest_destroy(v->digest);
     OPENSSL_free(v);
 }
 

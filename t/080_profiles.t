@@ -197,7 +197,8 @@ for my $p (@profiles) {
                                                    id => $id3));
             check_delivered($res, $ds, $b3, {}, "$p, $ds: three candidates, only the last right");
             # other junk in front of the same signature: still that delivery
-            # (the replay key comes from the candidate that matched)
+            # (the replay key comes from what was signed, not from the
+            # candidates; t/113_replay_rotation.t: one signature per key)
             my @other = $p eq 'stripe' ? ('1' x 64) : (encode_base64('z' x 32, ''));
             $res = post($path, $b3, signed_headers($p, $secret{$p}, $b3, $ts3, sigs => \@other,
                                                    id => $id3));

@@ -11,7 +11,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Digest::SHA qw(sha256_hex);
+use Digest::SHA qw(sha256 sha256_hex);
 use File::Path qw(make_path);
 use Test::More;
 use Time::HiRes qw(sleep time);
@@ -74,12 +74,14 @@ sub entries {
     return \%e;
 }
 
-# the entry id the module must use: hex of tw_replay_key(MAC, scope)
+# the entry id the module must use: hex of tw_replay_key(digest, scope),
+# the digest being SHA-256 of what was signed (the Teamwork profile signs
+# the body alone), never the MAC
 sub entry_id {
-    my ($sig, $section) = @_;
+    my ($body, $section) = @_;
     my $scope = "localhost\n$section";
-    return sha256_hex('mod_twwebhook replay key v2' . pack('Q>', length $scope) . $scope
-                      . pack('H*', $sig));
+    return sha256_hex('mod_twwebhook replay key v3' . pack('Q>', length $scope) . $scope
+                      . sha256($body));
 }
 
 sub new_body { return sprintf '{"event":"page.updated","inbox":"%s-%d"}', $stamp, ++$n }
@@ -112,7 +114,7 @@ for my $ds (qw(cgi php)) {
 {
     my $body = new_body();
     my $sig = sign($body, $SECRET{a});
-    my $id = entry_id($sig, '/off');
+    my $id = entry_id($body, '/off');
     my $res = post('/off/report.cgi?status=500', $body, signature => $sig);
     is($res->{status}, 500, 'Hold Off, the CGI answers 500: the sender sees 500') or diag(describe($res));
     is(downstream_ran($res->{id}), 1, '... the app ran');
@@ -141,7 +143,7 @@ for my $ds (qw(cgi php)) {
     $res = post('/off/proxy/x', $pbody, signature => $psig);
     is($res->{status}, 503, 'Hold Off, proxy to a closed port: the sender sees 503') or diag(describe($res));
     $e = entries($dir{off});
-    is($e->{ entry_id($psig, '/off') }{status}, 503, '... the entry is kept with status 503');
+    is($e->{ entry_id($pbody, '/off') }{status}, 503, '... the entry is kept with status 503');
     my ($rc, $out) = TwFleet::inbox_tool('redeliver', $dir{off},
                                          '--url', "http://$hp/off/report.cgi", '--all');
     is($rc, 0, 'redeliver --all to the CGI: exit 0') or diag($out);
@@ -160,7 +162,7 @@ for my $case ([ 'the CGI answers 500', '/held/report.cgi?status=500', 500, 1 ],
     my ($what, $path, $app_status, $app_runs) = @$case;
     my $body = new_body();
     my $sig = sign($body, $SECRET{a});
-    my $id = entry_id($sig, '/held');
+    my $id = entry_id($body, '/held');
     my $mark = $srv->log_mark;
     my $res = post($path, $body, signature => $sig);
     subtest "Hold On, $what" => sub {
