@@ -4,7 +4,8 @@
  * Hazard: tw_lease_holder_gone() must never say "gone" of a live holder,
  * or two copies of one delivery run the app. So it says so only for a
  * holder on this very node (same boot, same pid namespace) whose pid no
- * longer exists (kill(pid, 0) fails with ESRCH). A reused pid errs the safe
+ * longer exists (kill(pid, 0) fails with ESRCH, or it is a zombie its parent
+ * has not reaped yet). A reused pid errs the safe
  * way: the claim looks alive and waits for its lease to expire.
  */
 #include <errno.h>
@@ -139,10 +140,32 @@ tw_lease_state_t tw_lease_parse(const char *value, size_t len, tw_lease_t *lease
     return TW_LEASE_UNKNOWN;
 }
 
+/*
+ * 1 when pid is a zombie: killed, but not yet reaped by its parent (httpd
+ * reaps its children about once a second), so kill(pid, 0) still succeeds.
+ */
+static int is_zombie(long pid)
+{
+    char path[64], line[512], *state;
+    FILE *f;
+    int zombie = 0;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    /* "pid (comm) S ...": the state follows the last ')' (comm may hold one) */
+    if (fgets(line, (int)sizeof(line), f) != NULL && (state = strrchr(line, ')')) != NULL)
+        zombie = state[1] == ' ' && (state[2] == 'Z' || state[2] == 'X');
+    fclose(f);
+    return zombie;
+}
+
 int tw_lease_holder_gone(const tw_lease_t *lease, const char *this_node)
 {
     if (lease == NULL || this_node == NULL || this_node[0] == '\0' || lease->node[0] == '\0'
         || strcmp(lease->node, this_node) != 0 || lease->pid <= 0)
         return 0;
-    return kill((pid_t)lease->pid, 0) != 0 && errno == ESRCH;
+    if (kill((pid_t)lease->pid, 0) != 0)
+        return errno == ESRCH;
+    return is_zombie(lease->pid);
 }

@@ -11,7 +11,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Digest::SHA qw(sha256 sha256_hex);
 use File::Path qw(make_path);
 use Test::More;
 use Time::HiRes qw(sleep time);
@@ -77,12 +76,7 @@ sub entries {
 # the entry id the module must use: hex of tw_replay_key(digest, scope),
 # the digest being SHA-256 of what was signed (the Teamwork profile signs
 # the body alone), never the MAC
-sub entry_id {
-    my ($body, $section) = @_;
-    my $scope = "localhost\n$section";
-    return sha256_hex('mod_twwebhook replay key v3' . pack('Q>', length $scope) . $scope
-                      . sha256($body));
-}
+sub entry_id { my ($body, $section) = @_; return TwFleet::replay_key_hex($body, $section) }
 
 sub new_body { return sprintf '{"event":"page.updated","inbox":"%s-%d"}', $stamp, ++$n }
 

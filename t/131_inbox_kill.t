@@ -37,53 +37,6 @@ my %mpm_conf = (
 );
 
 
-# The httpd children of $master (not mod_cgid's daemon, which holds the
-# listening ScriptSock: killing it would only break CGI).
-sub children {
-    my ($srv, $master) = @_;
-    my $sock = $srv->dir . '/cgisock';
-    my %cgid_inode;
-    if (open my $nu, '<', '/proc/net/unix') {
-        while (<$nu>) {
-            my @f = split;
-            $cgid_inode{$f[6]} = 1 if @f >= 8 && $f[7] eq $sock;
-        }
-    }
-    my @kids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // '';
-        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S (\d+)/ or next;
-        next unless $ppid == $master;
-        my $is_cgid = 0;
-        for my $fd (glob "/proc/$pid/fd/*") {
-            my $t = readlink($fd) // '';
-            $is_cgid = 1 if $t =~ /^socket:\[(\d+)\]$/ && $cgid_inode{$1};
-        }
-        push @kids, $pid unless $is_cgid;
-    }
-    return @kids;
-}
-
-# Those of @kids holding a client connection to $port right now: under
-# prefork most children wait idle, and a SIGKILL there cuts nothing off.
-sub busy_children {
-    my ($port, @kids) = @_;
-    my %conn;   # socket inodes of established connections to $port
-    for my $table ('/proc/net/tcp', '/proc/net/tcp6') {
-        open my $fh, '<', $table or next;
-        while (<$fh>) {
-            my @f = split;
-            next unless @f > 9 && $f[1] =~ /:([0-9A-F]{4})$/ && hex($1) == $port;
-            $conn{$f[9]} = 1 if $f[3] eq '01';   # ESTABLISHED
-        }
-    }
-    return grep {
-        my $pid = $_;
-        grep { (readlink($_) // '') =~ /^socket:\[(\d+)\]$/ && $conn{$1} } glob "/proc/$pid/fd/*";
-    } @kids;
-}
-
 sub run_load {
     my ($mpm, $disturb) = @_;
     my $dir = TwTest::tw_vars()->{t_logs} . "/inbox-$disturb-$mpm-dir";
@@ -139,7 +92,6 @@ EOF
     }
 
     # the disturbance, while they run
-    my $master = $srv->httpd_pid;
     my ($killed, $restarts) = (0, 0);
     sleep 0.6;
     for my $round (1 .. 5) {
@@ -148,7 +100,7 @@ EOF
             my @kids;
             my $until = time + 1;
             until (@kids || time > $until) {
-                @kids = busy_children($srv->port, children($srv, $master));
+                @kids = $srv->busy_children;
                 sleep 0.02 unless @kids;
             }
             if (@kids) {

@@ -462,40 +462,112 @@ sub cache_back {
     return Test::More::ok($ok, $srv->name . ": uses $engine again after $tries request(s)");
 }
 
+# request_in_background(%tw_request_args, at => epoch seconds): the request
+# sent from a process of its own (at that time, if given), while the test
+# goes on; background_result($handle) waits for it and returns the response
+# (status, reason, body, id, delivery, json, error, elapsed).
+sub request_in_background {
+    my (%a) = @_;
+    require JSON::PP;
+    my $at = delete $a{at};
+    my $file = TwTest::tw_vars()->{t_logs} . "/background.$$." . int(rand 1e9) . '.json';
+    my $pid = fork // croak "fork: $!";
+    if (!$pid) {
+        sleep($at - time) if defined $at && $at > time;
+        my $r = TwTest::tw_request(%a);
+        my %out = map { $_ => $r->{$_} } qw(status reason body id delivery json error elapsed);
+        if (open my $fh, '>', $file) {
+            print {$fh} JSON::PP->new->encode(\%out);
+            close $fh;
+        }
+        POSIX::_exit(0);
+    }
+    return { pid => $pid, file => $file, id => $a{id} };
+}
+
+sub background_result {
+    my ($h) = @_;
+    require JSON::PP;
+    waitpid $h->{pid}, 0;
+    my $text = slurp($h->{file});
+    unlink $h->{file};
+    return defined $text ? JSON::PP->new->decode($text)
+                         : { error => 'the request process reported nothing', id => $h->{id} };
+}
+
 # parallel_requests(\%tw_request_args, ...): every request on its own
-# connection from its own process, all started at the same instant; returns
-# the responses in order (status, reason, body, id, delivery, json, error).
+# connection from its own process, all started at the same instant (or
+# "after" seconds later, where a spec says so); returns the responses in
+# order, as background_result.
 sub parallel_requests {
     my @specs = @_;
-    require JSON::PP;
-    my $dir = TwTest::tw_vars()->{t_logs} . "/parallel.$$";
-    make_path($dir);
     my $go = time + 0.3;
-    my @pids;
-    for my $i (0 .. $#specs) {
-        my $pid = fork // croak "fork: $!";
-        if (!$pid) {
-            sleep($go - time) if $go > time;
-            my $r = TwTest::tw_request(%{ $specs[$i] });
-            my %out = map { $_ => $r->{$_} } qw(status reason body id delivery json error);
-            if (open my $fh, '>', "$dir/$i.json") {
-                print {$fh} JSON::PP->new->encode(\%out);
-                close $fh;
-            }
-            POSIX::_exit(0);
+    my @handles = map {
+        my %a = %$_;
+        my $after = delete $a{after} // 0;
+        request_in_background(%a, at => $go + $after);
+    } @specs;
+    return map { background_result($_) } @handles;
+}
+
+# $srv->children: the httpd children of this server (not mod_cgid's daemon,
+# which holds the listening ScriptSock: killing it would only break CGI).
+sub children {
+    my ($self) = @_;
+    my $master = $self->httpd_pid or return ();
+    my $sock = $self->dir . '/cgisock';
+    my %cgid_inode;
+    if (open my $nu, '<', '/proc/net/unix') {
+        while (<$nu>) {
+            my @f = split;
+            $cgid_inode{$f[6]} = 1 if @f >= 8 && $f[7] eq $sock;
         }
-        push @pids, $pid;
     }
-    waitpid $_, 0 for @pids;
-    my @res;
-    for my $i (0 .. $#specs) {
-        my $text = slurp("$dir/$i.json");
-        push @res, defined $text ? JSON::PP->new->decode($text)
-                                 : { error => 'the request process reported nothing',
-                                     id => $specs[$i]{id} };
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // '';
+        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S (\d+)/ or next;
+        next unless $ppid == $master;
+        my $is_cgid = 0;
+        for my $fd (glob "/proc/$pid/fd/*") {
+            my $t = readlink($fd) // '';
+            $is_cgid = 1 if $t =~ /^socket:\[(\d+)\]$/ && $cgid_inode{$1};
+        }
+        push @kids, $pid unless $is_cgid;
     }
-    remove_tree($dir);
-    return @res;
+    return @kids;
+}
+
+# $srv->busy_children: those children holding a client connection to the
+# server's port right now (under prefork most children wait idle).
+sub busy_children {
+    my ($self) = @_;
+    my %conn;   # socket inodes of established connections to the port
+    for my $table ('/proc/net/tcp', '/proc/net/tcp6') {
+        open my $fh, '<', $table or next;
+        while (<$fh>) {
+            my @f = split;
+            next unless @f > 9 && $f[1] =~ /:([0-9A-F]{4})$/ && hex($1) == $self->port;
+            $conn{$f[9]} = 1 if $f[3] eq '01';   # ESTABLISHED
+        }
+    }
+    return grep {
+        my $pid = $_;
+        grep { (readlink($_) // '') =~ /^socket:\[(\d+)\]$/ && $conn{$1} } glob "/proc/$pid/fd/*";
+    } $self->children;
+}
+
+# replay_key_hex($message, $section, $server_name): the replay cache's key
+# (and inbox entry id) for a signed message (the profile's signed prefix
+# and the body) verified under the <Location $section> of a server named
+# $server_name (default localhost), as mod_twwebhook derives it.
+sub replay_key_hex {
+    my ($message, $section, $server_name) = @_;
+    require Digest::SHA;
+    my $scope = ($server_name // 'localhost') . "\n$section";
+    return Digest::SHA::sha256_hex('mod_twwebhook replay key v3' . pack('Q>', length $scope)
+                                   . $scope . Digest::SHA::sha256($message));
 }
 
 # last_byte_requests(\%tw_request_args, ...): the requests all arrive at
@@ -661,6 +733,7 @@ sub stop {
     my ($self) = @_;
     my $pid = $self->{pid} or return;
     $self->{pid} = undef;
+    kill 'CONT', $pid;   # a frozen one could not act on TERM
     kill 'TERM', $pid;
     my $until = time + 10;
     while (time < $until) {
@@ -675,6 +748,11 @@ sub stop {
     $until = time + 5;
     sleep 0.05 while TwFleet::port_open($self->{hostport}) && time < $until;
 }
+
+# freeze / thaw: SIGSTOP and SIGCONT, an engine that accepts connections
+# (the kernel does) but never answers.
+sub freeze { my ($self) = @_; return $self->{pid} && kill('STOP', $self->{pid}) }
+sub thaw { my ($self) = @_; return $self->{pid} && kill('CONT', $self->{pid}) }
 
 # One request line, the reply's lines up to one matching $end (or the
 # first line when $end is undef); undef when the daemon cannot be reached.
@@ -712,6 +790,15 @@ sub stats {
     return { map { /^STAT (\S+) (\S+)/ ? ($1 => $2) : () } @$lines };
 }
 
+# expire_soon($key, $ms): the key expires in about $ms (whole seconds
+# here: memcached's "touch"); 1 when memcached touched it.
+sub expire_soon {
+    my ($self, $key, $ms) = @_;
+    my $secs = int(($ms + 999) / 1000);
+    my $lines = $self->_ask("touch $key $secs\r\n") or return 0;
+    return ($lines->[0] // '') =~ /^TOUCHED/ ? 1 : 0;
+}
+
 sub flush_all {
     my ($self) = @_;
     my $lines = $self->_ask("flush_all\r\n") or return 0;
@@ -729,6 +816,13 @@ sub arguments {
     my ($self) = @_;
     return ('--bind', '127.0.0.1', '--port', $self->{port}, '--save', '', '--appendonly', 'no',
             '--dir', TwTest::tw_vars()->{t_logs}, '--databases', '1', '--loglevel', 'warning');
+}
+
+# expire_soon($key, $ms): PEXPIRE; 1 when redis set it.
+sub expire_soon {
+    my ($self, $key, $ms) = @_;
+    my $lines = $self->_ask("PEXPIRE $key $ms\r\n") or return 0;
+    return ($lines->[0] // '') =~ /^:1/ ? 1 : 0;
 }
 
 # DBSIZE: the number of keys, or undef.
