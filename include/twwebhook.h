@@ -591,7 +591,10 @@ tw_status_t tw_scheme_sign(const tw_profile_t *p, const void *secret, size_t sec
  * 0600), is fsync()ed, renamed over the entry and followed by an fsync()
  * of the directory: a reader sees the old entry or the new one, and a
  * crash leaves at worst a temporary file (names starting with "." are
- * never entries). Errors are apr_status_t (errno values); an entry that
+ * never entries). Every change of an entry (put, set_status, remove)
+ * holds an exclusive flock(2) on ".<id>.lock" across its read and its
+ * write, so concurrent copies never lose an attempt; the lock file lives
+ * only while held. Errors are apr_status_t (errno values); an entry that
  * does not parse is TW_INBOX_ECORRUPT.
  */
 
