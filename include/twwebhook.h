@@ -606,6 +606,7 @@ tw_status_t tw_scheme_sign(const tw_profile_t *p, const void *secret, size_t sec
 #define TW_INBOX_VALUE_MAX    8192            /* longest path or header value */
 #define TW_INBOX_META_MAX     (64 * 1024)     /* longest metadata part */
 #define TW_INBOX_ECORRUPT     (APR_OS_START_USERERR + 71)  /* not an entry */
+#define TW_INBOX_ECHANGED     (APR_OS_START_USERERR + 72)  /* another copy came */
 
 typedef struct {
     const char *name;
@@ -663,6 +664,14 @@ apr_status_t tw_inbox_set_status(const char *dir, const char *id, int status,
 /* Removes an entry, durably (fsync of the directory). APR_ENOENT when it
  * was not there. */
 apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool);
+
+/* Removes entry seen->id only if no copy was recorded and no status set
+ * since it was read as seen (its updated and attempts are the same), in
+ * one step under the entry's lock: TW_INBOX_ECHANGED, and the entry kept,
+ * otherwise. For twwebhook-inbox redeliver, whose own copy may not have
+ * passed through the module. APR_ENOENT when it is gone. */
+apr_status_t tw_inbox_remove_unchanged(const char *dir, const tw_inbox_entry_t *seen,
+                                       apr_pool_t *pool);
 
 /*
  * Opens an entry and parses its metadata. With pfd non-NULL the file

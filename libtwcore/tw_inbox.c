@@ -101,6 +101,10 @@ const char *tw_inbox_strerror(apr_status_t rv, char *buf, apr_size_t bufsize)
         apr_cpystrn(buf, "not a well-formed inbox entry", bufsize);
         return buf;
     }
+    if (rv == TW_INBOX_ECHANGED) {
+        apr_cpystrn(buf, "the entry changed meanwhile (another copy came)", bufsize);
+        return buf;
+    }
     return apr_strerror(rv, buf, bufsize);
 }
 
@@ -576,8 +580,12 @@ apr_status_t tw_inbox_set_status(const char *dir, const char *id, int status, ap
     return rv;
 }
 
-apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool)
+/* Removes entry id, under its lock; with seen non-NULL only if the entry
+ * is still the version seen describes (TW_INBOX_ECHANGED otherwise). */
+static apr_status_t remove_entry(const char *dir, const char *id,
+                                 const tw_inbox_entry_t *seen, apr_pool_t *pool)
 {
+    tw_inbox_entry_t *now = NULL;
     entry_lock_t lk;
     apr_status_t rv;
     int dfd;
@@ -590,13 +598,27 @@ apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool)
         close(dfd);
         return rv;
     }
-    if (unlinkat(dfd, id, 0) != 0)
-        rv = errno_status();
-    else
-        rv = sync_dir(dfd);
+    if (seen != NULL && (rv = open_entry(dfd, id, &now, NULL, pool)) == APR_SUCCESS
+        && (now->updated != seen->updated || now->attempts != seen->attempts))
+        rv = TW_INBOX_ECHANGED;
+    if (rv == APR_SUCCESS)
+        rv = unlinkat(dfd, id, 0) == 0 ? sync_dir(dfd) : errno_status();
     unlock_entry(dfd, &lk);
     close(dfd);
     return rv;
+}
+
+apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool)
+{
+    return remove_entry(dir, id, NULL, pool);
+}
+
+apr_status_t tw_inbox_remove_unchanged(const char *dir, const tw_inbox_entry_t *seen,
+                                       apr_pool_t *pool)
+{
+    if (seen == NULL || pool == NULL)
+        return APR_EINVAL;
+    return remove_entry(dir, seen->id, seen, pool);
 }
 
 static int by_received(const void *a, const void *b)

@@ -2854,7 +2854,22 @@ static void test_inbox_concurrent(apr_pool_t *parent, const char *base)
            "race: attempts counts every copy of every process (%d x %d)", RACE_PROCS,
            RACE_COPIES);
 
-    is_int(tw_inbox_remove(dir, e.id, pool), APR_SUCCESS, "race: remove the entry");
+    /* twwebhook-inbox redeliver removes only the version it sent */
+    {
+        tw_inbox_entry_t *seen = got, *again = NULL;
+
+        is_int(tw_inbox_put(dir, &e, mem_source, &src, pool), APR_SUCCESS,
+               "a copy comes after the entry was read");
+        is_int(seen ? tw_inbox_remove_unchanged(dir, seen, pool) : -1, TW_INBOX_ECHANGED,
+               "... removing the version read: TW_INBOX_ECHANGED");
+        is_int(tw_inbox_open(dir, e.id, &again, NULL, pool), APR_SUCCESS, "... the entry is kept");
+        is_int(again ? (int)again->attempts : -1, RACE_PROCS * RACE_COPIES + 1,
+               "... with the new copy counted");
+        is_int(again ? tw_inbox_remove_unchanged(dir, again, pool) : -1, APR_SUCCESS,
+               "removing the version now read: removed");
+        ok(again && APR_STATUS_IS_ENOENT(tw_inbox_remove_unchanged(dir, again, pool)),
+           "... and again: ENOENT");
+    }
     count_dir(dir, pool, &entries, &temps);
     is_int(entries + temps, 0, "race: no entry, lock or temporary file left");
     apr_dir_remove(dir, pool);
