@@ -676,12 +676,16 @@ const command_rec tw_cmds[] = {
 typedef struct {
     const core_dir_config *core;
     const tw_dir_conf_t *tw;
-    int kind;                  /* which walk: TW_SECTION_URL, _DIR or _FILE */
+    int kind;                  /* which walk: TW_SECTION_URL, _DIR, _FILE; or _IF */
+    int parent;                /* _IF: the index of the section it sits in; -1: the server */
 } tw_section_t;
 
-enum { TW_SECTION_URL, TW_SECTION_DIR, TW_SECTION_FILE };
+enum { TW_SECTION_URL, TW_SECTION_DIR, TW_SECTION_FILE, TW_SECTION_IF };
 
-static void collect_sections(apr_array_header_t *out, apr_array_header_t *vectors, int kind)
+#define SECTION_AT(sections, i) (&APR_ARRAY_IDX((sections), (i), tw_section_t))
+
+static void collect_sections(apr_array_header_t *out, apr_array_header_t *vectors, int kind,
+                             int parent, int with_if)
 {
     int i;
 
@@ -689,33 +693,49 @@ static void collect_sections(apr_array_header_t *out, apr_array_header_t *vector
         ap_conf_vector_t *v = APR_ARRAY_IDX(vectors, i, ap_conf_vector_t *);
         const core_dir_config *core = ap_get_core_module_config(v);
         tw_section_t *sec = apr_array_push(out);
+        int self = out->nelts - 1;
 
         sec->core = core;
         sec->tw = ap_get_module_config(v, &twwebhook_module);
         sec->kind = kind;
+        sec->parent = kind == TW_SECTION_IF ? parent : -1;
         if (kind == TW_SECTION_DIR)   /* <Files> inside <Directory> */
-            collect_sections(out, core->sec_file, TW_SECTION_FILE);
+            collect_sections(out, core->sec_file, TW_SECTION_FILE, -1, with_if);
+        if (with_if)                  /* <If>, <ElseIf>, <Else> inside it */
+            collect_sections(out, core->sec_if, TW_SECTION_IF, self, with_if);
     }
 }
 
-/* Every section of server s: its <Location>s, <Directory>s and <Files>. */
-static apr_array_header_t *server_sections(apr_pool_t *p, server_rec *s)
+/* Every section of server s: its <Location>s, <Directory>s and <Files>,
+ * and with with_if the <If>, <ElseIf> and <Else> sections in them and at
+ * server level. */
+static apr_array_header_t *server_sections(apr_pool_t *p, server_rec *s, int with_if)
 {
     core_server_config *core = ap_get_core_module_config(s->module_config);
     core_dir_config *defaults = ap_get_core_module_config(s->lookup_defaults);
     apr_array_header_t *sections = apr_array_make(p, 16, sizeof(tw_section_t));
 
-    collect_sections(sections, core->sec_url, TW_SECTION_URL);
-    collect_sections(sections, core->sec_dir, TW_SECTION_DIR);
-    collect_sections(sections, defaults->sec_file, TW_SECTION_FILE);
+    collect_sections(sections, core->sec_url, TW_SECTION_URL, -1, with_if);
+    collect_sections(sections, core->sec_dir, TW_SECTION_DIR, -1, with_if);
+    collect_sections(sections, defaults->sec_file, TW_SECTION_FILE, -1, with_if);
+    if (with_if)
+        collect_sections(sections, defaults->sec_if, TW_SECTION_IF, -1, with_if);
     return sections;
 }
 
 /* 1 when a secret set in section k may apply where section s applies. */
-static int section_may_enclose(const tw_section_t *k, const tw_section_t *s)
+static int section_may_enclose(const apr_array_header_t *sections, const tw_section_t *k,
+                               const tw_section_t *s)
 {
     size_t n;
 
+    /* An <If> applies within the section it sits in (the whole server for
+     * one at server level), whenever its expression holds. */
+    if (k->kind == TW_SECTION_IF) {
+        const tw_section_t *in = k->parent >= 0 ? SECTION_AT(sections, k->parent) : NULL;
+
+        return in == NULL || in == s || section_may_enclose(sections, in, s);
+    }
     /* Across walks (a <Directory> secret and a <Location> request), or
      * with a regex on either side, a request may meet both: assume so. */
     if (k->kind != s->kind || k->core->r != NULL || s->core->r != NULL
@@ -735,7 +755,7 @@ static int enclosing_section_has(const apr_array_header_t *sections, const tw_se
     for (j = 0; j < sections->nelts; j++) {
         const tw_section_t *k = &APR_ARRAY_IDX(sections, j, tw_section_t);
         if (k != sec && k->tw != NULL && want(k->tw)
-            && (sec == NULL || section_may_enclose(k, sec)))
+            && (sec == NULL || section_may_enclose(sections, k, sec)))
             return 1;
     }
     return 0;
@@ -751,7 +771,13 @@ static int enclosing_section_has(const apr_array_header_t *sections, const tw_se
 static int may_apply(const tw_dir_conf_t *server_dc, const apr_array_header_t *sections,
                      const tw_section_t *sec, int (*want)(const tw_dir_conf_t *))
 {
-    return want(server_dc) || (sec != NULL && want(sec->tw))
+    /* An <If> is merged over what applies to the section it sits in (at
+     * server level: over any section of the server), per request. */
+    if (sec != NULL && sec->kind == TW_SECTION_IF)
+        return (sec->tw != NULL && want(sec->tw))
+            || may_apply(server_dc, sections,
+                         sec->parent >= 0 ? SECTION_AT(sections, sec->parent) : NULL, want);
+    return want(server_dc) || (sec != NULL && sec->tw != NULL && want(sec->tw))
         || enclosing_section_has(sections, sec, want);
 }
 
@@ -782,8 +808,8 @@ static int has_event_header(const tw_dir_conf_t *dc)
  * one). Refuse it at start-up and in apachectl configtest, naming the
  * section and its first such directive. A TwWebhook* setting at server or
  * virtual-host level is a default for the sections where a secret
- * applies, not an error. <If> sections are not looked at: httpd merges
- * them after every walk, as their expression decides per request.
+ * applies, not an error. An <If> is checked as merged over the section it
+ * sits in, whatever its expression says.
  */
 static int check_secret_applies(server_rec *s, const tw_dir_conf_t *server_dc,
                                 const apr_array_header_t *sections, const tw_section_t *sec)
@@ -864,7 +890,7 @@ static int config_has_inbox(apr_pool_t *ptemp, server_rec *s)
 {
     for (; s != NULL; s = s->next)
         if (may_apply(ap_get_module_config(s->lookup_defaults, &twwebhook_module),
-                      server_sections(ptemp, s), NULL, has_inbox))
+                      server_sections(ptemp, s, 1), NULL, has_inbox))
             return 1;
     return 0;
 }
@@ -942,7 +968,7 @@ static int check_server(apr_pool_t *ptemp, server_rec *s, int any_inbox)
         check_tolerance, check_events,
     };
     const tw_dir_conf_t *server_dc = ap_get_module_config(s->lookup_defaults, &twwebhook_module);
-    apr_array_header_t *sections = server_sections(ptemp, s);
+    apr_array_header_t *sections = server_sections(ptemp, s, 1);
     size_t c;
     int i, status;
 
@@ -983,7 +1009,7 @@ static int check_server(apr_pool_t *ptemp, server_rec *s, int any_inbox)
 void tw_config_protected_sections(apr_pool_t *p, server_rec *s, apr_array_header_t *out)
 {
     const tw_dir_conf_t *server_dc = ap_get_module_config(s->lookup_defaults, &twwebhook_module);
-    apr_array_header_t *sections = server_sections(p, s);
+    apr_array_header_t *sections = server_sections(p, s, 0);
     int i;
 
     if (server_dc != NULL && server_dc->keys != NULL)

@@ -229,6 +229,12 @@ for my $case (['an operator\'s <Location> with a profile and a held inbox (issue
                ['<Location /a>', "TwWebhookSecret $tok", '</Location>',
                 '<Location /b>', 'TwWebhookDeliveryHeader X-Id', 'TwWebhookEventHeader X-Ev',
                 '</Location>'], 4, 'TwWebhookDeliveryHeader', '<Location /b>'],
+              ['an <If> in a <Location> without a secret',
+               ['<Location /h>', '<If "-n %{HTTP:X-Hook}">', 'TwWebhookRequireJSON On', '</If>',
+                '</Location>'], 2, 'TwWebhookRequireJSON', '<If "-n %{HTTP:X-Hook}">'],
+              ['an <If> at server level, no secret anywhere',
+               ['<If "-n %{HTTP:X-Hook}">', 'TwWebhookEvents push', '</If>'], 1, 'TwWebhookEvents',
+               '<If "-n %{HTTP:X-Hook}">'],
               ['a <Location> in a <VirtualHost>, a secret only in another one',
                ['<VirtualHost 127.0.0.1:8081>', "TwWebhookSecret $tok", '</VirtualHost>',
                 '<VirtualHost 127.0.0.1:8082>', '<Location /b>', 'TwWebhookProfile stripe',
@@ -259,7 +265,17 @@ for my $case (['TwWebhook Off in a <Location>, no secret anywhere',
                ["<Directory $dir/a-directory>", "TwWebhookSecret $tok", '<Files hook.php>',
                 'TwWebhookRequireJSON On', '</Files>', '</Directory>']],
               ['a <Location>, a secret at server level',
-               ["TwWebhookSecret $tok", '<Location /b>', 'TwWebhookEvents page.*', '</Location>']]) {
+               ["TwWebhookSecret $tok", '<Location /b>', 'TwWebhookEvents page.*', '</Location>']],
+              ['an <If> in a <Location> with a secret',
+               ['<Location /a>', "TwWebhookSecret $tok", '<If "-n %{HTTP:X-Big}">',
+                'TwWebhookMaxBodySize 16777216', '</If>', '</Location>']],
+              ['a <Location> whose secrets are in its <If> and <Else>',
+               ['<Location /a>', 'TwWebhookProfile github', '<If "%{HTTP_HOST} == \'a.test\'">',
+                "TwWebhookSecret $tok", '</If>', '<Else>', "TwWebhookSecret $tok-b", '</Else>',
+                '</Location>']],
+              ['an <If> at server level, a secret in a <Location>',
+               ['<Location /a>', "TwWebhookSecret $tok", '</Location>', '<If "-n %{HTTP:X-Big}">',
+                'TwWebhookMaxBodySize 16777216', '</If>']]) {
     my ($name, $lines) = @$case;
     my ($rc, $out) = configtest($lines);
     subtest "configtest passes: $name" => sub {
