@@ -2,10 +2,15 @@
  * config.c - mod_twwebhook's configuration: the per-directory and
  * per-server records, how they merge, the directive handlers and the
  * command table, and the checks across sections that run at start-up and
- * in apachectl configtest (check_config). Every error names the directive;
- * httpd adds the file and line.
+ * in apachectl configtest (check_config). Every error names the directive:
+ * httpd adds the file and line to a handler's; check_config's lines carry
+ * the "file:line" each handler noted (tw_conf_note_directive). Fail closed:
+ * a section that sets a TwWebhook* directive where no secret can apply, or
+ * a directive without the one it needs, is an error; modes that expose a
+ * secret file or the inbox are a warning.
  */
 #include <errno.h>
+#include <sys/stat.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -14,6 +19,7 @@
 
 #include "apr_strings.h"
 #include "apr_file_info.h"
+#include "apr_hash.h"
 #include "apr_lib.h"
 
 #include "glue/glue.h"
@@ -55,9 +61,11 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
      * one section is exactly what applies there. The key list pointer is
      * shared, not copied, so a later request of the transaction can tell
      * whether it is protected by the same list (reverify_request). */
+    /* set_at, set_name, set_section: a section's own, never merged */
     MERGE_VAL(enabled);
     MERGE_PTR(enabled_at);
     MERGE_PTR(keys);
+    dc->secret_files = (add->keys != NULL) ? add->secret_files : base->secret_files;
     /* the same secrets, keyed for the profiles that decode them */
     dc->keys_whsec = (add->keys != NULL) ? add->keys_whsec : base->keys_whsec;
     dc->keys_scope = (add->keys != NULL) ? add->keys_scope : base->keys_scope;
@@ -70,11 +78,13 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(event_header);
     MERGE_PTR(delivery_header);
     MERGE_PTR(events);
+    dc->events_at = (add->events != NULL) ? add->events_at : base->events_at;
     MERGE_PTR(exports);
     MERGE_VAL(require_json);
     MERGE_PTR(inbox_dir);
     dc->inbox_at = (add->inbox_dir != NULL) ? add->inbox_at : base->inbox_at;
     MERGE_VAL(inbox_hold);
+    dc->inbox_hold_at = (add->inbox_hold != TW_UNSET) ? add->inbox_hold_at : base->inbox_hold_at;
     return dc;
 }
 
@@ -211,6 +221,34 @@ apr_array_header_t *tw_conf_header_names(const tw_dir_conf_t *dc, apr_pool_t *p)
 
 /* ---- directive handlers -------------------------------------------------- */
 
+/* The section a directive sits in, as written ("<Location /h>"), looking
+ * through <IfModule>, <IfDefine> and the like, which are not sections
+ * (<If> is); NULL at server or virtual-host level. */
+static const char *section_as_written(cmd_parms *cmd)
+{
+    const ap_directive_t *d;
+
+    if (cmd->path == NULL)
+        return NULL;
+    for (d = cmd->directive->parent; d != NULL; d = d->parent)
+        if (ap_cstr_casecmpn(d->directive, "<If", 3) != 0 || d->directive[3] == '\0')
+            return apr_pstrcat(cmd->pool, d->directive, " ", d->args, NULL);
+    return NULL;
+}
+
+const char *tw_conf_note_directive(cmd_parms *cmd, tw_dir_conf_t *dc)
+{
+    const char *at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                                  cmd->directive->line_num);
+
+    if (dc->set_at == NULL) {
+        dc->set_at = at;
+        dc->set_name = cmd->cmd->name;
+        dc->set_section = section_as_written(cmd);
+    }
+    return at;
+}
+
 static apr_status_t cleanup_key(void *key)
 {
     tw_key_destroy(key);
@@ -315,6 +353,18 @@ static const char *add_key(cmd_parms *cmd, tw_dir_conf_t *dc,
     return NULL;
 }
 
+/* Kept for check_secret_file_modes (after add_key made dc->keys). */
+static void note_secret_file(cmd_parms *cmd, tw_dir_conf_t *dc, const char *path)
+{
+    tw_secret_file_t *f;
+
+    if (dc->secret_files == NULL)
+        dc->secret_files = apr_array_make(cmd->pool, 2, sizeof(tw_secret_file_t));
+    f = apr_array_push(dc->secret_files);
+    f->path = apr_pstrdup(cmd->pool, path);
+    f->at = tw_conf_note_directive(cmd, dc);
+}
+
 /*
  * TwWebhookSecret <token> | file:<path>. Raw arguments, so that an empty
  * token ("") gets its own message instead of httpd's "takes one argument".
@@ -333,6 +383,7 @@ static const char *cmd_secret(cmd_parms *cmd, void *dcv, const char *args)
     if (*arg == '\0')
         return apr_psprintf(cmd->pool, "%s: empty token (a webhook token has at least "
                             "one character)", cmd->cmd->name);
+    tw_conf_note_directive(cmd, dc);
     if (strncmp(arg, "file:", 5) != 0)
         return add_key(cmd, dc, arg, strlen(arg), "given inline");
 
@@ -344,18 +395,20 @@ static const char *cmd_secret(cmd_parms *cmd, void *dcv, const char *args)
         err = add_key(cmd, dc, buf, len, apr_pstrcat(cmd->temp_pool, "in file ", path, NULL));
     tw_cleanse(buf, sizeof(buf));
     tw_cleanse((char *)arg, strlen(arg));
+    if (err == NULL)
+        note_secret_file(cmd, dc, path);
     return err;
 }
 
-/* TwWebhook On|Off; where it was turned on is kept for check_secrets_apply. */
+/* TwWebhook On|Off; where it was turned on is kept for check_secret_applies.
+ * Off is not noted as the section's first directive: it can only take
+ * protection away, so it needs no secret. */
 static const char *cmd_enable(cmd_parms *cmd, void *dcv, int on)
 {
     tw_dir_conf_t *dc = dcv;
 
     dc->enabled = on ? 1 : 0;
-    dc->enabled_at = on ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
-                                       cmd->directive->line_num)
-                        : NULL;
+    dc->enabled_at = on ? tw_conf_note_directive(cmd, dc) : NULL;
     return NULL;
 }
 
@@ -378,6 +431,7 @@ static const char *cmd_profile(cmd_parms *cmd, void *dcv, const char *arg)
     const tw_profile_t *p = tw_profile_find(arg);
     const char *bad;
 
+    tw_conf_note_directive(cmd, dc);
     if (p == NULL)
         return apr_psprintf(cmd->pool, "%s: unknown profile '%s' (known: %s)",
                             cmd->cmd->name, arg, profile_names(cmd->temp_pool));
@@ -401,8 +455,7 @@ static const char *cmd_tolerance(cmd_parms *cmd, void *dcv, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of seconds from 1 to %d",
                             cmd->cmd->name, arg, TW_TOLERANCE_MAX);
     dc->tolerance = secs;
-    dc->tolerance_at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
-                                    cmd->directive->line_num);
+    dc->tolerance_at = tw_conf_note_directive(cmd, dc);
     return NULL;
 }
 
@@ -425,6 +478,7 @@ static const char *cmd_max_body(cmd_parms *cmd, void *dcv, const char *arg)
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not a positive whole number of bytes",
                             cmd->cmd->name, arg);
+    tw_conf_note_directive(cmd, dc);
     dc->max_body = size;
     return NULL;
 }
@@ -439,6 +493,7 @@ static const char *cmd_spool_memory(cmd_parms *cmd, void *dcv, const char *arg)
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not a whole number of bytes from 0 to %" APR_OFF_T_FMT,
                             cmd->cmd->name, arg, TW_SPOOL_MEMORY_MAX);
+    tw_conf_note_directive(cmd, dc);
     dc->spool_memory = size;
     return NULL;
 }
@@ -480,6 +535,7 @@ static const char *cmd_header_name(cmd_parms *cmd, void *dcv, const char *arg)
     if (!is_header_name(arg))
         return apr_psprintf(cmd->pool, "%s: '%s' is not a header field name",
                             cmd->cmd->name, arg);
+    tw_conf_note_directive(cmd, dc);
     *field = arg;
     return NULL;
 }
@@ -493,8 +549,10 @@ static const char *cmd_events(cmd_parms *cmd, void *dcv, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not an event pattern "
                             "(%s, and '*'; at most %d characters)",
                             cmd->cmd->name, arg, TW_EVENT_SYNTAX, TW_EVENT_MAX);
-    if (dc->events == NULL)
+    if (dc->events == NULL) {
         dc->events = apr_array_make(cmd->pool, 4, sizeof(const char *));
+        dc->events_at = tw_conf_note_directive(cmd, dc);
+    }
     APR_ARRAY_PUSH(dc->events, const char *) = arg;
     return NULL;
 }
@@ -528,6 +586,7 @@ static const char *cmd_export_json(cmd_parms *cmd, void *dcv, const char *pointe
                             "([A-Z0-9_], not starting with a digit, at most %d characters, "
                             "not %s)", cmd->cmd->name, name, TW_ENV_NAME_MAX,
                             reserved_env_names_text(cmd->pool));
+    tw_conf_note_directive(cmd, dc);
     if (dc->exports == NULL)
         dc->exports = apr_array_make(cmd->pool, 4, sizeof(tw_export_t));
     export = apr_array_push(dc->exports);
@@ -536,7 +595,27 @@ static const char *cmd_export_json(cmd_parms *cmd, void *dcv, const char *pointe
     return NULL;
 }
 
-/* For handlers that set one field (ap_set_flag_slot, cmd_header_name). */
+/* TwWebhookRequireJSON On|Off */
+static const char *cmd_require_json(cmd_parms *cmd, void *dcv, int on)
+{
+    tw_dir_conf_t *dc = dcv;
+
+    tw_conf_note_directive(cmd, dc);
+    dc->require_json = on;
+    return NULL;
+}
+
+/* TwWebhookInboxHold On|Off; where, for check_inbox_hold. */
+static const char *cmd_inbox_hold(cmd_parms *cmd, void *dcv, int on)
+{
+    tw_dir_conf_t *dc = dcv;
+
+    dc->inbox_hold = on;
+    dc->inbox_hold_at = tw_conf_note_directive(cmd, dc);
+    return NULL;
+}
+
+/* For handlers that set one field (cmd_header_name). */
 #define DIR_FIELD(field) ((void *)APR_OFFSETOF(tw_dir_conf_t, field))
 
 const command_rec tw_cmds[] = {
@@ -572,13 +651,12 @@ const command_rec tw_cmds[] = {
                     "others are acknowledged without it"),
     AP_INIT_TAKE2("TwWebhookExportJSON", cmd_export_json, NULL, RSRC_CONF | ACCESS_CONF,
                   "a JSON pointer into the verified body and the variable to export it as"),
-    AP_INIT_FLAG("TwWebhookRequireJSON", ap_set_flag_slot, DIR_FIELD(require_json), RSRC_CONF | ACCESS_CONF,
+    AP_INIT_FLAG("TwWebhookRequireJSON", cmd_require_json, NULL, RSRC_CONF | ACCESS_CONF,
                  "On to answer 400 to a verified body that is not one JSON document"),
     AP_INIT_TAKE1("TwWebhookInbox", tw_inbox_cmd_dir, NULL, RSRC_CONF | ACCESS_CONF,
                   "directory where every verified delivery is kept until the app "
                   "answered 2xx (relative to ServerRoot)"),
-    AP_INIT_FLAG("TwWebhookInboxHold", ap_set_flag_slot, DIR_FIELD(inbox_hold),
-                 RSRC_CONF | ACCESS_CONF,
+    AP_INIT_FLAG("TwWebhookInboxHold", cmd_inbox_hold, NULL, RSRC_CONF | ACCESS_CONF,
                  "On to answer 202 and hold the delivery when the app fails with 5xx "
                  "or cannot be reached (default Off: the sender sees the failure)"),
     AP_INIT_TAKE1("TwWebhookReplayCache", tw_replay_cmd_cache, NULL, RSRC_CONF,
@@ -604,12 +682,16 @@ const command_rec tw_cmds[] = {
 typedef struct {
     const core_dir_config *core;
     const tw_dir_conf_t *tw;
-    int kind;                  /* which walk: TW_SECTION_URL, _DIR or _FILE */
+    int kind;                  /* which walk: TW_SECTION_URL, _DIR, _FILE; or _IF */
+    int parent;                /* _IF: the index of the section it sits in; -1: the server */
 } tw_section_t;
 
-enum { TW_SECTION_URL, TW_SECTION_DIR, TW_SECTION_FILE };
+enum { TW_SECTION_URL, TW_SECTION_DIR, TW_SECTION_FILE, TW_SECTION_IF };
 
-static void collect_sections(apr_array_header_t *out, apr_array_header_t *vectors, int kind)
+#define SECTION_AT(sections, i) (&APR_ARRAY_IDX((sections), (i), tw_section_t))
+
+static void collect_sections(apr_array_header_t *out, apr_array_header_t *vectors, int kind,
+                             int parent, int with_if)
 {
     int i;
 
@@ -617,33 +699,49 @@ static void collect_sections(apr_array_header_t *out, apr_array_header_t *vector
         ap_conf_vector_t *v = APR_ARRAY_IDX(vectors, i, ap_conf_vector_t *);
         const core_dir_config *core = ap_get_core_module_config(v);
         tw_section_t *sec = apr_array_push(out);
+        int self = out->nelts - 1;
 
         sec->core = core;
         sec->tw = ap_get_module_config(v, &twwebhook_module);
         sec->kind = kind;
+        sec->parent = kind == TW_SECTION_IF ? parent : -1;
         if (kind == TW_SECTION_DIR)   /* <Files> inside <Directory> */
-            collect_sections(out, core->sec_file, TW_SECTION_FILE);
+            collect_sections(out, core->sec_file, TW_SECTION_FILE, -1, with_if);
+        if (with_if)                  /* <If>, <ElseIf>, <Else> inside it */
+            collect_sections(out, core->sec_if, TW_SECTION_IF, self, with_if);
     }
 }
 
-/* Every section of server s: its <Location>s, <Directory>s and <Files>. */
-static apr_array_header_t *server_sections(apr_pool_t *p, server_rec *s)
+/* Every section of server s: its <Location>s, <Directory>s and <Files>,
+ * and with with_if the <If>, <ElseIf> and <Else> sections in them and at
+ * server level. */
+static apr_array_header_t *server_sections(apr_pool_t *p, server_rec *s, int with_if)
 {
     core_server_config *core = ap_get_core_module_config(s->module_config);
     core_dir_config *defaults = ap_get_core_module_config(s->lookup_defaults);
     apr_array_header_t *sections = apr_array_make(p, 16, sizeof(tw_section_t));
 
-    collect_sections(sections, core->sec_url, TW_SECTION_URL);
-    collect_sections(sections, core->sec_dir, TW_SECTION_DIR);
-    collect_sections(sections, defaults->sec_file, TW_SECTION_FILE);
+    collect_sections(sections, core->sec_url, TW_SECTION_URL, -1, with_if);
+    collect_sections(sections, core->sec_dir, TW_SECTION_DIR, -1, with_if);
+    collect_sections(sections, defaults->sec_file, TW_SECTION_FILE, -1, with_if);
+    if (with_if)
+        collect_sections(sections, defaults->sec_if, TW_SECTION_IF, -1, with_if);
     return sections;
 }
 
 /* 1 when a secret set in section k may apply where section s applies. */
-static int section_may_enclose(const tw_section_t *k, const tw_section_t *s)
+static int section_may_enclose(const apr_array_header_t *sections, const tw_section_t *k,
+                               const tw_section_t *s)
 {
     size_t n;
 
+    /* An <If> applies within the section it sits in (the whole server for
+     * one at server level), whenever its expression holds. */
+    if (k->kind == TW_SECTION_IF) {
+        const tw_section_t *in = k->parent >= 0 ? SECTION_AT(sections, k->parent) : NULL;
+
+        return in == NULL || in == s || section_may_enclose(sections, in, s);
+    }
     /* Across walks (a <Directory> secret and a <Location> request), or
      * with a regex on either side, a request may meet both: assume so. */
     if (k->kind != s->kind || k->core->r != NULL || s->core->r != NULL
@@ -653,7 +751,8 @@ static int section_may_enclose(const tw_section_t *k, const tw_section_t *s)
     return strncmp(k->core->d, s->core->d, n) == 0;
 }
 
-/* 1 when some section other than sec that may enclose it satisfies want. */
+/* 1 when some section other than sec that may enclose it satisfies want
+ * (sec NULL: the server level, which any section of the server refines). */
 static int enclosing_section_has(const apr_array_header_t *sections, const tw_section_t *sec,
                                  int (*want)(const tw_dir_conf_t *))
 {
@@ -661,10 +760,31 @@ static int enclosing_section_has(const apr_array_header_t *sections, const tw_se
 
     for (j = 0; j < sections->nelts; j++) {
         const tw_section_t *k = &APR_ARRAY_IDX(sections, j, tw_section_t);
-        if (k != sec && k->tw != NULL && want(k->tw) && section_may_enclose(k, sec))
+        if (k != sec && k->tw != NULL && want(k->tw)
+            && (sec == NULL || section_may_enclose(sections, k, sec)))
             return 1;
     }
     return 0;
+}
+
+/*
+ * 1 when a setting that want looks for may apply where sec applies: set
+ * in sec itself, at the server or virtual host, or in a section that may
+ * enclose sec (a shorter path of the same walk, another walk, a regex).
+ * Only where none can is a dependent directive an error: a request may
+ * meet sections of different walks, which only the request decides.
+ */
+static int may_apply(const tw_dir_conf_t *server_dc, const apr_array_header_t *sections,
+                     const tw_section_t *sec, int (*want)(const tw_dir_conf_t *))
+{
+    /* An <If> is merged over what applies to the section it sits in (at
+     * server level: over any section of the server), per request. */
+    if (sec != NULL && sec->kind == TW_SECTION_IF)
+        return (sec->tw != NULL && want(sec->tw))
+            || may_apply(server_dc, sections,
+                         sec->parent >= 0 ? SECTION_AT(sections, sec->parent) : NULL, want);
+    return want(server_dc) || (sec != NULL && sec->tw != NULL && want(sec->tw))
+        || enclosing_section_has(sections, sec, want);
 }
 
 static int has_keys(const tw_dir_conf_t *dc)
@@ -677,23 +797,43 @@ static int signs_timestamp(const tw_dir_conf_t *dc)
     return dc->profile != NULL && dc->profile->signs_timestamp;
 }
 
+static int has_inbox(const tw_dir_conf_t *dc)
+{
+    return dc->inbox_dir != NULL;
+}
+
+static int has_event_header(const tw_dir_conf_t *dc)
+{
+    return dc->event_header != NULL;
+}
+
 /*
- * "TwWebhook On" where no TwWebhookSecret can ever apply answers 500 to
- * every request: refuse it at start-up (and apachectl configtest), naming
- * the line. A secret may come from the server or virtual host, or from any
- * section that may enclose this one (a shorter path of the same walk,
- * another walk, a regex): only where none can is it an error.
+ * A section that sets any TwWebhook* directive but "TwWebhook Off" where
+ * no TwWebhookSecret can apply looks protected and is not: its requests
+ * reach the app unverified (and "TwWebhook On" there answers 500 to every
+ * one). Refuse it at start-up and in apachectl configtest, naming the
+ * section and its first such directive. A TwWebhook* setting at server or
+ * virtual-host level is a default for the sections where a secret
+ * applies, not an error. An <If> is checked as merged over the section it
+ * sits in, whatever its expression says.
  */
 static int check_secret_applies(server_rec *s, const tw_dir_conf_t *server_dc,
                                 const apr_array_header_t *sections, const tw_section_t *sec)
 {
-    if (sec->tw->enabled != 1 || has_keys(sec->tw) || has_keys(server_dc)
-        || enclosing_section_has(sections, sec, has_keys))
+    if (sec->tw->set_at == NULL || may_apply(server_dc, sections, sec, has_keys))
         return OK;
-    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
-                 "TWW0802: %s: TwWebhook On, but no TwWebhookSecret applies here "
-                 "(none in this section, one that may enclose it, or the server)",
-                 sec->tw->enabled_at);
+    if (sec->tw->enabled == 1)
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "TWW0802: %s: TwWebhook On, but no TwWebhookSecret applies here "
+                     "(none in this section, one that may enclose it, or the server)",
+                     sec->tw->enabled_at);
+    else
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "TWW0807: %s: %s in %s, but no TwWebhookSecret applies there (none in "
+                     "this section, one that may enclose it, or the server): its requests "
+                     "would reach the app unverified. Add the secret, or move the directive "
+                     "into a protected section", sec->tw->set_at, sec->tw->set_name,
+                     sec->tw->set_section ? sec->tw->set_section : "this section");
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -701,14 +841,15 @@ static int check_secret_applies(server_rec *s, const tw_dir_conf_t *server_dc,
  * TwWebhookTimestampTolerance only means something under a profile that
  * signs a timestamp, and the replay cache must remember a delivery at least
  * as long as its timestamp is accepted: within the tolerance the cache
- * stops a replay, beyond it the timestamp does.
+ * stops a replay, beyond it the timestamp does. A section's own profile is
+ * the one that applies there; without one, any that may enclose it.
  */
 static int check_tolerance(server_rec *s, const tw_dir_conf_t *server_dc,
                            const apr_array_header_t *sections, const tw_section_t *sec)
 {
     const tw_dir_conf_t *dc = sec != NULL ? sec->tw : server_dc;
-    int timestamped = signs_timestamp(dc) || signs_timestamp(server_dc)
-                      || (sec != NULL && enclosing_section_has(sections, sec, signs_timestamp));
+    int timestamped = dc->profile != NULL ? dc->profile->signs_timestamp
+                      : (sec != NULL && may_apply(server_dc, sections, sec, signs_timestamp));
 
     if (dc->tolerance != TW_UNSET && !timestamped) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
@@ -730,10 +871,111 @@ static int check_tolerance(server_rec *s, const tw_dir_conf_t *server_dc,
     return OK;
 }
 
-static int check_server(apr_pool_t *ptemp, server_rec *s)
+static int inbox_hold_error(server_rec *s, const tw_dir_conf_t *dc)
 {
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                 "TWW0808: %s: TwWebhookInboxHold On, but no TwWebhookInbox applies here "
+                 "(none in this section, one that may enclose it, or the server): there is "
+                 "nowhere to hold a delivery", dc->inbox_hold_at);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* TwWebhookInboxHold On in a section holds deliveries in the inbox:
+ * without one that may apply it would do nothing. (Off needs none: it is
+ * the default.) At server level see check_server. */
+static int check_inbox_hold(server_rec *s, const tw_dir_conf_t *server_dc,
+                            const apr_array_header_t *sections, const tw_section_t *sec)
+{
+    if (sec->tw->inbox_hold != 1 || may_apply(server_dc, sections, sec, has_inbox))
+        return OK;
+    return inbox_hold_error(s, sec->tw);
+}
+
+/* 1 when some server or section of the configuration has an inbox. */
+static int config_has_inbox(apr_pool_t *ptemp, server_rec *s)
+{
+    for (; s != NULL; s = s->next)
+        if (may_apply(ap_get_module_config(s->lookup_defaults, &twwebhook_module),
+                      server_sections(ptemp, s, 1), NULL, has_inbox))
+            return 1;
+    return 0;
+}
+
+/* TwWebhookEvents under a profile that reads no event name (slack) and
+ * with no TwWebhookEventHeader would acknowledge every delivery as
+ * "ignored" without running the app. Only the record's own profile is
+ * certain to apply, so only it is looked at. */
+static int check_events(server_rec *s, const tw_dir_conf_t *server_dc,
+                        const apr_array_header_t *sections, const tw_section_t *sec)
+{
+    const tw_dir_conf_t *dc = sec != NULL ? sec->tw : server_dc;
+
+    if (dc->events == NULL || dc->profile == NULL || dc->profile->event_source != TW_SOURCE_NONE
+        || may_apply(server_dc, sections, sec, has_event_header))
+        return OK;
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                 "TWW0809: %s: TwWebhookEvents, but TwWebhookProfile %s reads no event name "
+                 "and no TwWebhookEventHeader applies here: every delivery would be "
+                 "answered \"ignored\" without reaching the app", dc->events_at,
+                 dc->profile->name);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/*
+ * A secret file that group or others can read (or write) is a warning,
+ * not an error: the README asks for 0400 or 0600, and refusing to start
+ * over it would take the webhooks down with it. Once per directive,
+ * though a server-level secret is inherited by every virtual host.
+ */
+static void check_secret_file_modes(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_t *dc)
+{
+    struct stat st;
+    int i;
+
+    for (i = 0; dc->secret_files != NULL && i < dc->secret_files->nelts; i++) {
+        const tw_secret_file_t *f = &APR_ARRAY_IDX(dc->secret_files, i, tw_secret_file_t);
+
+        if (stat(f->path, &st) != 0
+            || (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) == 0
+            || !tw_config_first_warning(ptemp, apr_pstrcat(ptemp, "secret ", f->at, NULL)))
+            continue;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "TWW0810: %s: TwWebhookSecret file %s has mode %04o: group or others "
+                     "can reach it; make it 0400 or 0600", f->at, f->path,
+                     (unsigned)(st.st_mode & 07777));
+    }
+}
+
+int tw_config_first_warning(apr_pool_t *ptemp, const char *key)
+{
+    apr_hash_t *seen = NULL;
+
+    apr_pool_userdata_get((void **)&seen, "twwebhook-warned", ptemp);
+    if (seen == NULL) {
+        seen = apr_hash_make(ptemp);
+        apr_pool_userdata_setn(seen, "twwebhook-warned", NULL, ptemp);
+    }
+    if (apr_hash_get(seen, key, APR_HASH_KEY_STRING) != NULL)
+        return 0;
+    apr_hash_set(seen, apr_pstrdup(ptemp, key), APR_HASH_KEY_STRING, "");
+    return 1;
+}
+
+/* The checks every record (sec NULL: the server's own) goes through. */
+typedef int (*tw_check_fn)(server_rec *, const tw_dir_conf_t *, const apr_array_header_t *,
+                           const tw_section_t *);
+
+static int check_server(apr_pool_t *ptemp, server_rec *s, int any_inbox)
+{
+    static const tw_check_fn section_checks[] = {
+        check_secret_applies, check_tolerance, check_inbox_hold, check_events,
+    };
+    static const tw_check_fn server_checks[] = {
+        check_tolerance, check_events,
+    };
     const tw_dir_conf_t *server_dc = ap_get_module_config(s->lookup_defaults, &twwebhook_module);
-    apr_array_header_t *sections = server_sections(ptemp, s);
+    apr_array_header_t *sections = server_sections(ptemp, s, 1);
+    size_t c;
     int i, status;
 
     if (server_dc->enabled == 1 && server_dc->keys == NULL) {
@@ -742,16 +984,24 @@ static int check_server(apr_pool_t *ptemp, server_rec *s)
                      "server level", server_dc->enabled_at);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if ((status = check_tolerance(s, server_dc, NULL, NULL)) != OK)
-        return status;
+    /* At server or virtual-host level TwWebhookInboxHold On is a default
+     * for whichever sections have an inbox, in this server or (inherited)
+     * in the virtual hosts: an error only when no inbox is anywhere. */
+    if (server_dc->inbox_hold == 1 && !any_inbox)
+        return inbox_hold_error(s, server_dc);
+    for (c = 0; c < sizeof(server_checks) / sizeof(server_checks[0]); c++)
+        if ((status = server_checks[c](s, server_dc, sections, NULL)) != OK)
+            return status;
+    check_secret_file_modes(ptemp, s, server_dc);
     for (i = 0; i < sections->nelts; i++) {
         const tw_section_t *sec = &APR_ARRAY_IDX(sections, i, tw_section_t);
 
         if (sec->tw == NULL)
             continue;
-        if ((status = check_secret_applies(s, server_dc, sections, sec)) != OK
-            || (status = check_tolerance(s, server_dc, sections, sec)) != OK)
-            return status;
+        for (c = 0; c < sizeof(section_checks) / sizeof(section_checks[0]); c++)
+            if ((status = section_checks[c](s, server_dc, sections, sec)) != OK)
+                return status;
+        check_secret_file_modes(ptemp, s, sec->tw);
     }
     return OK;
 }
@@ -765,7 +1015,7 @@ static int check_server(apr_pool_t *ptemp, server_rec *s)
 void tw_config_protected_sections(apr_pool_t *p, server_rec *s, apr_array_header_t *out)
 {
     const tw_dir_conf_t *server_dc = ap_get_module_config(s->lookup_defaults, &twwebhook_module);
-    apr_array_header_t *sections = server_sections(p, s);
+    apr_array_header_t *sections = server_sections(p, s, 0);
     int i;
 
     if (server_dc != NULL && server_dc->keys != NULL)
@@ -780,8 +1030,10 @@ void tw_config_protected_sections(apr_pool_t *p, server_rec *s, apr_array_header
 
 int tw_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
+    int any_inbox = config_has_inbox(ptemp, s);
+
     for (; s != NULL; s = s->next) {
-        int status = check_server(ptemp, s);
+        int status = check_server(ptemp, s, any_inbox);
         if (status != OK)
             return status;
     }

@@ -31,10 +31,23 @@ typedef struct {
     const char *env_name;      /* checked by tw_env_name_is_allowed */
 } tw_export_t;
 
+/* A TwWebhookSecret file:, kept so check_config can look at its mode. */
 typedef struct {
+    const char *path;          /* absolute */
+    const char *at;            /* "file:line" of the directive */
+} tw_secret_file_t;
+
+typedef struct {
+    /* The first TwWebhook* directive of this record but "TwWebhook Off":
+     * check_config refuses a section that sets one where no secret can
+     * apply. Not merged: only a section's own record is looked at. */
+    const char *set_at;        /* "file:line" */
+    const char *set_name;      /* the directive's name */
+    const char *set_section;   /* the section it sits in, as written: "<Location /h>" */
     int enabled;               /* TwWebhook: TW_UNSET, 0 or 1 */
     const char *enabled_at;    /* "file:line" of a TwWebhook On, for check_config */
     apr_array_header_t *keys;  /* TwWebhookSecret: const tw_key_t *; NULL inherits */
+    apr_array_header_t *secret_files;  /* tw_secret_file_t of this record's keys */
     apr_array_header_t *keys_whsec;  /* the same, whsec_-decoded (or NULL entries) */
     const tw_profile_t *profile;     /* TwWebhookProfile; NULL inherits */
     apr_int64_t tolerance;           /* TwWebhookTimestampTolerance; TW_UNSET inherits */
@@ -46,11 +59,13 @@ typedef struct {
     const char *event_header;      /* TwWebhookEventHeader; NULL inherits */
     const char *delivery_header;   /* TwWebhookDeliveryHeader; NULL inherits */
     apr_array_header_t *events;    /* TwWebhookEvents: const char *; NULL inherits */
+    const char *events_at;         /* "file:line" of the first, for check_config */
     apr_array_header_t *exports;   /* TwWebhookExportJSON: tw_export_t; NULL inherits */
     int require_json;              /* TwWebhookRequireJSON: TW_UNSET, 0 or 1 */
     const char *inbox_dir;         /* TwWebhookInbox, absolute; NULL inherits */
     const char *inbox_at;          /* "file:line" of it, for check_config */
     int inbox_hold;                /* TwWebhookInboxHold: TW_UNSET, 0 or 1 */
+    const char *inbox_hold_at;     /* "file:line" of it, for check_config */
 } tw_dir_conf_t;
 
 typedef struct {
@@ -81,6 +96,15 @@ int tw_conf_wants_json(const tw_dir_conf_t *dc);
  * Content-Type and User-Agent: what an inbox entry keeps to deliver a
  * body again. Extend it with every header a new profile reads. */
 apr_array_header_t *tw_conf_header_names(const tw_dir_conf_t *dc, apr_pool_t *p);
+
+/* Every directive handler but TwWebhook Off's calls it: notes the
+ * directive being handled as the record's first (set_at), and returns its
+ * "file:line" for check_config's lines. */
+const char *tw_conf_note_directive(cmd_parms *cmd, tw_dir_conf_t *dc);
+/* 1 the first time key is seen during this configuration's checks (ptemp's
+ * life): a warning about a directive inherited by several servers is
+ * given once. */
+int tw_config_first_warning(apr_pool_t *ptemp, const char *key);
 
 /* The records that list their own secrets, one per protected scope. */
 void tw_config_protected_sections(apr_pool_t *p, server_rec *s, apr_array_header_t *out);

@@ -83,8 +83,7 @@ const char *tw_inbox_cmd_dir(cmd_parms *cmd, void *dcv, const char *arg)
     if (dir == NULL || *arg == '\0')
         return apr_psprintf(cmd->pool, "%s: invalid directory path '%s'", cmd->cmd->name, arg);
     dc->inbox_dir = dir;
-    dc->inbox_at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
-                                cmd->directive->line_num);
+    dc->inbox_at = tw_conf_note_directive(cmd, dc);
     return NULL;
 }
 
@@ -123,7 +122,22 @@ static int writable_by(const struct stat *st, uid_t uid, gid_t gid)
     return (st->st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
 }
 
-static int check_inbox_dir(server_rec *s, const tw_dir_conf_t *dc)
+/* Entries hold delivery bodies and the sender's signatures: a directory
+ * that group or others can reach is a warning (the README asks for 0700),
+ * not a reason to stop the webhooks. Once per directive. */
+static void warn_inbox_mode(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_t *dc,
+                            const struct stat *st, const char *user)
+{
+    if ((st->st_mode & (S_IRWXG | S_IRWXO)) == 0
+        || !tw_config_first_warning(ptemp, apr_pstrcat(ptemp, "inbox ", dc->inbox_at, NULL)))
+        return;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 "TWW0811: %s: TwWebhookInbox %s has mode %04o: group or others can reach "
+                 "the deliveries kept there; make it 0700, owned by %s", dc->inbox_at,
+                 dc->inbox_dir, (unsigned)(st->st_mode & 07777), user);
+}
+
+static int check_inbox_dir(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_t *dc)
 {
     uid_t uid;
     gid_t gid;
@@ -146,10 +160,12 @@ static int check_inbox_dir(server_rec *s, const tw_dir_conf_t *dc)
                      dc->inbox_at, dc->inbox_dir, user, (long)uid, (long)gid);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    warn_inbox_mode(ptemp, s, dc, &st, user);
     return OK;
 }
 
-static int check_sections(server_rec *s, apr_array_header_t *vectors, int depth)
+static int check_sections(apr_pool_t *ptemp, server_rec *s, apr_array_header_t *vectors,
+                          int depth)
 {
     int i, status;
 
@@ -157,9 +173,9 @@ static int check_sections(server_rec *s, apr_array_header_t *vectors, int depth)
         ap_conf_vector_t *v = APR_ARRAY_IDX(vectors, i, ap_conf_vector_t *);
         const core_dir_config *core = ap_get_core_module_config(v);
 
-        if ((status = check_inbox_dir(s, ap_get_module_config(v, &twwebhook_module))) != OK)
+        if ((status = check_inbox_dir(ptemp, s, ap_get_module_config(v, &twwebhook_module))) != OK)
             return status;
-        if (depth == 0 && (status = check_sections(s, core->sec_file, 1)) != OK)
+        if (depth == 0 && (status = check_sections(ptemp, s, core->sec_file, 1)) != OK)
             return status;   /* <Files> inside <Directory> */
     }
     return OK;
@@ -174,11 +190,11 @@ int tw_inbox_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         core_server_config *core = ap_get_core_module_config(s->module_config);
         core_dir_config *dcore = ap_get_core_module_config(s->lookup_defaults);
 
-        if ((status = check_inbox_dir(s, ap_get_module_config(s->lookup_defaults,
-                                                              &twwebhook_module))) != OK
-            || (status = check_sections(s, core->sec_url, 1)) != OK
-            || (status = check_sections(s, core->sec_dir, 0)) != OK
-            || (status = check_sections(s, dcore->sec_file, 1)) != OK)
+        if ((status = check_inbox_dir(ptemp, s, ap_get_module_config(s->lookup_defaults,
+                                                                     &twwebhook_module))) != OK
+            || (status = check_sections(ptemp, s, core->sec_url, 1)) != OK
+            || (status = check_sections(ptemp, s, core->sec_dir, 0)) != OK
+            || (status = check_sections(ptemp, s, dcore->sec_file, 1)) != OK)
             return status;
     }
     return OK;

@@ -626,7 +626,10 @@ tw_status_t tw_scheme_sign(const tw_profile_t *p, const void *secret, size_t sec
  * 0600), is fsync()ed, renamed over the entry and followed by an fsync()
  * of the directory: a reader sees the old entry or the new one, and a
  * crash leaves at worst a temporary file (names starting with "." are
- * never entries). Errors are apr_status_t (errno values); an entry that
+ * never entries). Every change of an entry (put, set_status, remove)
+ * holds an exclusive flock(2) on ".<id>.lock" across its read and its
+ * write, so concurrent copies never lose an attempt; the lock file lives
+ * only while held. Errors are apr_status_t (errno values); an entry that
  * does not parse is TW_INBOX_ECORRUPT.
  */
 
@@ -638,6 +641,7 @@ tw_status_t tw_scheme_sign(const tw_profile_t *p, const void *secret, size_t sec
 #define TW_INBOX_VALUE_MAX    8192            /* longest path or header value */
 #define TW_INBOX_META_MAX     (64 * 1024)     /* longest metadata part */
 #define TW_INBOX_ECORRUPT     (APR_OS_START_USERERR + 71)  /* not an entry */
+#define TW_INBOX_ECHANGED     (APR_OS_START_USERERR + 72)  /* another copy came */
 
 typedef struct {
     const char *name;
@@ -695,6 +699,14 @@ apr_status_t tw_inbox_set_status(const char *dir, const char *id, int status,
 /* Removes an entry, durably (fsync of the directory). APR_ENOENT when it
  * was not there. */
 apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool);
+
+/* Removes entry seen->id only if no copy was recorded and no status set
+ * since it was read as seen (its updated and attempts are the same), in
+ * one step under the entry's lock: TW_INBOX_ECHANGED, and the entry kept,
+ * otherwise. For twwebhook-inbox redeliver, whose own copy may not have
+ * passed through the module. APR_ENOENT when it is gone. */
+apr_status_t tw_inbox_remove_unchanged(const char *dir, const tw_inbox_entry_t *seen,
+                                       apr_pool_t *pool);
 
 /*
  * Opens an entry and parses its metadata. With pfd non-NULL the file

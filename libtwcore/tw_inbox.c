@@ -13,17 +13,25 @@
  * Plain POSIX file calls (openat, renameat, fsync of a directory): APR has
  * no portable way to fsync a directory or to create relative to one.
  *
- * Hazard: updates are read-modify-write without a lock. Two copies of one
- * delivery recorded at the same instant may count one attempt too few, and
- * a status update racing a new copy may write the older attempt count; the
- * body and the entry itself are never lost by it (the glue serialises
- * copies through the replay cache where one is configured).
+ * Concurrency: every read-modify-write of an entry (a new copy counting
+ * its attempt, the status update after the app answered, a removal) holds
+ * an exclusive lock on that entry from the read to the rename or unlink
+ * (lock_entry), so copies recorded at the same instant by several children,
+ * or by twwebhook-inbox beside them, never lose a count nor write back an
+ * older one. Readers (open, list) take no lock: the rename gives them one
+ * whole version. Entries of different deliveries never wait for each other.
+ * Hazard left: the order of a 2xx's removal and a new copy of the same
+ * delivery is the order they take the lock; a copy recorded just before
+ * another copy's 2xx removes it is removed with it (that copy's own answer
+ * then finds no entry to update). The glue serialises copies through the
+ * replay cache where one is configured.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +99,10 @@ const char *tw_inbox_strerror(apr_status_t rv, char *buf, apr_size_t bufsize)
 {
     if (rv == TW_INBOX_ECORRUPT) {
         apr_cpystrn(buf, "not a well-formed inbox entry", bufsize);
+        return buf;
+    }
+    if (rv == TW_INBOX_ECHANGED) {
+        apr_cpystrn(buf, "the entry changed meanwhile (another copy came)", bufsize);
         return buf;
     }
     return apr_strerror(rv, buf, bufsize);
@@ -295,6 +307,86 @@ static apr_status_t sync_dir(int dfd)
     return fsync(dfd) == 0 ? APR_SUCCESS : errno_status();
 }
 
+/* ---- the entry lock ----------------------------------------------------------- */
+
+/*
+ * An exclusive flock(2) on ".<id>.lock" in the inbox directory, held for a
+ * whole read-modify-write of entry <id>.
+ * - The lock file exists only while someone holds or waits for it: the
+ *   holder unlinks it before letting go, and a waiter that then gets the
+ *   lock on the unlinked file sees it is no longer the one at that name
+ *   and starts over. So nothing is left behind in the directory.
+ * - A process killed while holding it loses the lock with its descriptor
+ *   (the kernel releases flock locks); the file it leaves is taken, and
+ *   removed, by the next writer of that entry.
+ * - Mode 0644 whatever the umask: twwebhook-inbox run as root and the user
+ *   httpd's children run as must each be able to open a lock file the
+ *   other made (read-only is enough for flock). It is empty.
+ * - Names starting with "." are never entries (tw_inbox_list skips them).
+ */
+#define INBOX_LOCK_TRIES 1000
+
+typedef struct {
+    int fd;
+    char name[TW_INBOX_ID_LEN + sizeof("..lock")];
+} entry_lock_t;
+
+/* 1 when the file open in fd is still the one named name in dfd. */
+static int lock_file_current(int dfd, int fd, const char *name)
+{
+    struct stat held, named;
+
+    return fstat(fd, &held) == 0 && fstatat(dfd, name, &named, AT_SYMLINK_NOFOLLOW) == 0
+           && held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
+/* Opens the lock file, creating it if need be. ENOENT: removed meanwhile. */
+static int open_lock_file(int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+    if (fd >= 0) {
+        (void)fchmod(fd, 0644);     /* whatever the umask: see above */
+        return fd;
+    }
+    if (errno != EEXIST)
+        return -1;
+    return openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+static apr_status_t lock_entry(int dfd, const char *id, entry_lock_t *lk)
+{
+    int i, rc;
+
+    apr_snprintf(lk->name, sizeof(lk->name), ".%s.lock", id);
+    for (i = 0; i < INBOX_LOCK_TRIES; i++) {
+        if ((lk->fd = open_lock_file(dfd, lk->name)) < 0) {
+            if (errno == ENOENT)
+                continue;             /* its holder just removed it */
+            return errno_status();
+        }
+        do
+            rc = flock(lk->fd, LOCK_EX);
+        while (rc != 0 && errno == EINTR);
+        if (rc != 0) {
+            apr_status_t rv = errno_status();
+
+            close(lk->fd);
+            return rv;
+        }
+        if (lock_file_current(dfd, lk->fd, lk->name))
+            return APR_SUCCESS;
+        close(lk->fd);                /* its holder removed it: take the next one */
+    }
+    return APR_EBUSY;
+}
+
+static void unlock_entry(int dfd, entry_lock_t *lk)
+{
+    unlinkat(dfd, lk->name, 0);       /* while still held: see above */
+    close(lk->fd);
+}
+
 /*
  * Writes e and its body to a new temporary file in dfd, makes it durable,
  * renames it to e->id and makes the rename durable.
@@ -411,6 +503,7 @@ apr_status_t tw_inbox_put(const char *dir, const tw_inbox_entry_t *e,
                           tw_inbox_read_fn source, void *ctx, apr_pool_t *pool)
 {
     tw_inbox_entry_t rec, *old = NULL;
+    entry_lock_t lk;
     apr_status_t rv;
     int dfd;
 
@@ -425,6 +518,10 @@ apr_status_t tw_inbox_put(const char *dir, const tw_inbox_entry_t *e,
         return APR_EINVAL;
     if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
         return rv;
+    if ((rv = lock_entry(dfd, e->id, &lk)) != APR_SUCCESS) {
+        close(dfd);
+        return rv;
+    }
     /* An earlier copy: keep when it first came and count this one. One
      * that cannot be read (corrupt, another owner) is replaced: this copy
      * must be recorded whatever became of the last. */
@@ -433,6 +530,7 @@ apr_status_t tw_inbox_put(const char *dir, const tw_inbox_entry_t *e,
         rec.attempts = old->attempts < APR_UINT32_MAX ? old->attempts + 1 : old->attempts;
     }
     rv = write_entry(dfd, &rec, source, ctx, pool);
+    unlock_entry(dfd, &lk);
     close(dfd);
     return rv;
 }
@@ -455,13 +553,18 @@ apr_status_t tw_inbox_set_status(const char *dir, const char *id, int status, ap
 {
     tw_inbox_entry_t *e = NULL, rec;
     file_source_t src;
+    entry_lock_t lk;
     apr_status_t rv;
     int dfd, fd = -1;
 
-    if (dir == NULL || id == NULL || pool == NULL || status < 0 || status > 999)
+    if (dir == NULL || !tw_inbox_id_is_valid(id) || pool == NULL || status < 0 || status > 999)
         return APR_EINVAL;
     if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
         return rv;
+    if ((rv = lock_entry(dfd, id, &lk)) != APR_SUCCESS) {
+        close(dfd);
+        return rv;
+    }
     rv = open_entry(dfd, id, &e, &fd, pool);
     if (rv == APR_SUCCESS) {
         rec = *e;
@@ -472,12 +575,18 @@ apr_status_t tw_inbox_set_status(const char *dir, const char *id, int status, ap
         rv = write_entry(dfd, &rec, read_file_source, &src, pool);
         close(fd);
     }
+    unlock_entry(dfd, &lk);
     close(dfd);
     return rv;
 }
 
-apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool)
+/* Removes entry id, under its lock; with seen non-NULL only if the entry
+ * is still the version seen describes (TW_INBOX_ECHANGED otherwise). */
+static apr_status_t remove_entry(const char *dir, const char *id,
+                                 const tw_inbox_entry_t *seen, apr_pool_t *pool)
 {
+    tw_inbox_entry_t *now = NULL;
+    entry_lock_t lk;
     apr_status_t rv;
     int dfd;
 
@@ -485,12 +594,31 @@ apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool)
         return APR_EINVAL;
     if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
         return rv;
-    if (unlinkat(dfd, id, 0) != 0)
-        rv = errno_status();
-    else
-        rv = sync_dir(dfd);
+    if ((rv = lock_entry(dfd, id, &lk)) != APR_SUCCESS) {
+        close(dfd);
+        return rv;
+    }
+    if (seen != NULL && (rv = open_entry(dfd, id, &now, NULL, pool)) == APR_SUCCESS
+        && (now->updated != seen->updated || now->attempts != seen->attempts))
+        rv = TW_INBOX_ECHANGED;
+    if (rv == APR_SUCCESS)
+        rv = unlinkat(dfd, id, 0) == 0 ? sync_dir(dfd) : errno_status();
+    unlock_entry(dfd, &lk);
     close(dfd);
     return rv;
+}
+
+apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool)
+{
+    return remove_entry(dir, id, NULL, pool);
+}
+
+apr_status_t tw_inbox_remove_unchanged(const char *dir, const tw_inbox_entry_t *seen,
+                                       apr_pool_t *pool)
+{
+    if (seen == NULL || pool == NULL)
+        return APR_EINVAL;
+    return remove_entry(dir, seen->id, seen, pool);
 }
 
 static int by_received(const void *a, const void *b)

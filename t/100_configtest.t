@@ -197,6 +197,175 @@ for my $case (['below a <Location> with a secret',
     };
 }
 
+# Any TwWebhook* directive (but TwWebhook Off) in a section where no
+# TwWebhookSecret can apply would look protected and is not: its requests
+# reach the app unverified. check_config refuses it, naming the section
+# and the file and line of the section's first such directive.
+make_path("$dir/inbox");
+chmod 0700, "$dir/inbox";
+for my $case (['an operator\'s <Location> with a profile and a held inbox (issue 19)',
+               ['<Location /h>', 'TwWebhookProfile github', "TwWebhookInbox $dir/inbox",
+                'TwWebhookInboxHold On', '</Location>'], 1, 'TwWebhookProfile', '<Location /h>'],
+              ['a <LocationMatch>', ['<LocationMatch "^/x">', 'TwWebhookEvents page.*',
+                                     '</LocationMatch>'], 1, 'TwWebhookEvents', '<LocationMatch "^/x">'],
+              ['a <Directory>', ["<Directory $dir/a-directory>", 'TwWebhookMaxBodySize 10',
+                                 '</Directory>'], 1, 'TwWebhookMaxBodySize',
+               "<Directory $dir/a-directory>"],
+              ['a <DirectoryMatch>', ['<DirectoryMatch "/hooks/">', 'TwWebhookRequireJSON On',
+                                      '</DirectoryMatch>'], 1, 'TwWebhookRequireJSON',
+               '<DirectoryMatch "/hooks/">'],
+              ['a <Files>', ['<Files hook.php>', 'TwWebhookExportJSON /id TW_ID', '</Files>'],
+               1, 'TwWebhookExportJSON', '<Files hook.php>'],
+              ['a <FilesMatch>', ['<FilesMatch "^hook">', 'TwWebhookSignatureHeader X-Sig',
+                                  '</FilesMatch>'], 1, 'TwWebhookSignatureHeader',
+               '<FilesMatch "^hook">'],
+              ['a <Files> inside a <Directory> without a secret',
+               ["<Directory $dir/a-directory>", '<Files hook.php>', 'TwWebhookSpoolMemoryLimit 0',
+                '</Files>', '</Directory>'], 2, 'TwWebhookSpoolMemoryLimit', '<Files hook.php>'],
+              ['a <Location>, the directive inside <IfModule>',
+               ['<Location /h>', '<IfModule twwebhook_module>', 'TwWebhookInbox inbox',
+                '</IfModule>', '</Location>'], 2, 'TwWebhookInbox', '<Location /h>'],
+              ['a <Location>, a secret only in a sibling <Location>',
+               ['<Location /a>', "TwWebhookSecret $tok", '</Location>',
+                '<Location /b>', 'TwWebhookDeliveryHeader X-Id', 'TwWebhookEventHeader X-Ev',
+                '</Location>'], 4, 'TwWebhookDeliveryHeader', '<Location /b>'],
+              ['an <If> in a <Location> without a secret',
+               ['<Location /h>', '<If "-n %{HTTP:X-Hook}">', 'TwWebhookRequireJSON On', '</If>',
+                '</Location>'], 2, 'TwWebhookRequireJSON', '<If "-n %{HTTP:X-Hook}">'],
+              ['an <If> at server level, no secret anywhere',
+               ['<If "-n %{HTTP:X-Hook}">', 'TwWebhookEvents push', '</If>'], 1, 'TwWebhookEvents',
+               '<If "-n %{HTTP:X-Hook}">'],
+              ['a <Location> in a <VirtualHost>, a secret only in another one',
+               ['<VirtualHost 127.0.0.1:8081>', "TwWebhookSecret $tok", '</VirtualHost>',
+                '<VirtualHost 127.0.0.1:8082>', '<Location /b>', 'TwWebhookProfile stripe',
+                '</Location>', '</VirtualHost>'], 5, 'TwWebhookProfile', '<Location /b>']) {
+    my ($name, $lines, $bad, $directive, $section) = @$case;
+    my ($rc, $out, $file) = configtest($lines);
+    my $line = @preamble + $bad + 1;
+    subtest "configtest fails: a TwWebhook* directive where no secret applies: $name" => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/TWW0807: \Q$file:$line\E: \Q$directive\E in \Q$section\E, but no TwWebhookSecret applies there/,
+             "the message names $directive, $section and $file:$line") or diag($out);
+        unlike($out, qr/Syntax OK/, 'no "Syntax OK"');
+        unlike($out, qr/\Q$tok\E/, 'no secret in the message');
+    };
+}
+for my $case (['TwWebhook Off in a <Location>, no secret anywhere',
+               ['<Location /b>', 'TwWebhook Off', '</Location>']],
+              ['defaults at server level, no secret anywhere',
+               ['TwWebhookProfile github', 'TwWebhookMaxBodySize 4096', 'TwWebhookEvents push',
+                'TwWebhookRequireJSON On', "TwWebhookInbox $dir/inbox", 'TwWebhookInboxHold On']],
+              ['defaults in a <VirtualHost>, secrets in its <Location>s',
+               ['<VirtualHost 127.0.0.1:8081>', 'TwWebhookMaxBodySize 4096',
+                '<Location /a>', "TwWebhookSecret $tok", '</Location>', '</VirtualHost>']],
+              ['a <Location> below one with a secret',
+               ['<Location /a>', "TwWebhookSecret $tok", '</Location>',
+                '<Location /a/b>', 'TwWebhookMaxBodySize 10', '</Location>']],
+              ['a <Files> inside a <Directory> with a secret',
+               ["<Directory $dir/a-directory>", "TwWebhookSecret $tok", '<Files hook.php>',
+                'TwWebhookRequireJSON On', '</Files>', '</Directory>']],
+              ['a <Location>, a secret at server level',
+               ["TwWebhookSecret $tok", '<Location /b>', 'TwWebhookEvents page.*', '</Location>']],
+              ['an <If> in a <Location> with a secret',
+               ['<Location /a>', "TwWebhookSecret $tok", '<If "-n %{HTTP:X-Big}">',
+                'TwWebhookMaxBodySize 16777216', '</If>', '</Location>']],
+              ['a <Location> whose secrets are in its <If> and <Else>',
+               ['<Location /a>', 'TwWebhookProfile github', '<If "%{HTTP_HOST} == \'a.test\'">',
+                "TwWebhookSecret $tok", '</If>', '<Else>', "TwWebhookSecret $tok-b", '</Else>',
+                '</Location>']],
+              ['an <If> at server level, a secret in a <Location>',
+               ['<Location /a>', "TwWebhookSecret $tok", '</Location>', '<If "-n %{HTTP:X-Big}">',
+                'TwWebhookMaxBodySize 16777216', '</If>']]) {
+    my ($name, $lines) = @$case;
+    my ($rc, $out) = configtest($lines);
+    subtest "configtest passes: $name" => sub {
+        is($rc, 0, 'httpd -t exits 0') or diag($out);
+        like($out, qr/Syntax OK/, 'Syntax OK');
+    };
+}
+
+# A directive that needs another says so, with its file and line.
+for my $case (['TwWebhookInboxHold On without TwWebhookInbox', 'TWW0808',
+               'TwWebhookInboxHold On, but no TwWebhookInbox applies here',
+               ['<Location /h>', "TwWebhookSecret $tok", 'TwWebhookInboxHold On', '</Location>'], 2],
+              ['TwWebhookInboxHold On without TwWebhookInbox, at server level', 'TWW0808',
+               'TwWebhookInboxHold On, but no TwWebhookInbox applies here',
+               ["TwWebhookSecret $tok", 'TwWebhookInboxHold On'], 1],
+              ['TwWebhookInboxHold On, an inbox only in a sibling <Location>', 'TWW0808',
+               'TwWebhookInboxHold On, but no TwWebhookInbox applies here',
+               ["TwWebhookSecret $tok", '<Location /a>', "TwWebhookInbox $dir/inbox", '</Location>',
+                '<Location /b>', 'TwWebhookInboxHold On', '</Location>'], 5],
+              ['TwWebhookEvents under a profile that reads no event (slack)', 'TWW0809',
+               'TwWebhookEvents, but TwWebhookProfile slack reads no event name and no TwWebhookEventHeader applies here',
+               ['<Location /h>', "TwWebhookSecret $tok", 'TwWebhookProfile slack',
+                'TwWebhookEvents message', '</Location>'], 3],
+              ['TwWebhookTimestampTolerance, the section\'s own profile signs none', 'TWW0803',
+               'TwWebhookTimestampTolerance, but no TwWebhookProfile that signs a timestamp applies here',
+               ['<Location /s>', 'TwWebhookProfile stripe', "TwWebhookSecret $tok", '</Location>',
+                '<Location /s/gh>', 'TwWebhookProfile github', 'TwWebhookTimestampTolerance 30',
+                '</Location>'], 6]) {
+    my ($name, $tag, $says, $lines, $bad) = @$case;
+    my ($rc, $out, $file) = configtest($lines);
+    my $line = @preamble + $bad + 1;
+    subtest "configtest fails: $name" => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/\Q$tag: $file:$line: $says\E/, "$tag names $file:$line") or diag($out);
+        unlike($out, qr/Syntax OK/, 'no "Syntax OK"');
+    };
+}
+for my $case (['TwWebhookInboxHold On below a <Location> with an inbox',
+               ['<Location /a>', "TwWebhookSecret $tok", "TwWebhookInbox $dir/inbox", '</Location>',
+                '<Location /a/b>', 'TwWebhookInboxHold On', '</Location>']],
+              ['TwWebhookInboxHold Off without an inbox',
+               ['<Location /a>', "TwWebhookSecret $tok", 'TwWebhookInboxHold Off', '</Location>']],
+              ['TwWebhookEvents under slack with TwWebhookEventHeader',
+               ['<Location /h>', "TwWebhookSecret $tok", 'TwWebhookProfile slack',
+                'TwWebhookEventHeader X-Ev', 'TwWebhookEvents message', '</Location>']]) {
+    my ($name, $lines) = @$case;
+    my ($rc, $out) = configtest($lines);
+    subtest "configtest passes: $name" => sub {
+        is($rc, 0, 'httpd -t exits 0') or diag($out);
+        like($out, qr/Syntax OK/, 'Syntax OK');
+    };
+}
+
+# Modes: a secret file or an inbox that group or others can reach passes,
+# with one warn-level line naming the path and the mode to use.
+{
+    my $loose = write_file("$dir/loose.secret", "cfgL00se-4b6d8f0a2c4e\n", 0644);
+    my $group = write_file("$dir/group.secret", "cfgGr0up-6d8f0a2c4e6a\n", 0640);
+    make_path("$dir/loose-inbox");
+    chmod 0755, "$dir/loose-inbox";
+    push @secrets, 'cfgL00se-4b6d8f0a2c4e', 'cfgGr0up-6d8f0a2c4e6a';
+    for my $case (['a secret file of mode 0644', 'TWW0810',
+                   "TwWebhookSecret file $loose has mode 0644: group or others can reach it; make it 0400 or 0600",
+                   ['<Location /h>', "TwWebhookSecret file:$loose", '</Location>'], 1],
+                  ['a secret file of mode 0640, at server level', 'TWW0810',
+                   "TwWebhookSecret file $group has mode 0640: group or others can reach it; make it 0400 or 0600",
+                   ["TwWebhookSecret file:$group"], 0],
+                  ['an inbox of mode 0755', 'TWW0811',
+                   "TwWebhookInbox $dir/loose-inbox has mode 0755: group or others can reach the deliveries kept there; make it 0700",
+                   ['<Location /h>', "TwWebhookSecret $tok", "TwWebhookInbox $dir/loose-inbox",
+                    '</Location>'], 2]) {
+        my ($name, $tag, $says, $lines, $at) = @$case;
+        my ($rc, $out, $file) = configtest($lines);
+        my $line = @preamble + $at + 1;
+        subtest "configtest warns: $name" => sub {
+            is($rc, 0, 'httpd -t exits 0 (a warning, not an error)') or diag($out);
+            like($out, qr/\[twwebhook:warn\].*\Q$tag: $file:$line: $says\E/, "a warn-level $tag line")
+                or diag($out);
+            is(scalar(() = $out =~ /\Q$tag\E/g), 1, '... once');
+            unlike($out, qr/cfgL00se|cfgGr0up/, 'no secret in the message');
+        };
+    }
+    my ($rc, $out) = configtest(['<Location /h>', "TwWebhookSecret file:$lf",
+                                 "TwWebhookInbox $dir/inbox", '</Location>']);
+    subtest 'configtest: a 0600 secret file and a 0700 inbox draw no warning' => sub {
+        is($rc, 0, 'httpd -t exits 0') or diag($out);
+        unlike($out, qr/TWW081[01]/, 'no TWW0810 nor TWW0811') or diag($out);
+    };
+}
+
 # Profiles and timestamps.
 {
     my ($rc, $out, $file) = configtest(['<Location /h>', 'TwWebhookProfile svix', '</Location>']);

@@ -354,7 +354,7 @@ static int post_entry(const target_t *t, const tw_inbox_entry_t *e, int body_fd,
 static int redeliver_one(const char *dir, const char *id, const target_t *t, int timeout,
                          apr_pool_t *pool)
 {
-    tw_inbox_entry_t *e = NULL, *after = NULL;
+    tw_inbox_entry_t *e = NULL;
     char err[512] = "";
     apr_status_t rv;
     int fd = -1, status;
@@ -385,16 +385,11 @@ static int redeliver_one(const char *dir, const char *id, const target_t *t, int
      * got a 2xx without an inbox on the way (a duplicate from the replay
      * cache, another URL): it is removed here.
      */
-    rv = tw_inbox_open(dir, id, &after, NULL, pool);
-    if (APR_STATUS_IS_ENOENT(rv)) {
-        printf("%s %d removed\n", id, status);
-        return 0;
-    }
-    if (rv == APR_SUCCESS && (after->updated != e->updated || after->attempts != e->attempts)) {
+    rv = tw_inbox_remove_unchanged(dir, e, pool);   /* compared and removed under its lock */
+    if (rv == TW_INBOX_ECHANGED) {
         printf("%s %d kept\n", id, status);
         return 1;
     }
-    rv = tw_inbox_remove(dir, id, pool);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
         printf("%s %d delivered, but cannot remove: %s\n", id, status, errstr(rv));
         return 1;

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <apr_general.h>
@@ -2925,6 +2926,92 @@ static void test_inbox_files(apr_pool_t *parent, const char *base)
     apr_pool_destroy(pool);
 }
 
+/*
+ * Copies of one delivery recorded at the same instant by several
+ * processes (httpd's children; twwebhook-inbox beside them), each followed
+ * by the status update that comes after the app answered: every copy is
+ * counted (the entry is locked across each read-modify-write), and no
+ * lock or temporary file is left behind.
+ */
+#define RACE_PROCS   8
+#define RACE_COPIES  40
+
+static int race_child(const char *dir, const tw_inbox_entry_t *e, mem_source_t *src)
+{
+    apr_pool_t *pool;
+    int i, failed = 0;
+
+    apr_pool_create(&pool, NULL);
+    for (i = 0; i < RACE_COPIES; i++) {
+        if (tw_inbox_put(dir, e, mem_source, src, pool) != APR_SUCCESS)
+            failed = 1;
+        if (tw_inbox_set_status(dir, e->id, 500 + i % 4, pool) != APR_SUCCESS)
+            failed = 1;
+        apr_pool_clear(pool);
+    }
+    return failed;
+}
+
+static void test_inbox_concurrent(apr_pool_t *parent, const char *base)
+{
+    const char *dir = apr_pstrcat(parent, base, "/inbox-race", NULL);
+    static const unsigned char body[] = "{\"event\":\"page.updated\"}";
+    mem_source_t src = { body, sizeof(body) - 1, -1 };
+    unsigned char key[TW_MAC_LEN];
+    tw_inbox_entry_t e, *got = NULL;
+    pid_t pids[RACE_PROCS];
+    int i, failed = 0, entries, temps;
+    apr_pool_t *pool;
+
+    apr_pool_create(&pool, parent);
+    is_int(apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, pool), APR_SUCCESS,
+           "race: inbox dir made");
+    memset(&e, 0, sizeof(e));
+    memset(key, 0x3c, sizeof(key));
+    tw_inbox_id(key, e.id);
+    e.path = "/hooks/race";
+    e.body_length = (apr_off_t)src.len;
+    fflush(stdout);     /* the children must not print the parent's buffer again */
+    for (i = 0; i < RACE_PROCS; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0)
+            _exit(race_child(dir, &e, &src));
+    }
+    for (i = 0; i < RACE_PROCS; i++) {
+        int wstatus = 0;
+
+        if (pids[i] < 0 || waitpid(pids[i], &wstatus, 0) != pids[i]
+            || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
+            failed++;
+    }
+    is_int(failed, 0, "race: every process recorded every copy and status");
+    is_int(tw_inbox_open(dir, e.id, &got, NULL, pool), APR_SUCCESS, "race: the entry opens");
+    is_int(got ? (int)got->attempts : -1, RACE_PROCS * RACE_COPIES,
+           "race: attempts counts every copy of every process (%d x %d)", RACE_PROCS,
+           RACE_COPIES);
+
+    /* twwebhook-inbox redeliver removes only the version it sent */
+    {
+        tw_inbox_entry_t *seen = got, *again = NULL;
+
+        is_int(tw_inbox_put(dir, &e, mem_source, &src, pool), APR_SUCCESS,
+               "a copy comes after the entry was read");
+        is_int(seen ? tw_inbox_remove_unchanged(dir, seen, pool) : -1, TW_INBOX_ECHANGED,
+               "... removing the version read: TW_INBOX_ECHANGED");
+        is_int(tw_inbox_open(dir, e.id, &again, NULL, pool), APR_SUCCESS, "... the entry is kept");
+        is_int(again ? (int)again->attempts : -1, RACE_PROCS * RACE_COPIES + 1,
+               "... with the new copy counted");
+        is_int(again ? tw_inbox_remove_unchanged(dir, again, pool) : -1, APR_SUCCESS,
+               "removing the version now read: removed");
+        ok(again && APR_STATUS_IS_ENOENT(tw_inbox_remove_unchanged(dir, again, pool)),
+           "... and again: ENOENT");
+    }
+    count_dir(dir, pool, &entries, &temps);
+    is_int(entries + temps, 0, "race: no entry, lock or temporary file left");
+    apr_dir_remove(dir, pool);
+    apr_pool_destroy(pool);
+}
+
 int main(void)
 {
     apr_pool_t *pool;
@@ -2980,6 +3067,7 @@ int main(void)
         apr_temp_dir_get(&tmp, pool);
         base = apr_psprintf(pool, "%s/tw_unit_inbox.%ld", tmp ? tmp : "/tmp", (long)getpid());
         test_inbox_files(pool, base);
+        test_inbox_concurrent(pool, base);
         apr_dir_remove(base, pool);
     }
     apr_pool_destroy(pool);
