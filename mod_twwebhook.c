@@ -7,9 +7,10 @@
  *
  *   1. A request under a protected location (a TwWebhookSecret applies and
  *      TwWebhook is not Off) must be a POST with a well-formed Signature
- *      header. Both are checked before the first body read, so a client that
- *      sent "Expect: 100-continue" is refused without ever being told to
- *      send its body.
+ *      header and no Content-Encoding (the signature covers the bytes as
+ *      sent; DEFLATE must never inflate them for the app). All are checked
+ *      before the first body read, so a client that sent "Expect:
+ *      100-continue" is refused without ever being told to send its body.
  *   2. The body is read to its end from the request's protocol input filters,
  *      streamed through one HMAC-SHA256 per configured secret and into a
  *      tw_spool (memory up to TwWebhookSpoolMemoryLimit, a temporary file
@@ -365,6 +366,7 @@ static void set_refusal_body(request_rec *r, int status, const char *reason)
     case HTTP_REQUEST_TIME_OUT:
     case HTTP_CONFLICT:
     case HTTP_REQUEST_ENTITY_TOO_LARGE:
+    case HTTP_UNSUPPORTED_MEDIA_TYPE:
         break;
     default:
         return;
@@ -687,6 +689,43 @@ static tw_status_t feed_json(void *json, const void *data, size_t len)
     return tw_json_feed(json, data, len);
 }
 
+/*
+ * Looks at one Content-Encoding header line (a table entry; apr_table_do
+ * sees them all, should a protocol module not join repeated lines) and
+ * stops at the first that names a content coding other than identity. The
+ * value is a list (RFC 9110 sec. 8.4): "gzip, identity" is as coded as
+ * "gzip", an empty element is no coding.
+ */
+static int find_content_coding(void *found, const char *name, const char *value)
+{
+    const char *coding = value;
+
+    while (*coding != '\0') {
+        apr_size_t len;
+
+        coding += strspn(coding, " \t,");
+        len = strcspn(coding, ",");
+        while (len > 0 && (coding[len - 1] == ' ' || coding[len - 1] == '\t'))
+            len--;
+        if (len > 0 && !(len == sizeof("identity") - 1
+                         && strncasecmp(coding, "identity", len) == 0)) {
+            *(const char **)found = value;
+            return 0;   /* stop */
+        }
+        coding += strcspn(coding, ",");
+    }
+    return 1;
+}
+
+/* The request's Content-Encoding line that names a content coding, else NULL. */
+static const char *content_coding(request_rec *r)
+{
+    const char *found = NULL;
+
+    apr_table_do(find_content_coding, &found, r->headers_in, "Content-Encoding", NULL);
+    return found;
+}
+
 /* Refused before a byte of the body is read: the method... */
 static int check_method(request_rec *r)
 {
@@ -698,6 +737,27 @@ static int check_method(request_rec *r)
     return reject(r, APLOG_INFO, 0, HTTP_METHOD_NOT_ALLOWED, "TWW0101",
                   apr_psprintf(r->pool, "method %s not allowed",
                                ap_escape_logitem(r->pool, r->method)));
+}
+
+/*
+ * ... a body in a content coding: the signature covers the bytes as sent,
+ * but SetInputFilter DEFLATE would inflate them above this module (the app
+ * would read other bytes than were verified, with the Content-Length of
+ * the compressed ones), and the JSON rules would read compressed bytes. No
+ * sender compresses its webhooks: 415 with the coding that is accepted
+ * (RFC 7694 sec. 3), before the body is read.
+ */
+static int check_content_encoding(request_rec *r)
+{
+    const char *coding = content_coding(r);
+
+    if (coding == NULL)
+        return OK;
+    apr_table_setn(r->err_headers_out, "Accept-Encoding", "identity");
+    return reject(r, APLOG_INFO, 0, HTTP_UNSUPPORTED_MEDIA_TYPE, "TWW0127",
+                  apr_psprintf(r->pool, "Content-Encoding %s not supported: the signature "
+                               "covers the body as sent, without a content coding",
+                               loggable(r, coding)));
 }
 
 /* ... and a body announced larger than this location takes. */
@@ -804,7 +864,8 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     tw_status_t st;
     int status;
 
-    if (first && (status = check_method(r)) != OK)
+    if (first && ((status = check_method(r)) != OK
+                  || (status = check_content_encoding(r)) != OK))
         return status;
     if ((status = parse_signed(r, dc, &sig)) != OK
         || (status = check_timestamp(r, dc, &sig)) != OK)
