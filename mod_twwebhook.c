@@ -23,6 +23,9 @@
  *      has (CGI, mod_proxy_fcgi, mod_proxy_http, mod_php) byte for byte,
  *      with a true Content-Length, then answers EOS for ever after.
  *   5. The verified facts go into r->subprocess_env as TW_WEBHOOK_*.
+ *   6. The handler hook, first of all, once every insert_filter hook has
+ *      run: no app reads the handed-back body through an input filter that
+ *      may change it (500, see transforming_input_filter).
  *
  * The outcome of a transaction (the top-level request, its internal
  * redirects and its subrequests) lives in a tw_txn_t on the top request's
@@ -1277,18 +1280,96 @@ static int hook_fixups(request_rec *r)
     return DECLINED;   /* let the other fixups run */
 }
 
-/* Answers an acknowledged delivery (duplicate, ignored event) itself. */
+/* ---- input filters above the handed-back body ------------------------------- */
+
+/* Kept from registration: the chain is searched by handle, not by name. */
+static ap_filter_rec_t *handback_filter_handle;
+
+/*
+ * 1 for an input filter known to hand the verified bytes on unchanged. An
+ * explicit list, because any other filter between the handback filter and
+ * the handler (mod_sed's Sed, mod_charset_lite's XLATEIN, mod_ext_filter's
+ * filters, a third-party one) may change bytes, and the app would read
+ * them as verified, with the verified body's Content-Length.
+ */
+static int keeps_bytes(request_rec *r, const ap_filter_t *f)
+{
+    const char *name = f->frec->name;
+
+    /* mod_deflate inflates only a body whose Content-Encoding ends in
+     * gzip; check_content_encoding refused those, so it passes the body
+     * on untouched. Asked again here in case a later fixup (a
+     * RequestHeader) put a coding back. */
+    if (strcasecmp(name, "DEFLATE") == 0)
+        return content_coding(r) == NULL;
+    /* mod_request (KeptBodySize): KEEP_BODY keeps a copy of what passes
+     * it for a later request, KEPT_BODY hands that copy back; neither
+     * changes a byte. */
+    return strcasecmp(name, "KEEP_BODY") == 0 || strcasecmp(name, "KEPT_BODY") == 0;
+}
+
+/*
+ * The first input filter of r that would change the verified body before
+ * the handler reads it: one above the handback filter (the content and
+ * resource filters; SetInputFilter, AddInputFilter, a module's
+ * insert_filter) that keeps_bytes does not know. NULL when there is none,
+ * or r does not read the handed-back body at all.
+ */
+static const ap_filter_t *transforming_input_filter(request_rec *r)
+{
+    const ap_filter_t *f, *unknown = NULL;
+
+    for (f = r->input_filters; f != NULL; f = f->next) {
+        if (f->frec == handback_filter_handle)
+            return unknown;
+        if (unknown == NULL && !keeps_bytes(r, f))
+            unknown = f;
+    }
+    return NULL;
+}
+
+/*
+ * A verified body about to be read by the handler through a filter that
+ * may change it: the app is not run (500, a configuration fault), and the
+ * body is withheld from the error page. The replay reservation and the
+ * inbox entry settle on the 500 as "not handled", so the sender's retry
+ * goes through once the filter is gone.
+ */
+static int refuse_transformed_body(request_rec *r, tw_txn_t *txn)
+{
+    const ap_filter_t *f;
+
+    if (txn->state != TW_TXN_VERIFIED || !txn->handback_installed
+        || (f = transforming_input_filter(r)) == NULL)
+        return OK;
+    return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0421",
+                  apr_psprintf(r->pool, "input filter \"%s\" would change the verified body "
+                               "before the app reads it: the app is not run; remove it from "
+                               "where the webhook is handled (SetInputFilter, AddInputFilter)",
+                               ap_escape_logitem(r->pool, f->frec->name)));
+}
+
+/*
+ * Runs first, whatever handler the location has (mod_proxy picks itself
+ * without r->handler), when the request's filters are in place
+ * (ap_invoke_handler runs the insert_filter hooks just before): answers an
+ * acknowledged delivery (duplicate, ignored event) itself, and keeps the
+ * app from a verified body that a filter would change.
+ */
 static int hook_handler(request_rec *r)
 {
-    const tw_view_t *view = txn_get(r) != NULL ? view_find(r) : NULL;
+    tw_txn_t *txn = txn_get(r);
+    const tw_view_t *view = txn != NULL ? view_find(r) : NULL;
+    int status;
 
-    /* Whatever handler the location has (mod_proxy picks itself without
-     * r->handler): this one runs first and keeps the app out. */
-    if (view == NULL || view->ack == NULL)
-        return DECLINED;
-    ap_set_content_type(r, "text/plain; charset=utf-8");
-    ap_rputs(view->ack, r);
-    return OK;
+    if (view != NULL && view->ack != NULL) {
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+        ap_rputs(view->ack, r);
+        return OK;
+    }
+    if (txn != NULL && (status = refuse_transformed_body(r, txn)) != OK)
+        return status;
+    return DECLINED;
 }
 
 /* Records a reserved delivery as handled (2xx) or not, once. */
@@ -1363,7 +1444,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_fixups(hook_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(hook_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_register_input_filter(TW_HANDBACK_FILTER, filter_handback, NULL, AP_FTYPE_PROTOCOL);
+    handback_filter_handle = ap_register_input_filter(TW_HANDBACK_FILTER, filter_handback, NULL,
+                                                      AP_FTYPE_PROTOCOL);
     ap_register_input_filter(TW_NO_BODY_FILTER, filter_no_body, NULL, AP_FTYPE_PROTOCOL);
     /* Protocol level: survives internal redirects, sees error pages too. */
     ap_register_output_filter(TW_SETTLE_FILTER, filter_settle, NULL, AP_FTYPE_PROTOCOL);

@@ -136,20 +136,29 @@ for my $case ([ '/sed/report.cgi?exact', 'cgi: SetInputFilter Sed' ],
 # and /cenc/sed/ is the section of /cenc/ with the filter. The 500 leaves
 # the replay reservation and the inbox entry "not handled": the sender's
 # retry, once the filter is gone (here: at /cenc/, same scope), reaches the
-# app, and only then is the delivery a duplicate and the entry gone.
+# app, and only then is the delivery a duplicate and the entry gone. With
+# TwWebhookInboxHold On (/cenchold/) the 500 is held like an app's 5xx.
 {
-    my $inbox = TwTest::tw_vars()->{t_logs} . '/cenc-inbox';
-    make_path($inbox);
-    chmod 0700, $inbox;
+    my $base = TwTest::tw_vars()->{t_logs} . '/cenc-inbox';
+    my ($inbox, $held) = ("$base/off", "$base/held");
+    make_path($inbox, $held);
+    chmod 0700, $inbox, $held;
     my $srv = TwFleet->new(
-        name => 'cenc', modules => [qw(socache_shmcb sed)], routes => [qw(cenc cenc/sed)],
-        conf => <<"EOF");
+        name => 'cenc', modules => [qw(socache_shmcb sed)],
+        routes => [qw(cenc cenc/sed cenchold)], conf => <<"EOF");
 TwWebhookReplayCache "shmcb:cenc-replay(131072)"
 <Location /cenc>
     TwWebhookSecret "$SECRET{a}"
     TwWebhookInbox "$inbox"
 </Location>
 <Location /cenc/sed>
+    SetInputFilter Sed
+    InputSed "s/a/b/g"
+</Location>
+<Location /cenchold>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookInbox "$held"
+    TwWebhookInboxHold On
     SetInputFilter Sed
     InputSed "s/a/b/g"
 </Location>
@@ -161,7 +170,7 @@ EOF
                event => 'page.updated');
     # one line of "twwebhook-inbox list" per entry: id received event delivery bytes attempts status
     my $entries = sub {
-        my (undef, $out) = TwFleet::inbox_tool('list', $inbox);
+        my (undef, $out) = TwFleet::inbox_tool('list', $_[0] // $inbox);
         return [ map { [ split / / ] } grep { /\S/ } split /\n/, $out ];
     };
 
@@ -185,6 +194,19 @@ EOF
     is($res->{status}, 200, 'a copy after that: 200') or diag(describe($res));
     like($res->{body} // '', qr/^duplicate: already handled/, '... a duplicate, without the app');
     is(downstream_ran($res->{id}), 0, '... the app never ran');
+
+    ($body, $sig) = TwFleet::signed_body('page', 'cenchold');
+    $mark = $srv->log_mark;
+    $res = tw_request(%req, body => $body, signature => $sig, path => '/cenchold/report.cgi');
+    TwTest::expect_fault($res->{id});
+    is($res->{status}, 202, 'TwWebhookInboxHold On, SetInputFilter Sed: held (202)')
+        or diag(describe($res));
+    is(downstream_ran($res->{id}), 0, '... the app never ran');
+    ok($srv->wait_log($mark, qr/TWW0421: rejected with 500: $sed_reason/),
+       '... TWW0421 logged') or diag($srv->log_since($mark));
+    $e = $entries->($held);
+    is(scalar @$e, 1, '... one inbox entry is kept') or diag(explain($e));
+    is($e->[0][6], 500, '... with status 500, for twwebhook-inbox redeliver');
     $srv->stop;
 }
 
