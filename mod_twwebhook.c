@@ -7,9 +7,10 @@
  *
  *   1. A request under a protected location (a TwWebhookSecret applies and
  *      TwWebhook is not Off) must be a POST with a well-formed Signature
- *      header. Both are checked before the first body read, so a client that
- *      sent "Expect: 100-continue" is refused without ever being told to
- *      send its body.
+ *      header and no Content-Encoding (the signature covers the bytes as
+ *      sent; DEFLATE must never inflate them for the app). All are checked
+ *      before the first body read, so a client that sent "Expect:
+ *      100-continue" is refused without ever being told to send its body.
  *   2. The body is read to its end from the request's protocol input filters,
  *      streamed through one HMAC-SHA256 per configured secret and into a
  *      tw_spool (memory up to TwWebhookSpoolMemoryLimit, a temporary file
@@ -22,6 +23,9 @@
  *      has (CGI, mod_proxy_fcgi, mod_proxy_http, mod_php) byte for byte,
  *      with a true Content-Length, then answers EOS for ever after.
  *   5. The verified facts go into r->subprocess_env as TW_WEBHOOK_*.
+ *   6. The handler hook, first of all, once every insert_filter hook has
+ *      run: no app reads the handed-back body through an input filter that
+ *      may change it (500, see transforming_input_filter).
  *
  * The outcome of a transaction (the top-level request, its internal
  * redirects and its subrequests) lives in a tw_txn_t on the top request's
@@ -372,6 +376,7 @@ static void set_refusal_body(request_rec *r, int status, const char *reason)
     case HTTP_REQUEST_TIME_OUT:
     case HTTP_CONFLICT:
     case HTTP_REQUEST_ENTITY_TOO_LARGE:
+    case HTTP_UNSUPPORTED_MEDIA_TYPE:
         break;
     default:
         return;
@@ -699,6 +704,43 @@ static tw_status_t feed_digest(void *digest, const void *data, size_t len)
     return tw_digest_update(digest, data, len);
 }
 
+/*
+ * Looks at one Content-Encoding header line (a table entry; apr_table_do
+ * sees them all, should a protocol module not join repeated lines) and
+ * stops at the first that names a content coding other than identity. The
+ * value is a list (RFC 9110 sec. 8.4): "gzip, identity" is as coded as
+ * "gzip", an empty element is no coding.
+ */
+static int find_content_coding(void *found, const char *name, const char *value)
+{
+    const char *coding = value;
+
+    while (*coding != '\0') {
+        apr_size_t len;
+
+        coding += strspn(coding, " \t,");
+        len = strcspn(coding, ",");
+        while (len > 0 && (coding[len - 1] == ' ' || coding[len - 1] == '\t'))
+            len--;
+        if (len > 0 && !(len == sizeof("identity") - 1
+                         && strncasecmp(coding, "identity", len) == 0)) {
+            *(const char **)found = value;
+            return 0;   /* stop */
+        }
+        coding += strcspn(coding, ",");
+    }
+    return 1;
+}
+
+/* The request's Content-Encoding line that names a content coding, else NULL. */
+static const char *content_coding(request_rec *r)
+{
+    const char *found = NULL;
+
+    apr_table_do(find_content_coding, &found, r->headers_in, "Content-Encoding", NULL);
+    return found;
+}
+
 /* Refused before a byte of the body is read: the method... */
 static int check_method(request_rec *r)
 {
@@ -710,6 +752,27 @@ static int check_method(request_rec *r)
     return reject(r, APLOG_INFO, 0, HTTP_METHOD_NOT_ALLOWED, "TWW0101",
                   apr_psprintf(r->pool, "method %s not allowed",
                                ap_escape_logitem(r->pool, r->method)));
+}
+
+/*
+ * ... a body in a content coding: the signature covers the bytes as sent,
+ * but SetInputFilter DEFLATE would inflate them above this module (the app
+ * would read other bytes than were verified, with the Content-Length of
+ * the compressed ones), and the JSON rules would read compressed bytes. No
+ * sender compresses its webhooks: 415 with the coding that is accepted
+ * (RFC 7694 sec. 3), before the body is read.
+ */
+static int check_content_encoding(request_rec *r)
+{
+    const char *coding = content_coding(r);
+
+    if (coding == NULL)
+        return OK;
+    apr_table_setn(r->err_headers_out, "Accept-Encoding", "identity");
+    return reject(r, APLOG_INFO, 0, HTTP_UNSUPPORTED_MEDIA_TYPE, "TWW0127",
+                  apr_psprintf(r->pool, "Content-Encoding %s not supported: the signature "
+                               "covers the body as sent, without a content coding",
+                               loggable(r, coding)));
 }
 
 /* ... and a body announced larger than this location takes. */
@@ -857,7 +920,8 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     tw_status_t st;
     int status, want_digest;
 
-    if (first && (status = check_method(r)) != OK)
+    if (first && ((status = check_method(r)) != OK
+                  || (status = check_content_encoding(r)) != OK))
         return status;
     if ((status = parse_signed(r, dc, &sig)) != OK
         || (status = check_timestamp(r, dc, &sig)) != OK)
@@ -1301,18 +1365,96 @@ static int hook_fixups(request_rec *r)
     return DECLINED;   /* let the other fixups run */
 }
 
-/* Answers an acknowledged delivery (duplicate, ignored event) itself. */
+/* ---- input filters above the handed-back body ------------------------------- */
+
+/* Kept from registration: the chain is searched by handle, not by name. */
+static ap_filter_rec_t *handback_filter_handle;
+
+/*
+ * 1 for an input filter known to hand the verified bytes on unchanged. An
+ * explicit list, because any other filter between the handback filter and
+ * the handler (mod_sed's Sed, mod_charset_lite's XLATEIN, mod_ext_filter's
+ * filters, a third-party one) may change bytes, and the app would read
+ * them as verified, with the verified body's Content-Length.
+ */
+static int keeps_bytes(request_rec *r, const ap_filter_t *f)
+{
+    const char *name = f->frec->name;
+
+    /* mod_deflate inflates only a body whose Content-Encoding ends in
+     * gzip; check_content_encoding refused those, so it passes the body
+     * on untouched. Asked again here in case a later fixup (a
+     * RequestHeader) put a coding back. */
+    if (strcasecmp(name, "DEFLATE") == 0)
+        return content_coding(r) == NULL;
+    /* mod_request (KeptBodySize): KEEP_BODY keeps a copy of what passes
+     * it for a later request, KEPT_BODY hands that copy back; neither
+     * changes a byte. */
+    return strcasecmp(name, "KEEP_BODY") == 0 || strcasecmp(name, "KEPT_BODY") == 0;
+}
+
+/*
+ * The first input filter of r that would change the verified body before
+ * the handler reads it: one above the handback filter (the content and
+ * resource filters; SetInputFilter, AddInputFilter, a module's
+ * insert_filter) that keeps_bytes does not know. NULL when there is none,
+ * or r does not read the handed-back body at all.
+ */
+static const ap_filter_t *transforming_input_filter(request_rec *r)
+{
+    const ap_filter_t *f, *unknown = NULL;
+
+    for (f = r->input_filters; f != NULL; f = f->next) {
+        if (f->frec == handback_filter_handle)
+            return unknown;
+        if (unknown == NULL && !keeps_bytes(r, f))
+            unknown = f;
+    }
+    return NULL;
+}
+
+/*
+ * A verified body about to be read by the handler through a filter that
+ * may change it: the app is not run (500, a configuration fault), and the
+ * body is withheld from the error page. The replay reservation and the
+ * inbox entry settle on the 500 as "not handled", so the sender's retry
+ * goes through once the filter is gone.
+ */
+static int refuse_transformed_body(request_rec *r, tw_txn_t *txn)
+{
+    const ap_filter_t *f;
+
+    if (txn->state != TW_TXN_VERIFIED || !txn->handback_installed
+        || (f = transforming_input_filter(r)) == NULL)
+        return OK;
+    return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0421",
+                  apr_psprintf(r->pool, "input filter \"%s\" would change the verified body "
+                               "before the app reads it: the app is not run; remove it from "
+                               "where the webhook is handled (SetInputFilter, AddInputFilter)",
+                               ap_escape_logitem(r->pool, f->frec->name)));
+}
+
+/*
+ * Runs first, whatever handler the location has (mod_proxy picks itself
+ * without r->handler), when the request's filters are in place
+ * (ap_invoke_handler runs the insert_filter hooks just before): answers an
+ * acknowledged delivery (duplicate, ignored event) itself, and keeps the
+ * app from a verified body that a filter would change.
+ */
 static int hook_handler(request_rec *r)
 {
-    const tw_view_t *view = txn_get(r) != NULL ? view_find(r) : NULL;
+    tw_txn_t *txn = txn_get(r);
+    const tw_view_t *view = txn != NULL ? view_find(r) : NULL;
+    int status;
 
-    /* Whatever handler the location has (mod_proxy picks itself without
-     * r->handler): this one runs first and keeps the app out. */
-    if (view == NULL || view->ack == NULL)
-        return DECLINED;
-    ap_set_content_type(r, "text/plain; charset=utf-8");
-    ap_rputs(view->ack, r);
-    return OK;
+    if (view != NULL && view->ack != NULL) {
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+        ap_rputs(view->ack, r);
+        return OK;
+    }
+    if (txn != NULL && (status = refuse_transformed_body(r, txn)) != OK)
+        return status;
+    return DECLINED;
 }
 
 /* Records a reserved delivery as handled (2xx) or not, once. */
@@ -1388,7 +1530,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_fixups(hook_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(hook_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_register_input_filter(TW_HANDBACK_FILTER, filter_handback, NULL, AP_FTYPE_PROTOCOL);
+    handback_filter_handle = ap_register_input_filter(TW_HANDBACK_FILTER, filter_handback, NULL,
+                                                      AP_FTYPE_PROTOCOL);
     ap_register_input_filter(TW_NO_BODY_FILTER, filter_no_body, NULL, AP_FTYPE_PROTOCOL);
     /* Protocol level: survives internal redirects, sees error pages too. */
     ap_register_output_filter(TW_SETTLE_FILTER, filter_settle, NULL, AP_FTYPE_PROTOCOL);

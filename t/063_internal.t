@@ -1,14 +1,14 @@
-# Internal redirects, DirectoryIndex, subrequests and SetInputFilter
-# DEFLATE (t/conf/protocols.conf.in). A transaction is verified once
-# (one TWW0201 line for its delivery, LogLevel twwebhook:debug), whatever
-# redirects and subrequests follow; nothing reaches a protected location
-# around the check; and the check sees the body as sent, below DEFLATE.
+# Internal redirects, DirectoryIndex and subrequests
+# (t/conf/protocols.conf.in). A transaction is verified once (one TWW0201
+# line for its delivery, LogLevel twwebhook:debug), whatever redirects and
+# subrequests follow, and nothing reaches a protected location around the
+# check. (SetInputFilter DEFLATE and other input filters above the
+# verified body: t/042_content_encoding.t.)
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use IO::Compress::Gzip qw(gzip $GzipError);
 use TwTest;
 
 my $body = '{"event":"page.updated","page":{"id":31337,"title":"Internal"}}';
@@ -136,65 +136,6 @@ for my $ds (downstreams()) {
        '... TWW0115: subrequest without a verified request')
         or diag(log_since($mark));
     is(log_count($mark, qr/TWW0201: .*\Q$res->{id}\E/), 0, '... nothing was verified');
-}
-
-# ---- SetInputFilter DEFLATE above the verification -----------------------------------
-# The signature covers the bytes sent (gzip); the app reads them inflated.
-#
-# php-fpm caveat (httpd's, not the module's): mod_deflate drops the request's
-# Content-Length when it starts inflating, and mod_proxy_fcgi then passes a
-# CONTENT_LENGTH only for a body it could prefetch whole (a few KiB);
-# beyond that PHP gets no CONTENT_LENGTH and reads nothing. The CGI reads
-# to end of input. So php-fpm is checked with a small and a medium body,
-# and for a large one to behave exactly as the unprotected twin
-# /inflate-open/ does without the module.
-sub gz_post {
-    my ($path, $gz, $sig) = @_;
-    return tw_request(path => $path, body => $gz, signature => $sig, event => 'page.updated',
-                      headers => [ 'Content-Encoding' => 'gzip' ]);
-}
-my @sizes = (1, 100, 4096);   # x 64 bytes: 64 B, 6.4 KB, 256 KiB
-for my $ds (downstreams()) {
-    for my $n (@sizes) {
-        my $plain = join('', map { sha256_hex("inflate-$ds-$_") } 1 .. $n);
-        my $size = length $plain;
-        gzip(\$plain => \my $gz) or die "gzip: $GzipError";
-        my $name = "DEFLATE, $ds, $size bytes (" . length($gz) . ' gzipped)';
-        my $mark = log_mark();
-        my $res = gz_post("/inflate/report.$ds", $gz, sign($gz, $SECRET{a}));
-        my $j = $res->{json} || {};
-        if ($ds eq 'php' && $size > 65536) {
-            my $twin = gz_post("/inflate-open/report.$ds", $gz, undef);
-            my $t = $twin->{json} || {};
-            subtest "$name: as without the module (mod_proxy_fcgi + DEFLATE)" => sub {
-                is($res->{status}, 200, 'status 200') or diag(describe($res));
-                is($j->{test_id}, $res->{id}, 'the report is about this request');
-                is($j->{TW_WEBHOOK_VERIFIED}, '1', 'TW_WEBHOOK_VERIFIED');
-                is($twin->{status}, 200, 'the unprotected twin: 200');
-                is($j->{CONTENT_LENGTH}, $t->{CONTENT_LENGTH}, 'the same CONTENT_LENGTH as the twin');
-                is($j->{body_length}, $t->{body_length}, 'the same body length as the twin');
-                is($j->{body_sha256}, $t->{body_sha256}, 'the same body as the twin');
-            };
-        }
-        else {
-            subtest "$name: signed as sent, read inflated" => sub {
-                is($res->{status}, 200, 'status 200') or diag(describe($res));
-                is($j->{downstream}, $ds, "reached the $ds downstream");
-                is($j->{test_id}, $res->{id}, 'the report is about this request');
-                is($j->{body_length}, $size, 'the app read the inflated length');
-                is($j->{body_sha256}, sha256_hex($plain), 'the app read the inflated body');
-                is($j->{TW_WEBHOOK_VERIFIED}, '1', 'TW_WEBHOOK_VERIFIED');
-            };
-        }
-        verified_once($mark, $res, $name);
-        like(wait_log($mark, qr/TWW0201: .*\Q$res->{id}\E/) // '', qr/: \Q${\ length $gz}\E bytes/,
-             "$name: the module verified the gzipped bytes");
-
-        $mark = log_mark();
-        $res = gz_post("/inflate/report.$ds", $gz, sign($plain, $SECRET{a}));
-        check_rejected($res, 401, 'TWW0110', 'signature mismatch', $mark,
-                       "$name: signed over the inflated body: 401");
-    }
 }
 
 done_testing();

@@ -65,6 +65,7 @@ my %MATRIX = (
 my %ONCE = (
     '030_reject.t'         => 'refusals on headers alone: request processing, the same in every MPM',
     '040_body.t'           => 'body framing and limits: the core\'s input filters, not the MPM',
+    '042_content_encoding.t' => 'request headers and the filter chain, checked per request',
     '060_redirect.t'       => 'policy per location: configuration merging',
     '062_location_policy.t' => 'policy per location: configuration merging',
     '070_json_parity.t'    => 'JSON parsing in the core',

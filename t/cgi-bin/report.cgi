@@ -25,10 +25,14 @@ if (my $log = $ENV{TW_TEST_LOG}) {
 my ($want_status) = ($ENV{QUERY_STRING} // '') =~ /\bstatus=(\d{3})\b/;
 my ($want_sleep) = ($ENV{QUERY_STRING} // '') =~ /\bsleep=(\d+(?:\.\d+)?)\b/;
 
+# ?exact reads CONTENT_LENGTH bytes and no more, as RFC 3875 (4.2) says a
+# script must: it then acts on what the length says, not on what was sent.
+my $exact = ($ENV{QUERY_STRING} // '') =~ /\bexact\b/;
 binmode STDIN;
 my $body = '';
-while (1) {
-    my $n = sysread STDIN, my $buf, 65536;
+while (!$exact || length $body < ($ENV{CONTENT_LENGTH} // 0)) {
+    my $want = $exact ? ($ENV{CONTENT_LENGTH} - length $body) : 65536;
+    my $n = sysread STDIN, my $buf, $want > 65536 ? 65536 : $want;
     die "read stdin: $!" unless defined $n;
     last unless $n;
     $body .= $buf;
