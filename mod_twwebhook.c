@@ -1339,7 +1339,8 @@ static int hook_fixups(request_rec *r)
     }
     if (dc->keys == NULL)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0408",
-                      "TwWebhook On, but no TwWebhookSecret applies here");
+                      apr_pstrcat(r->pool, tw_conf_why_protected(dc, r->pool),
+                                  ", but no TwWebhookSecret applies here", NULL));
     if (r->main != NULL && (txn == NULL || txn->state != TW_TXN_VERIFIED))
         /* The body belongs to the top request; a subrequest cannot be the
          * first to read it, and must not be waved through unverified. */

@@ -62,6 +62,7 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
      * shared, not copied, so a later request of the transaction can tell
      * whether it is protected by the same list (reverify_request). */
     /* set_at, set_name, set_section: a section's own, never merged */
+    MERGE_PTR(section_setting);
     MERGE_VAL(enabled);
     MERGE_PTR(enabled_at);
     MERGE_PTR(keys);
@@ -102,11 +103,21 @@ void *tw_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     return sc;
 }
 
+/* A section that sets any TwWebhook* directive (but Off) is protected:
+ * where no secret turns out to apply at run time, it fails closed rather
+ * than letting a request through that looked protected. */
 int tw_conf_protects(const tw_dir_conf_t *dc)
 {
     if (dc->enabled == 0)
         return 0;
-    return dc->enabled == 1 || dc->keys != NULL;
+    return dc->enabled == 1 || dc->keys != NULL || dc->section_setting != NULL;
+}
+
+const char *tw_conf_why_protected(const tw_dir_conf_t *dc, apr_pool_t *p)
+{
+    if (dc->enabled == 1 || dc->section_setting == NULL)
+        return "TwWebhook On";
+    return dc->section_setting;
 }
 
 apr_off_t tw_conf_max_body(const tw_dir_conf_t *dc)
@@ -241,6 +252,8 @@ const char *tw_conf_note_directive(cmd_parms *cmd, tw_dir_conf_t *dc)
     const char *at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
                                   cmd->directive->line_num);
 
+    if (cmd->path != NULL && dc->section_setting == NULL)
+        dc->section_setting = apr_psprintf(cmd->pool, "%s (%s)", cmd->cmd->name, at);
     if (dc->set_at == NULL) {
         dc->set_at = at;
         dc->set_name = cmd->cmd->name;

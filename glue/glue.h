@@ -44,6 +44,10 @@ typedef struct {
     const char *set_at;        /* "file:line" */
     const char *set_name;      /* the directive's name */
     const char *set_section;   /* the section it sits in, as written: "<Location /h>" */
+    /* "Directive (file:line)" of the innermost section that set a
+     * TwWebhook* directive but "TwWebhook Off". Merged: such a section is
+     * protected, and fails closed where no secret applies at run time. */
+    const char *section_setting;
     int enabled;               /* TwWebhook: TW_UNSET, 0 or 1 */
     const char *enabled_at;    /* "file:line" of a TwWebhook On, for check_config */
     apr_array_header_t *keys;  /* TwWebhookSecret: const tw_key_t *; NULL inherits */
@@ -80,6 +84,8 @@ extern const command_rec tw_cmds[];
 
 /* What a section's settings come to, defaults resolved. */
 int tw_conf_protects(const tw_dir_conf_t *dc);
+/* Why a section without a secret is protected, for TWW0408. */
+const char *tw_conf_why_protected(const tw_dir_conf_t *dc, apr_pool_t *p);
 apr_off_t tw_conf_max_body(const tw_dir_conf_t *dc);
 apr_size_t tw_conf_spool_memory(const tw_dir_conf_t *dc);
 const tw_profile_t *tw_conf_profile(const tw_dir_conf_t *dc);

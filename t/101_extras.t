@@ -158,8 +158,16 @@ my $json_body = '{"page":{"id":42},"a":{"b":{"c":{"d":"deep"}}},'
     . '"obj":{"k":1},"arr":[1,2],"nul":null}';
 
 my $x = TwFleet->new(
-    name => 'extras', routes => [qw(deep proj)],
+    name => 'extras', routes => [qw(deep proj tuned)],
     conf => join("\n",
+        '# a setting whose only secret is in a <Directory> that never matches it:',
+        '# configtest cannot tell; each request fails closed (TWW0408)',
+        '<Directory "/nonexistent-twwebhook">',
+        qq(    TwWebhookSecret "$SECRET{a}"),
+        '</Directory>',
+        '<Location /tuned>',
+        '    TwWebhookProfile github',
+        '</Location>',
         '<Location /deep>',
         qq(    TwWebhookSecret "$SECRET{a}"),
         (map { qq(    TwWebhookExportJSON "$_->[0]" $_->[1]) } @EXPORTS),
@@ -175,6 +183,18 @@ my $xok = ok($x->start, 'a second httpd for the export and header-name cases sta
     or diag($x->why);
 
 if ($xok) {
+    for my $ds (downstreams()) {
+        my $mark = $x->log_mark;
+        my $res = tw_request(hostport => $x->hostport, path => url('tuned', $ds), body => '{}',
+                             signature => undef);
+        TwTest::expect_fault($res->{id});
+        is($res->{status}, 500, "$ds: a section with a setting and no secret at run time: 500")
+            or diag(describe($res));
+        is(downstream_ran($res->{id}), 0, '... the app did not run');
+        ok($x->wait_log($mark, rejection_re('TWW0408', 500, qr/TwWebhookProfile \(\S+:\d+\), but no TwWebhookSecret applies here/, undef)),
+           '... TWW0408 names the directive and where it is set')
+            or diag($x->log_since($mark));
+    }
     for my $ds (downstreams()) {
         my $mark = $x->log_mark;
         my $res = tw_request(hostport => $x->hostport, path => url('deep', $ds), body => $json_body,
