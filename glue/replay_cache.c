@@ -144,6 +144,13 @@ static void replay_reset(void)
     replay.tuned_by = NULL;
 }
 
+/* "Directive (file:line)", for the check_config lines about tuning. */
+static const char *tuning_directive(cmd_parms *cmd)
+{
+    return apr_psprintf(cmd->pool, "%s (%s:%d)", cmd->cmd->name, cmd->directive->filename,
+                        cmd->directive->line_num);
+}
+
 /* TwWebhookReplayCache <provider>[:<args>] */
 const char *tw_replay_cmd_cache(cmd_parms *cmd, void *dummy, const char *arg)
 {
@@ -195,7 +202,7 @@ const char *tw_replay_cmd_window(cmd_parms *cmd, void *dummy, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds "
                             "from 1 to 2592000 (30 days)", cmd->cmd->name, arg);
     replay.window = apr_time_from_sec(secs);
-    replay.tuned_by = cmd->cmd->name;
+    replay.tuned_by = tuning_directive(cmd);
     return NULL;
 }
 
@@ -213,7 +220,7 @@ const char *tw_replay_cmd_failure(cmd_parms *cmd, void *dummy, const char *arg)
     else
         return apr_psprintf(cmd->pool, "%s: '%s' is neither 'open' nor 'closed'",
                             cmd->cmd->name, arg);
-    replay.tuned_by = cmd->cmd->name;
+    replay.tuned_by = tuning_directive(cmd);
     return NULL;
 }
 
@@ -231,7 +238,7 @@ const char *tw_replay_cmd_lease(cmd_parms *cmd, void *dummy, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds from 3 to %d",
                             cmd->cmd->name, arg, TW_REPLAY_MAX_LEASE);
     replay.lease = apr_time_from_sec(secs);
-    replay.tuned_by = cmd->cmd->name;
+    replay.tuned_by = tuning_directive(cmd);
     return NULL;
 }
 
@@ -248,7 +255,7 @@ const char *tw_replay_cmd_timeout(cmd_parms *cmd, void *dummy, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not a time from 10ms to %d (seconds, "
                             "or with ms)", cmd->cmd->name, arg, TW_REPLAY_MAX_TIMEOUT);
     replay.timeout = timeout;
-    replay.tuned_by = cmd->cmd->name;
+    replay.tuned_by = tuning_directive(cmd);
     return NULL;
 }
 
@@ -719,6 +726,14 @@ int tw_replay_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
                      "TWW0708: %s is set but TwWebhookReplayCache is not: "
                      "no replay protection is active", replay.tuned_by);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (replay.spec != NULL && replay.net != NULL && replay.lease <= replay.timeout) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "TWW0718: TwWebhookReplayLease (%" APR_TIME_T_FMT " s) must be longer than "
+                     "TwWebhookReplayCacheTimeout (%" APR_TIME_T_FMT " ms): a renewal that "
+                     "takes its time would find its claim gone", apr_time_sec(replay.lease),
+                     apr_time_as_msec(replay.timeout));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;

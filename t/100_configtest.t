@@ -124,6 +124,10 @@ my @bad = (
      ["<Location /h>", "TwWebhookReplayCache shmcb", '</Location>'], 1],
     ['TwWebhookReplayCacheFailure maybe', 'TwWebhookReplayCacheFailure',
      ['TwWebhookReplayCacheFailure maybe'], 0],
+    (map { ["TwWebhookReplayLease $_", 'TwWebhookReplayLease', ["TwWebhookReplayLease $_"], 0] }
+         qw(2 3601 30s x)),
+    (map { ["TwWebhookReplayCacheTimeout $_", 'TwWebhookReplayCacheTimeout',
+            ["TwWebhookReplayCacheTimeout $_"], 0] } qw(5ms 61 x)),
     ['TwWebhookRequireJSON maybe', 'TwWebhookRequireJSON', ['TwWebhookRequireJSON maybe'], 0],
 );
 
@@ -434,16 +438,32 @@ for my $case (['TwWebhookInboxHold On below a <Location> with an inbox',
 }
 
 # Tuning a replay cache that is not there is refused by the check_config
-# hook (no file and line there: it is about the whole configuration).
-for my $tuning ('TwWebhookReplayWindow 600', 'TwWebhookReplayCacheFailure closed') {
-    my ($rc, $out) = configtest([$tuning]);
+# hook, naming the directive and its file and line.
+for my $tuning ('TwWebhookReplayWindow 600', 'TwWebhookReplayCacheFailure closed',
+                'TwWebhookReplayLease 60', 'TwWebhookReplayCacheTimeout 500ms') {
+    my ($rc, $out, $file) = configtest([$tuning]);
+    my $line = @preamble + 1;
     (my $directive = $tuning) =~ s/ .*//;
     subtest "configtest fails: $directive without TwWebhookReplayCache" => sub {
         isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
-        like($out, qr/TWW0708: \Q$directive\E is set but TwWebhookReplayCache is not/,
-             'the message says why') or diag($out);
+        like($out, qr/TWW0708: \Q$directive ($file:$line)\E is set but TwWebhookReplayCache is not/,
+             'the message says why, with the file and line') or diag($out);
         unlike($out, qr/Syntax OK/, 'no "Syntax OK"');
     };
+}
+
+# A lease no longer than one engine call could run out during its renewal.
+{
+    my ($rc, $out) = configtest(['TwWebhookReplayCache redis:127.0.0.1:1',
+                                 'TwWebhookReplayLease 3', 'TwWebhookReplayCacheTimeout 3']);
+    subtest 'configtest fails: TwWebhookReplayLease not longer than TwWebhookReplayCacheTimeout' => sub {
+        isnt($rc, 0, 'httpd -t exits non-zero') or diag($out);
+        like($out, qr/TWW0718: TwWebhookReplayLease \(3 s\) must be longer than TwWebhookReplayCacheTimeout \(3000 ms\)/,
+             'the message says why') or diag($out);
+    };
+    ($rc, $out) = configtest(['TwWebhookReplayCache redis:127.0.0.1:1',
+                              'TwWebhookReplayLease 3', 'TwWebhookReplayCacheTimeout 2500ms']);
+    is($rc, 0, 'configtest passes: a lease of 3 s, calls of 2.5 s at most') or diag($out);
 }
 
 my @good = (

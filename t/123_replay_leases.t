@@ -1,8 +1,10 @@
 # Claims in the replay cache are leases with owner tokens (README,
 # TwWebhookReplayLease): no fault runs the app twice for one delivery, and
 # none blocks it for long. For each engine (shmcb; memcached and
-# redis-server started here on free loopback ports), a server of two event
-# children, with TwWebhookReplayLease 3:
+# redis-server started here on free loopback ports), a server of two
+# children under this run's MPM (t/900_mpm_matrix.t runs it under the
+# others: the renewer is a thread in every child, prefork's too), with
+# TwWebhookReplayLease 3:
 #   - a child killed (SIGKILL) while its app runs: the sender's next copy
 #     is taken at once (the holder is gone from this node: TWW0716), not
 #     after the lease; this one runs without TwWebhookReplayLease (the
@@ -29,12 +31,15 @@ use TwFleet;
 my $t_logs = tw_vars()->{t_logs};
 my %sigs;   # every correct signature sent: none may reach an error log
 my $LEASE = 3;
-my $TWO_CHILDREN = "StartServers 2\nServerLimit 2\nThreadsPerChild 8\nMinSpareThreads 1\n"
-                 . "MaxSpareThreads 16\nMaxRequestWorkers 16\n";
+my $MPM = tw_vars()->{tw_mpm} // 'event';
+my $TWO_CHILDREN = $MPM eq 'prefork'
+    ? "StartServers 3\nMinSpareServers 3\nMaxSpareServers 3\nServerLimit 3\nMaxRequestWorkers 3\n"
+    : "StartServers 2\nServerLimit 2\nThreadsPerChild 8\nMinSpareThreads 1\n"
+      . "MaxSpareThreads 16\nMaxRequestWorkers 16\n";
 
 sub server {
     my ($name, $spec, $extra, @modules) = @_;
-    my $s = TwFleet->new(name => $name, routes => ['lease'], mpm_conf => $TWO_CHILDREN,
+    my $s = TwFleet->new(name => $name, routes => ['lease'], mpm => $MPM, mpm_conf => $TWO_CHILDREN,
                          modules => \@modules, conf => <<"EOF");
 TwWebhookReplayCache "$spec"
 $extra

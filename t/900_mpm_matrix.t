@@ -48,6 +48,7 @@ my $timeout = $ENV{TW_MPM_MATRIX_TIMEOUT} || 1200;   # seconds per MPM
 # event MPM's listener parks keep-alive and lingering-close connections;
 # worker and prefork hold a thread or a process).
 my %MATRIX = (
+    '123_replay_leases.t'  => 'a lease renewer thread in every child, prefork\'s too; children killed or frozen in the app',
     '010_setup.t'          => 'the nested server and both downstreams start under this MPM',
     '020_valid.t'          => 'the contract itself: the body captured and replayed to CGI and php-fpm',
     '031_reject_body.t'    => 'a refusal closes the connection instead of draining it (lingering close)',
@@ -85,7 +86,6 @@ my %ONCE = (
     '121_fleet_race.t'     => 'its own servers: memcached and Redis claims',
     '113_replay_rotation.t' => 'its own servers (one without a replay cache); signatures, not MPMs',
     '122_replay_frozen.t'  => 'runs itself under event and prefork (a frozen engine, warm pools)',
-    '123_replay_leases.t'  => 'its own servers of two event children (a child killed or frozen in the app)',
     '150_sign.t'           => 'a command-line tool',
     '140_access_log.t'     => 'its own servers: access-log notes',
     '141_status.t'         => 'its own server under prefork: counted across child processes',
