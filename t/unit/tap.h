@@ -1,10 +1,13 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tap.h - a tiny Test Anything Protocol helper for the unit tests.
  *
- * One test program per process: the counters are file-static. Every check
- * prints "ok N - name" or "not ok N - name" plus "# " diagnostics, and
- * done_testing() prints the plan and yields the exit status (non-zero when
- * anything failed), so a test that dies half-way is a failure too.
+ * One test program per process, built from several files: the counters
+ * are declared here and defined once (unit_common.c), so the numbers run on
+ * from one file to the next. Every check prints "ok N - name" or "not ok
+ * N - name" plus "# " diagnostics, and done_testing() prints the plan and
+ * yields the exit status (non-zero when anything failed), so a test that
+ * dies half-way is a failure too.
  *
  *   ok(cond, "name %d", i);            is_int(got, want, "name");
  *   is_str(got, want, "name");         is_mem(got, want, len, "name");
@@ -17,7 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static unsigned tap_run, tap_failed;
+extern unsigned tap_run, tap_failed;
 
 static inline int tap_vok(int pass, const char *file, int line,
                           const char *fmt, va_list ap)
