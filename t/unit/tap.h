@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tap.h - a tiny Test Anything Protocol helper for the unit tests.
  *
  * One test program per process: the counters are file-static. Every check

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_unit.c - unit tests of the httpd-free core, printing TAP.
  *
  * Run by "make check" (t/unit/tw_unit). Needs no httpd and no network; the
