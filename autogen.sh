@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Regenerates configure and Makefile.in (they are never committed).
 set -e
 cd "$(dirname "$0")"

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * mod_twwebhook.c - verify Teamwork webhooks before any application code runs.
  *
  * Request flow (all in the fixups hook, APR_HOOK_REALLY_FIRST, so that

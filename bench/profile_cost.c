@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * profile_cost - what verifying one delivery costs under each profile, in
  * the core alone: the work the module does per request between the headers
  * and the handback (parse the signature headers, HMAC the profile's prefix

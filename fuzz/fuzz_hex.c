@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_hex.c - libFuzzer entry for tw_fuzz_hex (built by fuzz/build-libfuzzer). */
 #include "fuzz_targets.h"
 

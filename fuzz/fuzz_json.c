@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_json.c - libFuzzer entry for tw_fuzz_json (built by fuzz/build-libfuzzer). */
 #include "fuzz_targets.h"
 

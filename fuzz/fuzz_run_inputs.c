@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * fuzz_run_inputs.c - runs a fuzz target over saved inputs, printing TAP.
  *
  *   fuzz_run_inputs TARGET FILE_OR_DIR...    one "ok" per file, directories

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_scheme.c - libFuzzer entry for tw_fuzz_scheme (built by fuzz/build-libfuzzer). */
 #include "fuzz_targets.h"
 

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * fuzz_targets.c - fuzz entry points for the core (see fuzz_targets.h).
  *
  * The references here are written the obvious way on purpose (strlen,

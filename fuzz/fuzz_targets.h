@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * fuzz_targets.h - the core's fuzz entry points.
  *
  * Each takes one input and returns 0; on a disagreement with the reference

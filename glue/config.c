@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * config.c - mod_twwebhook's configuration: the per-directory and
  * per-server records, how they merge, the directive handlers and the
  * command table, and the checks across sections that run at start-up and

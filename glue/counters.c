@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * counters.c - delivery counters shared by every child process, shown by
  * mod_status (HTML, and "Key: value" lines for ?auto).
  *

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * glue.h - what the httpd glue files share. httpd types are welcome here
  * and nowhere in the core: include/twwebhook.h stays httpd-free.
  */

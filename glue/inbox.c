@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * inbox.c - TwWebhookInbox and TwWebhookInboxHold: no verified delivery is
  * lost while the app behind the module is down.
  *

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * metrics.c - the delivery counters and the verification-time histogram
  * in Prometheus' text exposition format (0.0.4), served by
  * "SetHandler twwebhook-metrics", per (virtual) server and protected

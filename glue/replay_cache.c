@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * replay_cache.c - "this delivery was already handled": replay and
  * duplicate protection, on one of httpd's socache providers (shmcb or dbm
  * for one server) or on a memcached or redis-server shared by a fleet

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * replay_net.c - the replay cache's fleet engines: one memcached (or a
  * list) or one redis-server shared by several httpds. Three atomic
  * operations on one key, and nothing else (httpd's socache API has none of

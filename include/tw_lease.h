@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_lease.h - the replay cache's claims as values an engine stores: who
  * holds a delivery while its app runs, and how to tell when that holder is
  * gone. httpd-free, like the rest of the core (twwebhook.h).

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * twwebhook.h - the httpd-free core of mod_twwebhook.
  *
  * Everything here depends on APR and OpenSSL's libcrypto only: no httpd

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_base64.c - strict RFC 4648 base64 (standard alphabet, padded) with an
  * explicit output capacity, failing closed like tw_hex.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tw_cleanse.c - wiping buffers that held secret material. */
 #include <openssl/crypto.h>
 

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_events.c - event allow-list patterns (TwWebhookEvents).
  *
  * Patterns are plain event names with '*' wildcards. Both sides come from

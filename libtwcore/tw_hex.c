@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_hex.c - hex codecs with an explicit output capacity that fail closed.
  */
 #include <stdint.h>

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_hmac.c - HMAC-SHA256 keys, the streaming verifier and the one-shot MAC.
  *
  * OpenSSL 3 EVP_MAC API. A key is an EVP_MAC_CTX that has been initialised

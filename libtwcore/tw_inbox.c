@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_inbox.c - the inbox: one file per verified delivery, kept until the
  * app answered 2xx (format and guarantees: include/twwebhook.h).
  *

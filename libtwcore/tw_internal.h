@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_internal.h - what the core's own files share and nobody else uses.
  * Not part of the core's interface (include/twwebhook.h).
  */

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_json.c - the verified body as JSON: one document, parsed in chunks
  * (from memory or the spool file) with a bounded nesting depth, and scalar
  * values looked up by RFC 6901 JSON pointer for export to the environment.

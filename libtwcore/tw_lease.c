@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_lease.c - claim values for the replay cache (format: include/tw_lease.h).
  *
  * Hazard: tw_lease_holder_gone() must never say "gone" of a live holder,

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_profile.c - the providers' signing schemes: one static table, and the
  * rule that turns a configured secret into the HMAC key.
  *

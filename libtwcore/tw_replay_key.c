@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_replay_key.c - the message digest, and the replay cache's key for a
  * verified message.
  *

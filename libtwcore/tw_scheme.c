@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_scheme.c - what a request's headers say must be verified, for every
  * profile's grammar (see tw_scheme_parse in twwebhook.h), and the
  * timestamp rules.

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_secret.c - the one rule for what a secret file holds, shared by the
  * module (TwWebhookSecret file:...) and twwebhook-sign -f, so that the
  * same file can never give the two different keys.

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_sign.c - signing a body as a provider would, for twwebhook-sign and
  * the tests.
  *

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_signature.c - parsing the Signature header: [sha256=]<64 hex digits>.
  */
 #include <string.h>

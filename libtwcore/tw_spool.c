@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_spool.c - one request body, memory first, then a temporary file.
  *
  * Layout: bytes [0, mem_len) live in a pool buffer, bytes [mem_len, length)

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_status.c - English descriptions of the core's status codes.
  *
  * The glue puts these into its log lines, so they name what went wrong and

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * tw_validate.c - syntax checks for the unsigned Event and Delivery headers
  * (and the TwWebhookEvents patterns that match events).
  *

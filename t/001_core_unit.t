@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Runs the core's unit tests (t/unit/tw_unit, built by "make check" or
 # scripts/test-integration) inside the suite's one Test::Harness run: its
 # TAP passes straight through. A missing binary is a failure, not a skip.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Replays the fuzz targets' seed corpus (fuzz/run-corpus driving
 # fuzz/fuzz_run_inputs) inside the suite's one Test::Harness run: its TAP passes
 # straight through. A missing script or binary is a failure, not a skip.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The test server is what the other tests assume: both downstreams answer
 # on an unprotected location and the module is loaded. A missing piece
 # (mod_cgid, php-fpm, mod_proxy_fcgi...) fails here rather than being

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Correctly signed deliveries reach both downstreams (CGI through mod_cgid,
 # PHP through php-fpm) byte for byte, with the TW_WEBHOOK_* variables.
 use strict;

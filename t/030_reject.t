@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Requests to a protected location without a good signature, or not POST,
 # are refused before any downstream runs, with one info line in the log.
 use strict;

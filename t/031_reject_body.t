@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What a refused sender reads (README "Statuses"): the body of a 400, 401,
 # 405 or 413 from the module is one short line saying what failed
 # ("webhook rejected with 401: signature mismatch"), not httpd's stock page

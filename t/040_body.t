@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Bodies: empty, binary, around TwWebhookMaxBodySize, lying Content-Length,
 # chunked, and httpd's own LimitRequestBody. Both downstreams must get the
 # exact bytes and a Content-Length that matches them.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Expect: 100-continue. A request refused on its headers gets the final
 # status at once and never "100 Continue" (its body is never asked for); a
 # well-signed one gets 100, then the downstream's answer.

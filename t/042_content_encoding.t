@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Which bytes are verified, and that the app reads exactly those (issue 19,
 # item 4). The signature covers the body as sent; the app must read the
 # same bytes, with a CONTENT_LENGTH that matches them.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Large bodies: up to 64 KiB (TwWebhookSpoolMemoryLimit) stay in memory,
 # the rest is spilled to a
 # "twwebhook.*" temporary file in TwWebhookSpoolDir (t/logs/spool) that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A server fault: the spool directory is not writable (tw_badspool virtual
 # host), so a body beyond the 64 KiB kept in memory cannot be stored: 500,
 # logged at error, the downstream never runs. A body that fits in memory

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Front controllers: a per-directory "RewriteRule ^ index.php" (or
 # index.cgi) in a protected <Directory> makes an internal redirect; the
 # front controller must see the body and the plain TW_WEBHOOK_* names.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Nothing unverified reaches any handler: a request refused before (or
 # while) its body is read leaves that body on the connection, and the
 # handlers httpd runs next must never see a byte of it:

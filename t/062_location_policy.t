@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What a location says applies to every request handled there, however it
 # arrived: a request verified under /pol (or the /polcgi directory, with
 # its own copy of the secret) and internally redirected into /pol/strict

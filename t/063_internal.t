@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Internal redirects, DirectoryIndex and subrequests
 # (t/conf/protocols.conf.in). A transaction is verified once (one TWW0201
 # line for its delivery, LogLevel twwebhook:debug), whatever redirects and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A subrequest into a protected location whose top request was not verified
 # is refused (here: an unprotected SSI page including a protected CGI).
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # "TwWebhook Off" in a location nested in a protected one lets unsigned
 # requests through; the enclosing location stays protected; an
 # unprotected location is untouched.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # TwWebhookSecret is not allowed in .htaccess: httpd answers 500 for every
 # request under t/htdocs/htaccess/ and logs the file and the reason.
 use strict;

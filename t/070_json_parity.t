@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Exported JSON values never disagree with what the app's own parser reads
 # from the same body. Where parsers differ (a repeated member name, \u0000
 # in a name: json-c reads {"page":{"id":1,"id\u0000":2}} as id=2, PHP's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A client cannot make a downstream believe a request was verified: the
 # TW_WEBHOOK_* variables come from the module only, never from headers.
 use strict;

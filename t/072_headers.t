@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Event and Delivery are not signed: after a valid signature, values that
 # are not plain are refused with 400; the signature is checked first. The
 # names providers really send pass (TASK.CREATED, orders/create, evt_...).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # TwWebhookProfile: every provider's signing scheme through the one
 # verification path, against both downstreams. Each request is signed here
 # in Perl from the provider's documented construction (not by the module's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A reverse-proxied downstream (mod_proxy_http), configured as the README's
 # recipe: the verified facts travel as X-Webhook-* request headers set from
 # TW_WEBHOOK_* ("RequestHeader set ... env=..."), after any such header the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mod_php as a third downstream. It only runs under prefork (Debian's
 # libphp is not thread-safe), where t/TEST.PL loads it (TW_MPM=prefork);
 # t/900_mpm_matrix.t runs the suite under prefork and requires this file

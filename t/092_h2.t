@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # HTTP/2: h2c with prior knowledge (the tw_h2c virtual host, "Protocols h2c
 # http/1.1") and h2 over TLS (tw_h2tls, "Protocols h2 http/1.1", ALPN, a
 # certificate made by t/TEST.PL at start). Requests go through curl.

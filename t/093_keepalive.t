@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Several webhooks on one HTTP/1.1 connection, one after the other
 # (keep-alive) and all written at once (pipelining): every response is
 # about its own request and reports its own body, so the replay filter

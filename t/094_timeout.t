@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A body that stops arriving: mod_reqtimeout (body=2 in the tw_slow virtual
 # host) ends the read, the module answers 408 and logs it.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Configuration errors: `httpd -t` on small generated configurations. Every
 # bad one must fail with the configuration file and the line of the bad
 # directive in the message, name the directive, and never show a secret;

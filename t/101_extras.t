@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The documented extras beyond the core interface (README "Directives"):
 # TwWebhook On without a secret, TwWebhookEvents, TwWebhookRequireJSON,
 # TwWebhookExportJSON and the configurable header names. The main test

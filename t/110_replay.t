@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # TwWebhookReplayCache (README): a body already handled with a 2xx within
 # the window is acknowledged "200 duplicate" without running the app (logged
 # TWW0204 at info), also under another Delivery or signature spelling; a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What the replay cache keeps across restarts (README, TwWebhookReplayCache,
 # "Restarts"), for the providers on one server:
 #   shmcb  a graceful restart and a SIGHUP restart with the same

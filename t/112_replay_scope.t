@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Two webhooks, one token: Teamwork can send one event to two webhook URLs
 # configured with the same token. The replay cache is scoped to the
 # protected section (and virtual host), so each endpoint's app runs once,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # One replay key per signed message (README "TwWebhookReplayCache"): during
 # a key rotation Stripe and Standard Webhooks sign each delivery with both
 # secrets, and a location lists both. A captured delivery resent with only

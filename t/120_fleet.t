@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A fleet behind a load balancer (README, TwWebhookReplayCache
 # memcache:host:port): two httpds sharing one memcached through
 # mod_socache_memcache. A delivery handled by server A is a duplicate on

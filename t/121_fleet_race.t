@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A fleet claims a delivery atomically (README, TwWebhookReplayCache,
 # "Fleets"): two httpds on loopback share one memcached, then one
 # redis-server (both started here on free loopback ports, without

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A frozen replay-cache engine holds no request longer than
 # TwWebhookReplayCacheTimeout (README, TwWebhookReplayCacheTimeout; default
 # 2 s). memcached, then redis-server (started here on free loopback ports),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Claims in the replay cache are leases with owner tokens (README,
 # TwWebhookReplayLease): no fault runs the app twice for one delivery, and
 # none blocks it for long. For each engine (shmcb; memcached and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # TwWebhookInbox and TwWebhookInboxHold (README "When the app is down"):
 # every verified delivery handed to the app is recorded first and removed
 # once the app answered 2xx; with Hold On a 5xx or an unreachable app

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # TwWebhookInbox is crash-safe (README "When the app is down"): under load,
 # httpd children killed with SIGKILL while the app runs, or graceful
 # restarts, lose no verified delivery. Each delivery is sent by a client

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Access-log notes (README "Variables"): with
 #   LogFormat "... %{twwebhook-outcome}n %{twwebhook-delivery}n"
 # every request to a protected location is logged with its outcome

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mod_status (README "mod_status"): with mod_status loaded, /server-status
 # shows a mod_twwebhook table and ?auto the TwWebhook* lines, counted across
 # all child processes. After N verified deliveries, M forged requests, K

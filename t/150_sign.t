@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # twwebhook-sign (README "twwebhook-sign", tools/twwebhook-sign.c): the
 # signature it prints equals HMAC-SHA256 hex (Digest::SHA) for a few bodies
 # and secrets, given inline, in a file (one trailing LF or CRLF stripped) or

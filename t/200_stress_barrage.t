@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The hostile-request barrage of scripts/stress (t/stress/barrage.pl), one
 # round, inside the suite's Test::Harness run: malformed request lines,
 # conflicting framing, bad chunks, cut-off and aborted bodies, huge and

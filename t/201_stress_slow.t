@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The slow-client check of scripts/stress (t/stress/slow.pl) inside the
 # suite's Test::Harness run: with 2 children x 2 threads, six clients
 # trickling their bodies each get 408 from mod_reqtimeout (the module's

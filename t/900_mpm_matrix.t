@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The integration tests that can differ between MPMs, again under the
 # other MPMs, inside this one Test::Harness run: the outer run uses TW_MPM
 # (default event); this file runs the files of %MATRIX below under worker

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Runs last: the error logs of the whole run never show a configured
 # secret, nor any signature sent, nor any MAC the module computed (every
 # correct signature under a configured secret was recorded by sign()), and

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * twwebhook-inbox - look after the deliveries TwWebhookInbox holds.
  *
  *   twwebhook-inbox list <dir>

@@ -1,4 +1,5 @@
 /*
+ * SPDX-License-Identifier: Apache-2.0
  * twwebhook-sign - signs a webhook body the way a provider does (Teamwork
  * by default, or any profile mod_twwebhook knows), for tests, demos and
  * debugging a mod_twwebhook setup.

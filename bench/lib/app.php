@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: Apache-2.0
 // The downstream app of the "plain" and "module" rows: reads the whole body
 // (as any webhook consumer does) and answers 200. No verification here; in
 // the "module" row mod_twwebhook has verified the delivery before php-fpm is

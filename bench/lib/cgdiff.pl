@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # cgdiff.pl A.txt B.txt N - function-level difference of two callgrind_annotate
 # outputs (same options), per request: prints a TSV of the 60 functions whose
 # cost differs most, "delta  a  b  function [object]", delta = (A - B) / N.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # chart.gp - throughput per row, one panel per payload size.
 # gnuplot -e "datadir='DIR'; outfile='FILE.png'" chart.gp
 # Reads DIR/chart-{2k,64k,1m}.dat written by report.pl (row valid forged).

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # payload.pl TEMPLATE SIZE - prints a copy of the Teamwork page.updated
 # TEMPLATE whose "content" field is padded with article-like HTML so that the
 # output is exactly SIZE bytes of valid JSON (the 64 KB and 1 MB variants).

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- post.lua - wrk script for bench/run: POSTs one signed Teamwork delivery.
 -- Environment: BENCH_BODY (file holding the raw body), BENCH_SIG (the
 -- Signature header value), BENCH_EVENT, BENCH_DELIVERY.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # report.pl OUTDIR - turns what bench/run measured (raw.tsv, large.tsv,
 # cpu.tsv, machine.txt, callgrind-module-*.txt) into results.md on stdout,
 # plus chart-SIZE.dat files for chart.gp. Medians over rounds; ratios are

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: Apache-2.0
 // The "php-verify" row: what users write without the module - the app checks
 // the Teamwork signature itself (hash_hmac + hash_equals) and rejects with 401.
 $body = file_get_contents('php://input');

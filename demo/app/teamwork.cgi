@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The example CGI: mod_twwebhook replays the verified body on stdin and
 # puts the verified facts in the environment.
 printf 'Content-Type: text/plain\n\n'

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: Apache-2.0
 // The example app: it trusts what it gets, because mod_twwebhook let
 // through only requests whose body carries a valid signature.
 $body = file_get_contents('php://input');

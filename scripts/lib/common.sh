@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: Apache-2.0
 # scripts/lib/common.sh - what scripts/*, bench/run and demo/run share:
 # Debian packages, the test user, and where apxs says httpd and php-fpm are.
 # POSIX sh, to be sourced (". scripts/lib/common.sh"), from sh and bash

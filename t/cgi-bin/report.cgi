@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # CGI downstream of the mod_twwebhook integration tests (run by mod_cgid).
 # Reads its whole stdin and reports, as JSON, what it received: the body's
 # SHA-256 and length and the request variables the tests compare with what

@@ -1,4 +1,5 @@
 package TwApxs;
+# SPDX-License-Identifier: Apache-2.0
 # Where the httpd, its modules, php-fpm and other programs are, for the test
 # harnesses (t/TEST.PL, t/lib, t/stress): from apxs, PATH and what is installed,
 # not from Debian 12's paths. The same look-ups as scripts/lib/common.sh, for Perl.

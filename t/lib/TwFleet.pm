@@ -1,4 +1,5 @@
 package TwFleet;
+# SPDX-License-Identifier: Apache-2.0
 # Extra servers for the tests of server-wide features (replay cache,
 # mod_status counters, access-log notes, a memcached shared by a fleet):
 # each test starts its own small httpd from a generated configuration on a

@@ -1,4 +1,5 @@
 package TwHTTP;
+# SPDX-License-Identifier: Apache-2.0
 # The HTTP/1 wire for every test client (t/lib/TwTest.pm, t/lib/TwFleet.pm,
 # t/stress): one response parser and the non-blocking socket steps. The
 # clients differ in what they send and when (a body held for 100-continue,

@@ -1,4 +1,5 @@
 package TwSecrets;
+# SPDX-License-Identifier: Apache-2.0
 # The secrets the integration suite configures, in one place: t/TEST.PL
 # puts the inline ones into t/conf/extra.conf (as @TW_SECRET_*@ tokens) and
 # writes the file: ones under t/logs/secrets/ before httpd starts; the tests

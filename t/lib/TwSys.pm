@@ -1,5 +1,6 @@
 package TwSys;
 
+# SPDX-License-Identifier: Apache-2.0
 # The system chores every test library needs, written once: reading and
 # writing a file, a free loopback port, whether a process still runs, and
 # waiting for a condition. t/TEST.PL, TwTest, TwFleet and the stress

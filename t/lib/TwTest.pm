@@ -1,4 +1,5 @@
 package TwTest;
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers of the mod_twwebhook integration tests.
 #
 # Requests go over a raw socket (IO::Socket::INET), not LWP: the tests need

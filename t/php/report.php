@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: Apache-2.0
 // php-fpm downstream of the mod_twwebhook integration tests (reached through
 // mod_proxy_fcgi). Same report as t/cgi-bin/report.cgi: the body's SHA-256
 // and length from php://input and the request variables, as JSON. It

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # scripts/stress step "asan": the core's unit tests (t/unit/tw_unit) and
 # the fuzz seed-corpus replay (fuzz/fuzz_run_inputs via fuzz/run-corpus) built
 # with AddressSanitizer and UndefinedBehaviorSanitizer

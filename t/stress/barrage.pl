@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # scripts/stress step "barrage": hostile raw-socket requests against a
 # running stress server (event MPM, php-fpm and mod_cgid downstreams).
 #

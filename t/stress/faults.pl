@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # scripts/stress step "faults":
 #   fpm       php-fpm stopped in the middle of a load run: the PHP location
 #             answers 503 (mod_proxy_fcgi), the module keeps verifying and

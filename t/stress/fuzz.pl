@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # scripts/stress step "fuzz": every libFuzzer target (fuzz/fuzz_*.c, less
 # the shared fuzz_targets.c and the corpus runner fuzz_run_inputs.c; built
 # with ASan and UBSan by fuzz/build-libfuzzer) fuzzed for SECONDS each

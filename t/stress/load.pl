@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # scripts/stress step "load": TOTAL requests (full 100,000; --quick 10,000)
 # over 32 keep-alive connections, a mix of valid, forged, oversized and
 # chunked webhooks, against php-fpm (mod_proxy_fcgi) and CGI (mod_cgid)

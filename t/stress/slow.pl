@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # scripts/stress step "slow": slow clients against a server with few
 # workers. mod_reqtimeout ("RequestReadTimeout header=5 body=2,MinRate=500")
 # must end a trickled body with 408 (the module's "body read timed out"),

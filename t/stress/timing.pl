@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # scripts/stress step "timing": is a wrong signature that shares a long
 # prefix with the right one answered later than one that shares nothing?
 #

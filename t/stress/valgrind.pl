@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # scripts/stress step "valgrind": the integration suite (Apache::Test,
 # scripts/test-integration) with its httpd under valgrind's memcheck, in
 # one process.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: Apache-2.0
 # Recorder downstream of scripts/stress (mod_cgid): the same line as
 # rec.php, with "cgi" first, appended to $TW_STRESS_LOG under flock.
 use strict;

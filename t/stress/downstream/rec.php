@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: Apache-2.0
 // Recorder downstream of scripts/stress (php-fpm via mod_proxy_fcgi):
 // appends one line about the request it was given to $TW_STRESS_LOG, under
 // an exclusive lock, then answers "ok <X-Stress-Id>". The line (fields

@@ -1,4 +1,5 @@
 package TwLoad;
+# SPDX-License-Identifier: Apache-2.0
 # A small HTTP/1.1 load generator for scripts/stress: CONNS keep-alive
 # connections on loopback, each carrying one request at a time, every
 # request and its answer accounted for (which wrk cannot tell: it does not

@@ -1,4 +1,5 @@
 package TwStress;
+# SPDX-License-Identifier: Apache-2.0
 # Shared pieces of the scripts/stress steps (t/stress/*.pl): the run
 # directory, throwaway httpd and php-fpm instances built from generated
 # configurations, a raw-socket HTTP client, the downstream record log, and
