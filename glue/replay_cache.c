@@ -189,8 +189,9 @@ const char *tw_replay_cmd_cache(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-/* TwWebhookReplayWindow <seconds> */
-const char *tw_replay_cmd_window(cmd_parms *cmd, void *dummy, const char *arg)
+/* A whole number of seconds from min to max, else the directive's error. */
+static const char *parse_seconds(cmd_parms *cmd, const char *arg, apr_off_t min,
+                                 apr_off_t max, apr_interval_time_t *out)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     apr_off_t secs;
@@ -199,12 +200,18 @@ const char *tw_replay_cmd_window(cmd_parms *cmd, void *dummy, const char *arg)
     if (err != NULL)
         return err;
     if (apr_strtoff(&secs, arg, &end, 10) != APR_SUCCESS || end == arg || *end != '\0'
-        || secs < 1 || secs > 30L * 24 * 3600)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds "
-                            "from 1 to 2592000 (30 days)", cmd->cmd->name, arg);
-    replay.window = apr_time_from_sec(secs);
+        || secs < min || secs > max)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds from %"
+                            APR_OFF_T_FMT " to %" APR_OFF_T_FMT, cmd->cmd->name, arg, min, max);
+    *out = apr_time_from_sec(secs);
     replay.tuned_by = tuning_directive(cmd);
     return NULL;
+}
+
+/* TwWebhookReplayWindow <seconds>: 1 to 30 days */
+const char *tw_replay_cmd_window(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return parse_seconds(cmd, arg, 1, 30L * 24 * 3600, &replay.window);
 }
 
 /* TwWebhookReplayCacheFailure open|closed */
@@ -228,19 +235,7 @@ const char *tw_replay_cmd_failure(cmd_parms *cmd, void *dummy, const char *arg)
 /* TwWebhookReplayLease <seconds> */
 const char *tw_replay_cmd_lease(cmd_parms *cmd, void *dummy, const char *arg)
 {
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_off_t secs;
-    char *end;
-
-    if (err != NULL)
-        return err;
-    if (apr_strtoff(&secs, arg, &end, 10) != APR_SUCCESS || end == arg || *end != '\0'
-        || secs < 3 || secs > TW_REPLAY_MAX_LEASE)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds from 3 to %d",
-                            cmd->cmd->name, arg, TW_REPLAY_MAX_LEASE);
-    replay.lease = apr_time_from_sec(secs);
-    replay.tuned_by = tuning_directive(cmd);
-    return NULL;
+    return parse_seconds(cmd, arg, 3, TW_REPLAY_MAX_LEASE, &replay.lease);
 }
 
 /* TwWebhookReplayCacheTimeout <seconds>[ms] */
