@@ -18,9 +18,10 @@
 # errors with --errors-for-leak-kinds=definite); the server's and the
 # daemon's logs are complete (an ERROR SUMMARY, i.e. they exited normally);
 # no leak record naming the module. Known noise outside the module is
-# suppressed by t/stress/valgrind.supp (one entry: a leak in httpd's
-# mod_deflate, reproduced without the module loaded); a dlclose() that does
-# nothing is preloaded so that the modules' frames have names.
+# suppressed by t/stress/valgrind.supp (a leak in httpd's mod_deflate,
+# reproduced without the module loaded, and one in ld.so that the preloaded
+# dlclose() causes); a dlclose() that does nothing is preloaded so that the
+# modules' frames have names.
 #
 # Limits: httpd allocates request memory from APR pools, carved out of big
 # malloc'ed blocks. Memcheck still sees reads of never-written bytes there
