@@ -238,14 +238,14 @@ static apr_status_t redis_command(tw_net_t *net, apr_pool_t *p, apr_time_t deadl
 
     *detail = "no time left";
     for (;;) {
-        long left = ms_left(deadline);
-        struct timeval tv = { .tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000 };
+        struct timeval tv;
         redis_conn_t *conn;
         redisReply *reply;
         void *res;
+        long left;
         int was_used;
 
-        if (left == 0)
+        if (ms_left(deadline) == 0)
             return rv;
         rv = apr_reslist_acquire(net->clients, &res);
         if (rv != APR_SUCCESS) {
@@ -253,6 +253,14 @@ static apr_status_t redis_command(tw_net_t *net, apr_pool_t *p, apr_time_t deadl
             return rv;
         }
         conn = res;
+        /* what is left after waiting for (or making) the connection */
+        if ((left = ms_left(deadline)) == 0) {
+            apr_reslist_release(net->clients, conn);
+            *detail = "no time left";
+            return APR_TIMEUP;
+        }
+        tv.tv_sec = left / 1000;
+        tv.tv_usec = (left % 1000) * 1000;
         errno = 0;
         reply = redisSetTimeout(conn->c, tv) == REDIS_OK
               ? redisCommandArgv(conn->c, argc, argv, argvlen) : NULL;
