@@ -268,7 +268,8 @@ static void print_header_arg(const char *name, const char *value)
     free(h);
 }
 
-/* A random (version 4, RFC 9562) UUID in lowercase; 0 when RAND_bytes fails. */
+/* A random (version 4, RFC 9562) UUID in lowercase; 0 when RAND_bytes (or
+ * the hex encoding) fails. */
 static int make_uuid_v4(char out[UUID_LEN + 1])
 {
     unsigned char b[16];
@@ -278,13 +279,15 @@ static int make_uuid_v4(char out[UUID_LEN + 1])
         return 0;
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* variant 10 */
-    tw_hex_encode(b, sizeof(b), hex, sizeof(hex));
+    if (tw_hex_encode(b, sizeof(b), hex, sizeof(hex)) != TW_OK)
+        return 0;
     snprintf(out, UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s",
              hex, hex + 8, hex + 12, hex + 16, hex + 20);
     return 1;
 }
 
-/* msg_ and 24 random hex digits, a plain webhook-id; 0 when RAND_bytes fails. */
+/* msg_ and 24 random hex digits, a plain webhook-id; 0 when RAND_bytes (or
+ * the hex encoding) fails. */
 static int make_message_id(char out[4 + 2 * MSG_ID_RANDOM_BYTES + 1])
 {
     unsigned char b[MSG_ID_RANDOM_BYTES];
@@ -292,8 +295,7 @@ static int make_message_id(char out[4 + 2 * MSG_ID_RANDOM_BYTES + 1])
     if (RAND_bytes(b, sizeof(b)) != 1)
         return 0;
     memcpy(out, "msg_", 4);
-    tw_hex_encode(b, sizeof(b), out + 4, 2 * MSG_ID_RANDOM_BYTES + 1);
-    return 1;
+    return tw_hex_encode(b, sizeof(b), out + 4, 2 * MSG_ID_RANDOM_BYTES + 1) == TW_OK;
 }
 
 /* The headers sent besides the scheme's: the profile's event and delivery. */
