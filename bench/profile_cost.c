@@ -22,6 +22,7 @@
 #include <apr_general.h>
 
 #include "twwebhook.h"
+#include "tw/sign.h"
 
 #define RUNS 5
 

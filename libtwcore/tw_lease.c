@@ -19,7 +19,8 @@
 
 #include <openssl/rand.h>
 
-#include "tw_lease.h"
+#include "tw/lease.h"
+#include "tw/codec.h"
 #include "tw_internal.h"
 
 #define LEASE_PREFIX   "P1 "

@@ -39,6 +39,7 @@
 #include <openssl/rand.h>
 
 #include "twwebhook.h"
+#include "tw/sign.h"
 
 #define EXIT_USAGE 2
 #define UUID_LEN   36

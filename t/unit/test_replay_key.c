@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "twwebhook.h"
+#include "tw/sign.h"
 #include "tap.h"
 #include "unit_common.h"
 
