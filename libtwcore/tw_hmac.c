@@ -24,7 +24,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "twwebhook.h"
+#include "tw/verify.h"
+#include "tw/digest.h"
 
 struct tw_key {
     EVP_MAC_CTX *keyed;      /* initialised with the secret, never updated */

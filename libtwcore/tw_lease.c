@@ -1,6 +1,6 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
- * tw_lease.c - claim values for the replay cache (format: include/tw_lease.h).
+ * tw_lease.c - claim values for the replay cache (format: include/tw/lease.h).
  *
  * Hazard: tw_lease_holder_gone() must never say "gone" of a live holder,
  * or two copies of one delivery run the app. So it says so only for a

@@ -20,11 +20,11 @@
  *
  * Profiles that sign a timestamp use --timestamp (default: now); those
  * that sign a message id (standard-webhooks' webhook-id) use --id
- * (default: msg_ and 24 random hex digits). The signing itself is the
- * core's tw_scheme_sign(); a secret file is read by the core's one rule,
- * tw_secret_from_file(), as TwWebhookSecret file:... reads it: one
- * trailing "\n" or "\r\n" is stripped, and any other CR or LF is an
- * error. Exit status: 0 done, 1 failure, 2 usage.
+ * (default: msg_ and 24 random hex digits). The signing itself is
+ * libtwsign's tw_scheme_sign() (tw/sign.h); a secret file is read by the
+ * core's one rule, tw_secret_from_file(), as TwWebhookSecret file:...
+ * reads it: one trailing "\n" or "\r\n" is stripped, and any other CR or
+ * LF is an error. Exit status: 0 done, 1 failure, 2 usage.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -32,12 +32,12 @@
 #include <apr.h>
 
 #include "base.h"
+#include "verify.h"    /* TW_CANDIDATES_MAX */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define TW_CANDIDATES_MAX    8    /* signature entries in one header, at most */
 #define TW_SIGNED_PREFIX_MAX 512  /* longest prefix signed before the body */
 #define TW_ID_MAX            TW_DELIVERY_MAX  /* a signed message id (webhook-id) */
 #define TW_TIMESTAMP_MAX     APR_INT64_C(1000000000000)  /* 10^12 seconds */

@@ -25,6 +25,8 @@
 extern "C" {
 #endif
 
+#define TW_CANDIDATES_MAX    8    /* signature entries in one header, at most */
+
 /* ---- the Signature header ------------------------------------------------ */
 
 /*
