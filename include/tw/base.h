@@ -7,10 +7,11 @@
  * libcrypto only: no httpd header may be included by it (the build
  * compiles it without httpd's include path to enforce that), so it can be
  * unit-tested and fuzzed alone. The core never logs. Every function that
- * decides something returns a tw_status_t (or an apr_status_t for file
- * I/O) that the httpd glue maps to an HTTP status and one error-log line,
- * and is declared TW_MUST_CHECK: a verdict dropped on the floor is a
- * request waved through, so the build (-Werror) refuses to ignore one.
+ * decides something returns a tw_status_t (an apr_status_t for file I/O,
+ * 1 or 0 for a yes/no check of a value) that the httpd glue maps to an
+ * HTTP status and one error-log line, and is declared TW_MUST_CHECK: a
+ * verdict dropped on the floor is a request waved through, so the build
+ * (-Werror) refuses to ignore one.
  *
  * Hazard: TW_MUST_CHECK is GCC's warn_unused_result, which a (void) cast
  * does not silence. A caller that really has nothing to do with a result
