@@ -10,7 +10,7 @@
  *
  * Prints one TSV line per profile: name, nanoseconds per verification
  * (median of 5 runs), and the ratio to the teamwork profile measured in the
- * same run. Each request is signed first with the core's tw_scheme_sign
+ * same run. Each request is signed first with libtwsign's tw_scheme_sign
  * (as twwebhook-sign does), then verified as the module verifies; a
  * verification that fails aborts the run.
  */
@@ -22,6 +22,7 @@
 #include <apr_general.h>
 
 #include "twwebhook.h"
+#include "tw/sign.h"
 
 #define RUNS 5
 

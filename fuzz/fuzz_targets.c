@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "twwebhook.h"
+#include "tw/sign.h"
 #include "fuzz_targets.h"
 
 const tw_fuzz_target_t tw_fuzz_targets[] = {

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "twwebhook.h"
+#include "tw/codec.h"
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -2,7 +2,7 @@
 /* tw_cleanse.c - wiping buffers that held secret material. */
 #include <openssl/crypto.h>
 
-#include "twwebhook.h"
+#include "tw/base.h"
 
 void tw_cleanse(void *p, size_t len)
 {

@@ -8,7 +8,7 @@
  */
 #include <apr_lib.h>
 
-#include "twwebhook.h"
+#include "tw/validate.h"
 
 /* Events are matched without regard to case: Teamwork Projects sends
  * TASK.CREATED where Spaces sends page.updated. ASCII only (the alphabet

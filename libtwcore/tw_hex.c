@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "twwebhook.h"
+#include "tw/codec.h"
 #include "tw_internal.h"
 
 /* The value of one hex digit (either case), or -1 for anything else. */

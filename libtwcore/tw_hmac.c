@@ -1,6 +1,6 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
- * tw_hmac.c - HMAC-SHA256 keys, the streaming verifier and the one-shot MAC.
+ * tw_hmac.c - HMAC-SHA256 keys and the streaming verifier.
  *
  * OpenSSL 3 EVP_MAC API. A key is an EVP_MAC_CTX that has been initialised
  * with the secret once; a verifier duplicates that keyed state for every
@@ -9,8 +9,9 @@
  *
  * Ownership: the secret stays with the caller; OpenSSL's keyed context holds
  * the only copy the core makes. MACs computed here are compared and cleansed
- * inside this file; only tw_hmac_sha256() hands one out, for tools and tests
- * (and tw_scheme_sign(), which uses it).
+ * inside this file and never handed out: the one-shot MAC that tools and
+ * tests sign with is libtwsign's (libtwsign/tw_mac.c), which the module
+ * does not link.
  *
  * A verifier may also run the unkeyed message digest (tw_replay_key.c) over
  * the same data, for the replay key: the digest is not a MAC and may leave.
@@ -23,7 +24,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "twwebhook.h"
+#include "tw/verify.h"
+#include "tw/digest.h"
 
 struct tw_key {
     EVP_MAC_CTX *keyed;      /* initialised with the secret, never updated */
@@ -307,23 +309,4 @@ void tw_verifier_destroy(tw_verifier_t *v)
         EVP_MAC_CTX_free(v->running[i]);
     tw_digest_destroy(v->digest);
     OPENSSL_free(v);
-}
-
-tw_status_t tw_hmac_sha256(const void *secret, size_t secret_len,
-                           const void *data, size_t len,
-                           unsigned char out[TW_MAC_LEN])
-{
-    EVP_MAC_CTX *ctx;
-    int ok;
-
-    if (out == NULL || !secret_len_ok(secret, secret_len)
-        || (data == NULL && len > 0))
-        return TW_ERR_ARG;
-
-    ctx = mac_ctx_new_keyed(secret, secret_len);
-    if (ctx == NULL)
-        return TW_ERR_CRYPTO;
-    ok = mac_ctx_update(ctx, data, len) && mac_ctx_final(ctx, out);
-    EVP_MAC_CTX_free(ctx);
-    return ok ? TW_OK : TW_ERR_CRYPTO;
 }

@@ -1,7 +1,7 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
  * tw_inbox.c - the inbox: one file per verified delivery, kept until the
- * app answered 2xx (format and guarantees: include/twwebhook.h).
+ * app answered 2xx (format and guarantees: include/tw/inbox.h).
  *
  * Durability: an entry is only ever created or changed by writing a whole
  * new file under a temporary name (O_CREAT|O_EXCL, so two writers never
@@ -30,6 +30,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>      /* renameat */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -39,7 +40,8 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include "twwebhook.h"
+#include "tw/inbox.h"
+#include "tw/codec.h"
 
 #define INBOX_MAGIC        "twwebhook-inbox 1\n"
 #define INBOX_COPY_CHUNK   ((apr_size_t)64 * 1024)

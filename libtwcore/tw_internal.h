@@ -1,7 +1,7 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
  * tw_internal.h - what the core's own files share and nobody else uses.
- * Not part of the core's interface (include/twwebhook.h).
+ * Not part of the core's interface (include/twwebhook.h and include/tw/).
  */
 #ifndef TW_INTERNAL_H
 #define TW_INTERNAL_H

@@ -19,7 +19,8 @@
 #include <json-c/json_pointer.h>
 #include <json-c/json_tokener.h>
 
-#include "twwebhook.h"
+#include "tw/json.h"
+#include "tw/validate.h"
 #include "tw_internal.h"
 
 /* What the guard remembers across chunks beyond its state. */

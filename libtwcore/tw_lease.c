@@ -1,6 +1,6 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
- * tw_lease.c - claim values for the replay cache (format: include/tw_lease.h).
+ * tw_lease.c - claim values for the replay cache (format: include/tw/lease.h).
  *
  * Hazard: tw_lease_holder_gone() must never say "gone" of a live holder,
  * or two copies of one delivery run the app. So it says so only for a
@@ -19,7 +19,8 @@
 
 #include <openssl/rand.h>
 
-#include "tw_lease.h"
+#include "tw/lease.h"
+#include "tw/codec.h"
 #include "tw_internal.h"
 
 #define LEASE_PREFIX   "P1 "

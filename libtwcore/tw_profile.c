@@ -11,7 +11,8 @@
 
 #include <openssl/crypto.h>
 
-#include "twwebhook.h"
+#include "tw/scheme.h"
+#include "tw/codec.h"
 
 #define WHSEC_PREFIX     "whsec_"
 #define WHSEC_PREFIX_LEN (sizeof(WHSEC_PREFIX) - 1)

@@ -37,7 +37,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "twwebhook.h"
+#include <apr.h>
+
+#include "tw/digest.h"
 
 #define TW_REPLAY_KEY_LABEL "mod_twwebhook replay key v3"
 

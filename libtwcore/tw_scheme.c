@@ -1,7 +1,7 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
  * tw_scheme.c - what a request's headers say must be verified, for every
- * profile's grammar (see tw_scheme_parse in twwebhook.h), and the
+ * profile's grammar (see tw_scheme_parse in tw/scheme.h), and the
  * timestamp rules.
  *
  * Every parser here reads client data: each stops at the string's NUL or
@@ -11,7 +11,10 @@
  */
 #include <string.h>
 
-#include "twwebhook.h"
+#include "tw/scheme.h"
+#include "tw/codec.h"
+#include "tw/validate.h"
+#include "tw/verify.h"
 
 #define TS_DIGITS_MAX  13    /* TW_TIMESTAMP_MAX, 10^12, has 13 digits */
 #define TAG_MAX        16    /* longest tag or key of a list entry */

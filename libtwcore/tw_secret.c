@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "twwebhook.h"
+#include "tw/secret.h"
 
 /* The length of buf[0..len) without one trailing "\n" or "\r\n". */
 static size_t strip_one_line_end(const unsigned char *buf, size_t len)

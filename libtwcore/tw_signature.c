@@ -4,7 +4,8 @@
  */
 #include <string.h>
 
-#include "twwebhook.h"
+#include "tw/verify.h"
+#include "tw/codec.h"
 
 #define SIG_PREFIX     "sha256="
 #define SIG_PREFIX_LEN (sizeof(SIG_PREFIX) - 1)

@@ -28,7 +28,7 @@
 
 #include <apr_strings.h>
 
-#include "twwebhook.h"
+#include "tw/spool.h"
 
 #define SPOOL_MEM_MIN      8192   /* first memory buffer when no bigger hint */
 #define SPOOL_WRITE_BUF    ((apr_size_t)64 * 1024)   /* file part, per write(2) */

@@ -5,7 +5,7 @@
  * The glue puts these into its log lines, so they name what went wrong and
  * never carry request data, a secret or a MAC.
  */
-#include "twwebhook.h"
+#include "tw/base.h"
 
 const char *tw_status_str(tw_status_t status)
 {

@@ -14,7 +14,7 @@
  */
 #include <string.h>
 
-#include "twwebhook.h"
+#include "tw/validate.h"
 
 static int is_event_char(unsigned char c)
 {

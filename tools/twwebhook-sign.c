@@ -20,11 +20,11 @@
  *
  * Profiles that sign a timestamp use --timestamp (default: now); those
  * that sign a message id (standard-webhooks' webhook-id) use --id
- * (default: msg_ and 24 random hex digits). The signing itself is the
- * core's tw_scheme_sign(); a secret file is read by the core's one rule,
- * tw_secret_from_file(), as TwWebhookSecret file:... reads it: one
- * trailing "\n" or "\r\n" is stripped, and any other CR or LF is an
- * error. Exit status: 0 done, 1 failure, 2 usage.
+ * (default: msg_ and 24 random hex digits). The signing itself is
+ * libtwsign's tw_scheme_sign() (tw/sign.h); a secret file is read by the
+ * core's one rule, tw_secret_from_file(), as TwWebhookSecret file:...
+ * reads it: one trailing "\n" or "\r\n" is stripped, and any other CR or
+ * LF is an error. Exit status: 0 done, 1 failure, 2 usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,6 +39,7 @@
 #include <openssl/rand.h>
 
 #include "twwebhook.h"
+#include "tw/sign.h"
 
 #define EXIT_USAGE 2
 #define UUID_LEN   36
@@ -268,7 +269,8 @@ static void print_header_arg(const char *name, const char *value)
     free(h);
 }
 
-/* A random (version 4, RFC 9562) UUID in lowercase; 0 when RAND_bytes fails. */
+/* A random (version 4, RFC 9562) UUID in lowercase; 0 when RAND_bytes (or
+ * the hex encoding) fails. */
 static int make_uuid_v4(char out[UUID_LEN + 1])
 {
     unsigned char b[16];
@@ -278,13 +280,15 @@ static int make_uuid_v4(char out[UUID_LEN + 1])
         return 0;
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* variant 10 */
-    tw_hex_encode(b, sizeof(b), hex, sizeof(hex));
+    if (tw_hex_encode(b, sizeof(b), hex, sizeof(hex)) != TW_OK)
+        return 0;
     snprintf(out, UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s",
              hex, hex + 8, hex + 12, hex + 16, hex + 20);
     return 1;
 }
 
-/* msg_ and 24 random hex digits, a plain webhook-id; 0 when RAND_bytes fails. */
+/* msg_ and 24 random hex digits, a plain webhook-id; 0 when RAND_bytes (or
+ * the hex encoding) fails. */
 static int make_message_id(char out[4 + 2 * MSG_ID_RANDOM_BYTES + 1])
 {
     unsigned char b[MSG_ID_RANDOM_BYTES];
@@ -292,8 +296,7 @@ static int make_message_id(char out[4 + 2 * MSG_ID_RANDOM_BYTES + 1])
     if (RAND_bytes(b, sizeof(b)) != 1)
         return 0;
     memcpy(out, "msg_", 4);
-    tw_hex_encode(b, sizeof(b), out + 4, 2 * MSG_ID_RANDOM_BYTES + 1);
-    return 1;
+    return tw_hex_encode(b, sizeof(b), out + 4, 2 * MSG_ID_RANDOM_BYTES + 1) == TW_OK;
 }
 
 /* The headers sent besides the scheme's: the profile's event and delivery. */

@@ -11,6 +11,7 @@
  *
  *   ok(cond, "name %d", i);            is_int(got, want, "name");
  *   is_str(got, want, "name");         is_mem(got, want, len, "name");
+ *   require_int(got, want, "what");    (no test: bails out unless equal)
  *   return done_testing();
  */
 #ifndef TW_TAP_H
@@ -18,6 +19,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern unsigned tap_run, tap_failed;
@@ -109,6 +111,36 @@ static inline int tap_done_testing(void)
             tap_diag_hex("got", tap_g_, tap_n_);                              \
             tap_diag_hex("expected", tap_w_, tap_n_);                         \
         }                                                                     \
+    } while (0)
+
+/*
+ * A step the checks after it depend on (a setup call, or a call made for
+ * what it leaves behind) whose result must be want: otherwise the run
+ * stops with "Bail out!", since the checks that follow would test
+ * garbage. Not a test itself, so the numbering does not change. (The
+ * core's verdicts are warn_unused_result: a test that means to ignore one
+ * states what it expects here instead.)
+ */
+static inline void tap_bail(const char *file, int line, long long got, long long want,
+                            const char *fmt, ...) __attribute__((format(printf, 5, 6), noreturn));
+static inline void tap_bail(const char *file, int line, long long got, long long want,
+                            const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("Bail out! ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf(" (%s line %d: got %lld, expected %lld)\n", file, line, got, want);
+    fflush(stdout);
+    exit(255);
+}
+
+#define require_int(got, want, ...) do {                                      \
+        long long tap_g_ = (long long)(got), tap_w_ = (long long)(want);      \
+        if (tap_g_ != tap_w_)                                                 \
+            tap_bail(__FILE__, __LINE__, tap_g_, tap_w_, __VA_ARGS__);        \
     } while (0)
 
 #endif /* TW_TAP_H */

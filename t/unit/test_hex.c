@@ -39,7 +39,7 @@ static void test_hex(void)
     is_int(tw_hex_decode("0x7fabff", 8, out, 8), TW_ERR_ARG, "decode '0x': TW_ERR_ARG");
     is_int(tw_hex_decode("12\0" "4", 4, out, 8), TW_ERR_ARG, "decode an embedded NUL: TW_ERR_ARG");
     memset(out, 0x55, sizeof(out));
-    tw_hex_decode("aabbccdd1z", 10, out, 8);
+    require_int(tw_hex_decode("aabbccdd1z", 10, out, 8), TW_ERR_ARG, "decode a 'z'");
     ok(out[0] == 0 && out[3] == 0, "a failed decode leaves no decoded bytes behind");
     is_int(tw_hex_decode("", 0, out, 0), TW_OK, "decode nothing");
     is_int(tw_hex_decode(NULL, 2, out, 8), TW_ERR_ARG, "decode NULL: TW_ERR_ARG");

@@ -187,7 +187,7 @@ static void test_inbox_files(apr_pool_t *parent, const char *base)
 
     memset(&e, 0, sizeof(e));
     memset(key, 0x5a, sizeof(key));
-    tw_inbox_id(key, e.id);
+    require_int(tw_inbox_id(key, e.id), TW_OK, "the entry id of a key");
     e.path = "/hooks/teamwork?from=test";
     e.headers[0].name = "Signature";
     e.headers[0].value = "0123456789abcdef";
@@ -236,7 +236,7 @@ static void test_inbox_files(apr_pool_t *parent, const char *base)
     is_int(got ? got->last_status : -1, 0, "... the status of the new copy is not known yet");
     is_int(tw_inbox_set_status(dir, e.id, 500, pool), APR_SUCCESS, "set status 500");
     got = NULL;
-    tw_inbox_open(dir, e.id, &got, NULL, pool);
+    require_int(tw_inbox_open(dir, e.id, &got, NULL, pool), APR_SUCCESS, "open the entry");
     is_int(got ? got->last_status : -1, 500, "... read back 500");
     is_int(got ? got->attempts : 0, 2, "... attempts kept");
     ok(got && got->body_length == 200000, "... body length kept");
@@ -247,7 +247,7 @@ static void test_inbox_files(apr_pool_t *parent, const char *base)
         mem_source_t none = { (const unsigned char *)"", 0, -1 };
 
         key[0] = 0x00;
-        tw_inbox_id(key, e2.id);
+        require_int(tw_inbox_id(key, e2.id), TW_OK, "the entry id of a key");
         e2.nheaders = 0;
         e2.body_length = 0;
         is_int(tw_inbox_put(dir, &e2, mem_source, &none, pool), APR_SUCCESS, "put an empty body");
@@ -315,7 +315,7 @@ static void test_inbox_files(apr_pool_t *parent, const char *base)
     e.path = "/hooks";
     memcpy(e.id, "../x", 5);
     is_int(tw_inbox_put(dir, &e, mem_source, &src, pool), APR_EINVAL, "an id that is a path: EINVAL");
-    tw_inbox_id(key, e.id);
+    require_int(tw_inbox_id(key, e.id), TW_OK, "the entry id of a key");
 
     /* a directory that is not there, or not a directory */
     ok(APR_STATUS_IS_ENOENT(tw_inbox_put(apr_pstrcat(pool, dir, "/missing", NULL), &e,
@@ -392,7 +392,7 @@ static void test_inbox_concurrent(apr_pool_t *parent, const char *base)
            "race: inbox dir made");
     memset(&e, 0, sizeof(e));
     memset(key, 0x3c, sizeof(key));
-    tw_inbox_id(key, e.id);
+    require_int(tw_inbox_id(key, e.id), TW_OK, "the entry id of a key");
     e.path = "/hooks/race";
     e.body_length = (apr_off_t)src.len;
     fflush(stdout);     /* the children must not print the parent's buffer again */

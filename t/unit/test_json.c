@@ -106,7 +106,7 @@ static void test_json_args(void)
     tw_json_destroy(json);
 
     /* A failed parser stays failed. */
-    tw_json_create(&json);
+    require_int(tw_json_create(&json), TW_OK, "tw_json_create");
     is_int(tw_json_feed(json, "{\"a\":1,,", 8), TW_ERR_JSON_INVALID, "feed of invalid JSON fails at once");
     is_int(tw_json_feed(json, "\"b\":2}", 6), TW_ERR_JSON_INVALID, "feed after a failure keeps failing");
     is_int(tw_json_feed(json, "", 0), TW_ERR_JSON_INVALID, "... even an empty feed");
@@ -155,7 +155,7 @@ static void test_json_chunks(void)
             tw_status_t st;
             size_t off = 0;
 
-            tw_json_create(&json);
+            require_int(tw_json_create(&json), TW_OK, "tw_json_create");
             for (st = TW_OK; st == TW_OK && off < len; ) {
                 size_t k = 1 + rng_below(17);
 

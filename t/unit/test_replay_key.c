@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "twwebhook.h"
+#include "tw/sign.h"
 #include "tap.h"
 #include "unit_common.h"
 
@@ -102,8 +103,9 @@ static void test_message_digest(void)
     memcpy(signed_msg + len, body, strlen(body));
     len += strlen(body);
     for (i = 0; i < 2; i++) {
-        tw_key_create(&keys[i], secrets[i], strlen(secrets[i]));
-        tw_hmac_sha256(secrets[i], strlen(secrets[i]), signed_msg, len, macs[i]);
+        require_int(tw_key_create(&keys[i], secrets[i], strlen(secrets[i])), TW_OK, "key %zu", i + 1);
+        require_int(tw_hmac_sha256(secrets[i], strlen(secrets[i]), signed_msg, len, macs[i]), TW_OK,
+                    "MAC under key %zu", i + 1);
     }
     ab[0] = ba[1] = keys[0];
     ab[1] = ba[0] = keys[1];
@@ -114,8 +116,8 @@ static void test_message_digest(void)
 
         unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", abc, sizeof(abc));
         is_int(tw_digest_create(&dg), TW_OK, "tw_digest_create");
-        tw_digest_update(dg, "ab", 2);
-        tw_digest_update(dg, "c", 1);
+        require_int(tw_digest_update(dg, "ab", 2), TW_OK, "tw_digest_update \"ab\"");
+        require_int(tw_digest_update(dg, "c", 1), TW_OK, "tw_digest_update \"c\"");
         is_int(tw_digest_finish(dg, d), TW_OK, "tw_digest_finish");
         is_mem(d, abc, TW_DIGEST_LEN, "digest of \"ab\" then \"c\": SHA-256(\"abc\")");
         is_int(tw_digest_finish(dg, d), TW_ERR_ARG, "finish a second time: TW_ERR_ARG");
@@ -143,10 +145,10 @@ static void test_message_digest(void)
     {
         unsigned char k1[TW_MAC_LEN], k2[TW_MAC_LEN];
 
-        tw_replay_key(d_first, "h\n/a", 4, k1);
-        tw_replay_key(d_second, "h\n/a", 4, k2);
+        require_int(tw_replay_key(d_first, "h\n/a", 4, k1), TW_OK, "replay key, first, scope a");
+        require_int(tw_replay_key(d_second, "h\n/a", 4, k2), TW_OK, "replay key, second, scope a");
         is_mem(k1, k2, TW_MAC_LEN, "... and so the same replay key in one scope");
-        tw_replay_key(d_second, "h\n/b", 4, k2);
+        require_int(tw_replay_key(d_second, "h\n/b", 4, k2), TW_OK, "replay key, second, scope b");
         ok(memcmp(k1, k2, TW_MAC_LEN) != 0, "... and another one in another scope");
     }
 
@@ -154,26 +156,27 @@ static void test_message_digest(void)
     memset(junk, 0x5a, sizeof(junk));
     is_int(verify_with_digest(ab, 2, prefix, body, (const unsigned char (*)[TW_MAC_LEN])junk, 1,
                               &matched, d), TW_ERR_SIG_MISMATCH, "a wrong signature: mismatch");
-    tw_verifier_create(&v, ab, 2);
+    require_int(tw_verifier_create(&v, ab, 2), TW_OK, "verifier over two keys");
     is_int(tw_verifier_digest(v, d), TW_ERR_ARG, "digest before finish: TW_ERR_ARG");
-    tw_verifier_update(v, signed_msg, len);
+    require_int(tw_verifier_update(v, signed_msg, len), TW_OK, "update with the message");
     is_int(tw_verifier_want_digest(v), TW_ERR_ARG, "want_digest after an update: TW_ERR_ARG");
     is_int(tw_verifier_finish_any(v, macs, 2, NULL, NULL), TW_OK, "verified without a digest");
     is_int(tw_verifier_digest(v, d), TW_ERR_ARG, "... and tw_verifier_digest: TW_ERR_ARG");
     tw_verifier_destroy(v);
-    tw_verifier_create(&v, ab, 2);
-    tw_verifier_want_digest(v);
-    tw_verifier_update(v, signed_msg, len);
-    tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])junk, 1, NULL, NULL);
+    require_int(tw_verifier_create(&v, ab, 2), TW_OK, "verifier over two keys");
+    require_int(tw_verifier_want_digest(v), TW_OK, "want a digest");
+    require_int(tw_verifier_update(v, signed_msg, len), TW_OK, "update with the message");
+    require_int(tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])junk, 1, NULL, NULL),
+                TW_ERR_SIG_MISMATCH, "finish against junk");
     is_int(tw_verifier_digest(v, d), TW_ERR_ARG, "digest of a mismatch: TW_ERR_ARG");
     tw_verifier_destroy(v);
     is_int(tw_verifier_want_digest(NULL), TW_ERR_ARG, "want_digest(NULL): TW_ERR_ARG");
 
     /* tw_digest alone over the stored message gives the verifier's digest. */
-    tw_digest_create(&dg);
-    tw_digest_update(dg, prefix, strlen(prefix));
-    tw_digest_update(dg, body, strlen(body));
-    tw_digest_finish(dg, d);
+    require_int(tw_digest_create(&dg), TW_OK, "tw_digest_create");
+    require_int(tw_digest_update(dg, prefix, strlen(prefix)), TW_OK, "digest the prefix");
+    require_int(tw_digest_update(dg, body, strlen(body)), TW_OK, "digest the body");
+    require_int(tw_digest_finish(dg, d), TW_OK, "tw_digest_finish");
     tw_digest_destroy(dg);
     is_mem(d, d_both, TW_DIGEST_LEN, "tw_digest over prefix and body: the verifier's digest");
 

@@ -213,12 +213,12 @@ static void test_scheme_candidates(void)
         tw_verifier_t *v = NULL;
         size_t i;
 
-        tw_key_create(&k, GH_SECRET, strlen(GH_SECRET));
+        require_int(tw_key_create(&k, GH_SECRET, strlen(GH_SECRET)), TW_OK, "github's key");
         for (i = 0; i < TW_CANDIDATES_MAX + 1; i++)
             memset(cands[i], (int)i, TW_MAC_LEN);
         unhex(GH_HEX, cands[5], TW_MAC_LEN);
-        tw_verifier_create(&v, (const tw_key_t *const *)&k, 1);
-        tw_verifier_update(v, GH_BODY, strlen(GH_BODY));
+        require_int(tw_verifier_create(&v, (const tw_key_t *const *)&k, 1), TW_OK, "verifier");
+        require_int(tw_verifier_update(v, GH_BODY, strlen(GH_BODY)), TW_OK, "update with the body");
         is_int(tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])cands, 0, &m, &c),
                TW_ERR_ARG, "finish_any with 0 candidates: TW_ERR_ARG");
         is_int(tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])cands,
@@ -231,8 +231,8 @@ static void test_scheme_candidates(void)
                TW_ERR_ARG, "finish_any a second time: TW_ERR_ARG");
         ok(m == 0 && c == 0, "... with both outputs 0");
         tw_verifier_destroy(v);
-        tw_verifier_create(&v, (const tw_key_t *const *)&k, 1);
-        tw_verifier_update(v, GH_BODY, strlen(GH_BODY));
+        require_int(tw_verifier_create(&v, (const tw_key_t *const *)&k, 1), TW_OK, "verifier");
+        require_int(tw_verifier_update(v, GH_BODY, strlen(GH_BODY)), TW_OK, "update with the body");
         is_int(tw_verifier_finish_any(v, (const unsigned char (*)[TW_MAC_LEN])cands, 5, &m, &c),
                TW_ERR_SIG_MISMATCH, "the right MAC just past ncandidates is not looked at");
         tw_verifier_destroy(v);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "twwebhook.h"
+#include "tw/sign.h"
 #include "tap.h"
 #include "unit_common.h"
 
@@ -47,15 +48,18 @@ static void test_scheme_sign_examples(void)
     is_int(h.nheaders, 1, "... one header");
     is_str(signed_header(&h, "X-Hub-Signature-256"), "sha256=" GH_HEX, "... github's signature");
 
-    tw_scheme_sign(tw_profile_find("stripe"), STRIPE_SECRET, strlen(STRIPE_SECRET),
-                   STRIPE_BODY, strlen(STRIPE_BODY), APR_INT64_C(1700000000), NULL, &h);
+    require_int(tw_scheme_sign(tw_profile_find("stripe"), STRIPE_SECRET, strlen(STRIPE_SECRET),
+                               STRIPE_BODY, strlen(STRIPE_BODY), APR_INT64_C(1700000000), NULL, &h),
+                TW_OK, "sign for stripe");
     is_str(signed_header(&h, "Stripe-Signature"), "t=1700000000,v1=" STRIPE_HEX, "sign for stripe");
     is_int(h.nheaders, 1, "... one header");
-    tw_scheme_sign(tw_profile_find("shopify"), SHOPIFY_SECRET, strlen(SHOPIFY_SECRET),
-                   SHOPIFY_BODY, strlen(SHOPIFY_BODY), 0, NULL, &h);
+    require_int(tw_scheme_sign(tw_profile_find("shopify"), SHOPIFY_SECRET, strlen(SHOPIFY_SECRET),
+                               SHOPIFY_BODY, strlen(SHOPIFY_BODY), 0, NULL, &h),
+                TW_OK, "sign for shopify");
     is_str(signed_header(&h, "X-Shopify-Hmac-Sha256"), SHOPIFY_SIG, "sign for shopify");
-    tw_scheme_sign(tw_profile_default(), GH_SECRET, strlen(GH_SECRET),
-                   GH_BODY, strlen(GH_BODY), 0, NULL, &h);
+    require_int(tw_scheme_sign(tw_profile_default(), GH_SECRET, strlen(GH_SECRET),
+                               GH_BODY, strlen(GH_BODY), 0, NULL, &h),
+                TW_OK, "sign for teamwork");
     is_str(signed_header(&h, "Signature"), GH_HEX, "sign for teamwork: the bare hex, as before");
 }
 

@@ -3,10 +3,11 @@
  * tw_sign.c - signing a body as a provider would, for twwebhook-sign and
  * the tests.
  *
- * WARNING: this is the one place besides tw_hmac_sha256() where the core
- * hands a MAC to its caller. The module never calls it: a MAC it computed
- * must never reach a client. It lives in its own file so that a grep for
- * its callers answers the question.
+ * WARNING: this hands a MAC to its caller (as tw_hmac_sha256() does, which
+ * it uses). Both live in libtwsign, which the module does not link: a MAC
+ * the module computed must never reach a client (tw/sign.h). The
+ * verification side it mirrors (profiles, tw_profile_key, the grammars) is
+ * libtwcore's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "twwebhook.h"
+#include "tw/sign.h"
 
 /* The TW_SIGNED_* text signed before the body, into prefix (NUL-terminated). */
 static tw_status_t sign_prefix(const tw_profile_t *p, apr_int64_t timestamp, const char *id,
