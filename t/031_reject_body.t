@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# What a refused sender reads (README "Statuses"): the body of a 400, 401,
+# What a refused sender reads (docs/reference.md "Statuses"): the body of a 400, 401,
 # 405 or 413 from the module is one short line saying what failed
 # ("webhook rejected with 401: signature mismatch"), not httpd's stock page
 # (whose 401 speaks of a browser and credentials), and never the secret,

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# A reverse-proxied downstream (mod_proxy_http), configured as the README's
+# A reverse-proxied downstream (mod_proxy_http), configured as docs/reference.md's
 # recipe: the verified facts travel as X-Webhook-* request headers set from
 # TW_WEBHOOK_* ("RequestHeader set ... env=..."), after any such header the
 # client sent was removed ("RequestHeader unset ... early"). The backend is

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# The documented extras beyond the core interface (README "Directives"):
+# The documented extras beyond the core interface (docs/reference.md "Directives"):
 # TwWebhook On without a secret, TwWebhookEvents, TwWebhookRequireJSON,
 # TwWebhookExportJSON and the configurable header names. The main test
 # server has /events, /json and /hdrs (GitHub's names); the rest (deeper

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# TwWebhookReplayCache (README): a body already handled with a 2xx within
+# TwWebhookReplayCache (docs/reference.md): a body already handled with a 2xx within
 # the window is acknowledged "200 duplicate" without running the app (logged
 # TWW0204 at info), also under another Delivery or signature spelling; a
 # body whose app failed can be retried; concurrent copies reach the app

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# What the replay cache keeps across restarts (README, TwWebhookReplayCache,
+# What the replay cache keeps across restarts (docs/reference.md, TwWebhookReplayCache,
 # "Restarts"), for the providers on one server:
 #   shmcb  a graceful restart and a SIGHUP restart with the same
 #          TwWebhookReplayCache line keep every entry, and a delivery still

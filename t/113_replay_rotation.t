@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# One replay key per signed message (README "TwWebhookReplayCache"): during
+# One replay key per signed message (docs/reference.md "TwWebhookReplayCache"): during
 # a key rotation Stripe and Standard Webhooks sign each delivery with both
 # secrets, and a location lists both. A captured delivery resent with only
 # one of its signatures, either one, is the same message: a duplicate

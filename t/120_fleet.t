@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# A fleet behind a load balancer (README, TwWebhookReplayCache
+# A fleet behind a load balancer (docs/reference.md, TwWebhookReplayCache
 # memcache:host:port): two httpds sharing one memcached through
 # mod_socache_memcache. A delivery handled by server A is a duplicate on
 # server B and the other way round; a delivery in progress on one answers

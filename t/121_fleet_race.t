@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# A fleet claims a delivery atomically (README, TwWebhookReplayCache,
+# A fleet claims a delivery atomically (docs/reference.md, TwWebhookReplayCache,
 # "Fleets"): two httpds on loopback share one memcached, then one
 # redis-server (both started here on free loopback ports, without
 # persistence). For each engine:

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # A frozen replay-cache engine holds no request longer than
-# TwWebhookReplayCacheTimeout (README, TwWebhookReplayCacheTimeout; default
+# TwWebhookReplayCacheTimeout (docs/reference.md, TwWebhookReplayCacheTimeout; default
 # 2 s). memcached, then redis-server (started here on free loopback ports),
 # behind a server under the event MPM (one child, 16 threads: one pooled
 # connection per thread) and one under prefork (4 children):

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# Claims in the replay cache are leases with owner tokens (README,
+# Claims in the replay cache are leases with owner tokens (docs/reference.md,
 # TwWebhookReplayLease): no fault runs the app twice for one delivery, and
 # none blocks it for long. For each engine (shmcb; memcached and
 # redis-server started here on free loopback ports), a server of two

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# TwWebhookInbox and TwWebhookInboxHold (README "When the app is down"):
+# TwWebhookInbox and TwWebhookInboxHold (docs/inbox.md):
 # every verified delivery handed to the app is recorded first and removed
 # once the app answered 2xx; with Hold On a 5xx or an unreachable app
 # (mod_proxy's 502/503) is answered "202 held"; an inbox that cannot be
@@ -315,7 +315,7 @@ EOF
 </Location>
 EOF
     make_path($ok->dir . '/inbox');
-    chmod 0700, $ok->dir . '/inbox';   # as the README asks: no TWW0811 warning
+    chmod 0700, $ok->dir . '/inbox';   # as docs/reference.md asks: no TWW0811 warning
     my $out = qx("$httpd" -t -f "${\ $ok->conf_file }" 2>&1);
     is($? >> 8, 0, 'configtest with a relative directory (from ServerRoot) passes') or diag($out);
     chmod 0700, "$base/readonly";

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# TwWebhookInbox is crash-safe (README "When the app is down"): under load,
+# TwWebhookInbox is crash-safe (docs/inbox.md): under load,
 # httpd children killed with SIGKILL while the app runs, or graceful
 # restarts, lose no verified delivery. Each delivery is sent by a client
 # that behaves like Teamwork (retries a delivery that got no answer or a
@@ -13,7 +13,7 @@
 #   delivered nor redelivered), which must be 0.
 # Under the event and the prefork MPM, each with its own httpd. No replay
 # cache here: a killed child's reservation would hold its delivery in 409
-# for 5 minutes (README), longer than a test should wait.
+# for 5 minutes (docs/inbox.md), longer than a test should wait.
 use strict;
 use warnings;
 use FindBin;

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# Access-log notes (README "Variables"): with
+# Access-log notes (docs/reference.md "Variables"): with
 #   LogFormat "... %{twwebhook-outcome}n %{twwebhook-delivery}n"
 # every request to a protected location is logged with its outcome
 # (verified, duplicate, ignored, rejected-<status>) and its delivery id;

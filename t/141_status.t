@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-# mod_status (README "mod_status"): with mod_status loaded, /server-status
+# mod_status (docs/reference.md "mod_status"): with mod_status loaded, /server-status
 # shows a mod_twwebhook table and ?auto the TwWebhook* lines, counted across
 # all child processes. After N verified deliveries, M forged requests, K
 # duplicates, L ignored events, P non-POSTs and Q unsafe Event headers the
-# counters move by exactly what the README says (Verified also counts the
+# counters move by exactly what docs/reference.md says (Verified also counts the
 # duplicates, ignored events and unsafe headers, whose signature matched),
 # whichever child answered each request or the status page; a graceful
 # restart keeps counting.

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# Prometheus metrics (README "Metrics"): "SetHandler twwebhook-metrics"
+# Prometheus metrics (docs/reference.md "Metrics"): "SetHandler twwebhook-metrics"
 # serves the text exposition format 0.0.4, per server and per protected
 # scope (the section whose TwWebhookSecret applies), counted in shared
 # memory across all children. promtool (Debian's prometheus package) must

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-# twwebhook-sign (README "twwebhook-sign", tools/twwebhook-sign.c): the
+# twwebhook-sign (docs/reference.md "twwebhook-sign", tools/twwebhook-sign.c): the
 # signature it prints equals HMAC-SHA256 hex (Digest::SHA) for a few bodies
 # and secrets, given inline, in a file (one trailing LF or CRLF stripped) or
 # on standard input; and the curl command it prints with --curl, run by sh,
 # gets 200 from a protected location of the test server, with the event and
-# delivery it names. curl (Debian package "curl") is required.
+# delivery it names, and when refused exits non-zero and shows why. curl
+# (Debian package "curl") is required.
 use strict;
 use warnings;
 use FindBin;
@@ -142,8 +143,19 @@ if ($curl) {   # without it the test has failed above
         sign($body, $SECRET{unknown});
         ($rc, $cmd, $err) = run($bin, '--curl', $url, '-f', $other, '-e', 'page.updated', $body_file);
         chomp $cmd;
-        $code = qx(sh -c ${\ sh_quote("$cmd -o /dev/null -w '%{http_code}'") } 2>&1);
+        $code = qx(sh -c ${\ sh_quote("$cmd -o /dev/null -w '%{http_code}'") } 2>/dev/null);
         is($code, '401', "$ds: the command made with an unconfigured secret gets 401");
+        # ... and whoever runs it (a script, a pipe into sh) is told: curl
+        # exits non-zero (22) and shows the refusal, not a silent 0
+        my $errfile = "$dir/curl.stderr";
+        $out = qx(sh -c ${\ sh_quote($cmd) } 2>${\ sh_quote($errfile) });
+        my $exit = $? >> 8;
+        my $stderr = do { local $/; open my $fh, '<', $errfile; <$fh> // '' };
+        is($exit, 22, "$ds: sh runs the refused command: curl exits 22, not 0") or diag($cmd);
+        is($out, "webhook rejected with 401: signature mismatch\n",
+           "$ds: ... and prints the module's one-line refusal");
+        like($stderr, qr/returned error: 401/, "$ds: ... and says the status on stderr")
+            or diag($stderr);
     }
 }
 

@@ -16,7 +16,8 @@
  *                  [--timestamp T] [--id ID] [-e EVENT] [-d DELIVERY] BODYFILE
  *       prints a ready-to-run curl command posting BODYFILE with those
  *       headers (default profile: Event, Delivery (default: a random UUID
- *       v4) and Signature)
+ *       v4) and Signature); curl --fail-with-body shows a refusal and
+ *       exits 22 on it
  *
  * Profiles that sign a timestamp use --timestamp (default: now); those
  * that sign a message id (standard-webhooks' webhook-id) use --id
@@ -99,7 +100,8 @@ static void print_usage(FILE *out)
         "      --id ID             message id to sign ([A-Za-z0-9_-]), for profiles\n"
         "                          that sign one (default: msg_ + random hex)\n"
         "      --curl URL          print a curl command that POSTs BODYFILE to URL\n"
-        "                          with the profile's headers\n"
+        "                          with the profile's headers (curl exits 22 when\n"
+        "                          the answer is 400 or above)\n"
         "  -e, --event EVENT       event header, for profiles with one (omitted\n"
         "                          when not given)\n"
         "  -d, --delivery ID       delivery header, for profiles with one (default:\n"
@@ -393,7 +395,10 @@ static int print_curl_command(const struct options *o, const struct extra_header
     }
     sprintf(data_arg, "@%s", abs_path != NULL ? abs_path : o->body_file);
 
-    fputs("curl -sS -X POST --data-binary ", stdout);
+    /* --fail-with-body: a refusal (401, 503, ...) still shows the module's
+     * one-line answer, and curl exits 22 instead of 0, so that a script
+     * running the command notices. */
+    fputs("curl -sS --fail-with-body -X POST --data-binary ", stdout);
     print_shell_quoted(data_arg);
     print_header_arg("Content-Type", "application/json");
     each_header(x, sh, print_header_arg);
