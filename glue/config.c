@@ -61,7 +61,8 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
      * inherited list rather than extending it: what an operator reads in
      * one section is exactly what applies there. The key list pointer is
      * shared, not copied, so a later request of the transaction can tell
-     * whether it is protected by the same list (reverify_request). */
+     * whether it is protected by the same list (verified_alike in
+     * mod_twwebhook.c). */
     /* set_at, set_name, set_section: a section's own, never merged */
     MERGE_PTR(section_setting);
     MERGE_VAL(enabled);

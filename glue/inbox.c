@@ -344,12 +344,15 @@ static apr_status_t filter_inbox(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* Kept from registration: the chain is searched by handle, not by name. */
+static ap_filter_rec_t *inbox_filter;
+
 static int has_filter(request_rec *r)
 {
     ap_filter_t *f;
 
     for (f = r->output_filters; f != NULL && f != r->proto_output_filters; f = f->next)
-        if (f->r == r && f->frec->filter_func.out_func == filter_inbox)
+        if (f->r == r && f->frec == inbox_filter)
             return 1;
     return 0;
 }
@@ -365,7 +368,7 @@ static void hook_insert_filter(request_rec *r)
         return;
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ctx->it = it;
-    ap_add_output_filter(TW_INBOX_FILTER, ctx, r, r->connection);
+    ap_add_output_filter_handle(inbox_filter, ctx, r, r->connection);
 }
 
 /*
@@ -423,7 +426,8 @@ void tw_inbox_register_hooks(void)
     /* A content filter: after ap_send_error_response has reset the chain to
      * the protocol filters, one added by insert_error_filter sits in front
      * of them, before HTTP_HEADER sends the status. */
-    ap_register_output_filter(TW_INBOX_FILTER, filter_inbox, NULL, AP_FTYPE_CONTENT_SET);
+    inbox_filter = ap_register_output_filter(TW_INBOX_FILTER, filter_inbox, NULL,
+                                             AP_FTYPE_CONTENT_SET);
     ap_hook_insert_filter(hook_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(hook_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
