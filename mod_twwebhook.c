@@ -59,6 +59,7 @@
 #include "glue/glue.h"
 #include "glue/txn.h"
 #include "glue/body.h"
+#include "glue/metrics.h"
 
 /* Declared here, defined by AP_DECLARE_MODULE at the bottom (which also
  * makes "LogLevel twwebhook:debug" apply to every log call above it). */
@@ -71,7 +72,6 @@ module AP_MODULE_DECLARE_DATA twwebhook_module;
 
 #define TW_JSON_MAX_BYTES     ((apr_off_t)4 * 1024 * 1024) /* parsed at most */
 
-#define TW_NOTE_OUTCOME       "twwebhook-outcome"
 #define TW_NOTE_DELIVERY      "twwebhook-delivery"
 
 /* ---- what one location makes of the body ---------------------------------- */
@@ -92,7 +92,7 @@ typedef struct {
     const char *secret_index;
     apr_array_header_t *exported;      /* tw_exported_t, from TwWebhookExportJSON */
     const char *ack;                   /* set: answer 200 with this, skip the app */
-    const char *outcome;               /* the twwebhook-outcome note */
+    tw_outcome_t outcome;              /* verified (0), duplicate or ignored */
 } tw_view_t;
 
 typedef struct {
@@ -128,7 +128,7 @@ static const tw_view_t *view_find(request_rec *r)
  * internal redirect starts with empty notes, and %{...}n reads the last. */
 static void set_view_notes(request_rec *r, const tw_view_t *view)
 {
-    apr_table_setn(r->notes, TW_NOTE_OUTCOME, view->outcome);
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, tw_outcome_name(view->outcome));
     if (view->delivery != NULL)
         apr_table_setn(r->notes, TW_NOTE_DELIVERY, view->delivery);
 }
@@ -253,8 +253,7 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
                   loggable(r, header_value(r, tw_conf_event_header(dc))));
     apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
     set_delivery_note(r, delivery);
-    tw_count_rejection(status);
-    tw_metrics_rejected(r, dc, status);
+    tw_metrics_count(r, tw_outcome_of_status(status));
     set_refusal_body(r, status, reason);
     if (r->main == NULL) {
         if (txn == NULL)
@@ -683,10 +682,6 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     /* The message, not the candidate that matched, names it for the
      * replay cache: a copy may carry only another key's signature. */
     keep_signed_message(r, txn, &sig, v, want_digest);
-    if (first) {
-        tw_count(TW_COUNT_VERIFIED, 1);
-        tw_count(TW_COUNT_BYTES_VERIFIED, (apr_uint64_t)tw_spool_length(txn->body));
-    }
     txn->state = TW_TXN_VERIFIED;
     txn->keys = keys;
     txn->profile = tw_conf_profile(dc);
@@ -839,8 +834,7 @@ static int apply_event_filter(request_rec *r, const tw_dir_conf_t *dc, tw_view_t
     /* 200, not an error: a sender retries errors and may switch a webhook
      * off after too many, while this event is simply not wanted here. */
     view->ack = "ignored: event not handled here\n";
-    view->outcome = "ignored";
-    tw_count(TW_COUNT_IGNORED, 1);
+    view->outcome = TW_OUTCOME_IGNORED;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "TWW0203: event %s is not in TwWebhookEvents: acknowledged without the app "
                   "(delivery %s)", loggable(r, view->event), loggable(r, view->delivery));
@@ -903,6 +897,8 @@ static tw_status_t message_key(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t
 static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
                         tw_view_t *view)
 {
+    tw_replay_verdict_t verdict;
+
     if (!tw_replay_configured() || view->ack != NULL || r->main != NULL || txn->replay_checked)
         return OK;
     txn->replay_checked = 1;
@@ -910,7 +906,9 @@ static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0411",
                       "cannot derive the replay cache key (libcrypto, or the stored "
                       "body unreadable)");
-    switch (tw_replay_reserve(r, txn->replay_key, &txn->replay_claim)) {
+    verdict = tw_replay_reserve(r, txn->replay_key, &txn->replay_claim);
+    tw_metrics_replay(r, verdict);   /* hits, misses and errors, for every engine */
+    switch (verdict) {
     case TW_REPLAY_FIRST:
         /* Settle as the response leaves, not after it has gone: a copy
          * sent the moment the 2xx arrives must find it settled. */
@@ -918,8 +916,7 @@ static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
         return OK;
     case TW_REPLAY_DUPLICATE:
         view->ack = "duplicate: already handled\n";
-        view->outcome = "duplicate";
-        tw_count(TW_COUNT_DUPLICATE, 1);
+        view->outcome = TW_OUTCOME_DUPLICATE;
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "TWW0204: duplicate of a body already handled: acknowledged without "
                       "the app (delivery %s, event %s)",
@@ -986,8 +983,6 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
         || (status = check_replay(r, dc, txn, view)) != OK)
         return status;
 
-    if (view->outcome == NULL)
-        view->outcome = "verified";
     ap_set_module_config(r->request_config, &twwebhook_module, view);
     if (view->ack == NULL && r->main == NULL)
         tw_body_hand_back(r, txn);
@@ -1073,14 +1068,16 @@ static int hook_fixups(request_rec *r)
     started = apr_time_now();
     status = verify_body(r, dc, txn);
     if (first && txn->body_complete)   /* read to its end and compared */
-        tw_metrics_verification(r, dc, status == OK, tw_spool_length(txn->body),
+        tw_metrics_verification(r, status == OK, tw_spool_length(txn->body),
                                 apr_time_now() - started);
     if (status != OK || (status = apply_location_policy(r, dc, txn, first)) != OK
         || (status = record_in_inbox(r, dc, txn)) != OK)
         return status;
     view = view_get(r);
-    if (first)
-        tw_metrics_passed(r, dc, view->outcome);
+    /* Once per transaction; a delivery the inbox may hold is counted by the
+     * inbox once the app has answered (held, or verified). */
+    if (first && !tw_inbox_counts_outcome(r))
+        tw_metrics_count(r, view->outcome);
     export_env(r, view);
     set_view_notes(r, view);
     return DECLINED;   /* let the other fixups run */
@@ -1202,12 +1199,9 @@ static int hook_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 static int hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s)
 {
-    int status = tw_counters_post_config(pconf, plog, ptemp, s);
+    int status = tw_metrics_post_config(pconf, plog, ptemp, s);
 
     find_known_input_filters();   /* every module has registered its own */
-
-    if (status == OK)
-        status = tw_metrics_post_config(pconf, plog, ptemp, s);
     if (status == OK)
         status = tw_replay_post_config(pconf, plog, ptemp, s);
     if (status == OK && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
@@ -1236,7 +1230,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_handler(hook_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     tw_body_register_filters();
-    tw_counters_register_hooks();
+    tw_status_register_hooks();
     tw_inbox_register_hooks();
     tw_metrics_register_hooks();
 }

@@ -173,6 +173,10 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
  * not handled, whatever its status says (the replay cache must not
  * remember it). */
 int tw_inbox_held(request_rec *r);
+/* 1 when this transaction's entry is recorded with TwWebhookInboxHold On:
+ * then the inbox counts its outcome (held or verified) once the app has
+ * answered, and the flow does not. */
+int tw_inbox_counts_outcome(request_rec *r);
 /* The held-response filter, its insert hooks and the settling of entries
  * after the response (log_transaction). */
 void tw_inbox_register_hooks(void);
@@ -219,65 +223,5 @@ apr_status_t tw_net_swap(tw_net_t *net, apr_pool_t *p, const unsigned char key[T
 apr_status_t tw_net_release(tw_net_t *net, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
                             const char *expected, apr_size_t elen, apr_time_t deadline,
                             const char **detail);
-
-/* ---- counters shown by mod_status (glue/counters.c) ---------------------- */
-
-typedef enum {
-    TW_COUNT_VERIFIED,
-    TW_COUNT_DUPLICATE,
-    TW_COUNT_IGNORED,
-    TW_COUNT_REJECTED_400,
-    TW_COUNT_REJECTED_401,
-    TW_COUNT_REJECTED_405,
-    TW_COUNT_REJECTED_408,
-    TW_COUNT_REJECTED_409,
-    TW_COUNT_REJECTED_413,
-    TW_COUNT_REJECTED_OTHER,
-    TW_COUNT_SERVER_ERROR,
-    TW_COUNT_BYTES_VERIFIED,
-    TW_COUNT_MAX
-} tw_counter_t;
-
-void tw_count(tw_counter_t which, apr_uint64_t n);
-/* Counts a rejection under the counter its HTTP status belongs to. */
-void tw_count_rejection(int status);
-int tw_counters_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                            server_rec *s);
-void tw_counters_register_hooks(void);
-
-/* ---- Prometheus metrics (glue/metrics.c) ---------------------------------- */
-
-/*
- * Per (virtual) server and protected scope (the section whose
- * TwWebhookSecret applies: keys_scope), in shared memory, served by
- * "SetHandler twwebhook-metrics" in Prometheus' text format 0.0.4.
- * Slots are assigned in post_config; a request whose scope has none (no
- * secret applies, a section inside <If>) counts under location "-".
- */
-
-/* The version, from configure.ac's AC_INIT (Makefile.am passes it). */
-#ifndef TW_VERSION
-#error "TW_VERSION must be defined by the build (Makefile.am)"
-#endif
-
-/* A request the module refused with this status. */
-void tw_metrics_rejected(request_rec *r, const tw_dir_conf_t *dc, int status);
-/* A delivery passed on: outcome is the twwebhook-outcome note
- * ("verified", "duplicate", "ignored"). Once per transaction. */
-void tw_metrics_passed(request_rec *r, const tw_dir_conf_t *dc, const char *outcome);
-/* A body read to its end and compared: how long that took (from the
- * first body read to the comparison), and its size if it matched. */
-void tw_metrics_verification(request_rec *r, const tw_dir_conf_t *dc, int matched,
-                             apr_off_t bytes, apr_interval_time_t took);
-/* What the replay cache answered (counted as hit, miss or error). */
-void tw_metrics_replay(request_rec *r, tw_replay_verdict_t verdict);
-
-/* Assigns the slots (skips the dry run); returns OK, or logs and
- * returns OK without metrics when shared memory cannot be had. */
-int tw_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                           server_rec *s);
-/* How many protected scopes post_config found, over all servers. */
-int tw_metrics_scopes(void);
-void tw_metrics_register_hooks(void);
 
 #endif /* TWWEBHOOK_GLUE_H */

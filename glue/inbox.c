@@ -41,19 +41,20 @@
 #include <sys/stat.h>
 
 #include "glue.h"
+#include "metrics.h"
 
 APLOG_USE_MODULE(twwebhook);
 
 #define TW_INBOX_FILTER     "TWWEBHOOK_INBOX"
 #define TW_INBOX_TXN_KEY    "twwebhook-inbox"
 #define TW_INBOX_HELD_BODY  "accepted: held for redelivery\n"
-#define TW_NOTE_OUTCOME     "twwebhook-outcome"   /* as in mod_twwebhook.c */
 
 typedef struct {
     const char *dir;
     char id[TW_INBOX_ID_LEN + 1];
     const char *delivery;     /* for log lines; plain, checked by the glue */
     int hold;                 /* TwWebhookInboxHold On where it was recorded */
+    request_rec *recorded_by; /* counts the outcome under its scope (hold) */
     int seen;                 /* a response passed the filter */
     int status;               /* the app's status, as the filter last saw it */
     int held;                 /* the response was turned into 202 */
@@ -267,6 +268,7 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
     it->dir = dc->inbox_dir;
     memcpy(it->id, e.id, sizeof(it->id));
     it->hold = (dc->inbox_hold == 1);
+    it->recorded_by = r;      /* on the top request's pool, as it is */
     /* the delivery id when it is a header (a body field is in the body) */
     it->delivery = tw_conf_delivery_header(dc) != NULL
                    ? apr_table_get(r->headers_in, tw_conf_delivery_header(dc)) : NULL;
@@ -277,6 +279,13 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                   "TWW0208: recorded in the inbox as %s (%" APR_OFF_T_FMT " bytes, delivery %s)",
                   it->id, e.body_length, it->delivery ? it->delivery : "-");
     return APR_SUCCESS;
+}
+
+int tw_inbox_counts_outcome(request_rec *r)
+{
+    const tw_inbox_txn_t *it = inbox_txn(r);
+
+    return it != NULL && it->hold;
 }
 
 int tw_inbox_held(request_rec *r)
@@ -306,7 +315,7 @@ static void hold_response(request_rec *r, tw_inbox_txn_t *it)
     r->content_languages = NULL;
     ap_set_content_type(r, "text/plain; charset=utf-8");
     ap_set_content_length(r, (apr_off_t)strlen(TW_INBOX_HELD_BODY));
-    apr_table_setn(r->notes, TW_NOTE_OUTCOME, "held");
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, tw_outcome_name(TW_OUTCOME_HELD));
 }
 
 static apr_status_t filter_inbox(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -385,6 +394,10 @@ static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status)
     if (it->settled)
         return;
     it->settled = 1;
+    /* Once the app has answered, with TwWebhookInboxHold On: held (a 5xx
+     * turned into 202) or handed to the app. */
+    if (it->hold)
+        tw_metrics_count(it->recorded_by, it->held ? TW_OUTCOME_HELD : TW_OUTCOME_VERIFIED);
     if (ap_is_HTTP_SUCCESS(status) && !it->held) {
         rv = tw_inbox_remove(it->dir, it->id, r->pool);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv))

@@ -657,7 +657,6 @@ tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW
 
     memcpy(claim->key, key, TW_MAC_LEN);
     verdict = reserve(r, claim);
-    tw_metrics_replay(r, verdict);   /* hits, misses and errors, for every engine */
     *pclaim = NULL;
     if (verdict == TW_REPLAY_FIRST) {
         if (renewer.thread != NULL)
