@@ -57,9 +57,12 @@
 
 #include "twwebhook.h"
 #include "glue/glue.h"
+#include "glue/config.h"
+#include "glue/replay.h"
+#include "glue/inbox.h"
+#include "glue/metrics.h"
 #include "glue/txn.h"
 #include "glue/body.h"
-#include "glue/metrics.h"
 
 /* Declared here, defined by AP_DECLARE_MODULE at the bottom (which also
  * makes "LogLevel twwebhook:debug" apply to every log call above it). */
@@ -242,7 +245,7 @@ static void set_refusal_body(request_rec *r, int status, const char *reason)
 static int reject(request_rec *r, int level, apr_status_t rv, int status,
                   const char *tag, const char *reason)
 {
-    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
+    const tw_dir_conf_t *dc = tw_conf_of(r);
     tw_txn_t *txn = tw_txn_get(r);
 
     const char *delivery = header_value(r, tw_conf_delivery_header(dc));
@@ -559,10 +562,9 @@ static int check_timestamp(request_rec *r, const tw_dir_conf_t *dc, const tw_sig
 static int read_new_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
                          tw_verifier_t *v)
 {
-    tw_srv_conf_t *sc = ap_get_module_config(r->server->module_config, &twwebhook_module);
     apr_status_t rv = tw_spool_create(&txn->body, tw_top_request(r)->pool,
                                       tw_conf_spool_memory(dc), announced_length(r),
-                                      sc->spool_dir);
+                                      tw_conf_spool_dir(r->server));
 
     if (rv != APR_SUCCESS)
         return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0403",
@@ -723,7 +725,7 @@ static int parse_json(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
     if (st == TW_ERR_NOMEM || st == TW_ERR_ARG)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0409",
                       "cannot parse the body as JSON (server fault)");
-    if (st != TW_OK && dc->require_json == 1)
+    if (st != TW_OK && tw_conf_requires_json(dc))
         return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0117",
                       tw_spool_length(txn->body) > TW_JSON_MAX_BYTES
                       ? "body too large to check as JSON (TwWebhookRequireJSON)"
@@ -780,14 +782,15 @@ static int identify_delivery(request_rec *r, const tw_dir_conf_t *dc, const tw_j
 static void collect_exports(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *view,
                             const tw_json_t *json)
 {
+    const apr_array_header_t *exports = tw_conf_exports(dc);
     char value[TW_JSON_VALUE_MAX + 1];
     int i;
 
-    if (dc->exports == NULL)
+    if (exports == NULL)
         return;
-    view->exported = apr_array_make(r->pool, dc->exports->nelts, sizeof(tw_exported_t));
-    for (i = 0; i < dc->exports->nelts; i++) {
-        const tw_export_t *x = &APR_ARRAY_IDX(dc->exports, i, tw_export_t);
+    view->exported = apr_array_make(r->pool, exports->nelts, sizeof(tw_exported_t));
+    for (i = 0; i < exports->nelts; i++) {
+        const tw_export_t *x = &APR_ARRAY_IDX(exports, i, tw_export_t);
         tw_exported_t *e = apr_array_push(view->exported);
         size_t len = 0;
         tw_status_t st = json ? tw_json_get_scalar(json, x->pointer, value, sizeof(value), &len)
@@ -824,12 +827,13 @@ static int inspect_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
 /* TwWebhookEvents: events nobody listens to are acknowledged, not passed on. */
 static int apply_event_filter(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *view)
 {
+    const apr_array_header_t *events = tw_conf_events(dc);
     int i;
 
-    if (dc->events == NULL)
+    if (events == NULL)
         return OK;
-    for (i = 0; view->event != NULL && i < dc->events->nelts; i++)
-        if (tw_event_matches(APR_ARRAY_IDX(dc->events, i, const char *), view->event))
+    for (i = 0; view->event != NULL && i < events->nelts; i++)
+        if (tw_event_matches(APR_ARRAY_IDX(events, i, const char *), view->event))
             return OK;
     /* 200, not an error: a sender retries errors and may switch a webhook
      * off after too many, while this event is simply not wanted here. */
@@ -851,7 +855,7 @@ static int apply_event_filter(request_rec *r, const tw_dir_conf_t *dc, tw_view_t
 static const char *replay_scope(request_rec *r, const tw_dir_conf_t *dc)
 {
     return apr_pstrcat(r->pool, r->server->server_hostname ? r->server->server_hostname : "",
-                       "\n", dc->keys_scope ? dc->keys_scope : "", NULL);
+                       "\n", tw_conf_scope_name(dc), NULL);
 }
 
 /* The digest of what the transaction was last verified as signed, from
@@ -955,7 +959,7 @@ static int record_in_inbox(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *tx
         return reject(r, APLOG_ERR, rv, HTTP_SERVICE_UNAVAILABLE, "TWW0418",
                       apr_psprintf(r->pool, "cannot record the delivery in TwWebhookInbox %s "
                                    "(disk full or not writable?): the app is not run",
-                                   dc->inbox_dir));
+                                   tw_conf_inbox_dir(dc)));
     return OK;
 }
 
@@ -1009,7 +1013,7 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
  */
 static int hook_header_parser(request_rec *r)
 {
-    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
+    const tw_dir_conf_t *dc = tw_conf_of(r);
 
     if (tw_conf_protects(dc) && tw_txn_get(r) == NULL)
         tw_txn_hold_keepalive(r, tw_txn_begin(r));
@@ -1034,7 +1038,7 @@ static int unverifiable_request(request_rec *r, const tw_dir_conf_t *dc, tw_txn_
 
 static int hook_fixups(request_rec *r)
 {
-    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
+    const tw_dir_conf_t *dc = tw_conf_of(r);
     tw_txn_t *txn = tw_txn_get(r);
     const tw_view_t *view;
     apr_time_t started;
@@ -1052,7 +1056,7 @@ static int hook_fixups(request_rec *r)
         }
         return DECLINED;
     }
-    if (dc->keys == NULL)
+    if (!tw_conf_has_secret(dc))
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0408",
                       apr_pstrcat(r->pool, tw_conf_why_protected(dc, r->pool),
                                   ", but no TwWebhookSecret applies here", NULL));
@@ -1193,6 +1197,7 @@ static int hook_log_transaction(request_rec *r)
 
 static int hook_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
+    tw_config_pre_config();
     return tw_replay_pre_config(pconf, plog, ptemp);
 }
 

@@ -27,9 +27,11 @@
 
 #include "apr_strings.h"
 
-#include "glue.h"
-#include "txn.h"
-#include "body.h"
+#include "glue/glue.h"
+#include "glue/replay.h"
+#include "glue/inbox.h"
+#include "glue/txn.h"
+#include "glue/body.h"
 
 APLOG_USE_MODULE(twwebhook);
 

@@ -10,7 +10,7 @@
 #include "httpd.h"
 #include "util_filter.h"
 
-#include "txn.h"
+#include "glue/txn.h"
 
 /* register_hooks: the three filters, keeping their handles. */
 void tw_body_register_filters(void);

@@ -40,8 +40,10 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "glue.h"
-#include "metrics.h"
+#include "glue/glue.h"
+#include "glue/config.h"
+#include "glue/inbox.h"
+#include "glue/metrics.h"
 
 APLOG_USE_MODULE(twwebhook);
 
@@ -74,24 +76,11 @@ static tw_inbox_txn_t *inbox_txn(request_rec *r)
     return it;
 }
 
-/* ---- configuration ------------------------------------------------------- */
-
-/* TwWebhookInbox <directory>: checked in check_config, once User is known. */
-const char *tw_inbox_cmd_dir(cmd_parms *cmd, void *dcv, const char *arg)
-{
-    tw_dir_conf_t *dc = dcv;
-    const char *dir = ap_server_root_relative(cmd->pool, arg);
-
-    if (dir == NULL || *arg == '\0')
-        return apr_psprintf(cmd->pool, "%s: invalid directory path '%s'", cmd->cmd->name, arg);
-    dc->inbox_dir = dir;
-    dc->inbox_at = tw_conf_note_directive(cmd, dc);
-    return NULL;
-}
+/* ---- configuration (the directives: glue/config.c) ---------------------- */
 
 int tw_inbox_configured(const tw_dir_conf_t *dc)
 {
-    return dc != NULL && dc->inbox_dir != NULL;
+    return tw_conf_inbox_dir(dc) != NULL;
 }
 
 /* The user and group the children run as: User/Group when started as
@@ -131,35 +120,37 @@ static void warn_inbox_mode(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_
                             const struct stat *st, const char *user)
 {
     if ((st->st_mode & (S_IRWXG | S_IRWXO)) == 0
-        || !tw_config_first_warning(ptemp, apr_pstrcat(ptemp, "inbox ", dc->inbox_at, NULL)))
+        || !tw_config_first_warning(ptemp, apr_pstrcat(ptemp, "inbox ", tw_conf_inbox_at(dc),
+                                                        NULL)))
         return;
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                  "TWW0811: %s: TwWebhookInbox %s has mode %04o: group or others can reach "
-                 "the deliveries kept there; make it 0700, owned by %s", dc->inbox_at,
-                 dc->inbox_dir, (unsigned)(st->st_mode & 07777), user);
+                 "the deliveries kept there; make it 0700, owned by %s", tw_conf_inbox_at(dc),
+                 tw_conf_inbox_dir(dc), (unsigned)(st->st_mode & 07777), user);
 }
 
 static int check_inbox_dir(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_t *dc)
 {
+    const char *dir = tw_conf_inbox_dir(dc), *at = tw_conf_inbox_at(dc);
     uid_t uid;
     gid_t gid;
     const char *user;
     struct stat st;
 
-    if (dc == NULL || dc->inbox_dir == NULL)
+    if (dir == NULL)
         return OK;
     server_user(&uid, &gid, &user);
-    if (stat(dc->inbox_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
                      "TWW0805: %s: TwWebhookInbox %s is not an existing directory",
-                     dc->inbox_at, dc->inbox_dir);
+                     at, dir);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!writable_by(&st, uid, gid)) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
                      "TWW0806: %s: TwWebhookInbox %s is not writable by %s (uid %ld, gid %ld): "
                      "make that user its owner with mode 0700",
-                     dc->inbox_at, dc->inbox_dir, user, (long)uid, (long)gid);
+                     at, dir, user, (long)uid, (long)gid);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     warn_inbox_mode(ptemp, s, dc, &st, user);
@@ -260,14 +251,14 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
     }
     if (!tw_inbox_path_is_storable(e.path))
         return APR_EINVAL;
-    rv = tw_inbox_put(dc->inbox_dir, &e, read_spool, body, r->pool);
+    rv = tw_inbox_put(tw_conf_inbox_dir(dc), &e, read_spool, body, r->pool);
     if (rv != APR_SUCCESS)
         return rv;
 
     it = apr_pcalloc(top->pool, sizeof(*it));
-    it->dir = dc->inbox_dir;
+    it->dir = tw_conf_inbox_dir(dc);
     memcpy(it->id, e.id, sizeof(it->id));
-    it->hold = (dc->inbox_hold == 1);
+    it->hold = tw_conf_inbox_hold(dc);
     it->recorded_by = r;      /* on the top request's pool, as it is */
     /* the delivery id when it is a header (a body field is in the body) */
     it->delivery = tw_conf_delivery_header(dc) != NULL

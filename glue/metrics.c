@@ -32,8 +32,9 @@
 #include "apr_shm.h"
 #include "apr_strings.h"
 
-#include "glue.h"
-#include "metrics.h"
+#include "glue/glue.h"
+#include "glue/config.h"
+#include "glue/metrics.h"
 
 APLOG_USE_MODULE(twwebhook);
 
@@ -143,7 +144,6 @@ static int scopes_found;
 /* r's row: its scope's, else its server's "-" row. */
 static tw_slot_t *slot_for(request_rec *r)
 {
-    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
     tw_slot_key_t key;
     const int *slot;
 
@@ -151,7 +151,7 @@ static tw_slot_t *slot_for(request_rec *r)
         return NULL;
     memset(&key, 0, sizeof(key));
     key.s = r->server;
-    key.keys = dc != NULL ? dc->keys : NULL;
+    key.keys = tw_conf_scope_id(tw_conf_of(r));
     slot = apr_hash_get(slot_of_scope, &key, sizeof(key));
     if (slot == NULL && key.keys != NULL) {
         key.keys = NULL;
@@ -338,10 +338,10 @@ int tw_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         tw_config_protected_sections(ptemp, vs, dcs);
         for (i = 0; i < dcs->nelts; i++) {
             const tw_dir_conf_t *dc = APR_ARRAY_IDX(dcs, i, const tw_dir_conf_t *);
-            const char *location = (dc->keys_scope && *dc->keys_scope)
-                                   ? apr_pstrdup(pconf, dc->keys_scope) : TW_SERVER_SCOPE;
+            const char *scope = tw_conf_scope_name(dc);
+            const char *location = *scope ? apr_pstrdup(pconf, scope) : TW_SERVER_SCOPE;
 
-            add_scope(pconf, process_pool, vs, dc->keys, server, location);
+            add_scope(pconf, process_pool, vs, tw_conf_scope_id(dc), server, location);
         }
         add_scope(pconf, process_pool, vs, NULL, server, TW_NO_SCOPE);
     }

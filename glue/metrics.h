@@ -15,7 +15,9 @@
 
 #include "httpd.h"
 
-#include "glue.h"
+#include "glue/glue.h"
+#include "glue/config.h"
+#include "glue/replay.h"
 
 /* The access-log note naming the outcome (%{twwebhook-outcome}n). The
  * note says "rejected-<status>" with the very status; the counters group

@@ -25,8 +25,8 @@
 
 #include "apr_optional_hooks.h"
 
-#include "glue.h"
-#include "metrics.h"
+#include "glue/glue.h"
+#include "glue/metrics.h"
 
 #define OUT(o) (1u << (o))
 #define MATCHED        (1u << 30)   /* the signature counter, not an outcome */

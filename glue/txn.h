@@ -14,7 +14,8 @@
 #include "httpd.h"
 #include "apr_buckets.h"
 
-#include "glue.h"
+#include "glue/glue.h"
+#include "glue/replay.h"
 
 #define TW_TXN_KEY            "twwebhook-txn"
 
