@@ -36,7 +36,10 @@
  * transaction was verified against the same secrets.
  *
  * Everything cryptographic and every parser lives in the httpd-free core
- * (include/twwebhook.h); this file is the glue.
+ * (include/twwebhook.h). This file is the flow and the policy: which
+ * request reads, verifies, refuses or passes on a body. The filters that
+ * hand the body back, withhold it and settle the replay claim are in
+ * glue/body.c; the transaction's state in glue/txn.h.
  */
 
 #include "httpd.h"
@@ -54,6 +57,12 @@
 
 #include "twwebhook.h"
 #include "glue/glue.h"
+#include "glue/config.h"
+#include "glue/replay.h"
+#include "glue/inbox.h"
+#include "glue/metrics.h"
+#include "glue/txn.h"
+#include "glue/body.h"
 
 /* Declared here, defined by AP_DECLARE_MODULE at the bottom (which also
  * makes "LogLevel twwebhook:debug" apply to every log call above it). */
@@ -62,70 +71,20 @@ module AP_MODULE_DECLARE_DATA twwebhook_module;
 /* ---- defaults and limits ------------------------------------------------ */
 
 #define TW_READ_CHUNK         ((apr_off_t)64 * 1024)    /* per ap_get_brigade */
-#define TW_HANDBACK_CHUNK     ((apr_size_t)64 * 1024)   /* per bucket handed back */
+#define TW_REREAD_CHUNK       ((apr_size_t)64 * 1024)   /* per read of the stored body */
 
 #define TW_JSON_MAX_BYTES     ((apr_off_t)4 * 1024 * 1024) /* parsed at most */
 
-#define TW_HANDBACK_FILTER    "TWWEBHOOK_HANDBACK"
-#define TW_NO_BODY_FILTER     "TWWEBHOOK_NO_BODY"
-#define TW_SETTLE_FILTER      "TWWEBHOOK_SETTLE"
-#define TW_TXN_KEY            "twwebhook-txn"
-#define TW_NOTE_OUTCOME       "twwebhook-outcome"
 #define TW_NOTE_DELIVERY      "twwebhook-delivery"
 
-/* ---- per-transaction state ------------------------------------------------ */
+/* ---- what one location makes of the body ---------------------------------- */
 
 /*
- * A transaction is the top-level request with its internal redirects (which
- * share its pool) and its subrequests. Its body is read once, by the first
- * request of it that reaches a protected location, and from then on it is
- * in one of three states: no request of it may read the body until it is
- * verified, and none ever may once it was refused.
- */
-typedef enum {
-    TW_TXN_PENDING,     /* a protected request began; the body is unread */
-    TW_TXN_VERIFIED,    /* read and verified: it may be handed back */
-    TW_TXN_REFUSED      /* refused: no handler may read a byte of it */
-} tw_txn_state_t;
-
-typedef struct {
-    tw_txn_state_t state;
-    request_rec *owner;                /* the request that reads the body */
-    int held_keepalive;                /* the keep-alive state we overrode */
-    int keepalive_held;                /* 1 while the connection will close */
-    int body_complete;                 /* read to its end (EOS) */
-    tw_spool_t *body;                  /* the body, handed back from here */
-    apr_off_t handback_offset;         /* how much of it the handler has read */
-    tw_spool_cursor_t handback_cursor; /* how much of it was read ahead... */
-    apr_bucket_brigade *handback_ahead; /* ...into this, not yet handed back */
-    int handback_installed;
-    /* What the body was verified against: a location with the same key
-     * list and signature header needs no second look. */
-    const apr_array_header_t *keys;
-    const tw_profile_t *profile;
-    const char *signature_header;
-    const char *secret_index;
-    const char *timestamp;             /* the signed timestamp, NULL for none */
-    /* What the sender signed before the body (the profile's prefix, as
-     * last verified) and the digest of it and the body, when computed:
-     * the replay cache's and the inbox's key for the location where the
-     * app runs come from the digest (message_key), never from a MAC, so
-     * every copy of one message has one key whichever signature it
-     * carried. */
-    const unsigned char *signed_prefix;
-    size_t signed_prefix_len;
-    int has_digest;
-    unsigned char digest[TW_DIGEST_LEN];
-    int replay_checked;                /* the cache was asked, once */
-    unsigned char replay_key[TW_MAC_LEN];
-    tw_replay_claim_t *replay_claim;   /* settle it once the status is known */
-} tw_txn_t;
-
-/*
- * What one protected location makes of the verified body: its own header
- * names, JSON exports and event list. Kept per request (request_config),
- * so that the location a request ends up in decides, and a subrequest's
- * view never leaks into its main request.
+ * The transaction (tw_txn_t, shared by every request of one delivery) is
+ * in glue/txn.h. The view is what one protected location makes of the
+ * verified body: its own header names, JSON exports and event list. Kept
+ * per request (request_config), so that the location a request ends up
+ * in decides, and a subrequest's view never leaks into its main request.
  */
 typedef struct {
     const char *verified;
@@ -136,55 +95,13 @@ typedef struct {
     const char *secret_index;
     apr_array_header_t *exported;      /* tw_exported_t, from TwWebhookExportJSON */
     const char *ack;                   /* set: answer 200 with this, skip the app */
-    const char *outcome;               /* the twwebhook-outcome note */
+    tw_outcome_t outcome;              /* verified (0), duplicate or ignored */
 } tw_view_t;
 
 typedef struct {
     const char *name;
     const char *value;                 /* NULL: not available in this body */
 } tw_exported_t;
-
-static tw_txn_t *txn_get(request_rec *r)
-{
-    void *txn = NULL;
-
-    apr_pool_userdata_get(&txn, TW_TXN_KEY, tw_top_request(r)->pool);
-    return txn;
-}
-
-static tw_txn_t *txn_begin(request_rec *r)
-{
-    tw_txn_t *txn = apr_pcalloc(tw_top_request(r)->pool, sizeof(*txn));
-
-    txn->state = TW_TXN_PENDING;
-    txn->owner = r;
-    apr_pool_userdata_setn(txn, TW_TXN_KEY, NULL, tw_top_request(r)->pool);
-    return txn;
-}
-
-/*
- * Until its body has been read to the end, a protected request's
- * connection is marked to close: whoever refuses it (this module, Require,
- * an auth module), httpd then closes instead of reading the rest of the
- * body to discard it (up to LimitRequestBody, far past
- * TwWebhookMaxBodySize). ap_set_keepalive() never reopens a closed mark.
- */
-static void hold_keepalive(request_rec *r, tw_txn_t *txn)
-{
-    if (txn->keepalive_held)
-        return;
-    txn->held_keepalive = r->connection->keepalive;
-    txn->keepalive_held = 1;
-    r->connection->keepalive = AP_CONN_CLOSE;
-}
-
-static void release_keepalive(request_rec *r, tw_txn_t *txn)
-{
-    if (!txn->keepalive_held)
-        return;
-    txn->keepalive_held = 0;
-    r->connection->keepalive = txn->held_keepalive;
-}
 
 static tw_view_t *view_get(request_rec *r)
 {
@@ -214,7 +131,7 @@ static const tw_view_t *view_find(request_rec *r)
  * internal redirect starts with empty notes, and %{...}n reads the last. */
 static void set_view_notes(request_rec *r, const tw_view_t *view)
 {
-    apr_table_setn(r->notes, TW_NOTE_OUTCOME, view->outcome);
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, tw_outcome_name(view->outcome));
     if (view->delivery != NULL)
         apr_table_setn(r->notes, TW_NOTE_DELIVERY, view->delivery);
 }
@@ -261,77 +178,6 @@ static void export_env(request_rec *r, const tw_view_t *view)
         else
             apr_table_unset(r->subprocess_env, e->name);
     }
-}
-
-/* ---- withholding a body nobody may read -------------------------------------- */
-
-/*
- * The input filter of a refused transaction: every read ends at once (EOS),
- * and nothing below it is ever asked for a byte (so no "100 Continue"
- * either). It takes the place of the protocol filters, like the handback
- * filter, so internal redirects (error documents) inherit it.
- */
-static apr_status_t filter_no_body(ap_filter_t *f, apr_bucket_brigade *bb,
-                                   ap_input_mode_t mode, apr_read_type_e block,
-                                   apr_off_t readbytes)
-{
-    if (mode == AP_MODE_INIT)
-        return APR_SUCCESS;
-    if (mode == AP_MODE_EATCRLF)
-        return APR_ENOTIMPL;
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
-    return APR_SUCCESS;
-}
-
-/*
- * Puts the named filter in place of the protocol input filters of r (for
- * HTTP/1 HTTP_IN, under HTTP/2 H2_C2_REQUEST_IN). Only filters of this
- * very request between the protocol and connection levels are removed:
- * content filters above (SetInputFilter DEFLATE) stay above, and the
- * connection's own filters stay below. Once removed they are gone for
- * internal redirects too, which copy r->proto_input_filters.
- */
-static void replace_protocol_input(request_rec *r, const char *filter, void *ctx)
-{
-    ap_filter_t *f = r->proto_input_filters;
-
-    while (f != NULL && f->frec->ftype < AP_FTYPE_CONNECTION) {
-        ap_filter_t *next = f->next;
-
-        if (f->r == r && f->frec->ftype >= AP_FTYPE_PROTOCOL)
-            ap_remove_input_filter(f);
-        f = next;
-    }
-    ap_add_input_filter(filter, ctx, r, r->connection);
-}
-
-static int has_input_filter(request_rec *r, const char *name)
-{
-    ap_filter_t *f;
-
-    for (f = r->proto_input_filters; f != NULL; f = f->next)
-        if (strcasecmp(f->frec->name, name) == 0)
-            return 1;
-    return 0;
-}
-
-/*
- * A refused transaction's body stays where it is, unread: whatever handler
- * runs next for it (an ErrorDocument page, a redirect's target) sees an
- * empty body and is told so, and an unread body closes the connection.
- * Subrequests share their main request's filters and are left alone: they
- * are refused, and never read the body themselves.
- */
-static void withhold_body(request_rec *r, tw_txn_t *txn)
-{
-    if (r->main != NULL)
-        return;
-    if (!txn->body_complete)
-        hold_keepalive(r, txn);
-    if (!has_input_filter(r, TW_NO_BODY_FILTER))
-        replace_protocol_input(r, TW_NO_BODY_FILTER, NULL);
-    apr_table_unset(r->headers_in, "Transfer-Encoding");
-    apr_table_setn(r->headers_in, "Content-Length", "0");
 }
 
 /* ---- logging and rejection -------------------------------------------------- */
@@ -399,8 +245,8 @@ static void set_refusal_body(request_rec *r, int status, const char *reason)
 static int reject(request_rec *r, int level, apr_status_t rv, int status,
                   const char *tag, const char *reason)
 {
-    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
-    tw_txn_t *txn = txn_get(r);
+    const tw_dir_conf_t *dc = tw_conf_of(r);
+    tw_txn_t *txn = tw_txn_get(r);
 
     const char *delivery = header_value(r, tw_conf_delivery_header(dc));
 
@@ -410,140 +256,15 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
                   loggable(r, header_value(r, tw_conf_event_header(dc))));
     apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
     set_delivery_note(r, delivery);
-    tw_count_rejection(status);
-    tw_metrics_rejected(r, dc, status);
+    tw_metrics_count(r, tw_outcome_of_status(status));
     set_refusal_body(r, status, reason);
     if (r->main == NULL) {
         if (txn == NULL)
-            txn = txn_begin(r);
+            txn = tw_txn_begin(r);
         txn->state = TW_TXN_REFUSED;
-        withhold_body(r, txn);
+        tw_body_withhold(r, txn);
     }
     return status;
-}
-
-/* ---- the handback filter ----------------------------------------------------- */
-
-/*
- * Hands the stored body to whoever reads the request body, honouring
- * readbytes, then EOS on every call after the last byte (httpd reads again
- * in ap_discard_request_body after each response).
- *
- * The body is read ahead front to back into handback_ahead and handed back
- * as pieces split off at readbytes (mod_cgid asks for 8 KB per call; the
- * pieces share their bucket's data instead of each costing a copy).
- *
- * The memory part goes as one pool bucket over the spool's own buffer: no
- * copy, and the bucket copies itself to the heap should a handler keep it
- * beyond the top request's pool, which owns that buffer. The file part goes
- * TW_HANDBACK_CHUNK at a time as heap buckets (the spool's cursor: one
- * read(2), no lseek(2), per chunk). Not file buckets: the spool's file
- * belongs to the transaction and a handler may set buckets aside beyond
- * it, and a file bucket read by the handler would seek per read or map up
- * to 4 MiB of the file into the child.
- */
-static apr_status_t handback_read_ahead(ap_filter_t *f, tw_txn_t *txn)
-{
-    apr_bucket_alloc_t *ba = f->c->bucket_alloc;
-    apr_size_t got = 0;
-    const void *mem = tw_spool_memory_at(txn->body, txn->handback_cursor.offset, &got);
-    char *buf;
-    apr_status_t rv;
-
-    if (mem != NULL) {
-        APR_BRIGADE_INSERT_TAIL(txn->handback_ahead,
-                                apr_bucket_pool_create(mem, got, tw_top_request(f->r)->pool,
-                                                       ba));
-        txn->handback_cursor.offset += (apr_off_t)got;
-        return APR_SUCCESS;
-    }
-    buf = apr_bucket_alloc(TW_HANDBACK_CHUNK, ba);
-    rv = tw_spool_read_next(txn->body, &txn->handback_cursor, buf, TW_HANDBACK_CHUNK, &got);
-    if (rv != APR_SUCCESS || got == 0) {
-        apr_bucket_free(buf);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, f->r,
-                      "TWW0501: cannot read the stored body back at offset %" APR_OFF_T_FMT,
-                      txn->handback_cursor.offset);
-        return rv != APR_SUCCESS ? rv : APR_EGENERAL;
-    }
-    APR_BRIGADE_INSERT_TAIL(txn->handback_ahead,
-                            apr_bucket_heap_create(buf, got, apr_bucket_free, ba));
-    return APR_SUCCESS;
-}
-
-static apr_status_t filter_handback(ap_filter_t *f, apr_bucket_brigade *bb,
-                                    ap_input_mode_t mode, apr_read_type_e block,
-                                    apr_off_t readbytes)
-{
-    tw_txn_t *txn = f->ctx;
-    apr_bucket_alloc_t *ba = f->c->bucket_alloc;
-    apr_off_t total = tw_spool_length(txn->body);
-    apr_size_t n;
-    apr_bucket *b;
-    apr_status_t rv;
-
-    if (mode == AP_MODE_INIT)
-        return APR_SUCCESS;
-    if (mode == AP_MODE_EATCRLF)
-        return APR_ENOTIMPL;
-
-    if (txn->handback_offset >= total) {
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
-        return APR_SUCCESS;
-    }
-    /* On the top request's pool: internal redirects share it, and its
-     * cleanup frees what is left when nobody read the body to the end. */
-    if (txn->handback_ahead == NULL)
-        txn->handback_ahead = apr_brigade_create(tw_top_request(f->r)->pool, ba);
-    if (APR_BRIGADE_EMPTY(txn->handback_ahead)
-        && (rv = handback_read_ahead(f, txn)) != APR_SUCCESS)
-        return rv;
-
-    b = APR_BRIGADE_FIRST(txn->handback_ahead);   /* pool or heap, never empty */
-    n = b->length;
-    if (readbytes > 0 && (apr_uint64_t)readbytes < n)
-        n = (apr_size_t)readbytes;
-    if (mode == AP_MODE_GETLINE) {
-        const char *data, *lf;
-        apr_size_t len;
-
-        if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ)) != APR_SUCCESS)
-            return rv;
-        if ((lf = memchr(data, '\n', n)) != NULL)
-            n = (apr_size_t)(lf - data) + 1;
-    }
-    if (n < b->length && (rv = apr_bucket_split(b, n)) != APR_SUCCESS)
-        return rv;
-    if (mode == AP_MODE_SPECULATIVE) {
-        apr_bucket *copy;
-
-        if ((rv = apr_bucket_copy(b, &copy)) != APR_SUCCESS)
-            return rv;
-        APR_BRIGADE_INSERT_TAIL(bb, copy);
-        return APR_SUCCESS;
-    }
-    APR_BUCKET_REMOVE(b);
-    APR_BRIGADE_INSERT_TAIL(bb, b);
-    txn->handback_offset += (apr_off_t)n;
-    if (txn->handback_offset >= total)
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(ba));
-    return APR_SUCCESS;
-}
-
-/* The verified body goes to the handler in place of the used-up filters. */
-static void install_handback(request_rec *r, tw_txn_t *txn)
-{
-    if (txn->handback_installed)
-        return;
-    txn->handback_installed = 1;
-    replace_protocol_input(r, TW_HANDBACK_FILTER, txn);
-
-    /* What was read may have come chunked (or as HTTP/2 frames without a
-     * length); what is handed back has a length, and handlers that set up
-     * a CGI or FastCGI environment take CONTENT_LENGTH from here. */
-    apr_table_unset(r->headers_in, "Transfer-Encoding");
-    apr_table_setn(r->headers_in, "Content-Length",
-                   apr_off_t_toa(r->pool, tw_spool_length(txn->body)));
 }
 
 /* ---- verification ------------------------------------------------------------ */
@@ -679,9 +400,9 @@ static tw_status_t feed_stored_body(request_rec *r, tw_spool_t *spool,
     }
     if (st != TW_OK || cursor.offset == tw_spool_length(spool))
         return st;
-    buf = apr_palloc(r->pool, TW_HANDBACK_CHUNK);
+    buf = apr_palloc(r->pool, TW_REREAD_CHUNK);
     while (st == TW_OK) {
-        if (tw_spool_read_next(spool, &cursor, buf, TW_HANDBACK_CHUNK, &got) != APR_SUCCESS)
+        if (tw_spool_read_next(spool, &cursor, buf, TW_REREAD_CHUNK, &got) != APR_SUCCESS)
             return io_status;   /* the disk failed under us */
         if (got == 0)
             break;
@@ -841,10 +562,9 @@ static int check_timestamp(request_rec *r, const tw_dir_conf_t *dc, const tw_sig
 static int read_new_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
                          tw_verifier_t *v)
 {
-    tw_srv_conf_t *sc = ap_get_module_config(r->server->module_config, &twwebhook_module);
     apr_status_t rv = tw_spool_create(&txn->body, tw_top_request(r)->pool,
                                       tw_conf_spool_memory(dc), announced_length(r),
-                                      sc->spool_dir);
+                                      tw_conf_spool_dir(r->server));
 
     if (rv != APR_SUCCESS)
         return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0403",
@@ -944,7 +664,7 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     if (first) {
         if ((status = read_new_body(r, dc, txn, v)) != OK)
             return status;
-        release_keepalive(r, txn);   /* read to the end: safe to keep */
+        tw_txn_release_keepalive(r, txn);   /* read to the end: safe to keep */
         st = TW_OK;
     }
     else {
@@ -964,10 +684,6 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     /* The message, not the candidate that matched, names it for the
      * replay cache: a copy may carry only another key's signature. */
     keep_signed_message(r, txn, &sig, v, want_digest);
-    if (first) {
-        tw_count(TW_COUNT_VERIFIED, 1);
-        tw_count(TW_COUNT_BYTES_VERIFIED, (apr_uint64_t)tw_spool_length(txn->body));
-    }
     txn->state = TW_TXN_VERIFIED;
     txn->keys = keys;
     txn->profile = tw_conf_profile(dc);
@@ -1009,7 +725,7 @@ static int parse_json(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
     if (st == TW_ERR_NOMEM || st == TW_ERR_ARG)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0409",
                       "cannot parse the body as JSON (server fault)");
-    if (st != TW_OK && dc->require_json == 1)
+    if (st != TW_OK && tw_conf_requires_json(dc))
         return reject(r, APLOG_INFO, 0, HTTP_BAD_REQUEST, "TWW0117",
                       tw_spool_length(txn->body) > TW_JSON_MAX_BYTES
                       ? "body too large to check as JSON (TwWebhookRequireJSON)"
@@ -1066,14 +782,15 @@ static int identify_delivery(request_rec *r, const tw_dir_conf_t *dc, const tw_j
 static void collect_exports(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *view,
                             const tw_json_t *json)
 {
+    const apr_array_header_t *exports = tw_conf_exports(dc);
     char value[TW_JSON_VALUE_MAX + 1];
     int i;
 
-    if (dc->exports == NULL)
+    if (exports == NULL)
         return;
-    view->exported = apr_array_make(r->pool, dc->exports->nelts, sizeof(tw_exported_t));
-    for (i = 0; i < dc->exports->nelts; i++) {
-        const tw_export_t *x = &APR_ARRAY_IDX(dc->exports, i, tw_export_t);
+    view->exported = apr_array_make(r->pool, exports->nelts, sizeof(tw_exported_t));
+    for (i = 0; i < exports->nelts; i++) {
+        const tw_export_t *x = &APR_ARRAY_IDX(exports, i, tw_export_t);
         tw_exported_t *e = apr_array_push(view->exported);
         size_t len = 0;
         tw_status_t st = json ? tw_json_get_scalar(json, x->pointer, value, sizeof(value), &len)
@@ -1110,18 +827,18 @@ static int inspect_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
 /* TwWebhookEvents: events nobody listens to are acknowledged, not passed on. */
 static int apply_event_filter(request_rec *r, const tw_dir_conf_t *dc, tw_view_t *view)
 {
+    const apr_array_header_t *events = tw_conf_events(dc);
     int i;
 
-    if (dc->events == NULL)
+    if (events == NULL)
         return OK;
-    for (i = 0; view->event != NULL && i < dc->events->nelts; i++)
-        if (tw_event_matches(APR_ARRAY_IDX(dc->events, i, const char *), view->event))
+    for (i = 0; view->event != NULL && i < events->nelts; i++)
+        if (tw_event_matches(APR_ARRAY_IDX(events, i, const char *), view->event))
             return OK;
     /* 200, not an error: a sender retries errors and may switch a webhook
      * off after too many, while this event is simply not wanted here. */
     view->ack = "ignored: event not handled here\n";
-    view->outcome = "ignored";
-    tw_count(TW_COUNT_IGNORED, 1);
+    view->outcome = TW_OUTCOME_IGNORED;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "TWW0203: event %s is not in TwWebhookEvents: acknowledged without the app "
                   "(delivery %s)", loggable(r, view->event), loggable(r, view->delivery));
@@ -1138,7 +855,7 @@ static int apply_event_filter(request_rec *r, const tw_dir_conf_t *dc, tw_view_t
 static const char *replay_scope(request_rec *r, const tw_dir_conf_t *dc)
 {
     return apr_pstrcat(r->pool, r->server->server_hostname ? r->server->server_hostname : "",
-                       "\n", dc->keys_scope ? dc->keys_scope : "", NULL);
+                       "\n", tw_conf_scope_name(dc), NULL);
 }
 
 /* The digest of what the transaction was last verified as signed, from
@@ -1184,6 +901,8 @@ static tw_status_t message_key(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t
 static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
                         tw_view_t *view)
 {
+    tw_replay_verdict_t verdict;
+
     if (!tw_replay_configured() || view->ack != NULL || r->main != NULL || txn->replay_checked)
         return OK;
     txn->replay_checked = 1;
@@ -1191,16 +910,17 @@ static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0411",
                       "cannot derive the replay cache key (libcrypto, or the stored "
                       "body unreadable)");
-    switch (tw_replay_reserve(r, txn->replay_key, &txn->replay_claim)) {
+    verdict = tw_replay_reserve(r, txn->replay_key, &txn->replay_claim);
+    tw_metrics_replay(r, verdict);   /* hits, misses and errors, for every engine */
+    switch (verdict) {
     case TW_REPLAY_FIRST:
         /* Settle as the response leaves, not after it has gone: a copy
          * sent the moment the 2xx arrives must find it settled. */
-        ap_add_output_filter(TW_SETTLE_FILTER, txn, r, r->connection);
+        tw_body_settle_on_response(r, txn);
         return OK;
     case TW_REPLAY_DUPLICATE:
         view->ack = "duplicate: already handled\n";
-        view->outcome = "duplicate";
-        tw_count(TW_COUNT_DUPLICATE, 1);
+        view->outcome = TW_OUTCOME_DUPLICATE;
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "TWW0204: duplicate of a body already handled: acknowledged without "
                       "the app (delivery %s, event %s)",
@@ -1239,7 +959,7 @@ static int record_in_inbox(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *tx
         return reject(r, APLOG_ERR, rv, HTTP_SERVICE_UNAVAILABLE, "TWW0418",
                       apr_psprintf(r->pool, "cannot record the delivery in TwWebhookInbox %s "
                                    "(disk full or not writable?): the app is not run",
-                                   dc->inbox_dir));
+                                   tw_conf_inbox_dir(dc)));
     return OK;
 }
 
@@ -1267,11 +987,9 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
         || (status = check_replay(r, dc, txn, view)) != OK)
         return status;
 
-    if (view->outcome == NULL)
-        view->outcome = "verified";
     ap_set_module_config(r->request_config, &twwebhook_module, view);
     if (view->ack == NULL && r->main == NULL)
-        install_handback(r, txn);
+        tw_body_hand_back(r, txn);
     /* One TWW0201 per transaction; the later requests of it say which
      * location's policy they were handled under. */
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -1289,16 +1007,16 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
 
 /*
  * Before any access check: a protected request begins its transaction and
- * holds its connection until the body is read (see hold_keepalive), so a
+ * holds its connection until the body is read (see tw_txn_hold_keepalive), so a
  * refusal by anyone keeps the body unread and the connection closes.
  * httpd runs this hook for top-level requests and internal redirects only.
  */
 static int hook_header_parser(request_rec *r)
 {
-    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
+    const tw_dir_conf_t *dc = tw_conf_of(r);
 
-    if (tw_conf_protects(dc) && txn_get(r) == NULL)
-        hold_keepalive(r, txn_begin(r));
+    if (tw_conf_protects(dc) && tw_txn_get(r) == NULL)
+        tw_txn_hold_keepalive(r, tw_txn_begin(r));
     return DECLINED;
 }
 
@@ -1310,7 +1028,7 @@ static int hook_header_parser(request_rec *r)
  */
 static int unverifiable_request(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
 {
-    withhold_body(r, txn);
+    tw_body_withhold(r, txn);
     export_env(r, NULL);
     if (tw_conf_protects(dc))
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0120",
@@ -1320,8 +1038,8 @@ static int unverifiable_request(request_rec *r, const tw_dir_conf_t *dc, tw_txn_
 
 static int hook_fixups(request_rec *r)
 {
-    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
-    tw_txn_t *txn = txn_get(r);
+    const tw_dir_conf_t *dc = tw_conf_of(r);
+    tw_txn_t *txn = tw_txn_get(r);
     const tw_view_t *view;
     apr_time_t started;
     int first, status;
@@ -1338,7 +1056,7 @@ static int hook_fixups(request_rec *r)
         }
         return DECLINED;
     }
-    if (dc->keys == NULL)
+    if (!tw_conf_has_secret(dc))
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0408",
                       apr_pstrcat(r->pool, tw_conf_why_protected(dc, r->pool),
                                   ", but no TwWebhookSecret applies here", NULL));
@@ -1348,20 +1066,22 @@ static int hook_fixups(request_rec *r)
         return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0115",
                       "subrequest into a protected location without a verified request");
     if (txn == NULL)   /* no header_parser run: a request httpd began itself */
-        txn = txn_begin(r);
+        txn = tw_txn_begin(r);
 
     first = (txn->state == TW_TXN_PENDING);
     started = apr_time_now();
     status = verify_body(r, dc, txn);
     if (first && txn->body_complete)   /* read to its end and compared */
-        tw_metrics_verification(r, dc, status == OK, tw_spool_length(txn->body),
+        tw_metrics_verification(r, status == OK, tw_spool_length(txn->body),
                                 apr_time_now() - started);
     if (status != OK || (status = apply_location_policy(r, dc, txn, first)) != OK
         || (status = record_in_inbox(r, dc, txn)) != OK)
         return status;
     view = view_get(r);
-    if (first)
-        tw_metrics_passed(r, dc, view->outcome);
+    /* Once per transaction; a delivery the inbox may hold is counted by the
+     * inbox once the app has answered (held, or verified). */
+    if (first && !tw_inbox_counts_outcome(r))
+        tw_metrics_count(r, view->outcome);
     export_env(r, view);
     set_view_notes(r, view);
     return DECLINED;   /* let the other fixups run */
@@ -1369,8 +1089,16 @@ static int hook_fixups(request_rec *r)
 
 /* ---- input filters above the handed-back body ------------------------------- */
 
-/* Kept from registration: the chain is searched by handle, not by name. */
-static ap_filter_rec_t *handback_filter_handle;
+/* Other modules' input filters known to keep bytes, by the handle their
+ * registration made (post_config; NULL for a module not loaded). */
+static ap_filter_rec_t *deflate_filter, *keep_body_filter, *kept_body_filter;
+
+static void find_known_input_filters(void)
+{
+    deflate_filter = ap_get_input_filter_handle("DEFLATE");
+    keep_body_filter = ap_get_input_filter_handle("KEEP_BODY");
+    kept_body_filter = ap_get_input_filter_handle("KEPT_BODY");
+}
 
 /*
  * 1 for an input filter known to hand the verified bytes on unchanged. An
@@ -1381,18 +1109,16 @@ static ap_filter_rec_t *handback_filter_handle;
  */
 static int keeps_bytes(request_rec *r, const ap_filter_t *f)
 {
-    const char *name = f->frec->name;
-
     /* mod_deflate inflates only a body whose Content-Encoding ends in
      * gzip; check_content_encoding refused those, so it passes the body
      * on untouched. Asked again here in case a later fixup (a
      * RequestHeader) put a coding back. */
-    if (strcasecmp(name, "DEFLATE") == 0)
+    if (f->frec == deflate_filter)
         return content_coding(r) == NULL;
     /* mod_request (KeptBodySize): KEEP_BODY keeps a copy of what passes
      * it for a later request, KEPT_BODY hands that copy back; neither
      * changes a byte. */
-    return strcasecmp(name, "KEEP_BODY") == 0 || strcasecmp(name, "KEPT_BODY") == 0;
+    return f->frec == keep_body_filter || f->frec == kept_body_filter;
 }
 
 /*
@@ -1407,7 +1133,7 @@ static const ap_filter_t *transforming_input_filter(request_rec *r)
     const ap_filter_t *f, *unknown = NULL;
 
     for (f = r->input_filters; f != NULL; f = f->next) {
-        if (f->frec == handback_filter_handle)
+        if (tw_body_is_handback(f))
             return unknown;
         if (unknown == NULL && !keeps_bytes(r, f))
             unknown = f;
@@ -1445,7 +1171,7 @@ static int refuse_transformed_body(request_rec *r, tw_txn_t *txn)
  */
 static int hook_handler(request_rec *r)
 {
-    tw_txn_t *txn = txn_get(r);
+    tw_txn_t *txn = tw_txn_get(r);
     const tw_view_t *view = txn != NULL ? view_find(r) : NULL;
     int status;
 
@@ -1458,53 +1184,29 @@ static int hook_handler(request_rec *r)
         return status;
     return DECLINED;
 }
-
-/* Records a reserved delivery as handled (2xx) or not, once. */
-static void settle_replay(request_rec *r, tw_txn_t *txn)
-{
-    tw_replay_claim_t *claim = txn->replay_claim;
-    request_rec *last = r;
-
-    if (claim == NULL)
-        return;
-    while (last->next != NULL)   /* the status of the last internal redirect */
-        last = last->next;
-    txn->replay_claim = NULL;
-    /* A "202 held" (TwWebhookInboxHold) is a failure kept for redelivery. */
-    tw_replay_settle(r, claim, ap_is_HTTP_SUCCESS(last->status) && !tw_inbox_held(r));
-}
-
-/* The first response bytes carry the final status: settle before they go. */
-static apr_status_t filter_settle(ap_filter_t *f, apr_bucket_brigade *bb)
-{
-    settle_replay(f->r, f->ctx);
-    ap_remove_output_filter(f);
-    return ap_pass_brigade(f->next, bb);
-}
-
 /* For a response that never passed the filter (the client went away). */
 static int hook_log_transaction(request_rec *r)
 {
-    tw_txn_t *txn = txn_get(r);
+    tw_txn_t *txn = tw_txn_get(r);
 
     if (txn != NULL)
-        settle_replay(r, txn);
+        tw_body_settle_replay(r, txn);
     return DECLINED;
 }
 
 
 static int hook_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
+    tw_config_pre_config();
     return tw_replay_pre_config(pconf, plog, ptemp);
 }
 
 static int hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s)
 {
-    int status = tw_counters_post_config(pconf, plog, ptemp, s);
+    int status = tw_metrics_post_config(pconf, plog, ptemp, s);
 
-    if (status == OK)
-        status = tw_metrics_post_config(pconf, plog, ptemp, s);
+    find_known_input_filters();   /* every module has registered its own */
     if (status == OK)
         status = tw_replay_post_config(pconf, plog, ptemp, s);
     if (status == OK && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
@@ -1532,12 +1234,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_fixups(hook_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(hook_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
-    handback_filter_handle = ap_register_input_filter(TW_HANDBACK_FILTER, filter_handback, NULL,
-                                                      AP_FTYPE_PROTOCOL);
-    ap_register_input_filter(TW_NO_BODY_FILTER, filter_no_body, NULL, AP_FTYPE_PROTOCOL);
-    /* Protocol level: survives internal redirects, sees error pages too. */
-    ap_register_output_filter(TW_SETTLE_FILTER, filter_settle, NULL, AP_FTYPE_PROTOCOL);
-    tw_counters_register_hooks();
+    tw_body_register_filters();
+    tw_status_register_hooks();
     tw_inbox_register_hooks();
     tw_metrics_register_hooks();
 }

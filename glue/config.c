@@ -1,11 +1,15 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
- * config.c - mod_twwebhook's configuration: the per-directory and
- * per-server records, how they merge, the directive handlers and the
- * command table, and the checks across sections that run at start-up and
- * in apachectl configtest (check_config). Every error names the directive:
+ * config.c - mod_twwebhook's configuration, the bottom of the glue: the
+ * per-directory and per-server records (opaque elsewhere: glue/config.h's
+ * getters), how they merge, every directive's handler (the replay cache's
+ * server-wide settings and TwWebhookInbox included) and the command table,
+ * and the checks across sections that run at start-up and in apachectl
+ * configtest (check_config). It calls nothing of the glue above it; the
+ * replay cache's memcached/redis client (glue/replay_net.c, which knows no
+ * configuration) is made here so that a bad address fails with file:line. Every error names the directive:
  * httpd adds the file and line to a handler's; check_config's lines carry
- * the "file:line" each handler noted (tw_conf_note_directive). Fail closed:
+ * the "file:line" each handler noted (note_directive). Fail closed:
  * a section that sets a TwWebhook* directive where no secret can apply, or
  * a directive without the one it needs, is an error; modes that expose a
  * secret file or the inbox are a warning.
@@ -23,9 +27,75 @@
 #include "apr_hash.h"
 #include "apr_lib.h"
 
-#include "glue/glue.h"
+#include "ap_provider.h"
+#include "ap_socache.h"
+
+#include "glue/config.h"
 
 APLOG_USE_MODULE(twwebhook);
+
+/* ---- the records (opaque outside this file: read through the getters) ---- */
+
+#define TW_UNSET (-1)
+
+/* A TwWebhookSecret file:, kept so check_config can look at its mode. */
+typedef struct {
+    const char *path;          /* absolute */
+    const char *at;            /* "file:line" of the directive */
+} tw_secret_file_t;
+
+struct tw_dir_conf {
+    /* The first TwWebhook* directive of this record but "TwWebhook Off":
+     * check_config refuses a section that sets one where no secret can
+     * apply. Not merged: only a section's own record is looked at. */
+    const char *set_at;        /* "file:line" */
+    const char *set_name;      /* the directive's name */
+    const char *set_section;   /* the section it sits in, as written: "<Location /h>" */
+    /* "Directive (file:line)" of the innermost section that set a
+     * TwWebhook* directive but "TwWebhook Off". Merged: such a section is
+     * protected, and fails closed where no secret applies at run time. */
+    const char *section_setting;
+    int enabled;               /* TwWebhook: TW_UNSET, 0 or 1 */
+    const char *enabled_at;    /* "file:line" of a TwWebhook On, for check_config */
+    apr_array_header_t *keys;  /* TwWebhookSecret: const tw_key_t *; NULL inherits */
+    apr_array_header_t *secret_files;  /* tw_secret_file_t of this record's keys */
+    apr_array_header_t *keys_whsec;  /* the same, whsec_-decoded (or NULL entries) */
+    const tw_profile_t *profile;     /* TwWebhookProfile; NULL inherits */
+    apr_int64_t tolerance;           /* TwWebhookTimestampTolerance; TW_UNSET inherits */
+    const char *tolerance_at;        /* "file:line", for check_config */
+    const char *keys_scope;    /* the section that listed them (replay scope) */
+    apr_off_t max_body;        /* TwWebhookMaxBodySize; TW_UNSET inherits */
+    apr_off_t spool_memory;    /* TwWebhookSpoolMemoryLimit; TW_UNSET inherits */
+    const char *signature_header;  /* TwWebhookSignatureHeader; NULL inherits */
+    const char *event_header;      /* TwWebhookEventHeader; NULL inherits */
+    const char *delivery_header;   /* TwWebhookDeliveryHeader; NULL inherits */
+    apr_array_header_t *events;    /* TwWebhookEvents: const char *; NULL inherits */
+    const char *events_at;         /* "file:line" of the first, for check_config */
+    apr_array_header_t *exports;   /* TwWebhookExportJSON: tw_export_t; NULL inherits */
+    int require_json;              /* TwWebhookRequireJSON: TW_UNSET, 0 or 1 */
+    const char *inbox_dir;         /* TwWebhookInbox, absolute; NULL inherits */
+    const char *inbox_at;          /* "file:line" of it, for check_config */
+    int inbox_hold;                /* TwWebhookInboxHold: TW_UNSET, 0 or 1 */
+    const char *inbox_hold_at;     /* "file:line" of it, for check_config */
+};
+
+struct tw_srv_conf {
+    const char *spool_dir;     /* TwWebhookSpoolDir; NULL: apr_temp_dir_get() */
+};
+
+/* Every directive handler but TwWebhook Off's calls it: notes the
+ * directive being handled as the record's first (set_at), and returns its
+ * "file:line" for check_config's lines. */
+static const char *note_directive(cmd_parms *cmd, tw_dir_conf_t *dc);
+
+#define TW_REPLAY_DEFAULT_WINDOW apr_time_from_sec(3600)
+#define TW_REPLAY_DEFAULT_LEASE  apr_time_from_sec(30)
+#define TW_REPLAY_DEFAULT_TIMEOUT apr_time_from_sec(2)
+#define TW_REPLAY_MAX_LEASE      3600     /* seconds */
+#define TW_REPLAY_MAX_TIMEOUT    60       /* seconds */
+
+/* Server-wide: the directives fill it, tw_config_pre_config resets it. */
+static tw_replay_conf_t replay_conf;
 
 #define TW_DEFAULT_MAX_BODY   ((apr_off_t)1024 * 1024)  /* 1 MiB */
 /* Of each body, what stays in memory; the rest goes to TwWebhookSpoolDir.
@@ -61,7 +131,8 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
      * inherited list rather than extending it: what an operator reads in
      * one section is exactly what applies there. The key list pointer is
      * shared, not copied, so a later request of the transaction can tell
-     * whether it is protected by the same list (reverify_request). */
+     * whether it is protected by the same list (verified_alike in
+     * mod_twwebhook.c). */
     /* set_at, set_name, set_section: a section's own, never merged */
     MERGE_PTR(section_setting);
     MERGE_VAL(enabled);
@@ -179,6 +250,61 @@ const char *tw_conf_delivery_header(const tw_dir_conf_t *dc)
     return tw_conf_delivery_source(dc, &field) == TW_SOURCE_HEADER ? field : NULL;
 }
 
+
+int tw_conf_requires_json(const tw_dir_conf_t *dc)
+{
+    return dc->require_json == 1;
+}
+
+const apr_array_header_t *tw_conf_exports(const tw_dir_conf_t *dc)
+{
+    return dc->exports;
+}
+
+const apr_array_header_t *tw_conf_events(const tw_dir_conf_t *dc)
+{
+    return dc->events;
+}
+
+int tw_conf_has_secret(const tw_dir_conf_t *dc)
+{
+    return dc != NULL && dc->keys != NULL;
+}
+
+/* The key list pointer is shared by every record that inherits it (see
+ * tw_merge_dir_conf): it names the section that listed the keys. */
+const void *tw_conf_scope_id(const tw_dir_conf_t *dc)
+{
+    return dc != NULL ? dc->keys : NULL;
+}
+
+const char *tw_conf_scope_name(const tw_dir_conf_t *dc)
+{
+    return dc != NULL && dc->keys_scope != NULL ? dc->keys_scope : "";
+}
+
+const char *tw_conf_inbox_dir(const tw_dir_conf_t *dc)
+{
+    return dc != NULL ? dc->inbox_dir : NULL;
+}
+
+const char *tw_conf_inbox_at(const tw_dir_conf_t *dc)
+{
+    return dc != NULL ? dc->inbox_at : NULL;
+}
+
+int tw_conf_inbox_hold(const tw_dir_conf_t *dc)
+{
+    return dc != NULL && dc->inbox_hold == 1;
+}
+
+const char *tw_conf_spool_dir(const server_rec *s)
+{
+    const tw_srv_conf_t *sc = ap_get_module_config(s->module_config, &twwebhook_module);
+
+    return sc->spool_dir;
+}
+
 /*
  * The keys for this section's profile: each secret keyed as the profile
  * forms keys (the raw bytes, or whsec_ decoded). NULL when a secret has no
@@ -248,7 +374,7 @@ static const char *section_as_written(cmd_parms *cmd)
     return NULL;
 }
 
-const char *tw_conf_note_directive(cmd_parms *cmd, tw_dir_conf_t *dc)
+static const char *note_directive(cmd_parms *cmd, tw_dir_conf_t *dc)
 {
     const char *at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
                                   cmd->directive->line_num);
@@ -376,7 +502,7 @@ static void note_secret_file(cmd_parms *cmd, tw_dir_conf_t *dc, const char *path
         dc->secret_files = apr_array_make(cmd->pool, 2, sizeof(tw_secret_file_t));
     f = apr_array_push(dc->secret_files);
     f->path = apr_pstrdup(cmd->pool, path);
-    f->at = tw_conf_note_directive(cmd, dc);
+    f->at = note_directive(cmd, dc);
 }
 
 /*
@@ -397,7 +523,7 @@ static const char *cmd_secret(cmd_parms *cmd, void *dcv, const char *args)
     if (*arg == '\0')
         return apr_psprintf(cmd->pool, "%s: empty token (a webhook token has at least "
                             "one character)", cmd->cmd->name);
-    tw_conf_note_directive(cmd, dc);
+    note_directive(cmd, dc);
     if (strncmp(arg, "file:", 5) != 0)
         return add_key(cmd, dc, arg, strlen(arg), "given inline");
 
@@ -422,7 +548,7 @@ static const char *cmd_enable(cmd_parms *cmd, void *dcv, int on)
     tw_dir_conf_t *dc = dcv;
 
     dc->enabled = on ? 1 : 0;
-    dc->enabled_at = on ? tw_conf_note_directive(cmd, dc) : NULL;
+    dc->enabled_at = on ? note_directive(cmd, dc) : NULL;
     return NULL;
 }
 
@@ -445,7 +571,7 @@ static const char *cmd_profile(cmd_parms *cmd, void *dcv, const char *arg)
     const tw_profile_t *p = tw_profile_find(arg);
     const char *bad;
 
-    tw_conf_note_directive(cmd, dc);
+    note_directive(cmd, dc);
     if (p == NULL)
         return apr_psprintf(cmd->pool, "%s: unknown profile '%s' (known: %s)",
                             cmd->cmd->name, arg, profile_names(cmd->temp_pool));
@@ -469,7 +595,7 @@ static const char *cmd_tolerance(cmd_parms *cmd, void *dcv, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number of seconds from 1 to %d",
                             cmd->cmd->name, arg, TW_TOLERANCE_MAX);
     dc->tolerance = secs;
-    dc->tolerance_at = tw_conf_note_directive(cmd, dc);
+    dc->tolerance_at = note_directive(cmd, dc);
     return NULL;
 }
 
@@ -492,7 +618,7 @@ static const char *cmd_max_body(cmd_parms *cmd, void *dcv, const char *arg)
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not a positive whole number of bytes",
                             cmd->cmd->name, arg);
-    tw_conf_note_directive(cmd, dc);
+    note_directive(cmd, dc);
     dc->max_body = size;
     return NULL;
 }
@@ -507,7 +633,7 @@ static const char *cmd_spool_memory(cmd_parms *cmd, void *dcv, const char *arg)
         return apr_psprintf(cmd->pool,
                             "%s: '%s' is not a whole number of bytes from 0 to %" APR_OFF_T_FMT,
                             cmd->cmd->name, arg, TW_SPOOL_MEMORY_MAX);
-    tw_conf_note_directive(cmd, dc);
+    note_directive(cmd, dc);
     dc->spool_memory = size;
     return NULL;
 }
@@ -549,7 +675,7 @@ static const char *cmd_header_name(cmd_parms *cmd, void *dcv, const char *arg)
     if (!is_header_name(arg))
         return apr_psprintf(cmd->pool, "%s: '%s' is not a header field name",
                             cmd->cmd->name, arg);
-    tw_conf_note_directive(cmd, dc);
+    note_directive(cmd, dc);
     *field = arg;
     return NULL;
 }
@@ -565,7 +691,7 @@ static const char *cmd_events(cmd_parms *cmd, void *dcv, const char *arg)
                             cmd->cmd->name, arg, TW_EVENT_SYNTAX, TW_EVENT_MAX);
     if (dc->events == NULL) {
         dc->events = apr_array_make(cmd->pool, 4, sizeof(const char *));
-        dc->events_at = tw_conf_note_directive(cmd, dc);
+        dc->events_at = note_directive(cmd, dc);
     }
     APR_ARRAY_PUSH(dc->events, const char *) = arg;
     return NULL;
@@ -600,7 +726,7 @@ static const char *cmd_export_json(cmd_parms *cmd, void *dcv, const char *pointe
                             "([A-Z0-9_], not starting with a digit, at most %d characters, "
                             "not %s)", cmd->cmd->name, name, TW_ENV_NAME_MAX,
                             reserved_env_names_text(cmd->pool));
-    tw_conf_note_directive(cmd, dc);
+    note_directive(cmd, dc);
     if (dc->exports == NULL)
         dc->exports = apr_array_make(cmd->pool, 4, sizeof(tw_export_t));
     export = apr_array_push(dc->exports);
@@ -614,7 +740,7 @@ static const char *cmd_require_json(cmd_parms *cmd, void *dcv, int on)
 {
     tw_dir_conf_t *dc = dcv;
 
-    tw_conf_note_directive(cmd, dc);
+    note_directive(cmd, dc);
     dc->require_json = on;
     return NULL;
 }
@@ -625,7 +751,145 @@ static const char *cmd_inbox_hold(cmd_parms *cmd, void *dcv, int on)
     tw_dir_conf_t *dc = dcv;
 
     dc->inbox_hold = on;
-    dc->inbox_hold_at = tw_conf_note_directive(cmd, dc);
+    dc->inbox_hold_at = note_directive(cmd, dc);
+    return NULL;
+}
+
+/* TwWebhookInbox <directory>: checked in check_config, once User is known
+ * (glue/inbox.c's tw_inbox_check_config). */
+static const char *cmd_inbox(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tw_dir_conf_t *dc = dcv;
+    const char *dir = ap_server_root_relative(cmd->pool, arg);
+
+    if (dir == NULL || *arg == '\0')
+        return apr_psprintf(cmd->pool, "%s: invalid directory path '%s'", cmd->cmd->name, arg);
+    dc->inbox_dir = dir;
+    dc->inbox_at = note_directive(cmd, dc);
+    return NULL;
+}
+
+/* ---- the replay cache's directives (server-wide; used by replay_cache.c) -- */
+
+void tw_config_pre_config(void)
+{
+    memset(&replay_conf, 0, sizeof(replay_conf));
+    replay_conf.window = TW_REPLAY_DEFAULT_WINDOW;
+    replay_conf.lease = TW_REPLAY_DEFAULT_LEASE;
+    replay_conf.timeout = TW_REPLAY_DEFAULT_TIMEOUT;
+    replay_conf.fail_open = 1;
+}
+
+const tw_replay_conf_t *tw_conf_replay(void)
+{
+    return &replay_conf;
+}
+
+/* "Directive (file:line)", for the check_config lines about tuning. */
+static const char *tuning_directive(cmd_parms *cmd)
+{
+    return apr_psprintf(cmd->pool, "%s (%s:%d)", cmd->cmd->name, cmd->directive->filename,
+                        cmd->directive->line_num);
+}
+
+/* TwWebhookReplayCache <provider>[:<args>] */
+static const char *cmd_replay_cache(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *sep, *name, *args = NULL;
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *probe = NULL;
+
+    if (err != NULL)
+        return err;
+    sep = ap_strchr_c(arg, ':');
+    name = sep ? apr_pstrmemdup(cmd->pool, arg, (apr_size_t)(sep - arg)) : apr_pstrdup(cmd->pool, arg);
+    if (sep != NULL)
+        args = apr_pstrdup(cmd->pool, sep + 1);
+    replay_conf.spec = apr_pstrdup(cmd->pool, arg);
+    replay_conf.engine = name;
+    replay_conf.engine_args = args;
+    replay_conf.net = NULL;
+    if (strcmp(name, "memcache") == 0 || strcmp(name, "redis") == 0) {
+        err = tw_net_create(&replay_conf.net, name, args, cmd->pool);
+        return err ? apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err) : NULL;
+    }
+    provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
+    if (provider == NULL)
+        return apr_psprintf(cmd->pool,
+                            "%s: unknown cache provider '%s' (is mod_socache_%s loaded?)",
+                            cmd->cmd->name, name, name);
+    /* Only to check the arguments here, where the message gets the file and
+     * line: the instance that serves is made (or kept) in post_config. */
+    err = provider->create(&probe, args, cmd->temp_pool, cmd->temp_pool);
+    if (err != NULL)
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    return NULL;
+}
+
+/* A whole number of seconds from min to max, else the directive's error. */
+static const char *parse_seconds(cmd_parms *cmd, const char *arg, apr_off_t min,
+                                 apr_off_t max, apr_interval_time_t *out)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_off_t secs;
+    char *end;
+
+    if (err != NULL)
+        return err;
+    if (apr_strtoff(&secs, arg, &end, 10) != APR_SUCCESS || end == arg || *end != '\0'
+        || secs < min || secs > max)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds from %"
+                            APR_OFF_T_FMT " to %" APR_OFF_T_FMT, cmd->cmd->name, arg, min, max);
+    *out = apr_time_from_sec(secs);
+    replay_conf.tuned_by = tuning_directive(cmd);
+    return NULL;
+}
+
+/* TwWebhookReplayWindow <seconds>: 1 to 30 days */
+static const char *cmd_replay_window(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return parse_seconds(cmd, arg, 1, 30L * 24 * 3600, &replay_conf.window);
+}
+
+/* TwWebhookReplayCacheFailure open|closed */
+static const char *cmd_replay_failure(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err != NULL)
+        return err;
+    if (strcasecmp(arg, "open") == 0)
+        replay_conf.fail_open = 1;
+    else if (strcasecmp(arg, "closed") == 0)
+        replay_conf.fail_open = 0;
+    else
+        return apr_psprintf(cmd->pool, "%s: '%s' is neither 'open' nor 'closed'",
+                            cmd->cmd->name, arg);
+    replay_conf.tuned_by = tuning_directive(cmd);
+    return NULL;
+}
+
+/* TwWebhookReplayLease <seconds> */
+static const char *cmd_replay_lease(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    return parse_seconds(cmd, arg, 3, TW_REPLAY_MAX_LEASE, &replay_conf.lease);
+}
+
+/* TwWebhookReplayCacheTimeout <seconds>[ms] */
+static const char *cmd_replay_timeout(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_interval_time_t timeout;
+
+    if (err != NULL)
+        return err;
+    if (ap_timeout_parameter_parse(arg, &timeout, "s") != APR_SUCCESS
+        || timeout < apr_time_from_msec(10) || timeout > apr_time_from_sec(TW_REPLAY_MAX_TIMEOUT))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a time from 10ms to %d (seconds, "
+                            "or with ms)", cmd->cmd->name, arg, TW_REPLAY_MAX_TIMEOUT);
+    replay_conf.timeout = timeout;
+    replay_conf.tuned_by = tuning_directive(cmd);
     return NULL;
 }
 
@@ -667,24 +931,24 @@ const command_rec tw_cmds[] = {
                   "a JSON pointer into the verified body and the variable to export it as"),
     AP_INIT_FLAG("TwWebhookRequireJSON", cmd_require_json, NULL, RSRC_CONF | ACCESS_CONF,
                  "On to answer 400 to a verified body that is not one JSON document"),
-    AP_INIT_TAKE1("TwWebhookInbox", tw_inbox_cmd_dir, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("TwWebhookInbox", cmd_inbox, NULL, RSRC_CONF | ACCESS_CONF,
                   "directory where every verified delivery is kept until the app "
                   "answered 2xx (relative to ServerRoot)"),
     AP_INIT_FLAG("TwWebhookInboxHold", cmd_inbox_hold, NULL, RSRC_CONF | ACCESS_CONF,
                  "On to answer 202 and hold the delivery when the app fails with 5xx "
                  "or cannot be reached (default Off: the sender sees the failure)"),
-    AP_INIT_TAKE1("TwWebhookReplayCache", tw_replay_cmd_cache, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TwWebhookReplayCache", cmd_replay_cache, NULL, RSRC_CONF,
                   "socache provider[:arguments] remembering handled deliveries "
                   "(server-wide), e.g. shmcb, memcache:host:port, redis:host:port"),
-    AP_INIT_TAKE1("TwWebhookReplayWindow", tw_replay_cmd_window, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TwWebhookReplayWindow", cmd_replay_window, NULL, RSRC_CONF,
                   "seconds a handled delivery is remembered (default 3600)"),
-    AP_INIT_TAKE1("TwWebhookReplayCacheFailure", tw_replay_cmd_failure, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TwWebhookReplayCacheFailure", cmd_replay_failure, NULL, RSRC_CONF,
                   "open (deliver) or closed (answer 503) when the replay cache fails "
                   "(default open)"),
-    AP_INIT_TAKE1("TwWebhookReplayLease", tw_replay_cmd_lease, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TwWebhookReplayLease", cmd_replay_lease, NULL, RSRC_CONF,
                   "seconds a claim outlives a holder that stopped renewing it "
                   "(default 30)"),
-    AP_INIT_TAKE1("TwWebhookReplayCacheTimeout", tw_replay_cmd_timeout, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TwWebhookReplayCacheTimeout", cmd_replay_timeout, NULL, RSRC_CONF,
                   "longest time one replay cache operation may take, e.g. 2 or 500ms "
                   "(default 2)"),
     {NULL}
@@ -872,14 +1136,14 @@ static int check_tolerance(server_rec *s, const tw_dir_conf_t *server_dc,
                      tw_conf_profile(dc)->name);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (timestamped && tw_replay_configured()
-        && apr_time_sec(tw_replay_window()) < tw_conf_tolerance(dc)) {
+    if (timestamped && replay_conf.spec != NULL
+        && apr_time_sec(replay_conf.window) < tw_conf_tolerance(dc)) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
                      "TWW0804: %s: TwWebhookReplayWindow (%" APR_TIME_T_FMT " s) is shorter "
                      "than TwWebhookTimestampTolerance (%" APR_INT64_T_FMT " s): a delivery "
                      "could be replayed once the cache forgot it and before its timestamp "
                      "expired", dc->tolerance_at ? dc->tolerance_at : "the default tolerance",
-                     apr_time_sec(tw_replay_window()), tw_conf_tolerance(dc));
+                     apr_time_sec(replay_conf.window), tw_conf_tolerance(dc));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;

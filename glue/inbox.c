@@ -40,20 +40,23 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "glue.h"
+#include "glue/glue.h"
+#include "glue/config.h"
+#include "glue/inbox.h"
+#include "glue/metrics.h"
 
 APLOG_USE_MODULE(twwebhook);
 
 #define TW_INBOX_FILTER     "TWWEBHOOK_INBOX"
 #define TW_INBOX_TXN_KEY    "twwebhook-inbox"
 #define TW_INBOX_HELD_BODY  "accepted: held for redelivery\n"
-#define TW_NOTE_OUTCOME     "twwebhook-outcome"   /* as in mod_twwebhook.c */
 
 typedef struct {
     const char *dir;
     char id[TW_INBOX_ID_LEN + 1];
     const char *delivery;     /* for log lines; plain, checked by the glue */
     int hold;                 /* TwWebhookInboxHold On where it was recorded */
+    request_rec *recorded_by; /* counts the outcome under its scope (hold) */
     int seen;                 /* a response passed the filter */
     int status;               /* the app's status, as the filter last saw it */
     int held;                 /* the response was turned into 202 */
@@ -73,24 +76,11 @@ static tw_inbox_txn_t *inbox_txn(request_rec *r)
     return it;
 }
 
-/* ---- configuration ------------------------------------------------------- */
-
-/* TwWebhookInbox <directory>: checked in check_config, once User is known. */
-const char *tw_inbox_cmd_dir(cmd_parms *cmd, void *dcv, const char *arg)
-{
-    tw_dir_conf_t *dc = dcv;
-    const char *dir = ap_server_root_relative(cmd->pool, arg);
-
-    if (dir == NULL || *arg == '\0')
-        return apr_psprintf(cmd->pool, "%s: invalid directory path '%s'", cmd->cmd->name, arg);
-    dc->inbox_dir = dir;
-    dc->inbox_at = tw_conf_note_directive(cmd, dc);
-    return NULL;
-}
+/* ---- configuration (the directives: glue/config.c) ---------------------- */
 
 int tw_inbox_configured(const tw_dir_conf_t *dc)
 {
-    return dc != NULL && dc->inbox_dir != NULL;
+    return tw_conf_inbox_dir(dc) != NULL;
 }
 
 /* The user and group the children run as: User/Group when started as
@@ -130,35 +120,37 @@ static void warn_inbox_mode(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_
                             const struct stat *st, const char *user)
 {
     if ((st->st_mode & (S_IRWXG | S_IRWXO)) == 0
-        || !tw_config_first_warning(ptemp, apr_pstrcat(ptemp, "inbox ", dc->inbox_at, NULL)))
+        || !tw_config_first_warning(ptemp, apr_pstrcat(ptemp, "inbox ", tw_conf_inbox_at(dc),
+                                                        NULL)))
         return;
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                  "TWW0811: %s: TwWebhookInbox %s has mode %04o: group or others can reach "
-                 "the deliveries kept there; make it 0700, owned by %s", dc->inbox_at,
-                 dc->inbox_dir, (unsigned)(st->st_mode & 07777), user);
+                 "the deliveries kept there; make it 0700, owned by %s", tw_conf_inbox_at(dc),
+                 tw_conf_inbox_dir(dc), (unsigned)(st->st_mode & 07777), user);
 }
 
 static int check_inbox_dir(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_t *dc)
 {
+    const char *dir = tw_conf_inbox_dir(dc), *at = tw_conf_inbox_at(dc);
     uid_t uid;
     gid_t gid;
     const char *user;
     struct stat st;
 
-    if (dc == NULL || dc->inbox_dir == NULL)
+    if (dir == NULL)
         return OK;
     server_user(&uid, &gid, &user);
-    if (stat(dc->inbox_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
                      "TWW0805: %s: TwWebhookInbox %s is not an existing directory",
-                     dc->inbox_at, dc->inbox_dir);
+                     at, dir);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!writable_by(&st, uid, gid)) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
                      "TWW0806: %s: TwWebhookInbox %s is not writable by %s (uid %ld, gid %ld): "
                      "make that user its owner with mode 0700",
-                     dc->inbox_at, dc->inbox_dir, user, (long)uid, (long)gid);
+                     at, dir, user, (long)uid, (long)gid);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     warn_inbox_mode(ptemp, s, dc, &st, user);
@@ -259,14 +251,15 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
     }
     if (!tw_inbox_path_is_storable(e.path))
         return APR_EINVAL;
-    rv = tw_inbox_put(dc->inbox_dir, &e, read_spool, body, r->pool);
+    rv = tw_inbox_put(tw_conf_inbox_dir(dc), &e, read_spool, body, r->pool);
     if (rv != APR_SUCCESS)
         return rv;
 
     it = apr_pcalloc(top->pool, sizeof(*it));
-    it->dir = dc->inbox_dir;
+    it->dir = tw_conf_inbox_dir(dc);
     memcpy(it->id, e.id, sizeof(it->id));
-    it->hold = (dc->inbox_hold == 1);
+    it->hold = tw_conf_inbox_hold(dc);
+    it->recorded_by = r;      /* on the top request's pool, as it is */
     /* the delivery id when it is a header (a body field is in the body) */
     it->delivery = tw_conf_delivery_header(dc) != NULL
                    ? apr_table_get(r->headers_in, tw_conf_delivery_header(dc)) : NULL;
@@ -277,6 +270,13 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                   "TWW0208: recorded in the inbox as %s (%" APR_OFF_T_FMT " bytes, delivery %s)",
                   it->id, e.body_length, it->delivery ? it->delivery : "-");
     return APR_SUCCESS;
+}
+
+int tw_inbox_counts_outcome(request_rec *r)
+{
+    const tw_inbox_txn_t *it = inbox_txn(r);
+
+    return it != NULL && it->hold;
 }
 
 int tw_inbox_held(request_rec *r)
@@ -306,7 +306,7 @@ static void hold_response(request_rec *r, tw_inbox_txn_t *it)
     r->content_languages = NULL;
     ap_set_content_type(r, "text/plain; charset=utf-8");
     ap_set_content_length(r, (apr_off_t)strlen(TW_INBOX_HELD_BODY));
-    apr_table_setn(r->notes, TW_NOTE_OUTCOME, "held");
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, tw_outcome_name(TW_OUTCOME_HELD));
 }
 
 static apr_status_t filter_inbox(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -344,12 +344,15 @@ static apr_status_t filter_inbox(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* Kept from registration: the chain is searched by handle, not by name. */
+static ap_filter_rec_t *inbox_filter;
+
 static int has_filter(request_rec *r)
 {
     ap_filter_t *f;
 
     for (f = r->output_filters; f != NULL && f != r->proto_output_filters; f = f->next)
-        if (f->r == r && f->frec->filter_func.out_func == filter_inbox)
+        if (f->r == r && f->frec == inbox_filter)
             return 1;
     return 0;
 }
@@ -365,7 +368,7 @@ static void hook_insert_filter(request_rec *r)
         return;
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ctx->it = it;
-    ap_add_output_filter(TW_INBOX_FILTER, ctx, r, r->connection);
+    ap_add_output_filter_handle(inbox_filter, ctx, r, r->connection);
 }
 
 /*
@@ -382,6 +385,10 @@ static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status)
     if (it->settled)
         return;
     it->settled = 1;
+    /* Once the app has answered, with TwWebhookInboxHold On: held (a 5xx
+     * turned into 202) or handed to the app. */
+    if (it->hold)
+        tw_metrics_count(it->recorded_by, it->held ? TW_OUTCOME_HELD : TW_OUTCOME_VERIFIED);
     if (ap_is_HTTP_SUCCESS(status) && !it->held) {
         rv = tw_inbox_remove(it->dir, it->id, r->pool);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv))
@@ -423,7 +430,8 @@ void tw_inbox_register_hooks(void)
     /* A content filter: after ap_send_error_response has reset the chain to
      * the protocol filters, one added by insert_error_filter sits in front
      * of them, before HTTP_HEADER sends the status. */
-    ap_register_output_filter(TW_INBOX_FILTER, filter_inbox, NULL, AP_FTYPE_CONTENT_SET);
+    inbox_filter = ap_register_output_filter(TW_INBOX_FILTER, filter_inbox, NULL,
+                                             AP_FTYPE_CONTENT_SET);
     ap_hook_insert_filter(hook_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(hook_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);

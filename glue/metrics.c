@@ -1,11 +1,12 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
- * metrics.c - the delivery counters and the verification-time histogram
- * in Prometheus' text exposition format (0.0.4), served by
- * "SetHandler twwebhook-metrics", per (virtual) server and protected
- * scope (the section whose TwWebhookSecret applies).
+ * metrics.c - the one table of outcomes, counters and the
+ * verification-time histogram, per (virtual) server and protected scope
+ * (the section whose TwWebhookSecret applies), served in Prometheus' text
+ * exposition format (0.0.4) by "SetHandler twwebhook-metrics", and summed
+ * for server-status (glue/status.c reads tw_metrics_totals).
  *
- * Like counters.c, everything lives in one anonymous shared memory segment
+ * Everything lives in one anonymous shared memory segment
  * that the parent creates and every child inherits at fork: per-process
  * numbers would show whichever child answered the scrape. Each scope gets
  * a slot in post_config. Which label pair owns which slot is remembered on
@@ -31,7 +32,9 @@
 #include "apr_shm.h"
 #include "apr_strings.h"
 
-#include "glue.h"
+#include "glue/glue.h"
+#include "glue/config.h"
+#include "glue/metrics.h"
 
 APLOG_USE_MODULE(twwebhook);
 
@@ -41,24 +44,49 @@ APLOG_USE_MODULE(twwebhook);
 #define TW_NO_SCOPE         "-"         /* location label without a slot */
 #define TW_SERVER_SCOPE     "(server)"  /* a secret set for a whole server */
 
-/* Every final outcome a request can have here, as the twwebhook-outcome
- * note spells it (the "outcome" label). */
-typedef enum {
-    TW_OUT_VERIFIED, TW_OUT_DUPLICATE, TW_OUT_IGNORED,
-    TW_OUT_400, TW_OUT_401, TW_OUT_405, TW_OUT_408, TW_OUT_409, TW_OUT_413,
-    TW_OUT_OTHER_4XX, TW_OUT_500, TW_OUT_503, TW_OUT_OTHER,
-    TW_OUT_MAX
-} tw_outcome_t;
-
-static const char *const outcome_names[TW_OUT_MAX] = {
-    [TW_OUT_VERIFIED] = "verified",       [TW_OUT_DUPLICATE] = "duplicate",
-    [TW_OUT_IGNORED] = "ignored",         [TW_OUT_400] = "rejected-400",
-    [TW_OUT_401] = "rejected-401",        [TW_OUT_405] = "rejected-405",
-    [TW_OUT_408] = "rejected-408",        [TW_OUT_409] = "rejected-409",
-    [TW_OUT_413] = "rejected-413",        [TW_OUT_OTHER_4XX] = "rejected-4xx",
-    [TW_OUT_500] = "rejected-500",        [TW_OUT_503] = "rejected-503",
-    [TW_OUT_OTHER] = "rejected-other",
+/* The "outcome" label values (and the notes, but for rejections). */
+static const char *const outcome_names[TW_OUTCOME_MAX] = {
+    [TW_OUTCOME_VERIFIED] = "verified",         [TW_OUTCOME_DUPLICATE] = "duplicate",
+    [TW_OUTCOME_IGNORED] = "ignored",           [TW_OUTCOME_HELD] = "held",
+    [TW_OUTCOME_QUEUED] = "queued",             [TW_OUTCOME_DEAD] = "dead",
+    [TW_OUTCOME_REJECTED_400] = "rejected-400", [TW_OUTCOME_REJECTED_401] = "rejected-401",
+    [TW_OUTCOME_REJECTED_405] = "rejected-405", [TW_OUTCOME_REJECTED_408] = "rejected-408",
+    [TW_OUTCOME_REJECTED_409] = "rejected-409", [TW_OUTCOME_REJECTED_413] = "rejected-413",
+    [TW_OUTCOME_REJECTED_4XX] = "rejected-4xx", [TW_OUTCOME_REJECTED_500] = "rejected-500",
+    [TW_OUTCOME_REJECTED_503] = "rejected-503", [TW_OUTCOME_REJECTED_5XX] = "rejected-5xx",
+    [TW_OUTCOME_REJECTED_OTHER] = "rejected-other",
 };
+
+/* Declared for the coming queue, not produced yet: not exposed, so that no
+ * series promises what nothing counts. */
+static int outcome_exposed(tw_outcome_t o)
+{
+    return o != TW_OUTCOME_QUEUED && o != TW_OUTCOME_DEAD;
+}
+
+const char *tw_outcome_name(tw_outcome_t outcome)
+{
+    return outcome < TW_OUTCOME_MAX ? outcome_names[outcome] : "-";
+}
+
+tw_outcome_t tw_outcome_of_status(int status)
+{
+    switch (status) {
+    case HTTP_BAD_REQUEST:              return TW_OUTCOME_REJECTED_400;
+    case HTTP_UNAUTHORIZED:             return TW_OUTCOME_REJECTED_401;
+    case HTTP_METHOD_NOT_ALLOWED:       return TW_OUTCOME_REJECTED_405;
+    case HTTP_REQUEST_TIME_OUT:         return TW_OUTCOME_REJECTED_408;
+    case HTTP_CONFLICT:                 return TW_OUTCOME_REJECTED_409;
+    case HTTP_REQUEST_ENTITY_TOO_LARGE: return TW_OUTCOME_REJECTED_413;
+    case HTTP_INTERNAL_SERVER_ERROR:    return TW_OUTCOME_REJECTED_500;
+    case HTTP_SERVICE_UNAVAILABLE:      return TW_OUTCOME_REJECTED_503;
+    default:
+        if (ap_is_HTTP_CLIENT_ERROR(status))
+            return TW_OUTCOME_REJECTED_4XX;
+        return ap_is_HTTP_SERVER_ERROR(status) ? TW_OUTCOME_REJECTED_5XX
+                                               : TW_OUTCOME_REJECTED_OTHER;
+    }
+}
 
 /* Upper bounds of the histogram's buckets, in microseconds, and as the
  * "le" label says them; the last bucket (+Inf) is implied. */
@@ -75,8 +103,9 @@ static const struct {
 
 /* One scope's numbers; only ever touched with apr_atomic_*64. */
 typedef struct {
-    apr_uint64_t requests[TW_OUT_MAX];
-    apr_uint64_t verified_bytes;
+    apr_uint64_t requests[TW_OUTCOME_MAX];
+    apr_uint64_t matched;           /* bodies whose signature matched */
+    apr_uint64_t verified_bytes;    /* ... and their bytes */
     apr_uint64_t replay_hits, replay_misses, replay_errors;
     apr_uint64_t bucket[TW_NBUCKETS + 1];   /* not cumulative; last: +Inf */
     apr_uint64_t sum_usec;
@@ -112,7 +141,8 @@ static int scopes_found;
 
 /* ---- counting --------------------------------------------------------------- */
 
-static tw_slot_t *slot_for(request_rec *r, const tw_dir_conf_t *dc)
+/* r's row: its scope's, else its server's "-" row. */
+static tw_slot_t *slot_for(request_rec *r)
 {
     tw_slot_key_t key;
     const int *slot;
@@ -121,7 +151,7 @@ static tw_slot_t *slot_for(request_rec *r, const tw_dir_conf_t *dc)
         return NULL;
     memset(&key, 0, sizeof(key));
     key.s = r->server;
-    key.keys = dc != NULL ? dc->keys : NULL;
+    key.keys = tw_conf_scope_id(tw_conf_of(r));
     slot = apr_hash_get(slot_of_scope, &key, sizeof(key));
     if (slot == NULL && key.keys != NULL) {
         key.keys = NULL;
@@ -130,55 +160,28 @@ static tw_slot_t *slot_for(request_rec *r, const tw_dir_conf_t *dc)
     return slot != NULL ? &store->slots[*slot] : NULL;
 }
 
-static tw_outcome_t outcome_of_status(int status)
+void tw_metrics_count(request_rec *r, tw_outcome_t outcome)
 {
-    switch (status) {
-    case HTTP_BAD_REQUEST:              return TW_OUT_400;
-    case HTTP_UNAUTHORIZED:             return TW_OUT_401;
-    case HTTP_METHOD_NOT_ALLOWED:       return TW_OUT_405;
-    case HTTP_REQUEST_TIME_OUT:         return TW_OUT_408;
-    case HTTP_CONFLICT:                 return TW_OUT_409;
-    case HTTP_REQUEST_ENTITY_TOO_LARGE: return TW_OUT_413;
-    case HTTP_INTERNAL_SERVER_ERROR:    return TW_OUT_500;
-    case HTTP_SERVICE_UNAVAILABLE:      return TW_OUT_503;
-    default:
-        return ap_is_HTTP_CLIENT_ERROR(status) ? TW_OUT_OTHER_4XX : TW_OUT_OTHER;
-    }
+    tw_slot_t *slot = slot_for(r);
+
+    if (slot != NULL && outcome < TW_OUTCOME_MAX)
+        apr_atomic_inc64(&slot->requests[outcome]);
 }
 
-void tw_metrics_rejected(request_rec *r, const tw_dir_conf_t *dc, int status)
+void tw_metrics_verification(request_rec *r, int matched, apr_off_t bytes,
+                             apr_interval_time_t took)
 {
-    tw_slot_t *slot = slot_for(r, dc);
-
-    if (slot != NULL)
-        apr_atomic_inc64(&slot->requests[outcome_of_status(status)]);
-}
-
-void tw_metrics_passed(request_rec *r, const tw_dir_conf_t *dc, const char *outcome)
-{
-    tw_slot_t *slot = slot_for(r, dc);
-    tw_outcome_t o = TW_OUT_VERIFIED;
-
-    if (slot == NULL)
-        return;
-    if (outcome != NULL && strcmp(outcome, outcome_names[TW_OUT_DUPLICATE]) == 0)
-        o = TW_OUT_DUPLICATE;
-    else if (outcome != NULL && strcmp(outcome, outcome_names[TW_OUT_IGNORED]) == 0)
-        o = TW_OUT_IGNORED;
-    apr_atomic_inc64(&slot->requests[o]);
-}
-
-void tw_metrics_verification(request_rec *r, const tw_dir_conf_t *dc, int matched,
-                             apr_off_t bytes, apr_interval_time_t took)
-{
-    tw_slot_t *slot = slot_for(r, dc);
+    tw_slot_t *slot = slot_for(r);
     apr_uint64_t usec = took > 0 ? (apr_uint64_t)took : 0;
     apr_size_t i;
 
     if (slot == NULL)
         return;
-    if (matched && bytes > 0)
-        apr_atomic_add64(&slot->verified_bytes, (apr_uint64_t)bytes);
+    if (matched) {
+        apr_atomic_inc64(&slot->matched);
+        if (bytes > 0)
+            apr_atomic_add64(&slot->verified_bytes, (apr_uint64_t)bytes);
+    }
     for (i = 0; i < TW_NBUCKETS && usec > buckets[i].usec; i++)
         ;
     apr_atomic_inc64(&slot->bucket[i]);
@@ -187,8 +190,7 @@ void tw_metrics_verification(request_rec *r, const tw_dir_conf_t *dc, int matche
 
 void tw_metrics_replay(request_rec *r, tw_replay_verdict_t verdict)
 {
-    const tw_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &twwebhook_module);
-    tw_slot_t *slot = slot_for(r, dc);
+    tw_slot_t *slot = slot_for(r);
 
     if (slot == NULL)
         return;
@@ -198,6 +200,26 @@ void tw_metrics_replay(request_rec *r, tw_replay_verdict_t verdict)
     case TW_REPLAY_IN_FLIGHT:   apr_atomic_inc64(&slot->replay_hits); break;
     default:                    apr_atomic_inc64(&slot->replay_errors); break;
     }
+}
+
+int tw_metrics_totals(tw_metrics_totals_t *totals)
+{
+    int i, o;
+
+    memset(totals, 0, sizeof(*totals));
+    if (store == NULL || store->slots == NULL)
+        return 0;
+    /* Every row ever assigned, those of scopes no longer configured too:
+     * the totals keep counting across graceful restarts. */
+    for (i = 0; i < store->used && i < store->capacity; i++) {
+        tw_slot_t *slot = &store->slots[i];
+
+        for (o = 0; o < TW_OUTCOME_MAX; o++)
+            totals->outcomes[o] += apr_atomic_read64(&slot->requests[o]);
+        totals->matched += apr_atomic_read64(&slot->matched);
+        totals->matched_bytes += apr_atomic_read64(&slot->verified_bytes);
+    }
+    return 1;
 }
 
 /* ---- slots, at start-up ----------------------------------------------------- */
@@ -316,10 +338,10 @@ int tw_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         tw_config_protected_sections(ptemp, vs, dcs);
         for (i = 0; i < dcs->nelts; i++) {
             const tw_dir_conf_t *dc = APR_ARRAY_IDX(dcs, i, const tw_dir_conf_t *);
-            const char *location = (dc->keys_scope && *dc->keys_scope)
-                                   ? apr_pstrdup(pconf, dc->keys_scope) : TW_SERVER_SCOPE;
+            const char *scope = tw_conf_scope_name(dc);
+            const char *location = *scope ? apr_pstrdup(pconf, scope) : TW_SERVER_SCOPE;
 
-            add_scope(pconf, process_pool, vs, dc->keys, server, location);
+            add_scope(pconf, process_pool, vs, tw_conf_scope_id(dc), server, location);
         }
         add_scope(pconf, process_pool, vs, NULL, server, TW_NO_SCOPE);
     }
@@ -397,7 +419,7 @@ static int slot_counted(tw_slot_t *slot)
 {
     apr_size_t i;
 
-    for (i = 0; i < TW_OUT_MAX; i++)
+    for (i = 0; i < TW_OUTCOME_MAX; i++)
         if (get(&slot->requests[i]) != 0)
             return 1;
     for (i = 0; i <= TW_NBUCKETS; i++)
@@ -439,9 +461,10 @@ static void write_metrics(request_rec *r)
     family(r, "twwebhook_requests_total", "counter",
            "Requests to protected locations, by outcome (the twwebhook-outcome note).");
     for (i = 0; i < k; i++)
-        for (j = 0; j < TW_OUT_MAX; j++)
-            ap_rprintf(r, "twwebhook_requests_total{%s,outcome=\"%s\"} %" APR_UINT64_T_FMT "\n",
-                       labels[i], outcome_names[j], get(&slots[i]->requests[j]));
+        for (j = 0; j < TW_OUTCOME_MAX; j++)
+            if (outcome_exposed((tw_outcome_t)j))
+                ap_rprintf(r, "twwebhook_requests_total{%s,outcome=\"%s\"} %" APR_UINT64_T_FMT
+                           "\n", labels[i], outcome_names[j], get(&slots[i]->requests[j]));
 
     for (c = 0; c < sizeof(scope_counters) / sizeof(scope_counters[0]); c++) {
         family(r, scope_counters[c].name, "counter", scope_counters[c].help);

@@ -54,18 +54,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "glue.h"
+#include "glue/glue.h"
+#include "glue/config.h"
+#include "glue/replay.h"
+#include "glue/replay_net.h"
 
 APLOG_USE_MODULE(twwebhook);
 
 #define TW_REPLAY_MUTEX_TYPE     "twwebhook-replay"
 #define TW_REPLAY_CACHE_NAME     "twwebhook-rc"     /* socache cname, <= 16 chars */
 #define TW_REPLAY_KEPT_KEY       "twwebhook-replay-cache"   /* process pool userdata */
-#define TW_REPLAY_DEFAULT_WINDOW apr_time_from_sec(3600)
-#define TW_REPLAY_DEFAULT_LEASE  apr_time_from_sec(30)
-#define TW_REPLAY_DEFAULT_TIMEOUT apr_time_from_sec(2)
-#define TW_REPLAY_MAX_LEASE      3600     /* seconds */
-#define TW_REPLAY_MAX_TIMEOUT    60       /* seconds */
 
 /*
  * A socache instance and its mutex as the parent keeps them across
@@ -82,29 +80,27 @@ typedef struct {
 } replay_kept_t;
 
 /*
- * Server-wide state. The directives fill it while the parent reads the
- * configuration, pre_config clears it before every (re)read, post_config
- * attaches the cache, and the children only read it (but for their own
- * clients and mutex handle, made in child_init).
+ * Server-wide state, made from the settings (glue/config.c's
+ * tw_conf_replay(), filled by the TwWebhookReplay* directives): post_config
+ * looks up the socache provider and attaches the cache, and the children
+ * only read it (but for their own clients and mutex handle, made in
+ * child_init).
  */
 static struct {
-    const char *spec;                        /* TwWebhookReplayCache; NULL: none */
-    const char *engine;                      /* "shmcb", "dbm", "memcache", ... */
-    const ap_socache_provider_t *provider;   /* a socache engine, or ... */
-    const char *provider_args;
+    const ap_socache_provider_t *provider;   /* a socache engine, or NULL */
     int miss_is_egeneral;                    /* dbm: see reserve_socache */
-    tw_net_t *net;                           /* ... memcache or redis */
     replay_kept_t *kept;                     /* the socache instance at work */
     apr_global_mutex_t *mutex;               /* kept->mutex, attached in this child */
-    apr_interval_time_t window;
-    apr_interval_time_t lease;               /* TwWebhookReplayLease */
-    apr_interval_time_t timeout;             /* TwWebhookReplayCacheTimeout */
-    int fail_open;
-    const char *tuned_by;      /* a tuning directive, for check_config */
     /* this child's (child_init) */
     server_rec *server;                      /* for the renewer's log lines */
     char node[TW_LEASE_NODE_MAX + 1];        /* tw_lease_node() */
 } replay;
+
+/* The settings, read-only once the configuration is read. */
+static APR_INLINE const tw_replay_conf_t *settings(void)
+{
+    return tw_conf_replay();
+}
 
 /*
  * A claim this child holds: a request's, from its reservation until it is
@@ -130,144 +126,20 @@ static struct {
 
 static void replay_reset(void)
 {
-    replay.spec = NULL;
-    replay.engine = NULL;
     replay.provider = NULL;
-    replay.provider_args = NULL;
     replay.miss_is_egeneral = 0;
-    replay.net = NULL;
     replay.kept = NULL;
     replay.mutex = NULL;
-    replay.window = TW_REPLAY_DEFAULT_WINDOW;
-    replay.lease = TW_REPLAY_DEFAULT_LEASE;
-    replay.timeout = TW_REPLAY_DEFAULT_TIMEOUT;
-    replay.fail_open = 1;
-    replay.tuned_by = NULL;
-}
-
-/* "Directive (file:line)", for the check_config lines about tuning. */
-static const char *tuning_directive(cmd_parms *cmd)
-{
-    return apr_psprintf(cmd->pool, "%s (%s:%d)", cmd->cmd->name, cmd->directive->filename,
-                        cmd->directive->line_num);
-}
-
-/* TwWebhookReplayCache <provider>[:<args>] */
-const char *tw_replay_cmd_cache(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    const char *sep, *name, *args = NULL;
-    ap_socache_instance_t *probe = NULL;
-
-    if (err != NULL)
-        return err;
-    sep = ap_strchr_c(arg, ':');
-    name = sep ? apr_pstrmemdup(cmd->pool, arg, (apr_size_t)(sep - arg)) : apr_pstrdup(cmd->pool, arg);
-    if (sep != NULL)
-        args = apr_pstrdup(cmd->pool, sep + 1);
-    replay.spec = apr_pstrdup(cmd->pool, arg);
-    replay.engine = name;
-    replay.provider = NULL;
-    replay.provider_args = args;
-    replay.miss_is_egeneral = strcmp(name, "dbm") == 0;
-    replay.net = NULL;
-    if (strcmp(name, "memcache") == 0 || strcmp(name, "redis") == 0) {
-        err = tw_net_create(&replay.net, name, args, cmd->pool);
-        return err ? apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err) : NULL;
-    }
-    replay.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                                         AP_SOCACHE_PROVIDER_VERSION);
-    if (replay.provider == NULL)
-        return apr_psprintf(cmd->pool,
-                            "%s: unknown cache provider '%s' (is mod_socache_%s loaded?)",
-                            cmd->cmd->name, name, name);
-    /* Only to check the arguments here, where the message gets the file and
-     * line: the instance that serves is made (or kept) in post_config. */
-    err = replay.provider->create(&probe, args, cmd->temp_pool, cmd->temp_pool);
-    if (err != NULL)
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
-    return NULL;
-}
-
-/* A whole number of seconds from min to max, else the directive's error. */
-static const char *parse_seconds(cmd_parms *cmd, const char *arg, apr_off_t min,
-                                 apr_off_t max, apr_interval_time_t *out)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_off_t secs;
-    char *end;
-
-    if (err != NULL)
-        return err;
-    if (apr_strtoff(&secs, arg, &end, 10) != APR_SUCCESS || end == arg || *end != '\0'
-        || secs < min || secs > max)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds from %"
-                            APR_OFF_T_FMT " to %" APR_OFF_T_FMT, cmd->cmd->name, arg, min, max);
-    *out = apr_time_from_sec(secs);
-    replay.tuned_by = tuning_directive(cmd);
-    return NULL;
-}
-
-/* TwWebhookReplayWindow <seconds>: 1 to 30 days */
-const char *tw_replay_cmd_window(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    return parse_seconds(cmd, arg, 1, 30L * 24 * 3600, &replay.window);
-}
-
-/* TwWebhookReplayCacheFailure open|closed */
-const char *tw_replay_cmd_failure(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    if (err != NULL)
-        return err;
-    if (strcasecmp(arg, "open") == 0)
-        replay.fail_open = 1;
-    else if (strcasecmp(arg, "closed") == 0)
-        replay.fail_open = 0;
-    else
-        return apr_psprintf(cmd->pool, "%s: '%s' is neither 'open' nor 'closed'",
-                            cmd->cmd->name, arg);
-    replay.tuned_by = tuning_directive(cmd);
-    return NULL;
-}
-
-/* TwWebhookReplayLease <seconds> */
-const char *tw_replay_cmd_lease(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    return parse_seconds(cmd, arg, 3, TW_REPLAY_MAX_LEASE, &replay.lease);
-}
-
-/* TwWebhookReplayCacheTimeout <seconds>[ms] */
-const char *tw_replay_cmd_timeout(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_interval_time_t timeout;
-
-    if (err != NULL)
-        return err;
-    if (ap_timeout_parameter_parse(arg, &timeout, "s") != APR_SUCCESS
-        || timeout < apr_time_from_msec(10) || timeout > apr_time_from_sec(TW_REPLAY_MAX_TIMEOUT))
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a time from 10ms to %d (seconds, "
-                            "or with ms)", cmd->cmd->name, arg, TW_REPLAY_MAX_TIMEOUT);
-    replay.timeout = timeout;
-    replay.tuned_by = tuning_directive(cmd);
-    return NULL;
 }
 
 int tw_replay_configured(void)
 {
-    return replay.spec != NULL;
-}
-
-apr_interval_time_t tw_replay_window(void)
-{
-    return replay.window;
+    return settings()->spec != NULL;
 }
 
 int tw_replay_fails_open(void)
 {
-    return replay.fail_open;
+    return settings()->fail_open;
 }
 
 /* ---- the socache engines: compare-and-set under the global mutex ------------ */
@@ -366,21 +238,23 @@ static apr_status_t socache_swap(server_rec *s, apr_pool_t *p, const unsigned ch
 
 static apr_time_t op_deadline(void)
 {
-    return apr_time_now() + replay.timeout;
+    return apr_time_now() + settings()->timeout;
 }
 
 static int engine_ready(void)
 {
-    return replay.net != NULL ? tw_net_ready(replay.net) : replay.mutex != NULL;
+    return settings()->net != NULL ? tw_net_ready(settings()->net) : replay.mutex != NULL;
 }
 
 static apr_status_t engine_claim(server_rec *s, apr_pool_t *p, const unsigned char key[TW_MAC_LEN],
                                  const char *value, apr_size_t len, apr_interval_time_t ttl,
                                  tw_net_value_t *current, const char **detail)
 {
+    tw_net_t *net = settings()->net;
+
     *detail = NULL;
-    if (replay.net != NULL)
-        return tw_net_claim(replay.net, p, key, value, len, ttl, op_deadline(), current, detail);
+    if (net != NULL)
+        return tw_net_claim(net, p, key, value, len, ttl, op_deadline(), current, detail);
     return socache_claim(s, p, key, value, len, ttl, current);
 }
 
@@ -390,11 +264,11 @@ static apr_status_t engine_swap(server_rec *s, apr_pool_t *p, const unsigned cha
                                 apr_size_t len, apr_interval_time_t ttl, const char **detail)
 {
     *detail = NULL;
-    if (replay.net == NULL)
+    if (settings()->net == NULL)
         return socache_swap(s, p, key, expected, elen, value, len, ttl);
     if (value == NULL)
-        return tw_net_release(replay.net, p, key, expected, elen, op_deadline(), detail);
-    return tw_net_swap(replay.net, p, key, expected, elen, value, len, ttl, op_deadline(),
+        return tw_net_release(settings()->net, p, key, expected, elen, op_deadline(), detail);
+    return tw_net_swap(settings()->net, p, key, expected, elen, value, len, ttl, op_deadline(),
                        detail);
 }
 
@@ -402,7 +276,7 @@ static void log_unavailable(request_rec *r, apr_status_t rv, const char *detail)
 {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                   "TWW0703: replay cache unavailable (%s); failing %s%s%s",
-                  replay.engine, replay.fail_open ? "open" : "closed",
+                  settings()->engine, settings()->fail_open ? "open" : "closed",
                   detail ? ": " : "", detail ? detail : "");
 }
 
@@ -410,7 +284,7 @@ static void log_not_recorded(request_rec *r, apr_status_t rv, const char *detail
 {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                   "TWW0704: cannot record the delivery in the replay cache (%s)%s%s",
-                  replay.engine, detail ? ": " : "", detail ? detail : "");
+                  settings()->engine, detail ? ": " : "", detail ? detail : "");
 }
 
 /* ---- the claims this child holds, and their renewer ------------------------------- */
@@ -488,18 +362,18 @@ static void renew_held(apr_pool_t *p)
         const tw_replay_claim_t *c = &APR_ARRAY_IDX(held, i, tw_replay_claim_t);
         const char *detail = NULL;
         apr_status_t rv = engine_swap(replay.server, p, c->key, c->value, c->len, c->value,
-                                      c->len, replay.lease, &detail);
+                                      c->len, settings()->lease, &detail);
 
         if (rv == TW_NET_CHANGED && still_listed(c->value))
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, replay.server,
                          "TWW0713: a claim in the replay cache (%s) ran out while its app "
                          "was still at work (the engine was unreachable for longer than "
                          "TwWebhookReplayLease?): a copy of that delivery may run too",
-                         replay.engine);
+                         settings()->engine);
         else if (rv != APR_SUCCESS && rv != TW_NET_CHANGED)
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, replay.server,
                          "TWW0714: cannot renew a claim in the replay cache (%s)%s%s",
-                         replay.engine, detail ? ": " : "", detail ? detail : "");
+                         settings()->engine, detail ? ": " : "", detail ? detail : "");
     }
 }
 
@@ -510,7 +384,7 @@ static void *APR_THREAD_FUNC renewer_main(apr_thread_t *thread, void *data)
     apr_pool_create(&p, NULL);
     apr_thread_mutex_lock(renewer.mutex);
     while (!renewer.stopping) {
-        apr_thread_cond_timedwait(renewer.wake, renewer.mutex, replay.lease / 3);
+        apr_thread_cond_timedwait(renewer.wake, renewer.mutex, settings()->lease / 3);
         if (renewer.stopping || renewer.held == NULL)
             continue;
         apr_thread_mutex_unlock(renewer.mutex);
@@ -626,7 +500,7 @@ static tw_replay_verdict_t reserve(request_rec *r, tw_replay_claim_t *claim)
         int take_over;
 
         rv = engine_claim(r->server, r->pool, claim->key, claim->value, claim->len,
-                          replay.lease, &current, &detail);
+                          settings()->lease, &current, &detail);
         if (rv == APR_SUCCESS)
             return TW_REPLAY_FIRST;
         if (rv != APR_EEXIST)
@@ -635,7 +509,7 @@ static tw_replay_verdict_t reserve(request_rec *r, tw_replay_claim_t *claim)
         if (!take_over)
             return verdict;
         rv = engine_swap(r->server, r->pool, claim->key, current.data, current.len,
-                         claim->value, claim->len, replay.lease, &detail);
+                         claim->value, claim->len, settings()->lease, &detail);
         if (rv == APR_SUCCESS)
             return TW_REPLAY_FIRST;
         if (rv != TW_NET_CHANGED)
@@ -657,7 +531,6 @@ tw_replay_verdict_t tw_replay_reserve(request_rec *r, const unsigned char key[TW
 
     memcpy(claim->key, key, TW_MAC_LEN);
     verdict = reserve(r, claim);
-    tw_metrics_replay(r, verdict);   /* hits, misses and errors, for every engine */
     *pclaim = NULL;
     if (verdict == TW_REPLAY_FIRST) {
         if (renewer.thread != NULL)
@@ -679,8 +552,8 @@ void tw_replay_settle(request_rec *r, tw_replay_claim_t *claim, int handled)
         unlist_claim(claim);
     if (handled)
         rv = engine_swap(r->server, r->pool, claim->key, claim->value, claim->len,
-                         TW_LEASE_DONE_VALUE, sizeof(TW_LEASE_DONE_VALUE) - 1, replay.window,
-                         &detail);
+                         TW_LEASE_DONE_VALUE, sizeof(TW_LEASE_DONE_VALUE) - 1,
+                         settings()->window, &detail);
     else
         rv = engine_swap(r->server, r->pool, claim->key, claim->value, claim->len, NULL, 0, 0,
                          &detail);
@@ -688,7 +561,7 @@ void tw_replay_settle(request_rec *r, tw_replay_claim_t *claim, int handled)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "TWW0717: the claim on this delivery in the replay cache (%s) ran out "
                       "before it was settled (the engine was unreachable for longer than "
-                      "TwWebhookReplayLease?): %s", replay.engine,
+                      "TwWebhookReplayLease?): %s", settings()->engine,
                       handled ? "not recorded as handled" : "left to its new holder");
     else if (rv != APR_SUCCESS)
         log_not_recorded(r, rv, detail);
@@ -718,18 +591,20 @@ int tw_replay_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 int tw_replay_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
-    if (replay.tuned_by != NULL && replay.spec == NULL) {
+    const tw_replay_conf_t *rc = settings();
+
+    if (rc->tuned_by != NULL && rc->spec == NULL) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
                      "TWW0708: %s is set but TwWebhookReplayCache is not: "
-                     "no replay protection is active", replay.tuned_by);
+                     "no replay protection is active", rc->tuned_by);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (replay.spec != NULL && replay.net != NULL && replay.lease <= replay.timeout) {
+    if (rc->spec != NULL && rc->net != NULL && rc->lease <= rc->timeout) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
                      "TWW0718: TwWebhookReplayLease (%" APR_TIME_T_FMT " s) must be longer than "
                      "TwWebhookReplayCacheTimeout (%" APR_TIME_T_FMT " ms): a renewal that "
-                     "takes its time would find its claim gone", apr_time_sec(replay.lease),
-                     apr_time_as_msec(replay.timeout));
+                     "takes its time would find its claim gone", apr_time_sec(rc->lease),
+                     apr_time_as_msec(rc->timeout));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -757,9 +632,9 @@ static int attach_socache(apr_pool_t *ptemp, server_rec *s)
 
     apr_pool_userdata_get(&data, TW_REPLAY_KEPT_KEY, process_pool);
     kept = data;
-    if (kept != NULL && replay.provider != NULL && strcmp(kept->spec, replay.spec) == 0) {
+    if (kept != NULL && replay.provider != NULL && strcmp(kept->spec, settings()->spec) == 0) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
-                     "TWW0709: replay cache (%s) kept across the restart", replay.engine);
+                     "TWW0709: replay cache (%s) kept across the restart", settings()->engine);
         replay.kept = kept;
         replay.mutex = kept->mutex;
         return OK;
@@ -778,12 +653,12 @@ static int attach_socache(apr_pool_t *ptemp, server_rec *s)
         return HTTP_INTERNAL_SERVER_ERROR;
     apr_pool_tag(pool, "twwebhook-replay");
     kept = apr_pcalloc(pool, sizeof(*kept));
-    kept->spec = apr_pstrdup(pool, replay.spec);
+    kept->spec = apr_pstrdup(pool, settings()->spec);
     kept->pool = pool;
-    err = replay.provider->create(&kept->instance, replay.provider_args, ptemp, pool);
+    err = replay.provider->create(&kept->instance, settings()->engine_args, ptemp, pool);
     if (err != NULL) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     "TWW0712: cannot create the replay cache (%s): %s", replay.engine, err);
+                     "TWW0712: cannot create the replay cache (%s): %s", settings()->engine, err);
         apr_pool_destroy(pool);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -795,7 +670,7 @@ static int attach_socache(apr_pool_t *ptemp, server_rec *s)
     rv = replay.provider->init(kept->instance, TW_REPLAY_CACHE_NAME, &hints, s, pool);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "TWW0706: cannot initialise the replay cache (%s)", replay.engine);
+                     "TWW0706: cannot initialise the replay cache (%s)", settings()->engine);
         apr_pool_destroy(pool);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -808,8 +683,17 @@ static int attach_socache(apr_pool_t *ptemp, server_rec *s)
 int tw_replay_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s)
 {
+    const tw_replay_conf_t *rc = settings();
+
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;   /* the dry run before the real start */
+    /* The directive checked that a socache engine exists; this
+     * generation's lookup is the one that is loaded now. */
+    if (rc->spec != NULL && rc->net == NULL) {
+        replay.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, rc->engine,
+                                             AP_SOCACHE_PROVIDER_VERSION);
+        replay.miss_is_egeneral = strcmp(rc->engine, "dbm") == 0;
+    }
     return attach_socache(ptemp, s);
 }
 
@@ -817,14 +701,14 @@ void tw_replay_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_status_t rv;
 
-    if (replay.spec == NULL)
+    if (settings()->spec == NULL)
         return;
     replay.server = s;
     tw_lease_node(replay.node);
     renewer_start(p, s);   /* logs its own failure; claims then only expire */
-    if (replay.net != NULL) {
-        tw_net_set_timeout(replay.net, replay.timeout);
-        tw_net_child_init(replay.net, p, s);   /* logs its own failure */
+    if (settings()->net != NULL) {
+        tw_net_set_timeout(settings()->net, settings()->timeout);
+        tw_net_child_init(settings()->net, p, s);   /* logs its own failure */
         return;
     }
     if (replay.mutex == NULL)

@@ -42,7 +42,8 @@
 #include <hiredis/hiredis.h>
 #include <libmemcached/memcached.h>
 
-#include "glue.h"
+#include "glue/glue.h"
+#include "glue/replay_net.h"
 
 APLOG_USE_MODULE(twwebhook);
 

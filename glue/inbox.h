@@ -1,0 +1,38 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ * inbox.h - TwWebhookInbox at run time (glue/inbox.c; the files:
+ * libtwcore/tw_inbox.c). The directives are glue/config.c's.
+ */
+#ifndef TWWEBHOOK_GLUE_INBOX_H
+#define TWWEBHOOK_GLUE_INBOX_H
+
+#include "httpd.h"
+
+#include "glue/glue.h"
+#include "glue/config.h"
+
+/* configtest and start-up: every TwWebhookInbox exists and is writable by
+ * the user the children run as. */
+int tw_inbox_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *s);
+int tw_inbox_configured(const tw_dir_conf_t *dc);
+/*
+ * Records, once per transaction and durably, the verified body about to be
+ * handed to the app, under the entry id made from key (tw_replay_key's).
+ * Not APR_SUCCESS: nothing was recorded and the app must not run.
+ */
+apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
+                             const unsigned char key[TW_MAC_LEN], tw_spool_t *body);
+/* 1 when this transaction's response was turned into "202 held": it is
+ * not handled, whatever its status says (the replay cache must not
+ * remember it). */
+int tw_inbox_held(request_rec *r);
+/* 1 when this transaction's entry is recorded with TwWebhookInboxHold On:
+ * then the inbox counts its outcome (held or verified) once the app has
+ * answered, and the flow does not. */
+int tw_inbox_counts_outcome(request_rec *r);
+/* The held-response filter, its insert hooks and the settling of entries
+ * after the response (log_transaction). */
+void tw_inbox_register_hooks(void);
+
+#endif /* TWWEBHOOK_GLUE_INBOX_H */

@@ -1,0 +1,110 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ * status.c - the delivery counters in mod_status' server-status (HTML, and
+ * "Key: value" lines for ?auto): the sums of the one outcome table that
+ * /metrics shows per scope (glue/metrics.c), so the two pages never
+ * disagree. Nothing is counted here.
+ *
+ * Each line is a sum of outcomes (or of the signature counter), and keeps
+ * the name and meaning it had when server-status kept its own counters:
+ *   TwWebhookVerified       bodies whose signature matched (read once per
+ *                           transaction), whatever came of them after:
+ *                           handed to the app, duplicate, ignored, held,
+ *                           or refused by a later check
+ *   TwWebhookBytesVerified  their bytes
+ *   TwWebhookHandedToApp    outcome verified: handed to the app, not held
+ *   TwWebhookHeld           outcome held (TwWebhookInboxHold)
+ *   TwWebhookRejectedOther  rejected with another 4xx, or a status that is
+ *                           neither 4xx nor 5xx
+ *   TwWebhookServerErrors   rejected with a 5xx (500, 503, other)
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_protocol.h"
+#include "mod_status.h"
+
+#include "apr_optional_hooks.h"
+
+#include "glue/glue.h"
+#include "glue/metrics.h"
+
+#define OUT(o) (1u << (o))
+#define MATCHED        (1u << 30)   /* the signature counter, not an outcome */
+#define MATCHED_BYTES  (1u << 31)   /* ... and its bytes */
+/* Every outcome has its bit below MATCHED. */
+typedef char tw_outcomes_fit[TW_OUTCOME_MAX <= 30 ? 1 : -1];
+
+static const struct {
+    const char *auto_key;   /* ?auto line */
+    const char *label;      /* HTML */
+    unsigned int sum;       /* OUT() bits, or MATCHED / MATCHED_BYTES */
+} lines[] = {
+    { "TwWebhookVerified",      "verified deliveries", MATCHED },
+    { "TwWebhookDuplicates",    "duplicates answered without the app",
+      OUT(TW_OUTCOME_DUPLICATE) },
+    { "TwWebhookIgnoredEvents", "events outside TwWebhookEvents, acknowledged",
+      OUT(TW_OUTCOME_IGNORED) },
+    { "TwWebhookHandedToApp",   "deliveries handed to the app (not held)",
+      OUT(TW_OUTCOME_VERIFIED) },
+    { "TwWebhookHeld",          "deliveries held for redelivery (TwWebhookInboxHold)",
+      OUT(TW_OUTCOME_HELD) },
+    { "TwWebhookRejected400",   "rejected 400 (unsafe header, not JSON, bad framing)",
+      OUT(TW_OUTCOME_REJECTED_400) },
+    { "TwWebhookRejected401",   "rejected 401 (signature missing, malformed or wrong)",
+      OUT(TW_OUTCOME_REJECTED_401) },
+    { "TwWebhookRejected405",   "rejected 405 (not a POST)", OUT(TW_OUTCOME_REJECTED_405) },
+    { "TwWebhookRejected408",   "rejected 408 (body too slow)", OUT(TW_OUTCOME_REJECTED_408) },
+    { "TwWebhookRejected409",   "rejected 409 (same delivery already in progress)",
+      OUT(TW_OUTCOME_REJECTED_409) },
+    { "TwWebhookRejected413",   "rejected 413 (body too large)", OUT(TW_OUTCOME_REJECTED_413) },
+    { "TwWebhookRejectedOther", "rejected otherwise (client gone, ...)",
+      OUT(TW_OUTCOME_REJECTED_4XX) | OUT(TW_OUTCOME_REJECTED_OTHER) },
+    { "TwWebhookServerErrors",  "server faults (500, 503)",
+      OUT(TW_OUTCOME_REJECTED_500) | OUT(TW_OUTCOME_REJECTED_503)
+      | OUT(TW_OUTCOME_REJECTED_5XX) },
+    { "TwWebhookBytesVerified", "bytes of verified bodies", MATCHED_BYTES },
+};
+#define NLINES (sizeof(lines) / sizeof(lines[0]))
+
+static apr_uint64_t line_value(const tw_metrics_totals_t *t, unsigned int sum)
+{
+    apr_uint64_t v = 0;
+    int o;
+
+    if (sum == MATCHED)
+        return t->matched;
+    if (sum == MATCHED_BYTES)
+        return t->matched_bytes;
+    for (o = 0; o < TW_OUTCOME_MAX; o++)
+        if (sum & OUT(o))
+            v += t->outcomes[o];
+    return v;
+}
+
+static int hook_status(request_rec *r, int flags)
+{
+    tw_metrics_totals_t t;
+    apr_size_t i;
+
+    if (!tw_metrics_totals(&t))
+        return OK;
+    if (flags & AP_STATUS_SHORT) {
+        ap_rputs("TwWebhookVersion: " TW_VERSION "\n", r);
+        for (i = 0; i < NLINES; i++)
+            ap_rprintf(r, "%s: %" APR_UINT64_T_FMT "\n", lines[i].auto_key,
+                       line_value(&t, lines[i].sum));
+        return OK;
+    }
+    ap_rputs("<hr />\n<h2>mod_twwebhook</h2>\n<table>\n"
+             "<tr><td>version</td><td>" TW_VERSION "</td></tr>\n", r);
+    for (i = 0; i < NLINES; i++)
+        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
+                   lines[i].label, line_value(&t, lines[i].sum));
+    ap_rputs("</table>\n", r);
+    return OK;
+}
+
+void tw_status_register_hooks(void)
+{
+    APR_OPTIONAL_HOOK(ap, status_hook, hook_status, NULL, NULL, APR_HOOK_MIDDLE);
+}
