@@ -93,6 +93,7 @@ my %ONCE = (
     '130_inbox.t'          => 'its own servers: the inbox on disk',
     '131_inbox_kill.t'     => 'runs itself under event and prefork (children killed under load)',
     '142_metrics.t'        => 'its own server under prefork: counted across child processes',
+    '143_outcomes.t'       => 'its own server: one outcome table, the same for every MPM',
     '900_mpm_matrix.t'    => 'this file',
     '200_stress_barrage.t' => 'its own server (t/stress): hostile requests, parsed per request',
     '201_stress_slow.t'   => 'its own server (t/stress) under event, as scripts/stress runs it',
