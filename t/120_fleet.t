@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # A fleet behind a load balancer (docs/reference.md, TwWebhookReplayCache
-# memcache:host:port): two httpds sharing one memcached through
-# mod_socache_memcache. A delivery handled by server A is a duplicate on
+# memcache:host:port): two httpds sharing one memcached, which the module
+# talks to itself (libmemcached). A delivery handled by server A is a duplicate on
 # server B and the other way round; a delivery in progress on one answers
 # 409 on the other; a failed one can be retried on the other.
 # TwWebhookReplayCacheFailure: with memcached stopped (or never there),
@@ -33,7 +33,7 @@ TwFleet::start_or_exit($mc, 'memcached starts on ' . $mc->hostport);
 sub server {
     my ($name, $cache, $extra) = @_;
     return TwFleet->new(
-        name => $name, modules => ['socache_memcache'], routes => ['fleet'],
+        name => $name, routes => ['fleet'],
         mpm_conf => $one_child,
         conf => <<"EOF");
 TwWebhookReplayCache "memcache:$cache"
@@ -145,7 +145,7 @@ ok(!TwFleet::port_open($mc->hostport), 'memcached stopped: its port is closed');
 {
     my ($vbody, $vsig) = new_body('down');
     # several requests: the first meets the dead connection, the later ones
-    # apr_memcache's "server dead" state
+    # libmemcached's "server dead" state
     for my $i (1 .. 4) {
         my ($obody, $osig) = $i == 1 ? ($vbody, $vsig) : new_body("down$i");
         my $m = $A->log_mark;
@@ -207,7 +207,7 @@ ok(!TwFleet::port_open($mc->hostport), 'memcached stopped: its port is closed');
 
 # --- memcached back: the fleet deduplicates again ------------------------------------
 ok($mc->start, 'memcached restarted on the same port') or diag($mc->why);
-sleep 5.5;   # apr_memcache retries a dead server after 5 s
+sleep 5.5;   # past libmemcached's wait before it tries a failed server again
 for my $s ($A, $B) {
     TwFleet::cache_back($s, 'memcached', sub {
         my ($srv, $id) = @_;

@@ -170,7 +170,7 @@ EOF
 
     # --- the cache is back: the fleet deduplicates again ---------------------------------
     ok($cache->start, "$engine: the daemon starts again on the same port") or diag($cache->why);
-    sleep 5.5 if $engine eq 'memcache';   # apr_memcache retries a dead server after 5 s
+    sleep 5.5 if $engine eq 'memcache';   # past libmemcached's wait before it tries a failed server again
     for my $s ($A, $B) {
         TwFleet::cache_back($s, $engine, sub {
             my ($srv, $id) = @_;

@@ -2,8 +2,9 @@
 # A frozen replay-cache engine holds no request longer than
 # TwWebhookReplayCacheTimeout (docs/reference.md, TwWebhookReplayCacheTimeout; default
 # 2 s). memcached, then redis-server (started here on free loopback ports),
-# behind a server under the event MPM (one child, 16 threads: one pooled
-# connection per thread) and one under prefork (4 children):
+# behind a server under the event and one under the worker MPM (one child,
+# 16 threads: one pooled connection per thread), and one under prefork (4
+# children):
 #   - 16 deliveries at once warm every pooled connection;
 #   - the engine is stopped with SIGSTOP (it still accepts connections, as
 #     a hung or half-open one does, and never answers);
@@ -33,6 +34,7 @@ my $SLACK = 2.5;   # the app (a CGI) and a loaded machine
 
 my %MPM_CONF = (
     event   => TwFleet::one_child(16),
+    worker  => TwFleet::one_child(16),
     prefork => "StartServers 4\nMinSpareServers 4\nMaxSpareServers 4\nServerLimit 4\n"
              . "MaxRequestWorkers 4\n",
 );
@@ -64,7 +66,7 @@ for my $engine (qw(memcache redis)) {
     my $class = $engine eq 'memcache' ? 'TwFleet::Memcached' : 'TwFleet::Redis';
     my $cache = $class->new(log => "$t_logs/frozen-$engine.log");
     TwFleet::start_or_exit($cache, "$engine: the daemon starts on " . $cache->hostport);
-    for my $mpm (qw(event prefork)) {
+    for my $mpm (qw(event worker prefork)) {
         my %srv;
         for my $failure (qw(open closed)) {
             my $s = TwFleet->new(

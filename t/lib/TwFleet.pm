@@ -375,10 +375,10 @@ sub inbox_tool {
     return ($? >> 8, $out);
 }
 
-# one_child($threads): the event MPM's settings for a server of exactly one
-# child with $threads threads (mpm_conf). apr_memcache keeps its "server
-# dead" state per process, so one child makes outage and recovery steps
-# deterministic.
+# one_child($threads): the event or worker MPM's settings for a server of
+# exactly one child with $threads threads (mpm_conf). The replay cache's
+# clients (and libmemcached's "server dead" state) are per process, so one
+# child makes outage and recovery steps deterministic.
 sub one_child {
     my ($threads) = @_;
     return "StartServers 1\nServerLimit 1\nThreadsPerChild $threads\nMinSpareThreads 1\n"
@@ -411,7 +411,7 @@ sub signed_body {
 }
 
 # check_logs($srv, \%sigs): the server's error log holds no secret, none of
-# the signatures sent (mod_socache_memcache logs its keys on errors: a
+# the signatures sent (socache engines may log their keys on errors: a
 # signature is the MAC of a body), and no child crashed.
 sub check_logs {
     my ($srv, $sigs) = @_;
