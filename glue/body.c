@@ -255,7 +255,7 @@ void tw_body_settle_replay(request_rec *r, tw_txn_t *txn)
     while (last->next != NULL)   /* the status of the last internal redirect */
         last = last->next;
     txn->replay_claim = NULL;
-    /* A "202 held" (TwWebhookInboxHold) is a failure kept for redelivery. */
+    /* A held 200 (TwWebhookInboxHold) is a failure kept for redelivery. */
     tw_replay_settle(r, claim, ap_is_HTTP_SUCCESS(last->status) && !tw_inbox_held(r));
 }
 

@@ -935,7 +935,7 @@ const command_rec tw_cmds[] = {
                   "directory where every verified delivery is kept until the app "
                   "answered 2xx (relative to ServerRoot)"),
     AP_INIT_FLAG("TwWebhookInboxHold", cmd_inbox_hold, NULL, RSRC_CONF | ACCESS_CONF,
-                 "On to answer 202 and hold the delivery when the app fails with 5xx "
+                 "On to answer 200 and hold the delivery when the app fails with 5xx "
                  "or cannot be reached (default Off: the sender sees the failure)"),
     AP_INIT_TAKE1("TwWebhookReplayCache", cmd_replay_cache, NULL, RSRC_CONF,
                   "socache provider[:arguments] remembering handled deliveries "

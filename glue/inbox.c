@@ -15,7 +15,11 @@
  *              mod_proxy's 502/503, which ap_send_error_response sends
  *              through r->proto_output_filters only). With
  *              TwWebhookInboxHold On and a 5xx, the response becomes
- *              "202 held" and the rest of the app's answer is dropped.
+ *              200 "accepted: held for redelivery" (200, not 202: the
+ *              module has taken responsibility for the delivery, and
+ *              Teamwork.com counts anything but 200 as a failure, then
+ *              deactivates the webhook) and the rest of the app's answer
+ *              is dropped.
  *              Then, before the status goes out, a 2xx from the app
  *              removes the entry; anything else (a held 5xx included)
  *              records the status and keeps the entry for redelivery
@@ -59,7 +63,7 @@ typedef struct {
     request_rec *recorded_by; /* counts the outcome under its scope (hold) */
     int seen;                 /* a response passed the filter */
     int status;               /* the app's status, as the filter last saw it */
-    int held;                 /* the response was turned into 202 */
+    int held;                 /* the response was turned into the held 200 */
     int settled;
 } tw_inbox_txn_t;
 
@@ -290,15 +294,21 @@ int tw_inbox_held(request_rec *r)
 
 static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status);
 
-/* Turns r's response into "202 held": the app's headers and body go. */
+/*
+ * Turns r's response into 200 "accepted: held for redelivery": the app's
+ * headers and body go. 200 for every profile, because it is the one status
+ * every sender counts as received (Teamwork.com: "any response code
+ * outside of 200" is a failure; docs/reference.md, Statuses); the entry
+ * itself, not this status, tells twwebhook-inbox that the app failed.
+ */
 static void hold_response(request_rec *r, tw_inbox_txn_t *it)
 {
     it->held = 1;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "TWW0206: the app answered %d: answered 202 and held for redelivery "
+                  "TWW0206: the app answered %d: answered 200 and held for redelivery "
                   "(TwWebhookInboxHold On; entry %s, delivery %s)",
                   r->status, it->id, it->delivery ? it->delivery : "-");
-    r->status = HTTP_ACCEPTED;
+    r->status = HTTP_OK;
     r->status_line = NULL;
     apr_table_clear(r->headers_out);
     apr_table_clear(r->err_headers_out);
@@ -386,7 +396,7 @@ static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status)
         return;
     it->settled = 1;
     /* Once the app has answered, with TwWebhookInboxHold On: held (a 5xx
-     * turned into 202) or handed to the app. */
+     * turned into the held 200) or handed to the app. */
     if (it->hold)
         tw_metrics_count(it->recorded_by, it->held ? TW_OUTCOME_HELD : TW_OUTCOME_VERIFIED);
     if (ap_is_HTTP_SUCCESS(status) && !it->held) {

@@ -23,8 +23,9 @@ int tw_inbox_configured(const tw_dir_conf_t *dc);
  */
 apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                              const unsigned char key[TW_MAC_LEN], tw_spool_t *body);
-/* 1 when this transaction's response was turned into "202 held": it is
- * not handled, whatever its status says (the replay cache must not
+/* 1 when this transaction's response was turned into the held 200
+ * ("accepted: held for redelivery"): it is not handled, whatever its
+ * status says (the replay cache must not
  * remember it). */
 int tw_inbox_held(request_rec *r);
 /* 1 when this transaction's entry is recorded with TwWebhookInboxHold On:

@@ -32,7 +32,7 @@ typedef enum {
     TW_OUTCOME_VERIFIED,        /* verified and handed to the app (not held) */
     TW_OUTCOME_DUPLICATE,       /* verified, acknowledged without the app: seen before */
     TW_OUTCOME_IGNORED,         /* verified, acknowledged without the app: event not wanted */
-    TW_OUTCOME_HELD,            /* handed to the app, which failed: answered 202, kept */
+    TW_OUTCOME_HELD,            /* handed to the app, which failed: answered 200, kept */
     TW_OUTCOME_QUEUED,          /* for the coming queue: not yet produced */
     TW_OUTCOME_DEAD,            /* for the coming queue: not yet produced */
     TW_OUTCOME_REJECTED_400,

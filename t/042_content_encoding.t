@@ -200,8 +200,9 @@ EOF
     $mark = $srv->log_mark;
     $res = tw_request(%req, body => $body, signature => $sig, path => '/cenchold/report.cgi');
     TwTest::expect_fault($res->{id});
-    is($res->{status}, 202, 'TwWebhookInboxHold On, SetInputFilter Sed: held (202)')
+    is($res->{status}, 200, 'TwWebhookInboxHold On, SetInputFilter Sed: held (200)')
         or diag(describe($res));
+    is($res->{body}, "accepted: held for redelivery\n", '... "accepted: held for redelivery"');
     is(downstream_ran($res->{id}), 0, '... the app never ran');
     ok($srv->wait_log($mark, qr/TWW0421: rejected with 500: $sed_reason/),
        '... TWW0421 logged') or diag($srv->log_since($mark));

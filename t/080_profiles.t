@@ -5,12 +5,16 @@
 # own core), and checked for: valid (with the facts each provider gives:
 # TW_WEBHOOK_PROFILE, EVENT, DELIVERY, TIMESTAMP), wrong key, several
 # candidates with only one right, stale, future and missing timestamps, a
-# replay within the tolerance (duplicate), and header overrides.
+# replay within the tolerance (duplicate), and header overrides. With
+# TwWebhookInboxHold On, a delivery the app fails is answered exactly 200
+# "accepted: held for redelivery" whatever the profile: the status every
+# sender counts as received (docs/reference.md, Statuses).
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Digest::SHA qw(hmac_sha256 hmac_sha256_hex);
+use File::Path qw(make_path);
 use MIME::Base64 qw(encode_base64 decode_base64);
 use Test::More;
 use TwTest;
@@ -29,6 +33,14 @@ my $conf = "TwWebhookReplayCache \"shmcb:profiles-cache(131072)\"\n";
 for my $p (@profiles) {
     $conf .= "<Location /p-$p>\n    TwWebhookProfile $p\n    TwWebhookSecret \"$secret{$p}\"\n"
            . "    TwWebhookSecret \"$second{$p}\"\n</Location>\n";
+}
+# one held location per profile, each with its own inbox
+my $inbox_base = TwTest::tw_vars()->{t_logs} . '/profiles-inbox';
+for my $p (@profiles) {
+    make_path("$inbox_base/$p");
+    chmod 0700, "$inbox_base/$p";
+    $conf .= "<Location /h-$p>\n    TwWebhookProfile $p\n    TwWebhookSecret \"$secret{$p}\"\n"
+           . "    TwWebhookInbox \"$inbox_base/$p\"\n    TwWebhookInboxHold On\n</Location>\n";
 }
 $conf .= <<"EOF";
 <Location /p-stripe-tight>
@@ -49,7 +61,7 @@ $conf .= <<"EOF";
 </Location>
 EOF
 my $srv = TwFleet->new(name => 'profiles', modules => ['socache_shmcb'],
-                       routes => [ (map { "p-$_" } @profiles), 'p-stripe-tight', 'p-github-custom',
+                       routes => [ (map { ("p-$_", "h-$_") } @profiles), 'p-stripe-tight', 'p-github-custom',
                                    'p-projects-events' ],
                        conf => $conf);
 TwFleet::start_or_exit($srv, 'an httpd with a location per profile starts on ' . $srv->hostport);
@@ -226,6 +238,28 @@ for my $p (@profiles) {
         $res = post($path, $b5, signed_headers($p, $secret{$p}, $b5, time, no_ts => 1));
         check_refused($res, 'TWW0121', 'signed timestamp missing', $mark,
                       "$p, $ds: no timestamp: 401");
+    }
+}
+
+# TwWebhookInboxHold On: the app answers 500 (or php-fpm 503), the module
+# keeps the delivery and answers exactly 200 "accepted: held for
+# redelivery", for every profile (Teamwork.com counts only 200 as
+# received; the others any 2xx: docs/reference.md, Statuses).
+for my $p (@profiles) {
+    for my $ds (downstreams()) {
+        my $body = body_for($p, sprintf('%d%03d', $$, ++$n));
+        my $res = post("/h-$p/report.$ds?status=500", $body,
+                       signed_headers($p, $secret{$p}, $body, time));
+        subtest "$p, $ds: the app fails, TwWebhookInboxHold On: held, answered 200" => sub {
+            is($res->{status}, 200, 'exactly 200') or diag(describe($res));
+            is($res->{body}, "accepted: held for redelivery\n",
+               '... the body "accepted: held for redelivery"');
+            is(downstream_ran($res->{id}), 1, '... the app ran');
+            my ($rc, $out) = TwFleet::inbox_tool('list', "$inbox_base/$p");
+            like($out, qr/^[0-9a-f]{64} .* 500$/m, '... the entry is kept with status 500')
+                or diag($out);
+        };
+        unlink glob "$inbox_base/$p/*";
     }
 }
 

@@ -382,7 +382,7 @@ static int redeliver_one(const char *dir, const char *id, const target_t *t, int
     /*
      * A module with this inbox recorded the copy (the entry changed): it
      * has removed the entry if the app answered 2xx, and kept it if not,
-     * a "202 held" included, so the entry decides. An entry nobody touched
+     * a held 200 included, so the entry decides. An entry nobody touched
      * got a 2xx without an inbox on the way (a duplicate from the replay
      * cache, another URL): it is removed here.
      */
