@@ -144,6 +144,18 @@ for my $code (302, 307) {
     is_kept($id, '... the entry is kept');
 }
 
+# --- a refused connection; a password in --url never shows ----------------------------
+{
+    my ($id) = @{ held_entry() };
+    my ($rc, $out) = TwFleet::inbox_tool('redeliver', $dir, '--url',
+                                         "http://hookuser:pw-$stamp\@127.0.0.1:$closed", $id);
+    is($rc, 1, 'redeliver to a closed port (user:password in the URL): exit 1') or diag($out);
+    like($out, qr/^\Q$id\E failed: cannot connect to 127\.0\.0\.1:$closed: Connection refused$/m,
+         '... "cannot connect to 127.0.0.1:PORT: Connection refused"') or diag($out);
+    unlike($out, qr/pw-\Q$stamp\E/, '... the password is not printed');
+    is_kept($id, '... the entry is kept');
+}
+
 # --- proxies from the environment are not used --------------------------------------
 {
     my ($id, $delivery) = @{ held_entry() };
