@@ -1,13 +1,17 @@
 # SPDX-License-Identifier: Apache-2.0
 # twwebhook-inbox redeliver as an HTTP client (docs/inbox.md, "Redeliver";
-# twwebhook-inbox(1)): redirects are never followed (a 302 or 307 is a
-# failed redelivery that keeps the entry, even when following the 307
-# would have delivered it), --timeout bounds the whole request (a
-# listener that never reads, a server that trickles its answer a byte at
-# a time), https:// works with TLS verified (the suite's tw_h2tls virtual
-# host and its throwaway certificate given with --cacert; without it the
-# certificate is refused), and proxies named in the environment are
-# ignored. The sender's Signature header never appears in the tool's
+# twwebhook-inbox(1)): on the wire, exactly the entry's headers plus Host
+# and Content-Length and the body byte for byte (1.5 MB, nothing libcurl
+# would add: Accept, Expect, a form Content-Type); redirects are never
+# followed (a 302 or 307 is a failed redelivery that keeps the entry, even
+# when following the 307 would have delivered it); --timeout bounds the
+# whole request (a listener that never reads, a server that trickles its
+# answer a byte at a time) and --connect-timeout the connection with its
+# TLS handshake; a refused connection says so without the URL's password;
+# proxies named in the environment are ignored; https:// works with TLS
+# verified (the suite's tw_h2tls virtual host and its throwaway
+# certificate given with --cacert; without it the certificate is
+# refused). The sender's Signature header never appears in the tool's
 # output. Entries are made by a TwFleet httpd whose /held location holds
 # deliveries to a closed port (202 held), as in t/130_inbox.t.
 use strict;
@@ -37,6 +41,7 @@ my $srv = TwFleet->new(
     TwWebhookSecret "$SECRET{a}"
     TwWebhookInbox "$dir"
     TwWebhookInboxHold On
+    TwWebhookMaxBodySize 4194304
 </Location>
 <Location /held/proxy>
     ProxyPass "http://127.0.0.1:$closed/"
@@ -52,16 +57,17 @@ my $stamp = int(time * 1000) . "-$$";
 my $n = 0;
 my @sigs;                                # every Signature sent: never in the output
 
-# one held entry: [ id, delivery id ]
+# one held entry: [ id, delivery id, body ] ($body: a small one if not given)
 sub held_entry {
-    my $body = sprintf '{"event":"page.updated","inbox":"%s-%d"}', $stamp, ++$n;
+    my ($body) = @_;
+    $body //= sprintf '{"event":"page.updated","inbox":"%s-%d"}', $stamp, ++$n;
     my $sig = sign($body, $SECRET{a});
     push @sigs, $sig;
     my $res = TwFleet::retry_409(sub {
         tw_request(hostport => $hp, path => '/held/proxy/hook', body => $body,
                    event => 'page.updated', signature => $sig) });
-    is($res->{status}, 202, "delivery $n to a closed port: held (202)") or diag(describe($res));
-    return [ TwFleet::replay_key_hex($body, '/held'), $res->{id} ];
+    is($res->{status}, 202, 'a delivery to a closed port: held (202)') or diag(describe($res));
+    return [ TwFleet::replay_key_hex($body, '/held'), $res->{id}, $body ];
 }
 
 sub is_kept {
@@ -74,6 +80,60 @@ sub no_signature_in {
     my ($out, $name) = @_;
     my @seen = grep { index($out, $_) >= 0 } @sigs;
     ok(!@seen, "$name: no Signature header value in the output");
+}
+
+# --- on the wire: the entry's headers and body, nothing libcurl adds ------------------
+# A listener that records one request as it arrived and answers 200. The
+# body is 1.5 MB (libcurl would add "Expect: 100-continue" to it) of
+# every byte value a JSON string may hold.
+{
+    my $big = '{"event":"page.updated","pad":"'
+            . join('', map { chr(32 + $_ % 95) =~ s/["\\]/x/r } 0 .. 1_500_000) . '"}';
+    my ($id, $delivery, $body) = @{ held_entry($big) };
+    my ($src, $shown) = TwFleet::inbox_tool('show', $dir, $id);
+    my @stored = $shown =~ /^header: ([^:]+): (.*)$/mg;
+    my $wire = TwTest::tw_vars()->{t_logs} . '/inbox-http-wire';
+    my $l = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', ReuseAddr => 1) or die "listen: $!";
+    my $port = $l->sockport;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        my $c = $l->accept or exit 0;
+        binmode $c;
+        my $in = '';
+        my $until = time + 20;
+        while (time < $until) {
+            my $end = index $in, "\r\n\r\n";
+            last if $end >= 0 && $in =~ /^Content-Length: (\d+)\r$/mi && length($in) >= $end + 4 + $1;
+            my $r = sysread($c, my $buf, 65536);
+            last unless $r;
+            $in .= $buf;
+        }
+        open my $fh, '>', $wire or exit 1;
+        binmode $fh;
+        print {$fh} $in;
+        close $fh;
+        syswrite($c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n");
+        exit 0;
+    }
+    close $l;
+    my ($rc, $out) = TwFleet::inbox_tool('redeliver', $dir, '--url', "http://127.0.0.1:$port", $id);
+    waitpid $pid, 0;
+    is($rc, 0, 'redeliver a 1.5 MB entry to a recording listener: exit 0') or diag($out);
+    like($out, qr/^\Q$id\E 200 removed$/m, '... "<id> 200 removed" (nobody else touched it)');
+    my $req = TwTest::slurp($wire) // '';
+    my $end = index $req, "\r\n\r\n";
+    my ($line, @lines) = split /\r\n/, substr($req, 0, $end < 0 ? 0 : $end);
+    is($line, 'POST /held/proxy/hook HTTP/1.1', '... POST to the path it came in on, HTTP/1.1');
+    my @got = map { /^([^:]+):\s?(.*)$/ ? ($1, $2) : ($_, undef) } @lines;
+    my %want = (host => "127.0.0.1:$port", 'content-length' => length $body);
+    for (my $i = 0; $i < @stored; $i += 2) { $want{ lc $stored[$i] } = $stored[$i + 1] }
+    my %got;
+    for (my $i = 0; $i < @got; $i += 2) { $got{ lc $got[$i] } = $got[$i + 1] }
+    is_deeply(\%got, \%want, '... exactly the stored headers, Host and Content-Length: '
+              . 'no Accept, no Expect, no form Content-Type') or diag(explain(\%got));
+    ok(substr($req, $end + 4) eq $body, '... the body, byte for byte (' . length($body) . ' bytes)');
+    unlink $wire;
 }
 
 # --- redirects are refused ---------------------------------------------------------
@@ -106,6 +166,27 @@ for my $code (302, 307) {
         or diag($out);
     is_kept($id, '... the entry is kept');
     no_signature_in($out, 'timeout');
+    close $mute;
+}
+
+# https:// to a listener that never reads: the TCP connection completes,
+# the TLS handshake never does; --connect-timeout (which counts the
+# handshake) ends it, not --timeout
+{
+    my $mute = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0,
+                                     Proto => 'tcp', ReuseAddr => 1) or die "listen: $!";
+    my $port = $mute->sockport;
+    my ($id) = @{ held_entry() };
+    my $t0 = time;
+    my ($rc, $out) = TwFleet::inbox_tool('redeliver', $dir, '--url', "https://127.0.0.1:$port",
+                                         '--connect-timeout', 1, '--timeout', 10, $id);
+    my $took = time - $t0;
+    is($rc, 1, 'https to a listener that never answers the handshake, --connect-timeout 1: exit 1')
+        or diag($out);
+    ok($took >= 0.8 && $took < 3, sprintf('... ends after the connect timeout, not --timeout 10 (%.1f s)', $took));
+    like($out, qr/^\Q$id\E failed: cannot connect to 127\.0\.0\.1:$port: timed out after 1 s \(--connect-timeout\)$/m,
+         '... "cannot connect to ...: timed out after 1 s (--connect-timeout)"') or diag($out);
+    is_kept($id, '... the entry is kept');
     close $mute;
 }
 

@@ -429,12 +429,17 @@ static void transfer_error(client_t *c, CURLcode rc, const body_reader_t *body, 
 {
     const target_t *t = c->target;
     const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
-    curl_off_t connected = 0;
+    curl_off_t tcp_done = 0, tls_done = 0;
     long os_errno = 0;
+    int connected;
 
-    curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &connected);
+    /* the connection phase, as --connect-timeout counts it, ends after the
+     * TLS handshake for https:// */
+    curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &tcp_done);
+    curl_easy_getinfo(c->curl, CURLINFO_APPCONNECT_TIME_T, &tls_done);
     curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
-    if (rc == CURLE_OPERATION_TIMEDOUT && connected == 0)
+    connected = tcp_done > 0 && (strncasecmp(t->base, "https:", 6) != 0 || tls_done > 0);
+    if (rc == CURLE_OPERATION_TIMEDOUT && !connected)
         snprintf(err, errcap, "cannot connect to %s: timed out after %ld s%s", t->authority,
                  t->connect_timeout < t->timeout ? t->connect_timeout : t->timeout,
                  t->connect_timeout < t->timeout ? " (--connect-timeout)" : " (--timeout)");
