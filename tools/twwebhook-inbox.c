@@ -4,7 +4,8 @@
  *
  *   twwebhook-inbox list <dir>
  *   twwebhook-inbox show <dir> <id> [--body]
- *   twwebhook-inbox redeliver <dir> [--url URL] [--timeout SECONDS] (<id>...|--all)
+ *   twwebhook-inbox redeliver <dir> [--url URL] [--timeout SECONDS]
+ *                   [--connect-timeout SECONDS] [--cacert FILE] (<id>...|--all)
  *   twwebhook-inbox drop <dir> <id>...
  *
  * The entries are read and removed through the core (libtwcore/tw_inbox.c),
@@ -12,21 +13,23 @@
  * cron or a systemd timer. It never rewrites an entry: a redelivery goes
  * through the module like any delivery (verified again, counted in the
  * entry by the module), and an entry is removed here only once the answer
- * was 2xx. The HTTP client is a plain POSIX socket speaking HTTP/1.1 over
- * http:// only (no TLS): point it at a loopback listener of the server.
+ * was 2xx. The HTTP client is libcurl (HTTP/1.1, http:// and https://,
+ * TLS verified, no redirect followed, no proxy, two deadlines: see
+ * target_t); the module itself never links libcurl. The entry's headers
+ * carry the sender's signature: they go on the wire and nowhere else
+ * (never in a message, and libcurl's verbose mode stays off).
  * Exit status: 0 done, 1 something failed, 2 usage.
  */
 #include <errno.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -34,11 +37,11 @@
 #include "twwebhook.h"
 
 #define EXIT_USAGE        2
-#define DEFAULT_HOST      "127.0.0.1"
-#define DEFAULT_PORT      "80"
-#define DEFAULT_TIMEOUT   30
-#define RESPONSE_HEAD_MAX 8192
-#define COPY_CHUNK        65536
+#define DEFAULT_HOST            "127.0.0.1"
+#define DEFAULT_BASE            "http://" DEFAULT_HOST
+#define DEFAULT_CONNECT_TIMEOUT 10L     /* seconds */
+#define DEFAULT_TIMEOUT         30L     /* seconds, a whole request */
+#define COPY_CHUNK              65536
 
 static const char *progname = "twwebhook-inbox";
 
@@ -47,7 +50,8 @@ static void usage(FILE *out)
     fprintf(out,
         "Usage: %s list <dir>\n"
         "       %s show <dir> <id> [--body]\n"
-        "       %s redeliver <dir> [--url URL] [--timeout SECONDS] (<id>...|--all)\n"
+        "       %s redeliver <dir> [--url URL] [--timeout SECONDS] [--connect-timeout SECONDS]\n"
+        "                 [--cacert FILE] (<id>...|--all)\n"
         "       %s drop <dir> <id>...\n"
         "\n"
         "Looks after the verified deliveries mod_twwebhook keeps in a TwWebhookInbox\n"
@@ -60,7 +64,11 @@ static void usage(FILE *out)
         "             (default http://127.0.0.1 followed by the path it came in on;\n"
         "             a URL without a path keeps the original path), so the module\n"
         "             verifies it like any delivery; removes it on a 2xx answer.\n"
-        "             http:// only. Exit status 1 if any redelivery failed.\n"
+        "             http:// or https:// (certificate checked against the system's\n"
+        "             CAs, or --cacert FILE); redirects are not followed (a 3xx\n"
+        "             keeps the entry); no proxy, whatever the environment says.\n"
+        "             --timeout: the whole request (default 30 s); --connect-timeout:\n"
+        "             the connection (default 10 s). Exit status 1 if any failed.\n"
         "  drop       removes entries without delivering them\n"
         "\n"
         "Safe to run while httpd runs (from cron or a systemd timer). Exit status:\n"
@@ -202,92 +210,111 @@ static int cmd_drop(const char *dir, char **ids, int n, apr_pool_t *pool)
     return failed;
 }
 
-/* ---- redelivery: a minimal HTTP/1.1 client ----------------------------------- */
+/* ---- redelivery: HTTP through libcurl ------------------------------------------ */
 
+/*
+ * Where and how redeliver posts. libcurl does the HTTP and the TLS; this
+ * tool decides what it may do: HTTP/1.1 only, http:// and https:// only,
+ * certificates verified (against --cacert or the system's CAs), no
+ * redirect followed (a 3xx is an answer, and not a 2xx), no proxy (the
+ * environment's http_proxy and friends are ignored: the target is the
+ * server itself, usually on loopback, and a cron job run as root must not
+ * send signed deliveries through whatever proxy its environment names),
+ * and a deadline for the connection and one for the whole request.
+ */
 typedef struct {
-    const char *host;          /* for connect() */
-    const char *port;
-    const char *host_header;
-    const char *path;          /* NULL: the entry's own */
+    const char *base;          /* scheme://authority, no path */
+    const char *authority;     /* host[:port] without user:password@, for messages */
+    const char *path;          /* NULL: each entry's own */
+    const char *cacert;        /* NULL: the system's CAs */
+    long connect_timeout;      /* seconds */
+    long timeout;              /* seconds, the whole request */
 } target_t;
 
-/* http://host[:port][/path]; IPv6 literals in brackets. */
+typedef struct {
+    CURL *curl;
+    const target_t *target;
+    char errbuf[CURL_ERROR_SIZE];
+} client_t;
+
+/* The request body, read from the entry's file as libcurl asks for it. */
+typedef struct {
+    int fd;
+    apr_off_t left;
+    int cut_short;
+} body_reader_t;
+
+/* Whether libcurl itself takes url as an absolute http(s) URL with a host. */
+static int url_is_usable(const char *url)
+{
+    CURLU *u = curl_url();
+    char *host = NULL;
+    int ok;
+
+    if (u == NULL)
+        return 0;
+    ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK
+         && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host != NULL && *host != '\0';
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+/* http[s]://host[:port][/path]; IPv6 literals in brackets. */
 static int parse_url(const char *url, target_t *t, apr_pool_t *pool)
 {
-    const char *p, *slash, *hostport;
+    const char *authority, *slash;
+    size_t len;
 
-    if (strncasecmp(url, "http://", 7) != 0)
+    if (strncasecmp(url, "http://", 7) == 0)
+        authority = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        authority = url + 8;
+    else
         return 0;
-    p = url + 7;
-    slash = strchr(p, '/');
-    hostport = slash ? apr_pstrmemdup(pool, p, (apr_size_t)(slash - p)) : apr_pstrdup(pool, p);
-    if (*hostport == '\0')
+    slash = strchr(authority, '/');
+    len = slash ? (size_t)(slash - authority) : strlen(authority);
+    /* an entry's path is appended to the authority: no query or fragment there */
+    if (len == 0 || strcspn(authority, "?#") < len)
         return 0;
-    t->host_header = hostport;
-    if (hostport[0] == '[') {
-        const char *close_br = strchr(hostport, ']');
-        if (close_br == NULL)
-            return 0;
-        t->host = apr_pstrmemdup(pool, hostport + 1, (apr_size_t)(close_br - hostport - 1));
-        t->port = close_br[1] == ':' ? close_br + 2 : DEFAULT_PORT;
-    }
-    else {
-        const char *colon = strrchr(hostport, ':');
-        t->host = colon ? apr_pstrmemdup(pool, hostport, (apr_size_t)(colon - hostport)) : hostport;
-        t->port = colon ? colon + 1 : DEFAULT_PORT;
-    }
-    if (*t->host == '\0' || *t->port == '\0')
-        return 0;
+    t->authority = apr_pstrmemdup(pool, authority, len);
+    if (strrchr(t->authority, '@') != NULL)    /* user:password@: never in a message */
+        t->authority = strrchr(t->authority, '@') + 1;
+    t->base = apr_pstrmemdup(pool, url, (apr_size_t)(authority + len - url));
     t->path = (slash && slash[1] != '\0') ? slash : NULL;
-    return t->path == NULL || tw_inbox_path_is_storable(t->path);
+    if (t->path != NULL && !tw_inbox_path_is_storable(t->path))
+        return 0;
+    return url_is_usable(apr_pstrcat(pool, t->base, t->path ? t->path : "/", NULL));
 }
 
-static int connect_to(const target_t *t, int timeout, char *err, size_t errcap)
+static size_t read_body(char *buf, size_t size, size_t nitems, void *arg)
 {
-    struct addrinfo hints, *res = NULL, *ai;
-    struct timeval tv = { .tv_sec = timeout, .tv_usec = 0 };
-    int fd = -1, rc;
+    body_reader_t *r = arg;
+    size_t want = size * nitems;
+    ssize_t n;
 
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if ((rc = getaddrinfo(t->host, t->port, &hints, &res)) != 0) {
-        snprintf(err, errcap, "cannot resolve %s: %s", t->host, gai_strerror(rc));
-        return -1;
+    if (r->left <= 0)
+        return 0;
+    if ((apr_off_t)want > r->left)
+        want = (size_t)r->left;
+    do
+        n = read(r->fd, buf, want);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        r->cut_short = 1;
+        return CURL_READFUNC_ABORT;
     }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-            break;
-        snprintf(err, errcap, "cannot connect to %s:%s: %s", t->host, t->port, strerror(errno));
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
+    r->left -= n;
+    return (size_t)n;
 }
 
-static int send_all(int fd, const void *data, size_t len)
+/* Only the status matters: the answer's body goes nowhere (not stdout). */
+static size_t discard_response(char *data, size_t size, size_t nmemb, void *arg)
 {
-    const char *p = data;
-
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return 0;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 1;
+    return size * nmemb;
 }
 
-/* Headers the client sets itself, never taken from the entry. */
+/* Headers libcurl sets itself, never taken from the entry. */
 static int is_framing_header(const char *name)
 {
     return strcasecmp(name, "Host") == 0 || strcasecmp(name, "Content-Length") == 0
@@ -295,66 +322,195 @@ static int is_framing_header(const char *name)
            || strcasecmp(name, "Expect") == 0;
 }
 
-/* POSTs one entry; returns the HTTP status, or 0 with err set. */
-static int post_entry(const target_t *t, const tw_inbox_entry_t *e, int body_fd, int timeout,
-                      char *err, size_t errcap, apr_pool_t *pool)
+static int entry_has_header(const tw_inbox_entry_t *e, const char *name)
 {
-    char head[RESPONSE_HEAD_MAX + 1], buf[COPY_CHUNK];
-    const char *req;
-    apr_off_t left = e->body_length;
-    size_t i, got = 0;
-    int fd, status = 0;
+    size_t i;
 
-    req = apr_psprintf(pool, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %" APR_OFF_T_FMT
-                       "\r\nConnection: close\r\n", t->path ? t->path : e->path, t->host_header,
-                       e->body_length);
     for (i = 0; i < e->nheaders; i++)
-        if (!is_framing_header(e->headers[i].name))
-            req = apr_pstrcat(pool, req, e->headers[i].name, ": ", e->headers[i].value, "\r\n",
-                              NULL);
-    req = apr_pstrcat(pool, req, "\r\n", NULL);
-
-    if ((fd = connect_to(t, timeout, err, errcap)) < 0)
-        return 0;
-    if (!send_all(fd, req, strlen(req))) {
-        snprintf(err, errcap, "cannot send the request: %s", strerror(errno));
-        close(fd);
-        return 0;
-    }
-    while (left > 0) {
-        ssize_t n = read(body_fd, buf, left < (apr_off_t)sizeof(buf) ? (size_t)left : sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || !send_all(fd, buf, (size_t)n)) {
-            snprintf(err, errcap, "cannot send the body: %s", n <= 0 ? "entry file cut short"
-                                                                      : strerror(errno));
-            close(fd);
-            return 0;
-        }
-        left -= n;
-    }
-    /* the status line is all we need */
-    while (got < RESPONSE_HEAD_MAX && memchr(head, '\n', got) == NULL) {
-        ssize_t n = recv(fd, head + got, RESPONSE_HEAD_MAX - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    head[got] = '\0';
-    close(fd);
-    if (strncmp(head, "HTTP/1.", 7) != 0 || got < 12 || sscanf(head + 9, "%3d", &status) != 1
-        || status < 100 || status > 999) {
-        snprintf(err, errcap, "no HTTP response%s", got == 0 ? " (connection closed)" : "");
-        return 0;
-    }
-    return status;
+        if (strcasecmp(e->headers[i].name, name) == 0)
+            return 1;
+    return 0;
 }
 
-static int redeliver_one(const char *dir, const char *id, const target_t *t, int timeout,
-                         apr_pool_t *pool)
+/*
+ * The entry's headers as libcurl takes them, and "Name:" (remove) for what
+ * libcurl would add on its own and the sender did not send: Accept, a form
+ * Content-Type, and Expect: 100-continue (which would make a large body
+ * wait for a round trip). The app sees the headers the old client sent.
+ * NULL when out of memory.
+ */
+static struct curl_slist *request_headers(const tw_inbox_entry_t *e, apr_pool_t *pool)
 {
+    static const char *const curl_adds[] = { "Accept", "Content-Type", "Expect" };
+    struct curl_slist *list = NULL, *grown;
+    const char *line;
+    size_t i;
+
+    for (i = 0; i < e->nheaders + sizeof(curl_adds) / sizeof(curl_adds[0]); i++) {
+        if (i < e->nheaders) {
+            const char *name = e->headers[i].name, *value = e->headers[i].value;
+            if (is_framing_header(name))
+                continue;
+            /* "Name;" is libcurl's spelling of a header with an empty value */
+            line = *value ? apr_pstrcat(pool, name, ": ", value, NULL)
+                          : apr_pstrcat(pool, name, ";", NULL);
+        }
+        else {
+            const char *name = curl_adds[i - e->nheaders];
+            if (entry_has_header(e, name) && !is_framing_header(name))
+                continue;
+            line = apr_pstrcat(pool, name, ":", NULL);
+        }
+        if ((grown = curl_slist_append(list, line)) == NULL) {
+            curl_slist_free_all(list);
+            return NULL;
+        }
+        list = grown;
+    }
+    return list;
+}
+
+/* The options every redelivery shares; 0 with err set when one is refused. */
+static int client_open(client_t *c, const target_t *t, char *err, size_t errcap)
+{
+    CURLcode rc = CURLE_OK;
+
+#define CLIENT_SET(option, value) \
+    do { if (rc == CURLE_OK) rc = curl_easy_setopt(c->curl, option, value); } while (0)
+
+    c->target = t;
+    c->errbuf[0] = '\0';
+    if ((c->curl = curl_easy_init()) == NULL) {
+        snprintf(err, errcap, "cannot start libcurl");
+        return 0;
+    }
+    CLIENT_SET(CURLOPT_ERRORBUFFER, c->errbuf);
+    CLIENT_SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500   /* 7.85: CURLOPT_PROTOCOLS deprecated */
+    CLIENT_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    CLIENT_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    /* HTTP/1.1 as before, also over TLS: curl 7.88 loses the answer of an
+     * HTTP/2 stream refused before its body was read (see t/092_h2.t) */
+    CLIENT_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    CLIENT_SET(CURLOPT_FOLLOWLOCATION, 0L);
+    CLIENT_SET(CURLOPT_PROXY, "");          /* "": no proxy, whatever the environment says */
+    CLIENT_SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    CLIENT_SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    if (t->cacert != NULL)
+        CLIENT_SET(CURLOPT_CAINFO, t->cacert);
+    CLIENT_SET(CURLOPT_CONNECTTIMEOUT, t->connect_timeout);
+    CLIENT_SET(CURLOPT_TIMEOUT, t->timeout);
+    CLIENT_SET(CURLOPT_POST, 1L);
+    CLIENT_SET(CURLOPT_READFUNCTION, read_body);
+    CLIENT_SET(CURLOPT_WRITEFUNCTION, discard_response);
+#undef CLIENT_SET
+    if (rc != CURLE_OK) {
+        snprintf(err, errcap, "libcurl refused an option: %s", curl_easy_strerror(rc));
+        curl_easy_cleanup(c->curl);
+        c->curl = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+static void client_close(client_t *c)
+{
+    if (c->curl != NULL)
+        curl_easy_cleanup(c->curl);
+    c->curl = NULL;
+}
+
+/* Why a transfer ended without an answer, in the words redeliver prints.
+ * libcurl's own text names hosts and ports, never a request header. */
+static void transfer_error(client_t *c, CURLcode rc, const body_reader_t *body, char *err,
+                           size_t errcap)
+{
+    const target_t *t = c->target;
+    const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+    curl_off_t tcp_done = 0, tls_done = 0;
+    long os_errno = 0;
+    int connected;
+
+    /* the connection phase, as --connect-timeout counts it, ends after the
+     * TLS handshake for https:// */
+    curl_easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &tcp_done);
+    curl_easy_getinfo(c->curl, CURLINFO_APPCONNECT_TIME_T, &tls_done);
+    curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
+    connected = tcp_done > 0 && (strncasecmp(t->base, "https:", 6) != 0 || tls_done > 0);
+    if (rc == CURLE_OPERATION_TIMEDOUT && !connected)
+        snprintf(err, errcap, "cannot connect to %s: timed out after %ld s%s", t->authority,
+                 t->connect_timeout < t->timeout ? t->connect_timeout : t->timeout,
+                 t->connect_timeout < t->timeout ? " (--connect-timeout)" : " (--timeout)");
+    else if (rc == CURLE_OPERATION_TIMEDOUT)
+        snprintf(err, errcap, "timed out after %ld s (--timeout)", t->timeout);
+    else if (rc == CURLE_COULDNT_CONNECT)
+        snprintf(err, errcap, "cannot connect to %s: %s", t->authority,
+                 os_errno ? strerror((int)os_errno) : why);
+    else if (rc == CURLE_COULDNT_RESOLVE_HOST)
+        snprintf(err, errcap, "cannot resolve %s: %s", t->authority, why);
+    else if (rc == CURLE_ABORTED_BY_CALLBACK && body->cut_short)
+        snprintf(err, errcap, "cannot send the body: entry file cut short");
+    else if (rc == CURLE_GOT_NOTHING)
+        snprintf(err, errcap, "no HTTP response (connection closed)");
+    else if (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL)
+        snprintf(err, errcap, "no HTTP response: %s", why);
+    else
+        snprintf(err, errcap, "%s", why);
+}
+
+/*
+ * POSTs one entry; returns the HTTP status (*location set for a 3xx
+ * that named one), or 0 with err set.
+ */
+static int post_entry(client_t *c, const tw_inbox_entry_t *e, int body_fd, const char **location,
+                      char *err, size_t errcap, apr_pool_t *pool)
+{
+    const target_t *t = c->target;
+    body_reader_t body = { .fd = body_fd, .left = e->body_length, .cut_short = 0 };
+    struct curl_slist *headers = request_headers(e, pool);
+    const char *url = apr_pstrcat(pool, t->base, t->path ? t->path : e->path, NULL);
+    char *redirect = NULL;
+    long status = 0;
+    CURLcode rc;
+
+    if (headers == NULL) {
+        snprintf(err, errcap, "out of memory");
+        return 0;
+    }
+    c->errbuf[0] = '\0';
+    rc = curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)e->body_length);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c->curl, CURLOPT_READDATA, &body);
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(c->curl);
+    /* the list and the reader live on this stack frame only */
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c->curl, CURLOPT_READDATA, NULL);
+    curl_slist_free_all(headers);
+    if (rc != CURLE_OK) {
+        transfer_error(c, rc, &body, err, errcap);
+        return 0;
+    }
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 100 || status > 999) {
+        snprintf(err, errcap, "no HTTP response");
+        return 0;
+    }
+    if (status >= 300 && status <= 399
+        && curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK && redirect)
+        *location = apr_pstrdup(pool, redirect);
+    return (int)status;
+}
+
+static int redeliver_one(const char *dir, const char *id, client_t *c, apr_pool_t *pool)
+{
+    const char *location = NULL;
     tw_inbox_entry_t *e = NULL;
     char err[512] = "";
     apr_status_t rv;
@@ -369,10 +525,16 @@ static int redeliver_one(const char *dir, const char *id, const target_t *t, int
         fail(apr_psprintf(pool, "cannot open entry %s", id), errstr(rv));
         return 1;
     }
-    status = post_entry(t, e, fd, timeout, err, sizeof(err), pool);
+    status = post_entry(c, e, fd, &location, err, sizeof(err), pool);
     close(fd);
     if (status == 0) {
         printf("%s failed: %s\n", id, err);
+        return 1;
+    }
+    if (status >= 300 && status <= 399) {
+        /* never followed: the module at the new place would see another URL */
+        printf("%s %d kept: a redirect (not followed)%s%s\n", id, status,
+               location ? " to " : "", location ? location : "");
         return 1;
     }
     if (status < 200 || status > 299) {
@@ -399,32 +561,72 @@ static int redeliver_one(const char *dir, const char *id, const target_t *t, int
     return 0;
 }
 
+/* a whole number of seconds in 1..3600, or 0 */
+static long seconds_arg(const char *arg)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    return (errno == 0 && end != arg && *end == '\0' && v >= 1 && v <= 3600) ? v : 0;
+}
+
+static int redeliver_all(const char *dir, apr_array_header_t *ids, const target_t *t,
+                         apr_pool_t *pool)
+{
+    client_t c;
+    char err[256];
+    int i, failed = 0;
+
+    if (!client_open(&c, t, err, sizeof(err))) {
+        fail(err, NULL);
+        return 1;
+    }
+    for (i = 0; i < ids->nelts; i++) {
+        apr_pool_t *sub;
+
+        apr_pool_create(&sub, pool);
+        failed |= redeliver_one(dir, APR_ARRAY_IDX(ids, i, const char *), &c, sub);
+        apr_pool_destroy(sub);
+    }
+    client_close(&c);
+    return failed;
+}
+
 static int cmd_redeliver(const char *dir, int argc, char **argv, apr_pool_t *pool)
 {
-    target_t t = { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_HOST, NULL };
+    target_t t = { .base = DEFAULT_BASE, .authority = DEFAULT_HOST, .path = NULL, .cacert = NULL,
+                   .connect_timeout = DEFAULT_CONNECT_TIMEOUT, .timeout = DEFAULT_TIMEOUT };
     apr_array_header_t *ids = apr_array_make(pool, 8, sizeof(const char *));
-    int i, all = 0, timeout = DEFAULT_TIMEOUT, failed = 0;
+    int i, all = 0, rc;
+    FILE *ca;
 
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--all") == 0)
             all = 1;
         else if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
             if (!parse_url(argv[++i], &t, pool)) {
-                fail("--url wants http://host[:port][/path] (http:// only)", argv[i]);
+                fail("--url wants http[s]://host[:port][/path]", argv[i]);
                 return EXIT_USAGE;
             }
         }
         else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || v < 1 || v > 3600) {
+            if ((t.timeout = seconds_arg(argv[++i])) == 0) {
                 fail("--timeout wants 1 to 3600 seconds", argv[i]);
                 return EXIT_USAGE;
             }
-            timeout = (int)v;
         }
+        else if (strcmp(argv[i], "--connect-timeout") == 0 && i + 1 < argc) {
+            if ((t.connect_timeout = seconds_arg(argv[++i])) == 0) {
+                fail("--connect-timeout wants 1 to 3600 seconds", argv[i]);
+                return EXIT_USAGE;
+            }
+        }
+        else if (strcmp(argv[i], "--cacert") == 0 && i + 1 < argc)
+            t.cacert = argv[++i];
         else if (argv[i][0] == '-') {
-            fail("unknown option", argv[i]);
+            fail(i + 1 == argc ? "unknown option or missing value" : "unknown option", argv[i]);
             return EXIT_USAGE;
         }
         else
@@ -433,6 +635,14 @@ static int cmd_redeliver(const char *dir, int argc, char **argv, apr_pool_t *poo
     if (all == (ids->nelts > 0)) {
         fail("redeliver wants entry ids or --all (not both)", NULL);
         return EXIT_USAGE;
+    }
+    /* say it once, not once per entry as libcurl would */
+    if (t.cacert != NULL) {
+        if ((ca = fopen(t.cacert, "r")) == NULL) {
+            fail(apr_psprintf(pool, "cannot read --cacert %s", t.cacert), strerror(errno));
+            return 1;
+        }
+        fclose(ca);
     }
     if (all) {
         apr_array_header_t *entries = NULL;
@@ -445,14 +655,18 @@ static int cmd_redeliver(const char *dir, int argc, char **argv, apr_pool_t *poo
         for (i = 0; i < entries->nelts; i++)
             APR_ARRAY_PUSH(ids, const char *) = APR_ARRAY_IDX(entries, i, tw_inbox_entry_t *)->id;
     }
-    for (i = 0; i < ids->nelts; i++) {
-        apr_pool_t *sub;
-
-        apr_pool_create(&sub, pool);
-        failed |= redeliver_one(dir, APR_ARRAY_IDX(ids, i, const char *), &t, timeout, sub);
-        apr_pool_destroy(sub);
+    /* a server closing mid-request is an error to report, not a signal that
+     * kills the tool: libcurl's NOSIGNAL leaves SIGPIPE to us, and
+     * OpenSSL writes to the socket without MSG_NOSIGNAL */
+    signal(SIGPIPE, SIG_IGN);
+    /* once per process, before any handle: it sets up OpenSSL */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fail("libcurl initialisation failed", NULL);
+        return 1;
     }
-    return failed ? 1 : 0;
+    rc = redeliver_all(dir, ids, &t, pool) ? 1 : 0;
+    curl_global_cleanup();
+    return rc;
 }
 
 int main(int argc, char **argv)
