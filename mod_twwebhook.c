@@ -235,12 +235,105 @@ static void set_refusal_body(request_rec *r, int status, const char *reason)
                                                status, ap_escape_html(r->pool, reason)));
 }
 
+/* The Content-Length, or -1 when absent or malformed (HTTP_IN refuses the
+ * latter itself when the body is read). */
+static apr_off_t announced_length(request_rec *r)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t len;
+    char *end;
+
+    if (cl == NULL || apr_strtoff(&len, cl, &end, 10) != APR_SUCCESS || end == cl
+        || *end != '\0' || len < 0)
+        return -1;
+    return len;
+}
+
+/*
+ * Why a body refused before it was read is left unread (the connection
+ * then closes after the answer, as tw_txn_hold_keepalive arranged), NULL
+ * when it is worth discarding: as for httpd's own refusals
+ * (ap_discard_request_body), reading and dropping a small body costs less
+ * than the client's new connection and the lingering close, which matters
+ * most under a flood of junk. Not worth it, or not safe: under HTTP/2
+ * (a refusal costs no connection there: the stream is answered and reset,
+ * and its flow-control window bounds what the client can send unread),
+ * when the client waits for "100 Continue" (reading would make HTTP_IN
+ * send it), when the status drops the connection anyway, when the body is
+ * announced larger than the location takes, and where LimitRequestBody
+ * would refuse the read itself (HTTP_IN would answer a second time).
+ */
+static const char *why_left_unread(request_rec *r, const tw_dir_conf_t *dc, int status)
+{
+    apr_off_t announced = announced_length(r);
+    apr_off_t limit = ap_get_limit_req_body(r);
+
+    if (r->proto_num >= HTTP_VERSION(2, 0))
+        return "HTTP/2";
+    if (r->expecting_100)
+        return "Expect: 100-continue";
+    if (ap_status_drops_connection(status))
+        return "the status closes the connection";
+    if (announced > tw_conf_max_body(dc))
+        return "Content-Length over TwWebhookMaxBodySize";
+    if (limit > 0 && (announced >= 0 ? announced > limit : tw_conf_max_body(dc) >= limit))
+        return "LimitRequestBody would refuse the read itself";
+    return NULL;
+}
+
+/*
+ * A refusal on the headers alone, by the request that was to read the
+ * body: the body is read and dropped up to min(Content-Length,
+ * TwWebhookMaxBodySize) (chunked: TwWebhookMaxBodySize as it arrives) and
+ * the connection is kept when it ended within that; otherwise it is left
+ * unread and the connection closes. Returns OK, or AP_FILTER_ERROR when
+ * HTTP_IN refused the body's framing and has answered itself.
+ */
+static int discard_unread_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                               int status)
+{
+    const char *why = why_left_unread(r, dc, status);
+    apr_off_t announced = announced_length(r), got = 0;
+    apr_off_t bound = tw_conf_max_body(dc);
+    apr_status_t rv = APR_SUCCESS;
+    const char *what;
+
+    if (why == NULL) {
+        if (announced >= 0 && announced < bound)
+            bound = announced;
+        rv = tw_body_discard(r, bound, &got);
+        if (rv == APR_SUCCESS) {
+            txn->body_discarded = 1;
+            tw_txn_release_keepalive(r, txn);   /* read to its end: safe to keep */
+        }
+    }
+    if (why != NULL)
+        what = apr_psprintf(r->pool, "left unread (%s), %s", why,
+                            r->proto_num >= HTTP_VERSION(2, 0)
+                            ? "the stream is reset after the answer" : "connection closes");
+    else if (rv == APR_SUCCESS)
+        what = apr_psprintf(r->pool, "%" APR_OFF_T_FMT " bytes discarded unread, "
+                            "connection kept", got);
+    else if (rv == APR_ENOSPC)
+        what = apr_psprintf(r->pool, "%" APR_OFF_T_FMT " bytes read, over "
+                            "TwWebhookMaxBodySize: the rest left unread, connection closes", got);
+    else
+        what = apr_psprintf(r->pool, "discarding failed after %" APR_OFF_T_FMT " bytes%s, "
+                            "connection closes", got, rv == AP_FILTER_ERROR
+                            ? " (httpd refused its framing and answered itself)" : "");
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG,
+                  rv == AP_FILTER_ERROR || rv == APR_ENOSPC ? APR_SUCCESS : rv, r,
+                  "TWW0128: refused before its body was read: %s", what);
+    return rv == AP_FILTER_ERROR ? AP_FILTER_ERROR : OK;
+}
+
 /*
  * Logs one rejection line (tag is the call site's own), refuses the
  * transaction (its body is withheld from every handler from now on) and
  * returns status for the hook to answer with. Client-caused rejections log
  * at info, so a hostile client cannot flood the error log at the default
- * LogLevel; server faults log at error.
+ * LogLevel; server faults log at error. A body refused before it was read
+ * is discarded where that is cheap (discard_unread_body).
  */
 static int reject(request_rec *r, int level, apr_status_t rv, int status,
                   const char *tag, const char *reason)
@@ -261,6 +354,9 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
     if (r->main == NULL) {
         if (txn == NULL)
             txn = tw_txn_begin(r);
+        if (txn->state == TW_TXN_PENDING && txn->owner == r && txn->body == NULL
+            && discard_unread_body(r, dc, txn, status) == AP_FILTER_ERROR)
+            status = AP_FILTER_ERROR;
         txn->state = TW_TXN_REFUSED;
         tw_body_withhold(r, txn);
     }
@@ -284,20 +380,6 @@ static tw_verifier_t *verifier_for(request_rec *r, const apr_array_header_t *key
         return NULL;
     apr_pool_cleanup_register(r->pool, v, cleanup_verifier, apr_pool_cleanup_null);
     return v;
-}
-
-/* The Content-Length, or -1 when absent or malformed (HTTP_IN refuses the
- * latter itself when the body is read). */
-static apr_off_t announced_length(request_rec *r)
-{
-    const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_off_t len;
-    char *end;
-
-    if (cl == NULL || apr_strtoff(&len, cl, &end, 10) != APR_SUCCESS || end == cl
-        || *end != '\0' || len < 0)
-        return -1;
-    return len;
 }
 
 /*

@@ -36,6 +36,7 @@
 APLOG_USE_MODULE(twwebhook);
 
 #define TW_HANDBACK_CHUNK     ((apr_size_t)64 * 1024)   /* per bucket handed back */
+#define TW_DISCARD_CHUNK      ((apr_off_t)64 * 1024)    /* per read of a refused body */
 
 /* Kept from registration (tw_body_register_filters); read-only after. */
 static ap_filter_rec_t *handback_filter;
@@ -105,12 +106,77 @@ void tw_body_withhold(request_rec *r, tw_txn_t *txn)
 {
     if (r->main != NULL)
         return;
-    if (!txn->body_complete)
+    if (!txn->body_complete && !txn->body_discarded)
         tw_txn_hold_keepalive(r, txn);
     if (!has_input_filter(r, no_body_filter))
         replace_protocol_input(r, no_body_filter, NULL);
     apr_table_unset(r->headers_in, "Transfer-Encoding");
     apr_table_setn(r->headers_in, "Content-Length", "0");
+}
+
+/* Adds up what bb holds (the data buckets) and tells whether it ends the body. */
+static apr_status_t count_and_drop(apr_bucket_brigade *bb, apr_off_t *total, int *eos)
+{
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
+        apr_status_t rv;
+
+        if (APR_BUCKET_IS_EOS(b)) {
+            *eos = 1;
+            break;
+        }
+        if (APR_BUCKET_IS_METADATA(b))
+            continue;
+        if (b->length != (apr_size_t)-1)
+            len = b->length;
+        else if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ)) != APR_SUCCESS)
+            return rv;
+        *total += (apr_off_t)len;
+    }
+    apr_brigade_cleanup(bb);   /* the bytes go nowhere */
+    return APR_SUCCESS;
+}
+
+/*
+ * Reads what is left of a refused request's body from its protocol input
+ * filters (HTTP_IN: de-chunked, under the read timeout mod_reqtimeout or
+ * Timeout sets) and drops it: no hash, no spool, no handler ever sees it.
+ * At most bound + 1 bytes are asked for (the one byte over says the body
+ * is larger), so a chunked body is never read further than that. Must run
+ * before tw_body_withhold puts the no-body filter in their place; refuses
+ * to run once it (or the handback filter) is there, as they would answer
+ * EOS and make an unread body look discarded.
+ */
+apr_status_t tw_body_discard(request_rec *r, apr_off_t bound, apr_off_t *pread)
+{
+    apr_bucket_brigade *bb;
+    apr_status_t rv = APR_SUCCESS;
+    int eos = 0;
+
+    *pread = 0;
+    if (r->main != NULL || has_input_filter(r, no_body_filter)
+        || has_input_filter(r, handback_filter))
+        return APR_EINIT;
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!eos && *pread <= bound) {
+        apr_off_t want = bound - *pread + 1;
+
+        rv = ap_get_brigade(r->proto_input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ,
+                            want < TW_DISCARD_CHUNK ? want : TW_DISCARD_CHUNK);
+        if (rv == APR_SUCCESS && APR_BRIGADE_EMPTY(bb))   /* a blocking read returns data */
+            rv = APR_EGENERAL;
+        if (rv == APR_SUCCESS)
+            rv = count_and_drop(bb, pread, &eos);
+        if (rv != APR_SUCCESS)
+            break;
+    }
+    apr_brigade_destroy(bb);
+    if (rv == APR_SUCCESS && *pread > bound)
+        rv = APR_ENOSPC;
+    return rv;
 }
 
 /* ---- the handback filter ----------------------------------------------------- */

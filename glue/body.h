@@ -25,10 +25,20 @@ void tw_body_hand_back(request_rec *r, tw_txn_t *txn);
 /*
  * A refused transaction's body stays where it is, unread: whatever handler
  * runs next for it (an ErrorDocument page, a redirect's target) sees an
- * empty body (Content-Length 0), and an unread body closes the connection.
- * Subrequests are left alone.
+ * empty body (Content-Length 0), and a body neither read nor discarded to
+ * its end closes the connection. Subrequests are left alone.
  */
 void tw_body_withhold(request_rec *r, tw_txn_t *txn);
+
+/*
+ * Before tw_body_withhold, for a body refused unread: reads it to its end
+ * from the protocol input filters and drops every byte, up to bound bytes.
+ * APR_SUCCESS when it ended within bound; APR_ENOSPC when it is larger
+ * (bound + 1 bytes read, no more); AP_FILTER_ERROR when HTTP_IN refused
+ * its framing and answered itself; else the read's error (APR_TIMEUP...).
+ * *pread: the bytes read. The caller decides when it is worth it.
+ */
+apr_status_t tw_body_discard(request_rec *r, apr_off_t bound, apr_off_t *pread);
 
 /* 1 when f is the filter that hands the verified body back. */
 int tw_body_is_handback(const ap_filter_t *f);

@@ -38,6 +38,7 @@ typedef struct {
     int held_keepalive;                /* the keep-alive state we overrode */
     int keepalive_held;                /* 1 while the connection will close */
     int body_complete;                 /* read to its end (EOS) */
+    int body_discarded;                /* refused unread, then read to its end and dropped */
     tw_spool_t *body;                  /* the body, handed back from here */
     apr_off_t handback_offset;         /* how much of it the handler has read */
     tw_spool_cursor_t handback_cursor; /* how much of it was read ahead... */
@@ -90,6 +91,8 @@ static APR_INLINE tw_txn_t *tw_txn_begin(request_rec *r)
  * an auth module), httpd then closes instead of reading the rest of the
  * body to discard it (up to LimitRequestBody, far past
  * TwWebhookMaxBodySize). ap_set_keepalive() never reopens a closed mark.
+ * Released only once the body was read to its end: verified, or discarded
+ * within TwWebhookMaxBodySize after a refusal (discard_unread_body).
  */
 static APR_INLINE void tw_txn_hold_keepalive(request_rec *r, tw_txn_t *txn)
 {

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Expect: 100-continue. A request refused on its headers gets the final
-# status at once and never "100 Continue" (its body is never asked for); a
-# well-signed one gets 100, then the downstream's answer.
+# status at once and never "100 Continue" (its body is never asked for, so
+# on a keep-alive connection the connection closes: discarding the body
+# would ask for it); a well-signed one gets 100, then the downstream's
+# answer.
 use strict;
 use warnings;
 use FindBin;
@@ -41,6 +43,18 @@ for my $what (sort keys %refused) {
         check_rejected($res, $status, $tag, $reason, $mark,
                        "$ds: $what with Expect: 100-continue");
     }
+    # On a keep-alive connection too: reading the body to discard it would
+    # make httpd send the 100, so it is left unread and the connection closes.
+    my $mark = log_mark();
+    my $res = tw_request(path => url('prot', 'cgi'), body => $body, expect => 1,
+                         timeout => 10, connection => undef, %$args);
+    is_deeply($res->{interim}, [], "keep-alive: $what: no 100 Continue");
+    is($res->{body_sent}, 0, "keep-alive: $what: the body was never sent");
+    check_rejected($res, $status, $tag, $reason, $mark,
+                   "keep-alive: $what with Expect: 100-continue");
+    like($res->{headers}{connection} // '', qr/close/i, "keep-alive: $what: Connection: close");
+    ok(wait_log($mark, qr/TWW0128: refused before its body was read: left unread \(Expect: 100-continue\), connection closes/),
+       "keep-alive: $what: the body left unread") or diag(log_since($mark));
 }
 
 # Content-Length over the limit: 413 before any 100.

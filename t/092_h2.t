@@ -138,6 +138,14 @@ for my $vh (qw(tw_h2c tw_h2tls)) {
             ok(!defined $res->{rst} || $res->{rst} eq 'NO_ERROR',
                "$proto, $ds, $what: a stream reset after the answer, if any, is NO_ERROR")
                 or diag("RST_STREAM $res->{rst}");
+            # HTTP/2: the body is left to the stream's flow control, never read;
+            # HTTP/1.1 (prefork): 100 KiB is within TwWebhookMaxBodySize, discarded
+            my $unread = $version{$vh} eq '2'
+                ? qr/left unread \(HTTP\/2\), the stream is reset after the answer/
+                : qr/\Q${\ length $body}\E bytes discarded unread, connection kept/;
+            ok(wait_log($mark, qr/TWW0128: refused before its body was read: $unread/),
+               "$proto, $ds, $what: the body " . ($version{$vh} eq '2' ? 'never read' : 'discarded'))
+                or diag(log_since($mark));
         }
     }
 

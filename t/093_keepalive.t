@@ -5,10 +5,15 @@
 # never hands one request's body to the next, nor swallows the next
 # request's bytes. Rejections in the middle: a 401 after the body was read
 # (signature mismatch) keeps the connection and the requests after it are
-# answered right; a refusal before the body is read (no or a malformed
-# signature, a method other than POST, a 413 on the Content-Length) closes
-# the connection after answering instead of reading the rest of the body
-# to discard it, so the requests after it get no answer and never run.
+# answered right. A refusal on the headers alone (no or a malformed
+# signature, a method other than POST) whose body is within the location's
+# TwWebhookMaxBodySize discards that body unread by anyone and keeps the
+# connection: the request after it is answered, its app sees only its own
+# body. One whose body is larger (announced, or chunked and crossing the
+# bound as it arrives), or a 413 on the Content-Length, closes the
+# connection after answering instead of reading the rest of the body, so
+# the requests after it get no answer and never run; a chunked body is
+# never read past the bound plus one byte.
 use strict;
 use warnings;
 use FindBin;
@@ -142,20 +147,64 @@ for my $pipeline (0, 1) {
     ok(!$result->{closed}, "$name: the connection is still open after the last answer");
 }
 
-# ---- refused before the body is read: answered, then closed ---------------------------
-# [ the refused request, status, log tag, log reason ]
-my @refused_unread = (
-    [ [ php => 'prot',  80 * 1024, 0, \'' ], 401, 'TWW0102', 'signature header missing' ],
+# ---- refused before the body is read, within the bound: discarded, kept -----------
+# [ the refused request, status, log tag, log reason, bytes discarded ]
+my @refused_small = (
+    [ [ php => 'prot',  80 * 1024, 0, \'' ], 401, 'TWW0102', 'signature header missing',
+      80 * 1024 ],
     [ [ cgi => 'prot',  300,       0, \'sha256=zz' ], 401,
-      'TWW0103', 'signature header malformed' ],
-    [ [ cgi => 'prot',  100,       0, undef, 'PUT' ], 405, 'TWW0101', 'method PUT not allowed' ],
+      'TWW0103', 'signature header malformed', 300 ],
+    [ [ cgi => 'prot',  100,       0, undef, 'PUT' ], 405, 'TWW0101', 'method PUT not allowed',
+      100 ],
+    [ [ cgi => 'small', 4096,      700, \'' ], 401, 'TWW0102', 'signature header missing',
+      4096 ],   # chunked, exactly the bound
+);
+for my $case (@refused_small) {
+    my ($refused, $status, $tag, $reason, $discarded) = @$case;
+    for my $pipeline (0, 1) {
+        my $name = ($pipeline ? 'pipelined' : 'keep-alive') . " with a $status ($reason, "
+            . "$refused->[2] bytes" . ($refused->[3] ? ', chunked' : '') . ')';
+        my @mix = ([ cgi => 'prot', 200, 0 ], $refused, [ php => 'prot', 300, 0 ]);
+        my ($req, $bodies) = requests_of($name, @mix);
+        for (@$req) { delete $_->{signature} if defined $_->{signature} && $_->{signature} eq '' }
+        my $mark = log_mark();
+        my $result = tw_exchange($req, pipeline => $pipeline);
+        my $resp = $result->{responses};
+        check_delivered($resp->[0], 'cgi', $bodies->[0],
+                        { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[0]{id} },
+                        "$name, #0: delivered");
+        check_rejected($resp->[1], $status, $tag, $reason, $mark,
+                       "$name, #1: $status before the body");
+        unlike($resp->[1]{headers}{connection} // '', qr/close/i,
+               "$name, #1: no Connection: close");
+        ok(wait_log($mark, qr/TWW0128: refused before its body was read: \Q$discarded\E bytes discarded unread, connection kept/),
+           "$name, #1: its body discarded ($discarded bytes)")
+            or diag(log_since($mark));
+        check_delivered($resp->[2], 'php', $bodies->[2],
+                        { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[2]{id} },
+                        "$name, #2: answered on the same connection, its own body only");
+        ok(!$result->{closed}, "$name: the connection is still open after the last answer");
+    }
+}
+
+# ---- refused before the body is read, over the bound: answered, then closed ----------
+# [ the refused request, status, log tag, log reason, why left unread ]
+my @refused_unread = (
     [ [ cgi => 'small', 5000,      0 ], 413,
-      'TWW0104', 'body larger than TwWebhookMaxBodySize (by Content-Length)' ],
+      'TWW0104', 'body larger than TwWebhookMaxBodySize (by Content-Length)',
+      qr/the status closes the connection/ ],
+    [ [ cgi => 'small', 5000,      0, \'' ], 401, 'TWW0102', 'signature header missing',
+      qr/Content-Length over TwWebhookMaxBodySize/ ],
+    [ [ cgi => 'small', 5000,      0, undef, 'PUT' ], 405, 'TWW0101', 'method PUT not allowed',
+      qr/Content-Length over TwWebhookMaxBodySize/ ],
+    [ [ cgi => 'small', 200 * 1024, 1000, \'' ], 401, 'TWW0102', 'signature header missing',
+      qr/4097 bytes read, over TwWebhookMaxBodySize/ ],   # chunked: bound + 1 read
 );
 for my $case (@refused_unread) {
-    my ($refused, $status, $tag, $reason) = @$case;
+    my ($refused, $status, $tag, $reason, $why) = @$case;
     for my $pipeline (0, 1) {
-        my $name = ($pipeline ? 'pipelined' : 'keep-alive') . " with a $status ($reason)";
+        my $name = ($pipeline ? 'pipelined' : 'keep-alive') . " with a $status ($reason, "
+            . "$refused->[2] bytes" . ($refused->[3] ? ', chunked' : '') . ')';
         my @mix = ([ cgi => 'prot', 200, 0 ], $refused, [ php => 'prot', 300, 0 ]);
         my ($req, $bodies) = requests_of($name, @mix);
         for (@$req) { delete $_->{signature} if defined $_->{signature} && $_->{signature} eq '' }
@@ -168,10 +217,40 @@ for my $case (@refused_unread) {
         check_rejected($resp->[1], $status, $tag, $reason, $mark,
                        "$name, #1: $status before the body");
         like($resp->[1]{headers}{connection} // '', qr/close/i, "$name, #1: Connection: close");
+        ok(wait_log($mark, qr/TWW0128: refused before its body was read: .*$why.*connection closes/),
+           "$name, #1: its body not read past the bound")
+            or diag(log_since($mark));
         ok($result->{closed}, "$name: the server closed the connection");
         ok($resp->[2]{error}, "$name, #2: no answer on this connection");
         is(downstream_ran($resp->[2]{id}), 0, "$name, #2: never ran (the client must send it again)");
     }
+}
+
+# ---- refused before the body, whose chunked framing is broken ---------------------
+# Discarding it, HTTP_IN refuses the framing and answers 400 itself: that is
+# the one answer (the module's 401 is not sent after it), and the connection
+# closes, so what follows the broken chunk is never taken for a request.
+for my $pipeline (0, 1) {
+    my $name = ($pipeline ? 'pipelined' : 'keep-alive') . ' with a broken chunked body';
+    my ($req, $bodies) = requests_of($name, [ cgi => 'prot', 200, 0 ], [ php => 'prot', 300, 0 ]);
+    my $good = $bodies->[1];
+    my $bad = { path => url('prot', 'cgi'), no_content_length => 1,
+                headers => [ 'Transfer-Encoding' => 'chunked' ],
+                body => "zz\r\n" . $good . "\r\n0\r\n\r\n" };
+    my $mark = log_mark();
+    my $result = tw_exchange([ $req->[0], $bad, $req->[1] ], pipeline => $pipeline);
+    my $resp = $result->{responses};
+    check_delivered($resp->[0], 'cgi', $bodies->[0],
+                    { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[0]{id} },
+                    "$name, #0: delivered");
+    is($resp->[1]{status}, 400, "$name, #1: 400 from httpd") or diag(describe($resp->[1]));
+    is(downstream_ran($resp->[1]{id}), 0, "$name, #1: no downstream ran");
+    ok(wait_log($mark, qr/TWW0128: refused before its body was read: discarding failed .*framing.*connection closes/),
+       "$name, #1: discarding stopped at the framing") or diag(log_since($mark));
+    ok($result->{closed}, "$name: the server closed the connection");
+    ok($resp->[2]{error}, "$name, #2: no answer on this connection");
+    is($result->{leftover}, '', "$name: nothing more was answered");
+    is(downstream_ran($resp->[2]{id}), 0, "$name, #2: never ran");
 }
 
 done_testing();

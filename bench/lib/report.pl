@@ -130,6 +130,7 @@ my @ratios = (
     ['cgi / webhook, valid',           'cgi',        'valid', 'webhook', 'valid'],
     ['module / php-verify, forged',    'module', 'forged', 'php-verify', 'forged'],
     ['module / static-403, forged',    'module', 'forged', 'static-403', 'forged'],
+    ['module / static-403, malformed', 'module', 'malformed', 'static-403', 'malformed'],
     ['module / webhook, forged',       'module', 'forged', 'webhook',    'forged'],
     ['module-cgi / webhook, forged',   'module-cgi', 'forged', 'webhook', 'forged'],
 );
@@ -305,6 +306,8 @@ target(at_least($r, 3), sprintf('forged: module >= 3 x php-verify               
 $r = $R{'module / static-403, forged'}{'2k'};
 target(at_least($r, 0.95), sprintf('forged: module >= 0.95 x static-403               (%s; HMAC-only ceiling %s)',
                                    num($r, 2), num(hmac_ceiling('2k', 'static-403', 'forged'), 2)));
+$r = $R{'module / static-403, malformed'}{'2k'};
+target(at_least($r, 0.95), sprintf('malformed signature: module >= 0.95 x static-403 (%s)', num($r, 2)));
 $r = $R{'module-cgi / webhook, valid'}{'2k'};
 target(at_least($r, 1), sprintf('valid: module + CGI >= webhook daemon             (%s)', num($r, 2)));
 $r = $R{'module-cgi / webhook, forged'}{'2k'};
