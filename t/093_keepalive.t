@@ -159,22 +159,32 @@ my @refused_small = (
     [ [ cgi => 'small', 4096,      700, \'' ], 401, 'TWW0102', 'signature header missing',
       4096 ],   # chunked, exactly the bound
 );
+# A delivery, the refused request, another delivery, on one connection
+# (pipelined or one after another): the first is delivered and the second
+# refused as the case says. Returns the name, the exchange, its responses,
+# the bodies sent and the log mark, for the checks of what follows.
+sub refused_between_two {
+    my ($refused, $status, $tag, $reason, $pipeline) = @_;
+    my $name = ($pipeline ? 'pipelined' : 'keep-alive') . " with a $status ($reason, "
+        . "$refused->[2] bytes" . ($refused->[3] ? ', chunked' : '') . ')';
+    my @mix = ([ cgi => 'prot', 200, 0 ], $refused, [ php => 'prot', 300, 0 ]);
+    my ($req, $bodies) = requests_of($name, @mix);
+    for (@$req) { delete $_->{signature} if defined $_->{signature} && $_->{signature} eq '' }
+    my $mark = log_mark();
+    my $result = tw_exchange($req, pipeline => $pipeline);
+    my $resp = $result->{responses};
+    check_delivered($resp->[0], 'cgi', $bodies->[0],
+                    { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[0]{id} },
+                    "$name, #0: delivered");
+    check_rejected($resp->[1], $status, $tag, $reason, $mark, "$name, #1: $status before the body");
+    return ($name, $result, $resp, $bodies, $mark);
+}
+
 for my $case (@refused_small) {
     my ($refused, $status, $tag, $reason, $discarded) = @$case;
     for my $pipeline (0, 1) {
-        my $name = ($pipeline ? 'pipelined' : 'keep-alive') . " with a $status ($reason, "
-            . "$refused->[2] bytes" . ($refused->[3] ? ', chunked' : '') . ')';
-        my @mix = ([ cgi => 'prot', 200, 0 ], $refused, [ php => 'prot', 300, 0 ]);
-        my ($req, $bodies) = requests_of($name, @mix);
-        for (@$req) { delete $_->{signature} if defined $_->{signature} && $_->{signature} eq '' }
-        my $mark = log_mark();
-        my $result = tw_exchange($req, pipeline => $pipeline);
-        my $resp = $result->{responses};
-        check_delivered($resp->[0], 'cgi', $bodies->[0],
-                        { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[0]{id} },
-                        "$name, #0: delivered");
-        check_rejected($resp->[1], $status, $tag, $reason, $mark,
-                       "$name, #1: $status before the body");
+        my ($name, $result, $resp, $bodies, $mark)
+            = refused_between_two($refused, $status, $tag, $reason, $pipeline);
         unlike($resp->[1]{headers}{connection} // '', qr/close/i,
                "$name, #1: no Connection: close");
         ok(wait_log($mark, qr/TWW0128: refused before its body was read: \Q$discarded\E bytes discarded unread, connection kept/),
@@ -203,19 +213,8 @@ my @refused_unread = (
 for my $case (@refused_unread) {
     my ($refused, $status, $tag, $reason, $why) = @$case;
     for my $pipeline (0, 1) {
-        my $name = ($pipeline ? 'pipelined' : 'keep-alive') . " with a $status ($reason, "
-            . "$refused->[2] bytes" . ($refused->[3] ? ', chunked' : '') . ')';
-        my @mix = ([ cgi => 'prot', 200, 0 ], $refused, [ php => 'prot', 300, 0 ]);
-        my ($req, $bodies) = requests_of($name, @mix);
-        for (@$req) { delete $_->{signature} if defined $_->{signature} && $_->{signature} eq '' }
-        my $mark = log_mark();
-        my $result = tw_exchange($req, pipeline => $pipeline);
-        my $resp = $result->{responses};
-        check_delivered($resp->[0], 'cgi', $bodies->[0],
-                        { TW_WEBHOOK_VERIFIED => '1', TW_WEBHOOK_DELIVERY => $resp->[0]{id} },
-                        "$name, #0: delivered");
-        check_rejected($resp->[1], $status, $tag, $reason, $mark,
-                       "$name, #1: $status before the body");
+        my ($name, $result, $resp, $bodies, $mark)
+            = refused_between_two($refused, $status, $tag, $reason, $pipeline);
         like($resp->[1]{headers}{connection} // '', qr/close/i, "$name, #1: Connection: close");
         ok(wait_log($mark, qr/TWW0128: refused before its body was read: .*$why.*connection closes/),
            "$name, #1: its body not read past the bound")
