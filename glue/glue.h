@@ -20,7 +20,6 @@
 #include "http_config.h"
 
 #include "twwebhook.h"
-#include "tw_lease.h"
 
 extern module AP_MODULE_DECLARE_DATA twwebhook_module;
 

@@ -13,7 +13,7 @@
  *                         |  \----settle(other)--> absent (retries go through)
  *                         \--renewed every lease/3 while the app works
  *
- * The claim is a lease (tw_lease.h): a random token, the holder's node and
+ * The claim is a lease (tw/lease.h): a random token, the holder's node and
  * pid, and a time to live of TwWebhookReplayLease. This child's renewer
  * thread extends every claim it holds while its app is still working, so
  * a slow app never loses its claim; a crashed child stops renewing, and
@@ -620,7 +620,7 @@ int tw_replay_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 static int attach_socache(apr_pool_t *ptemp, server_rec *s)
 {
     struct ap_socache_hints hints = {
-        .avg_id_len = TW_MAC_LEN, .avg_obj_size = 80,   /* a claim, tw_lease.h */
+        .avg_id_len = TW_MAC_LEN, .avg_obj_size = 80,   /* a claim, tw/lease.h */
         .expiry_interval = apr_time_from_sec(30),
     };
     apr_pool_t *process_pool = s->process->pool;

@@ -13,7 +13,7 @@
  *             hiredis
  *   memcache  add / gets + cas, through libmemcached; memcached cannot
  *             delete only if unchanged, so release swaps in the "R"
- *             tombstone (tw_lease.h), which a claim takes as free
+ *             tombstone (tw/lease.h), which a claim takes as free
  *
  * Every operation ends by its deadline, whatever the engine does (frozen,
  * filtered, half-open): each command is given only the time left, a
@@ -26,7 +26,7 @@
  * one for the lease renewer.
  *
  * Keys are "twwebhook-rc:" and the 32-byte replay key in lowercase hex;
- * values are tw_lease.h's. The key is a SHA-256 the core derived; neither
+ * values are tw/lease.h's. The key is a SHA-256 the core derived; neither
  * it nor a value says anything secret, and neither is logged here.
  */
 #include "httpd.h"

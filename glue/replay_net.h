@@ -11,7 +11,7 @@
 
 /* One memcached (or a list) or one redis-server shared by a fleet, used
  * through its own atomic operations. The key is the 32-byte replay key,
- * values are tw_lease.h's. */
+ * values are tw/lease.h's. */
 typedef struct tw_net tw_net_t;
 
 typedef struct {

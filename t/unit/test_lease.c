@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "twwebhook.h"
-#include "tw_lease.h"
 #include "tap.h"
 #include "unit_common.h"
 
