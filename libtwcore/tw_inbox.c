@@ -390,6 +390,23 @@ static void unlock_entry(int dfd, entry_lock_t *lk)
     close(lk->fd);
 }
 
+/* The inbox directory, opened, with entry id locked in it: the start of
+ * every read-modify-write of an entry; close_locked ends it. */
+static apr_status_t open_locked(const char *dir, const char *id, int *pdfd, entry_lock_t *lk)
+{
+    apr_status_t rv = open_dir(dir, pdfd);
+
+    if (rv == APR_SUCCESS && (rv = lock_entry(*pdfd, id, lk)) != APR_SUCCESS)
+        close(*pdfd);
+    return rv;
+}
+
+static void close_locked(int dfd, entry_lock_t *lk)
+{
+    unlock_entry(dfd, lk);
+    close(dfd);
+}
+
 /*
  * Writes e and its body to a new temporary file in dfd, makes it durable,
  * renames it to e->id and makes the rename durable.
@@ -519,12 +536,8 @@ apr_status_t tw_inbox_put(const char *dir, const tw_inbox_entry_t *e,
     rec.last_status = 0;
     if (!check_entry(&rec))
         return APR_EINVAL;
-    if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
+    if ((rv = open_locked(dir, e->id, &dfd, &lk)) != APR_SUCCESS)
         return rv;
-    if ((rv = lock_entry(dfd, e->id, &lk)) != APR_SUCCESS) {
-        close(dfd);
-        return rv;
-    }
     /* An earlier copy: keep when it first came and count this one. One
      * that cannot be read (corrupt, another owner) is replaced: this copy
      * must be recorded whatever became of the last. */
@@ -533,8 +546,7 @@ apr_status_t tw_inbox_put(const char *dir, const tw_inbox_entry_t *e,
         rec.attempts = old->attempts < APR_UINT32_MAX ? old->attempts + 1 : old->attempts;
     }
     rv = write_entry(dfd, &rec, source, ctx, pool);
-    unlock_entry(dfd, &lk);
-    close(dfd);
+    close_locked(dfd, &lk);
     return rv;
 }
 
@@ -562,12 +574,8 @@ apr_status_t tw_inbox_set_status(const char *dir, const char *id, int status, ap
 
     if (dir == NULL || !tw_inbox_id_is_valid(id) || pool == NULL || status < 0 || status > 999)
         return APR_EINVAL;
-    if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
+    if ((rv = open_locked(dir, id, &dfd, &lk)) != APR_SUCCESS)
         return rv;
-    if ((rv = lock_entry(dfd, id, &lk)) != APR_SUCCESS) {
-        close(dfd);
-        return rv;
-    }
     rv = open_entry(dfd, id, &e, &fd, pool);
     if (rv == APR_SUCCESS) {
         rec = *e;
@@ -578,8 +586,7 @@ apr_status_t tw_inbox_set_status(const char *dir, const char *id, int status, ap
         rv = write_entry(dfd, &rec, read_file_source, &src, pool);
         close(fd);
     }
-    unlock_entry(dfd, &lk);
-    close(dfd);
+    close_locked(dfd, &lk);
     return rv;
 }
 
@@ -595,19 +602,14 @@ static apr_status_t remove_entry(const char *dir, const char *id,
 
     if (dir == NULL || !tw_inbox_id_is_valid(id))
         return APR_EINVAL;
-    if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
+    if ((rv = open_locked(dir, id, &dfd, &lk)) != APR_SUCCESS)
         return rv;
-    if ((rv = lock_entry(dfd, id, &lk)) != APR_SUCCESS) {
-        close(dfd);
-        return rv;
-    }
     if (seen != NULL && (rv = open_entry(dfd, id, &now, NULL, pool)) == APR_SUCCESS
         && (now->updated != seen->updated || now->attempts != seen->attempts))
         rv = TW_INBOX_ECHANGED;
     if (rv == APR_SUCCESS)
         rv = unlinkat(dfd, id, 0) == 0 ? sync_dir(dfd) : errno_status();
-    unlock_entry(dfd, &lk);
-    close(dfd);
+    close_locked(dfd, &lk);
     return rv;
 }
 
