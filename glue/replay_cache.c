@@ -705,19 +705,19 @@ void tw_replay_child_init(apr_pool_t *p, server_rec *s)
         return;
     replay.server = s;
     tw_lease_node(replay.node);
-    renewer_start(p, s);   /* logs its own failure; claims then only expire */
     if (settings()->net != NULL) {
         tw_net_set_timeout(settings()->net, settings()->timeout);
         tw_net_child_init(settings()->net, p, s);   /* logs its own failure */
-        return;
     }
-    if (replay.mutex == NULL)
-        return;
-    rv = apr_global_mutex_child_init(&replay.mutex,
-                                     apr_global_mutex_lockfile(replay.mutex), p);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "TWW0707: cannot attach to the replay cache mutex in this child");
-        replay.mutex = NULL;
+    else if (replay.mutex != NULL) {
+        rv = apr_global_mutex_child_init(&replay.mutex,
+                                         apr_global_mutex_lockfile(replay.mutex), p);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "TWW0707: cannot attach to the replay cache mutex in this child");
+            replay.mutex = NULL;
+        }
     }
+    /* once the engine is attached: the renewer uses it from its first round */
+    renewer_start(p, s);   /* logs its own failure; claims then only expire */
 }
