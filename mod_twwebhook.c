@@ -263,9 +263,9 @@ static apr_off_t announced_length(request_rec *r)
  * announced larger than the location takes, and where LimitRequestBody
  * would refuse the read itself (HTTP_IN would answer a second time).
  */
-static const char *why_left_unread(request_rec *r, const tw_dir_conf_t *dc, int status)
+static const char *why_left_unread(request_rec *r, const tw_dir_conf_t *dc, int status,
+                                   apr_off_t announced)
 {
-    apr_off_t announced = announced_length(r);
     apr_off_t limit = ap_get_limit_req_body(r);
 
     if (r->proto_num >= HTTP_VERSION(2, 0))
@@ -292,8 +292,8 @@ static const char *why_left_unread(request_rec *r, const tw_dir_conf_t *dc, int 
 static int discard_unread_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
                                int status)
 {
-    const char *why = why_left_unread(r, dc, status);
     apr_off_t announced = announced_length(r), got = 0;
+    const char *why = why_left_unread(r, dc, status, announced);
     apr_off_t bound = tw_conf_max_body(dc);
     apr_status_t rv = APR_SUCCESS;
     const char *what;
@@ -1140,7 +1140,7 @@ static int hook_fixups(request_rec *r)
     }
     if (!tw_conf_has_secret(dc))
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0408",
-                      apr_pstrcat(r->pool, tw_conf_why_protected(dc, r->pool),
+                      apr_pstrcat(r->pool, tw_conf_why_protected(dc),
                                   ", but no TwWebhookSecret applies here", NULL));
     if (r->main != NULL && (txn == NULL || txn->state != TW_TXN_VERIFIED))
         /* The body belongs to the top request; a subrequest cannot be the
@@ -1266,6 +1266,7 @@ static int hook_handler(request_rec *r)
         return status;
     return DECLINED;
 }
+
 /* For a response that never passed the filter (the client went away). */
 static int hook_log_transaction(request_rec *r)
 {

@@ -185,7 +185,7 @@ int tw_conf_protects(const tw_dir_conf_t *dc)
     return dc->enabled == 1 || dc->keys != NULL || dc->section_setting != NULL;
 }
 
-const char *tw_conf_why_protected(const tw_dir_conf_t *dc, apr_pool_t *p)
+const char *tw_conf_why_protected(const tw_dir_conf_t *dc)
 {
     if (dc->enabled == 1 || dc->section_setting == NULL)
         return "TwWebhook On";

@@ -39,7 +39,7 @@ extern const command_rec tw_cmds[];
 /* What a section's settings come to, defaults resolved. */
 int tw_conf_protects(const tw_dir_conf_t *dc);
 /* Why a section without a secret is protected, for TWW0408. */
-const char *tw_conf_why_protected(const tw_dir_conf_t *dc, apr_pool_t *p);
+const char *tw_conf_why_protected(const tw_dir_conf_t *dc);
 apr_off_t tw_conf_max_body(const tw_dir_conf_t *dc);
 apr_size_t tw_conf_spool_memory(const tw_dir_conf_t *dc);
 const tw_profile_t *tw_conf_profile(const tw_dir_conf_t *dc);
