@@ -67,7 +67,8 @@ typedef struct {
     tw_inbox_entry_t e;
     tw_state_t state;
     apr_time_t next;          /* queued: not before this (0: now) */
-    int secret_index;         /* which secret verified it (TW_WEBHOOK_SECRET_INDEX) */
+    int secret_index;         /* which secret verified it (TW_WEBHOOK_SECRET_INDEX,
+                                 1-based); -1: unknown (older entries) */
     const char *scope;        /* the location it came in on (for the page) */
 } tw_stored_t;
 
