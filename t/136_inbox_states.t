@@ -58,8 +58,8 @@ sub listed {
     for (split /\n/, $out) {
         my @f = split / /;
         die "list: not 8 fields: $_" unless @f == 8;
-        $e{$f[0]} = { event => $f[2], delivery => $f[3], attempts => $f[5], status => $f[6],
-                      state => $f[7] };
+        $e{$f[0]} = { event => $f[2], delivery => $f[3], attempts => $f[5], state => $f[6],
+                      status => $f[7] };
     }
     return ($rc, \%e);
 }
