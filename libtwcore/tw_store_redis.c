@@ -21,6 +21,8 @@
  *   twwebhook:state:<state>   a sorted set per state of the ids, scored
  *                             by received: list and count read these
  *   twwebhook:claim-cursor    where the next XAUTOCLAIM sweep goes on
+ *   twwebhook:consumers-swept a minute's mark: the group's dead
+ *                             consumers were deleted not long ago
  *
  * Every change is one Lua script (EVALSHA, EVAL when the server does not
  * know it yet), so it is atomic on the server and an answer means Redis
@@ -167,7 +169,7 @@ static const char rs_take_lua[] = RS_LUA_COMMON
     "  if not cur or cur[1] ~= msgid or cur[2] ~= 'queued' then "
     "    redis.call('XACK', Q, G, msgid) redis.call('XDEL', Q, msgid) return "
     "  end "
-    "  if #out >= max or tonumber(cur[3]) > tonumber(now) then return end "
+    "  if #out >= max or (tonumber(cur[3]) or 0) > tonumber(now) then return end "
     "  redis.call('HINCRBY', ek(id), 'attempts', 1) "
     "  redis.call('HSET', ek(id), 'next', lend, 'owner', owner, 'updated', now) "
     "  out[#out + 1] = meta(id) "
@@ -188,6 +190,17 @@ static const char rs_take_lua[] = RS_LUA_COMMON
     "  local r = redis.call('XAUTOCLAIM', Q, G, owner, lease_ms, cursor, 'COUNT', scan) "
     "  redis.call('SET', P .. 'claim-cursor', r[1]) "
     "  for _, m in ipairs(r[2]) do consider(m[1], m[2]) end "
+    "end "
+    /* consumers are made by every taker (host:pid) and outlive it: once
+     * a minute, those with nothing pending and idle for ten leases are
+     * deleted (harmless for a living one: its next read makes it again) */
+    "if redis.call('SET', P .. 'consumers-swept', now, 'NX', 'PX', 60000) then "
+    "  for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', Q, G)) do "
+    "    local f = {} "
+    "    for i = 1, #c, 2 do f[c[i]] = c[i + 1] end "
+    "    if f['pending'] == 0 and f['idle'] > 10 * tonumber(lease_ms) then "
+    "      redis.call('XGROUP', 'DELCONSUMER', Q, G, f['name']) end "
+    "  end "
     "end "
     /* (3) messages nobody read yet */
     "if #out < max then "
