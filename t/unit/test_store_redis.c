@@ -451,6 +451,52 @@ static void test_refusals(void *st, apr_pool_t *pool)
        "nobody listening: ECONNREFUSED at once (%d)", rv);
 }
 
+/* Consumers of the group (one per taker ever seen). */
+static long long raw_consumers(void)
+{
+    redisReply *r = redisCommand(raw, "XINFO CONSUMERS twwebhook:queue dispatch");
+    long long n = -1;
+
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY)
+        n = (long long)r->elements;
+    if (r != NULL)
+        freeReplyObject(r);
+    return n;
+}
+
+static void test_consumers_swept(void *st, apr_pool_t *pool)
+{
+    tw_stored_t *t;
+    int n, created;
+
+    ok(raw_consumers() >= 2, "the takers so far are consumers of the group");
+    apr_sleep(apr_time_from_msec(300));
+    raw_int("DEL %s", "twwebhook:consumers-swept");
+    ok(put(st, make_entry(pool, make_id(pool, 45), TW_STATE_QUEUED), &created, pool)
+       == APR_SUCCESS, "sweep: put");
+    t = take1(st, "hostC:3", apr_time_from_msec(20), pool, &n);
+    is_int(raw_consumers(), 1, "idle for ten leases with nothing pending: deleted, "
+           "the taker holding an entry kept");
+    ok(t != NULL && E->end_dispatch(st, t, TW_DISPATCH_DELIVERED, 200, 0, pool) == APR_SUCCESS,
+       "sweep: delivered");
+}
+
+/* A connection closed under the store (a restart of redis-server, a
+ * timeout on its side) is made again within the call. */
+static void test_reconnect(void *st, apr_pool_t *pool)
+{
+    tw_store_counts_t c;
+    redisReply *r;
+
+    ok(E->count(st, &c, pool) == APR_SUCCESS, "reconnect: the store is connected");
+    r = redisCommand(raw, "CLIENT KILL TYPE normal SKIPME yes");
+    ok(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer >= 1,
+       "reconnect: its connection killed on the server");
+    if (r != NULL)
+        freeReplyObject(r);
+    ok(E->count(st, &c, pool) == APR_SUCCESS, "reconnect: the next call still succeeds");
+}
+
 static void phase_all(void *st, apr_pool_t *pool)
 {
     test_spec(pool);
@@ -460,6 +506,8 @@ static void phase_all(void *st, apr_pool_t *pool)
     test_dead_taker(st, pool);
     test_retry_dead_requeue(st, pool);
     test_list_count(st, pool);
+    test_consumers_swept(st, pool);
+    test_reconnect(st, pool);
     test_refusals(st, pool);
 }
 
