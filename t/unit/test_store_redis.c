@@ -481,6 +481,23 @@ static void test_consumers_swept(void *st, apr_pool_t *pool)
        "sweep: delivered");
 }
 
+/* An entry spoiled by hand (its next field gone) must not stop every take. */
+static void test_spoiled_next(void *st, apr_pool_t *pool)
+{
+    apr_array_header_t *a = NULL;
+    int created;
+
+    ok(put(st, make_entry(pool, make_id(pool, 46), TW_STATE_QUEUED), &created, pool)
+       == APR_SUCCESS && put(st, make_entry(pool, make_id(pool, 47), TW_STATE_QUEUED), &created,
+                             pool) == APR_SUCCESS, "spoiled: two puts");
+    raw_int("HDEL twwebhook:e:%s next", make_id(pool, 46));
+    ok(E->take(st, 10, apr_time_from_sec(5), "hostD:4", &a, pool) == APR_SUCCESS
+       && find(a, make_id(pool, 47)) != NULL,
+       "spoiled: the take still hands out the sound entry");
+    ok(E->remove(st, make_id(pool, 46), pool) == APR_SUCCESS
+       && E->remove(st, make_id(pool, 47), pool) == APR_SUCCESS, "spoiled: both removed");
+}
+
 /* A connection closed under the store (a restart of redis-server, a
  * timeout on its side) is made again within the call. */
 static void test_reconnect(void *st, apr_pool_t *pool)
@@ -507,6 +524,7 @@ static void phase_all(void *st, apr_pool_t *pool)
     test_retry_dead_requeue(st, pool);
     test_list_count(st, pool);
     test_consumers_swept(st, pool);
+    test_spoiled_next(st, pool);
     test_reconnect(st, pool);
     test_refusals(st, pool);
 }
