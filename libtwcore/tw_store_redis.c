@@ -50,11 +50,16 @@
  * (every script is safe to repeat: a put finds its entry, a take counts
  * one more attempt, an end finds the entry gone or changed).
  *
+ * Hazard: a host name is resolved by getaddrinfo(3), which no timeout
+ * bounds: name Redis by address (or /etc/hosts) where a slow resolver
+ * could hold a request. redis:/path.sock always uses database 0.
+ *
  * Hazard: hiredis writes with write(2), so a process that talks to a
  * Redis that went away gets SIGPIPE unless it ignores it (httpd does;
  * twwebhook-inbox and the tests must).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -771,7 +776,7 @@ static apr_status_t rs_fields_parse(const char *id, size_t idlen, redisReply *co
     if (!rs_number(F(M_NEXT), 0, APR_INT64_MAX, &n))
         return TW_INBOX_ECORRUPT;
     s->next = (apr_time_t)n;
-    if (!rs_number(F(M_SECRET), 0, 1000000, &n))
+    if (!rs_number(F(M_SECRET), INT_MIN, INT_MAX, &n))
         return TW_INBOX_ECORRUPT;
     s->secret_index = (int)n;
     s->scope = apr_pstrmemdup(pool, F(M_SCOPE)->str, F(M_SCOPE)->len);
@@ -816,7 +821,7 @@ static apr_status_t rs_check_put(const tw_stored_t *s)
     if (!tw_inbox_id_is_valid(s->e.id) || !tw_inbox_path_is_storable(s->e.path)
         || (s->state != TW_STATE_DIRECT && s->state != TW_STATE_QUEUED)
         || s->e.nheaders > TW_INBOX_HEADERS_MAX || s->e.body_length < 0
-        || s->secret_index < 0 || s->next < 0)
+        || s->next < 0)
         return APR_EINVAL;
     if (s->e.body_length > RS_BODY_MAX)
         return APR_FROM_OS_ERROR(E2BIG);
