@@ -264,6 +264,16 @@ static const char rs_remove_lua[] = RS_LUA_COMMON
     "drop(h, ARGV[1]) "
     "return 1";
 
+/* remove_unchanged. ARGV: id, updated and attempts as seen. Removes it
+ * only while no copy, status or take changed it since (RS_CHANGED). */
+static const char rs_remove_unchanged_lua[] = RS_LUA_COMMON
+    "local h = ek(ARGV[1]) "
+    "local cur = redis.call('HMGET', h, 'updated', 'attempts') "
+    "if not cur[1] then return -1 end "
+    "if cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] then return -2 end "
+    "drop(h, ARGV[1]) "
+    "return 1";
+
 /* list. ARGV: the states wanted. meta() of each, state by state. */
 static const char rs_list_lua[] = RS_LUA_COMMON
     "local out = {} "
@@ -283,12 +293,14 @@ static const char rs_count_lua[] = RS_LUA_COMMON
     "return r";
 
 typedef enum {
-    RS_PUT, RS_TAKE, RS_END, RS_SETTLE, RS_REQUEUE, RS_REMOVE, RS_LIST, RS_COUNT, RS_NSCRIPTS
+    RS_PUT, RS_TAKE, RS_END, RS_SETTLE, RS_REQUEUE, RS_REMOVE, RS_REMOVE_UNCHANGED, RS_LIST,
+    RS_COUNT, RS_NSCRIPTS
 } rs_script_t;
 
 static const char *const rs_script_text[RS_NSCRIPTS] = {
     [RS_PUT] = rs_put_lua, [RS_TAKE] = rs_take_lua, [RS_END] = rs_end_lua,
     [RS_SETTLE] = rs_settle_lua, [RS_REQUEUE] = rs_requeue_lua, [RS_REMOVE] = rs_remove_lua,
+    [RS_REMOVE_UNCHANGED] = rs_remove_unchanged_lua,
     [RS_LIST] = rs_list_lua, [RS_COUNT] = rs_count_lua,
 };
 
@@ -1075,6 +1087,16 @@ static apr_status_t rs_remove(void *impl, const char *id, apr_pool_t *pool)
     return rs_eval_int(impl, RS_REMOVE, 1, args, NULL, pool, NULL);
 }
 
+static apr_status_t rs_remove_unchanged(void *impl, const tw_stored_t *seen, apr_pool_t *pool)
+{
+    const char *args[] = { seen->e.id, rs_time(pool, seen->e.updated),
+                           apr_psprintf(pool, "%u", seen->e.attempts) };
+
+    if (!tw_inbox_id_is_valid(seen->e.id))
+        return APR_EINVAL;
+    return rs_eval_int(impl, RS_REMOVE_UNCHANGED, 3, args, NULL, pool, NULL);
+}
+
 static apr_status_t rs_count(void *impl, tw_store_counts_t *counts, apr_pool_t *pool)
 {
     rs_store_t *rs = impl;
@@ -1117,4 +1139,5 @@ const tw_store_engine_t tw_store_engine_redis = {
     .requeue = rs_requeue,
     .remove = rs_remove,
     .count = rs_count,
+    .remove_unchanged = rs_remove_unchanged,
 };

@@ -481,6 +481,29 @@ static void test_consumers_swept(void *st, apr_pool_t *pool)
        "sweep: delivered");
 }
 
+/* twwebhook-inbox redeliver's removal: only the version it saw. */
+static void test_remove_unchanged(void *st, apr_pool_t *pool)
+{
+    const char *id = make_id(pool, 48);
+    tw_stored_t *seen, *now;
+    int created;
+
+    ok(put(st, make_entry(pool, id, TW_STATE_DIRECT), &created, pool) == APR_SUCCESS
+       && E->settle_direct(st, id, 503, 1, pool) == APR_SUCCESS, "remove_unchanged: a held entry");
+    seen = listed(st, 0, id, pool);
+    apr_sleep(2000);                  /* so that the next write has another updated */
+    ok(seen != NULL && put(st, make_entry(pool, id, TW_STATE_DIRECT), &created, pool)
+       == APR_SUCCESS, "remove_unchanged: another copy came since");
+    ok(seen != NULL && E->remove_unchanged(st, seen, pool) == TW_INBOX_ECHANGED,
+       "remove_unchanged of an older version: TW_INBOX_ECHANGED");
+    now = listed(st, 0, id, pool);
+    ok(now != NULL && E->remove_unchanged(st, now, pool) == APR_SUCCESS,
+       "remove_unchanged of the version there: removed");
+    ok(listed(st, 0, id, pool) == NULL, "remove_unchanged: gone");
+    ok(now != NULL && E->remove_unchanged(st, now, pool) == APR_ENOENT,
+       "remove_unchanged again: APR_ENOENT");
+}
+
 /* An entry spoiled by hand (its next field gone) must not stop every take. */
 static void test_spoiled_next(void *st, apr_pool_t *pool)
 {
@@ -525,6 +548,7 @@ static void phase_all(void *st, apr_pool_t *pool)
     test_list_count(st, pool);
     test_consumers_swept(st, pool);
     test_spoiled_next(st, pool);
+    test_remove_unchanged(st, pool);
     test_reconnect(st, pool);
     test_refusals(st, pool);
 }
