@@ -504,6 +504,57 @@ static void test_remove_unchanged(void *st, apr_pool_t *pool)
        "remove_unchanged again: APR_ENOENT");
 }
 
+/* A body of 1 MiB, every byte value, comes back whole. */
+static void test_big_body(void *st, apr_pool_t *pool)
+{
+    const char *id = make_id(pool, 44);
+    apr_size_t len = 1024 * 1024, i, total = 0, got = 0;
+    unsigned char *data = apr_palloc(pool, len), *back = apr_palloc(pool, len);
+    tw_stored_t *s = make_entry(pool, id, TW_STATE_QUEUED), *o = NULL;
+    tw_inbox_read_fn rd = NULL;
+    void *ctx = NULL;
+    int created;
+
+    for (i = 0; i < len; i++)
+        data[i] = (unsigned char)rng_below(256);
+    s->e.body_length = (apr_off_t)len;
+    {
+        body_t b = { data, len };
+
+        ok(E->put(st, s, body_read, &b, &created, pool) == APR_SUCCESS && created == 1,
+           "big body: put 1 MiB");
+    }
+    ok(E->open_body(st, id, &o, &rd, &ctx, pool) == APR_SUCCESS
+       && o->e.body_length == (apr_off_t)len, "big body: open_body, length 1 MiB");
+    while (rd != NULL && total < len
+           && rd(ctx, (apr_off_t)total, back + total, len - total, &got) == APR_SUCCESS && got > 0)
+        total += got;
+    ok(total == len && memcmp(data, back, len) == 0, "big body: byte for byte");
+    ok(E->remove(st, id, pool) == APR_SUCCESS, "big body: removed");
+}
+
+/* A full Redis (maxmemory reached, noeviction) refuses the put: ENOSPC,
+ * which the module answers 503; nothing half-written stays. */
+static void test_full(void *st, apr_pool_t *pool)
+{
+    const char *id = make_id(pool, 49);
+    apr_status_t rv;
+    redisReply *r;
+    int created;
+
+    r = redisCommand(raw, "CONFIG SET maxmemory 1");
+    ok(r != NULL && r->type == REDIS_REPLY_STATUS, "full: maxmemory 1 byte");
+    if (r != NULL)
+        freeReplyObject(r);
+    rv = put(st, make_entry(pool, id, TW_STATE_QUEUED), &created, pool);
+    ok(APR_TO_OS_ERROR(rv) == ENOSPC, "full: put refused with ENOSPC (%d)", rv);
+    r = redisCommand(raw, "CONFIG SET maxmemory 0");
+    if (r != NULL)
+        freeReplyObject(r);
+    ok(listed(st, 0, id, pool) == NULL, "full: nothing stored");
+    is_int(raw_int("EXISTS twwebhook:e:%s", id), 0, "full: no hash left behind");
+}
+
 /* An entry spoiled by hand (its next field gone) must not stop every take. */
 static void test_spoiled_next(void *st, apr_pool_t *pool)
 {
@@ -549,6 +600,8 @@ static void phase_all(void *st, apr_pool_t *pool)
     test_consumers_swept(st, pool);
     test_spoiled_next(st, pool);
     test_remove_unchanged(st, pool);
+    test_big_body(st, pool);
+    test_full(st, pool);
     test_reconnect(st, pool);
     test_refusals(st, pool);
 }
