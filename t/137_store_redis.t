@@ -11,6 +11,7 @@
 #            listed), requeue, remove, count, refusals
 #   put / check   an acknowledged put survives kill -9 of redis-server
 #            and a restart from its AOF
+#   unix     the same through its unix socket (redis:/path.sock)
 #   frozen   redis-server stopped (SIGSTOP): APR_TIMEUP within the
 #            timeout, not a hang
 #
@@ -69,6 +70,8 @@ phase('put');
 ok($redis->crash, 'redis-server killed (-9) after the put was acknowledged');
 ok($redis->start, 'redis-server restarts from its append-only file');
 phase('check');
+
+phase('unix', 'redis:' . $redis->socket_path);
 
 phase('frozen', $redis->pid);
 $redis->thaw;    # whatever the phase did

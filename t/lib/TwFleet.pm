@@ -870,7 +870,11 @@ sub arguments {
     my ($self) = @_;
     return ('--bind', '127.0.0.1', '--port', $self->{port}, '--save', '', '--appendonly', 'yes',
             '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+            '--unixsocket', $self->socket_path, '--unixsocketperm', '700',
             '--dir', $self->{dir}, '--databases', '1', '--loglevel', 'warning');
 }
+
+# Its unix socket too, in its directory.
+sub socket_path { my ($self) = @_; return "$self->{dir}/redis.sock" }
 
 1;

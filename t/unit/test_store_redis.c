@@ -1,7 +1,7 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
  * test_store_redis.c - unit tests of tw_store_redis.c, the inbox on Redis,
- * against a real redis-server: "tw_unit redis <phase> <spec> [<pid>]".
+ * against a real redis-server: "tw_unit redis <phase> <spec> [<extra>]".
  *
  * t/137_store_redis.t starts redis-server (appendonly yes, appendfsync
  * always) on a free loopback port and runs the phases; the plain
@@ -18,6 +18,8 @@
  *   frozen   <pid> is redis-server's: stops it (SIGSTOP) and checks that
  *            calls end with APR_TIMEUP within the timeout and a slack,
  *            on a used connection and on a new one; then SIGCONT
+ *   unix     <extra> is "redis:/path" of the same server's unix socket:
+ *            put, read back, remove through it
  *
  * The raw checks (stream lengths, pending counts) use hiredis directly.
  */
@@ -627,6 +629,24 @@ static void phase_check(void *st, apr_pool_t *pool)
            "after restart: delivered");
 }
 
+/* The same store through redis-server's unix socket (spec "redis:/path"). */
+static void phase_unix(const char *spec, apr_pool_t *pool)
+{
+    const char *id = make_id(pool, 70);
+    void *st = NULL;
+    int created = -1;
+
+    if (!ok(spec != NULL && E->check_spec(spec, pool) == NULL
+            && E->open(spec, TIMEOUT, &st, pool) == APR_SUCCESS, "unix: open %s",
+            spec ? spec : "(none)"))
+        return;
+    ok(put(st, make_entry(pool, id, TW_STATE_QUEUED), &created, pool) == APR_SUCCESS
+       && created == 1, "unix: put");
+    check_body(st, id, "unix", pool);
+    is_int(raw_int("EXISTS twwebhook:e:%s", id), 1, "unix: the same server as over TCP");
+    ok(E->remove(st, id, pool) == APR_SUCCESS, "unix: removed");
+}
+
 /* One call on a frozen server: APR_TIMEUP within the timeout and a slack. */
 static void frozen_call(void *st, const char *what, apr_pool_t *pool)
 {
@@ -661,7 +681,7 @@ static void phase_frozen(void *st, pid_t pid, apr_pool_t *pool)
     ok(E->count(st, &c, pool) == APR_SUCCESS, "thawed: the next call works (a new connection)");
 }
 
-int unit_store_redis(apr_pool_t *pool, const char *phase, const char *spec, const char *pid)
+int unit_store_redis(apr_pool_t *pool, const char *phase, const char *spec, const char *extra)
 {
     void *st = NULL;
 
@@ -681,7 +701,9 @@ int unit_store_redis(apr_pool_t *pool, const char *phase, const char *spec, cons
     else if (strcmp(phase, "check") == 0)
         phase_check(st, pool);
     else if (strcmp(phase, "frozen") == 0)
-        phase_frozen(st, pid ? (pid_t)atol(pid) : 0, pool);
+        phase_frozen(st, extra ? (pid_t)atol(extra) : 0, pool);
+    else if (strcmp(phase, "unix") == 0)
+        phase_unix(extra, pool);
     else {
         printf("Bail out! unknown phase %s\n", phase);
         return 0;

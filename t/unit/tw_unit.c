@@ -14,7 +14,7 @@
  * later on (unit_message_digest in test_replay_key.c, unit_status_scheme
  * in test_status.c). A new unit's call goes at the end.
  *
- * "tw_unit redis <phase> redis:host:port [<pid>]" runs instead one phase
+ * "tw_unit redis <phase> redis:host:port [<extra>]" runs instead one phase
  * of the Redis engine's tests (test_store_redis.c) against a redis-server
  * that t/137_store_redis.t started: the plain run needs no network.
  */
@@ -44,7 +44,7 @@ int main(int argc, char **argv)
         return done_testing();
     }
     if (argc != 1) {
-        printf("Bail out! usage: tw_unit [redis <phase> redis:host:port [<pid>]]\n");
+        printf("Bail out! usage: tw_unit [redis <phase> redis:host:port [<extra>]]\n");
         return 1;
     }
     unit_status();

@@ -104,8 +104,8 @@ void unit_profile(void);
 void unit_scheme(void);
 void unit_sign(void);
 void unit_inbox(apr_pool_t *pool);
-/* Not in the plain run: "tw_unit redis <phase> <spec> [<pid>]" (tw_unit.c);
+/* Not in the plain run: "tw_unit redis <phase> <spec> [<extra>]" (tw_unit.c);
  * 0 when the phase could not run at all. */
-int unit_store_redis(apr_pool_t *pool, const char *phase, const char *spec, const char *pid);
+int unit_store_redis(apr_pool_t *pool, const char *phase, const char *spec, const char *extra);
 
 #endif /* TW_UNIT_COMMON_H */
