@@ -542,7 +542,7 @@ static apr_status_t rs_command(rs_store_t *rs, apr_time_t deadline, int argc,
         int was_used;
 
         if (rs->c == NULL && (rv = rs_connect(rs, deadline)) != APR_SUCCESS)
-            return rv;
+            return rs_left(deadline) == 0 ? APR_TIMEUP : rv;
         was_used = rs->used;
         rv = rs_send(rs, deadline, argc, argv, lens, preply);
         if (rv == APR_SUCCESS) {
@@ -550,6 +550,9 @@ static apr_status_t rs_command(rs_store_t *rs, apr_time_t deadline, int argc,
             return APR_SUCCESS;
         }
         rs_drop(rs);
+        /* whatever errno hiredis left, a failure at the deadline is the deadline's */
+        if (rs_left(deadline) == 0)
+            return APR_TIMEUP;
         if (!was_used || APR_STATUS_IS_TIMEUP(rv))
             return rv;
     }
