@@ -93,7 +93,7 @@
 
 /*
  * What every script shares. The metadata fields, in the order
- * meta_parse reads them; the body is only ever read by open_body.
+ * rs_fields_parse reads them; the body is only ever read by open_body.
  * Leaving QUEUED acknowledges and deletes the entry's queue message, so
  * a stream never holds a message for an entry that is not queued (one
  * that does, left by a crash between versions, is dropped by a take).
