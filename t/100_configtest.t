@@ -132,8 +132,8 @@ my @bad = (
     ['TwWebhookRequireJSON maybe', 'TwWebhookRequireJSON', ['TwWebhookRequireJSON maybe'], 0],
     (map { ["TwWebhookInbox $_", 'TwWebhookInbox',
             ["<Location /h>", "TwWebhookSecret $tok", "TwWebhookInbox $_", '</Location>'], 2] }
-         qw(redis:127.0.0.1 redis:127.0.0.1:0 redis:127.0.0.1:70000 redis::6379
-            redis:127.0.0.1:6379/16 redis:127.0.0.1:6379x)),
+         qw(redis:127.0.0.1:0 redis:127.0.0.1:70000 redis::6379
+            redis:127.0.0.1:6379/x redis:127.0.0.1:6379x)),
 );
 
 for my $case (@bad) {
@@ -509,10 +509,12 @@ my @good = (
       'TwWebhookReplayCache shmcb',
       'TwWebhookReplayWindow 2592000', 'TwWebhookReplayCacheFailure closed']],
     ['module loaded, no directive', []],
-    ['TwWebhookInbox redis:host:port and redis:host:port/db (no directory checks)',
+    ['TwWebhookInbox redis:host, redis:host:port and redis:host:port/db (no directory checks)',
      ['<Location /a>', "    TwWebhookSecret $tok", '    TwWebhookInbox redis:127.0.0.1:6379',
       '    TwWebhookInboxHold On', '</Location>',
       '<Location /b>', "    TwWebhookSecret $tok", '    TwWebhookInbox redis:localhost:6380/15',
+      '</Location>',
+      '<Location /c>', "    TwWebhookSecret $tok", '    TwWebhookInbox redis:127.0.0.1',
       '</Location>']],
 );
 for my $case (@good) {

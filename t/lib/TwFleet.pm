@@ -755,6 +755,20 @@ sub stop {
 sub freeze { my ($self) = @_; return $self->{pid} && kill('STOP', $self->{pid}) }
 sub thaw { my ($self) = @_; return $self->{pid} && kill('CONT', $self->{pid}) }
 
+# crash: kill -9, no chance to write anything more; start() again (same
+# port) reads back what the daemon had persisted. 1 when it was running.
+sub crash {
+    my ($self) = @_;
+    my $pid = $self->{pid} or return 0;
+    $self->{pid} = undef;
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+    my $until = time + 5;
+    sleep 0.05 while TwFleet::port_open($self->{hostport}) && time < $until;
+    return 1;
+}
+sub pid { $_[0]{pid} }
+
 # One request line, the reply's lines up to one matching $end (or the
 # first line when $end is undef); undef when the daemon cannot be reached.
 sub _ask {
@@ -832,5 +846,35 @@ sub dbsize {
     my $lines = $self->_ask("DBSIZE\r\n") or return undef;
     return ($lines->[0] // '') =~ /^:(\d+)/ ? $1 : undef;
 }
+
+# ---------------------------------------------------------------------------
+# redis-server as the inbox on Redis wants it (docs/inbox.md): every write
+# in the append-only file, fsynced before the answer, no eviction; in its
+# own directory (dir => ...), which a start() after crash() reads back.
+
+package TwFleet::RedisDurable;
+our @ISA = ('TwFleet::Redis');
+
+use Carp qw(croak);
+use File::Path qw(make_path);
+
+sub new {
+    my ($class, %a) = @_;
+    my $self = TwFleet::Daemon::new($class, %a);
+    $self->{dir} = $a{dir} // croak 'TwFleet::RedisDurable needs dir => a directory';
+    make_path($self->{dir});
+    return $self;
+}
+
+sub arguments {
+    my ($self) = @_;
+    return ('--bind', '127.0.0.1', '--port', $self->{port}, '--save', '', '--appendonly', 'yes',
+            '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+            '--unixsocket', $self->socket_path, '--unixsocketperm', '700',
+            '--dir', $self->{dir}, '--databases', '1', '--loglevel', 'warning');
+}
+
+# Its unix socket too, in its directory.
+sub socket_path { my ($self) = @_; return "$self->{dir}/redis.sock" }
 
 1;

@@ -111,7 +111,7 @@ static void test_store_names(apr_pool_t *pool)
     ok(tw_store_check_spec(NULL, pool) != NULL, "spec: NULL is refused");
     ok(tw_store_check_spec("redis:127.0.0.1:6379", pool) == NULL, "spec: redis:host:port");
     ok(tw_store_check_spec("redis:127.0.0.1:6379/2", pool) == NULL, "spec: redis:host:port/db");
-    ok(tw_store_check_spec("redis:127.0.0.1", pool) != NULL, "spec: redis without a port refused");
+    ok(tw_store_check_spec("redis:127.0.0.1", pool) == NULL, "spec: redis without a port: 6379, as the replay cache");
     ok(tw_store_spec_is_redis("redis:h:1"), "redis:h:1 names Redis");
     ok(!tw_store_spec_is_redis("/redis:h:1"), "/redis:h:1 names a directory");
     is_str(tw_store_strerror(TW_INBOX_ECHANGED, buf, sizeof(buf)),

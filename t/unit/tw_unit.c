@@ -13,8 +13,13 @@
  * generator its sequence): two units therefore have a second entry point
  * later on (unit_message_digest in test_replay_key.c, unit_status_scheme
  * in test_status.c). A new unit's call goes at the end.
+ *
+ * "tw_unit redis <phase> redis:host:port [<extra>]" runs instead one phase
+ * of the Redis engine's tests (test_store_redis.c) against a redis-server
+ * that t/137_store_redis.t started: the plain run needs no network.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <apr_general.h>
 #include <apr_pools.h>
@@ -23,12 +28,23 @@
 #include "tap.h"
 #include "unit_common.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
     apr_pool_t *pool;
 
     if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
         printf("Bail out! APR initialisation failed\n");
+        return 1;
+    }
+    if (argc >= 4 && strcmp(argv[1], "redis") == 0) {
+        if (!unit_store_redis(pool, argv[2], argv[3], argc >= 5 ? argv[4] : NULL))
+            return 1;
+        apr_pool_destroy(pool);
+        apr_terminate();
+        return done_testing();
+    }
+    if (argc != 1) {
+        printf("Bail out! usage: tw_unit [redis <phase> redis:host:port [<extra>]]\n");
         return 1;
     }
     unit_status();
