@@ -1,0 +1,1631 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ * deliveries.c - what came in and what became of it: the recent
+ * deliveries of each (virtual) server, and "SetHandler
+ * twwebhook-deliveries", the page (and ?format=json) that shows them with
+ * the inbox's entries, Redeliver and Drop.
+ *
+ * The ring. One anonymous shared memory segment per server name and port
+ * (as the metrics label them), created by the parent in post_config and
+ * inherited by every child; which label owns which segment is kept on the
+ * process pool, so a graceful restart finds the same rows (a new row count
+ * copies the newest rows into a new segment). A row is TW_DLV_ROW_BYTES,
+ * written once when the transaction's outcome is known
+ * (tw_deliveries_record, next to tw_metrics_count) and completed in
+ * log_transaction with the app's status and the time taken.
+ *
+ * Torn rows. Each row has a sequence number, odd while a writer is in it
+ * (a seqlock): writers take a row by moving it from even to odd with a
+ * compare-and-swap and give it back with an increment; readers copy the
+ * row and keep the copy only if the number was even and unchanged around
+ * the copy. A child killed inside a row (a few microseconds of memcpy)
+ * leaves it odd: the next writer waits a bounded time and takes it over.
+ *
+ * What a row may hold. Everything in it came from a client and is shown to
+ * a person: strings are stored with control characters and bytes that are
+ * not UTF-8 written as \xNN, cut visibly ("...") at fixed caps, and escaped
+ * again on the way out (ap_escape_html2 for HTML, json_string for JSON).
+ * Header values that carry a credential (the signature header, anything
+ * named like a signature, token, secret, key, cookie or authorization) are
+ * replaced by their length before they reach shared memory. The body's
+ * SHA-256 is kept only for a verified body, the body itself (its first
+ * TW_DLV_BODY bytes) only where TwWebhookDeliveriesShowBody On applies and
+ * only for a verified body.
+ *
+ * The page changes something only on a POST that carries this start's
+ * nonce (random, made in post_config, as balancer-manager's) and comes
+ * from the page's own origin (Origin, else Referer); anything else is
+ * 403 and a notice line. Every action is logged at notice with the user
+ * and the address. The one place that touches the inbox's stores is the
+ * "store seam" below.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+
+#include "apr_atomic.h"
+#include "apr_hash.h"
+#include "apr_lib.h"
+#include "apr_shm.h"
+#include "apr_strings.h"
+#include "apr_thread_proc.h"
+
+#include "glue/glue.h"
+#include "glue/config.h"
+#include "glue/metrics.h"
+#include "glue/inbox.h"
+#include "glue/txn.h"
+#include "glue/deliveries.h"
+
+APLOG_USE_MODULE(twwebhook);
+
+#define TW_DLV_HANDLER      "twwebhook-deliveries"
+#define TW_DLV_KEY          "twwebhook-deliveries"      /* process pool: the rings */
+#define TW_DLV_ROW_KEY      "twwebhook-deliveries-row"  /* top request: its row */
+#define TW_DLV_SERVER_SCOPE "(server)"
+
+/* Caps of a row's fields (bytes, with the NUL); longer values are cut
+ * and end in "...". */
+#define TW_DLV_TEXT         96      /* location, event, delivery id */
+#define TW_DLV_REASON       192
+#define TW_DLV_PATH         192
+#define TW_DLV_HEADERS      16      /* header lines kept */
+#define TW_DLV_HNAME        48
+#define TW_DLV_HVALUE       160
+#define TW_DLV_BODY         4096    /* TwWebhookDeliveriesShowBody On */
+#define TW_DLV_FORM_MAX     8192    /* a POST's form, at most */
+#define TW_DLV_NONCE_BYTES  16
+
+/* A writer waits this often (TW_DLV_WAIT each) for a row another writer
+ * holds before it takes the row over (that writer died in it). */
+#define TW_DLV_SPINS        200
+#define TW_DLV_WAIT         apr_time_from_msec(1)
+#define TW_DLV_READ_TRIES   100
+
+typedef struct {
+    char name[TW_DLV_HNAME];
+    char value[TW_DLV_HVALUE];
+} tw_dlv_header_t;
+
+/* One delivery. Fixed size, no pointers: it lives in shared memory. */
+typedef struct {
+    apr_uint32_t seq;           /* odd while written (see the top) */
+    apr_uint32_t serial;        /* 1, 2, ... per ring; 0: never written */
+    apr_time_t time;            /* the request's arrival */
+    apr_int64_t took;           /* usec, arrival to logging; -1 until known */
+    apr_int64_t body_size;      /* -1: not read */
+    apr_int32_t outcome;        /* tw_outcome_t */
+    apr_int32_t state;          /* tw_dlv_state_t */
+    apr_int32_t status;         /* what the sender was answered; 0 until known */
+    apr_int32_t app_status;     /* what the app answered; 0: it did not run */
+    apr_int32_t nheaders;
+    apr_int32_t headers_left_out;
+    apr_int32_t body_len;       /* bytes in body; -1: not kept */
+    char tag[8];                /* "TWW0201" */
+    char sha256[TW_DIGEST_LEN * 2 + 1];   /* "" unless verified */
+    char method[16];
+    char client[48];
+    char profile[32];
+    char location[TW_DLV_TEXT];
+    char event[TW_DLV_TEXT];
+    char delivery[TW_DLV_TEXT];
+    char reason[TW_DLV_REASON];
+    char path[TW_DLV_PATH];
+    tw_dlv_header_t headers[TW_DLV_HEADERS];
+    char body[TW_DLV_BODY];
+} tw_dlv_row_t;
+
+typedef struct {
+    apr_uint32_t next;          /* serials handed out (atomic) */
+    apr_uint32_t capacity;
+} tw_ring_head_t;
+
+/* One server's ring; the struct on the process pool, the rows shared. */
+typedef struct {
+    apr_shm_t *shm;
+    tw_ring_head_t *head;
+    tw_dlv_row_t *rows;
+    apr_uint32_t capacity;
+} tw_ring_t;
+
+/* The transaction's row, on its top request's pool. */
+typedef struct {
+    tw_ring_t *ring;
+    apr_uint32_t serial;
+} tw_dlv_handle_t;
+
+/* This generation's: set in the parent before any child exists. */
+static apr_hash_t *ring_of_server;      /* server_rec * -> tw_ring_t * */
+static apr_hash_t *stores_of_server;    /* server_rec * -> array of const char * */
+static char action_nonce[TW_DLV_NONCE_BYTES * 2 + 1];
+
+static const char *const state_names[TW_DLV_STATE_MAX] = {
+    [TW_DLV_PENDING] = "pending",     [TW_DLV_DELIVERED] = "delivered",
+    [TW_DLV_FAILED] = "failed",       [TW_DLV_HELD] = "held",
+    [TW_DLV_QUEUED] = "queued",       [TW_DLV_DEAD] = "dead",
+    [TW_DLV_ACKNOWLEDGED] = "acknowledged", [TW_DLV_REFUSED] = "refused",
+};
+
+const char *tw_deliveries_state_name(tw_dlv_state_t state)
+{
+    return (unsigned)state < TW_DLV_STATE_MAX ? state_names[state] : "-";
+}
+
+/* ---- text made safe to keep and show ------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at s (shortest form, no surrogates),
+ * 0 when there is none. */
+static apr_size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80
+            || (s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0))
+            return 0;
+        return 3;
+    }
+    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80
+            || (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* How the unit at s[0..] is written: *in bytes of input give *out bytes of
+ * output (the unit itself, or "\xNN" for a control character or a byte
+ * that is not UTF-8; newline and tab kept where multiline). */
+static void next_unit(const unsigned char *s, apr_size_t left, int multiline,
+                      apr_size_t *in, apr_size_t *out)
+{
+    apr_size_t n = (s[0] >= 0x80 && left < 4) ? 0 : utf8_len(s);
+
+    if (s[0] >= 0x80 && left < 4) {
+        /* a sequence cut by the end of the input: check what is there */
+        unsigned char tmp[4] = { 0, 0, 0, 0 };
+        memcpy(tmp, s, left);
+        n = utf8_len(tmp);
+        if (n > left)
+            n = 0;
+    }
+    if (n == 1 && (s[0] < 0x20 || s[0] == 0x7f)
+        && !(multiline && (s[0] == '\n' || s[0] == '\t')))
+        n = 0;
+    *in = n ? n : 1;
+    *out = n ? n : 4;
+}
+
+/*
+ * Copies len bytes of src into dst (capacity cap, NUL included) as text a
+ * page can show: control characters and non-UTF-8 bytes as \xNN, cut to
+ * fit with "..." at the end when it does not, or when src is only the
+ * start of something longer (more).
+ */
+static void put_text(char *dst, apr_size_t cap, const char *src, apr_size_t len, int multiline,
+                     int more)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)src;
+    apr_size_t o = 0, i = 0, in, out, need = 0, j;
+
+    if (cap == 0)
+        return;
+    for (j = 0; j < len; j += in) {          /* does all of it fit? */
+        next_unit(s + j, len - j, multiline, &in, &out);
+        need += out;
+    }
+    if (more)
+        need = cap;   /* never fits: always the mark */
+    while (i < len || (more && o + 3 <= cap - 1)) {
+        if (i == len) {
+            memcpy(dst + o, "...", 3);
+            o += 3;
+            break;
+        }
+        next_unit(s + i, len - i, multiline, &in, &out);
+        if (need > cap - 1 && o + out > cap - 1 - 3) {
+            memcpy(dst + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (out == 4 && in == 1) {
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[s[i] >> 4];
+            dst[o++] = hex[s[i] & 15];
+        }
+        else {
+            memcpy(dst + o, s + i, in);
+            o += in;
+        }
+        i += in;
+    }
+    dst[o] = '\0';
+}
+
+static void put_str(char *dst, apr_size_t cap, const char *src)
+{
+    put_text(dst, cap, src ? src : "", src ? strlen(src) : 0, 0, 0);
+}
+
+/* A header whose value may let someone sign, authenticate or replay:
+ * the location's signature header, and any name that says so. */
+static int header_is_credential(const char *name, const char *signature_header)
+{
+    static const char *const words[] = {
+        "signature", "token", "secret", "auth", "cookie", "key", "hmac", "password",
+    };
+    char lower[TW_DLV_HNAME];
+    apr_size_t i;
+
+    if (signature_header != NULL && strcasecmp(name, signature_header) == 0)
+        return 1;
+    for (i = 0; i < sizeof(lower) - 1 && name[i]; i++)
+        lower[i] = (char)apr_tolower(name[i]);
+    lower[i] = '\0';
+    if (name[i] != '\0')
+        return 1;   /* too long to look at: keep it out */
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strstr(lower, words[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+/* ---- the rings --------------------------------------------------------------- */
+
+/* The ring's label: the ServerName of the (virtual) server and its port. */
+static const char *server_label(apr_pool_t *p, const server_rec *s)
+{
+    apr_port_t port = s->port;
+
+    if (port == 0 && s->addrs != NULL)
+        port = s->addrs->host_port;
+    return apr_psprintf(p, "%s:%u", s->server_hostname ? s->server_hostname : "",
+                        (unsigned)port);
+}
+
+static tw_dlv_row_t *row_at(const tw_ring_t *ring, apr_uint32_t serial)
+{
+    return &ring->rows[(serial - 1) % ring->capacity];
+}
+
+/* Takes a row for writing (even -> odd). */
+static void row_acquire(tw_dlv_row_t *row)
+{
+    int i;
+
+    for (i = 0; i < TW_DLV_SPINS; i++) {
+        apr_uint32_t s = apr_atomic_read32(&row->seq);
+
+        if (!(s & 1) && apr_atomic_cas32(&row->seq, s + 1, s) == s)
+            return;
+        apr_sleep(TW_DLV_WAIT);
+    }
+    /* Held for far longer than any copy takes: its writer died in it. */
+    apr_atomic_set32(&row->seq, apr_atomic_read32(&row->seq) | 1);
+}
+
+static void row_release(tw_dlv_row_t *row)
+{
+    apr_atomic_inc32(&row->seq);   /* odd -> even */
+}
+
+/* A consistent copy of a written row into out; 0 when there is none (never
+ * written, or a writer kept it busy for every try). */
+static int row_read(tw_dlv_row_t *row, tw_dlv_row_t *out)
+{
+    int i;
+
+    for (i = 0; i < TW_DLV_READ_TRIES; i++) {
+        /* The atomic adds of 0 are full barriers around the copy. */
+        apr_uint32_t before = apr_atomic_add32(&row->seq, 0);
+
+        if (before & 1) {
+            apr_sleep(TW_DLV_WAIT / 10);
+            continue;
+        }
+        memcpy(out, row, sizeof(*out));
+        if (apr_atomic_add32(&row->seq, 0) == before)
+            return out->serial != 0;
+    }
+    return 0;
+}
+
+static tw_ring_t *ring_create(apr_pool_t *process_pool, apr_uint32_t capacity)
+{
+    tw_ring_t *ring = apr_pcalloc(process_pool, sizeof(*ring));
+    apr_size_t size = sizeof(tw_ring_head_t) + sizeof(tw_dlv_row_t) * (apr_size_t)capacity;
+    char *base;
+
+    if (apr_shm_create(&ring->shm, size, NULL, process_pool) != APR_SUCCESS)
+        return NULL;
+    base = apr_shm_baseaddr_get(ring->shm);
+    memset(base, 0, size);
+    ring->head = (tw_ring_head_t *)base;
+    /* rows after the head, aligned as the head's size keeps them (8) */
+    ring->rows = (tw_dlv_row_t *)(base + sizeof(tw_ring_head_t));
+    ring->head->capacity = capacity;
+    ring->capacity = capacity;
+    return ring;
+}
+
+/* A new ring with the newest rows of old (a restart changed the count). */
+static tw_ring_t *ring_resize(apr_pool_t *process_pool, tw_ring_t *old, apr_uint32_t capacity)
+{
+    tw_ring_t *ring = ring_create(process_pool, capacity);
+    apr_uint32_t next, serial, first;
+
+    if (ring == NULL)
+        return NULL;
+    next = apr_atomic_read32(&old->head->next);
+    first = next > capacity ? next - capacity + 1 : 1;
+    for (serial = first; serial != 0 && serial <= next; serial++) {
+        tw_dlv_row_t *from = row_at(old, serial);
+
+        if (from->serial == serial) {
+            memcpy(row_at(ring, serial), from, sizeof(tw_dlv_row_t));
+            row_at(ring, serial)->seq = 0;
+        }
+    }
+    apr_atomic_set32(&ring->head->next, next);
+    /* The old generation's children keep their own mapping of it. */
+    apr_shm_destroy(old->shm);
+    return ring;
+}
+
+/* The ring for this label with this many rows: the earlier generation's
+ * when it has the same size, else a new one. NULL when none can be had. */
+static tw_ring_t *ring_for_label(apr_pool_t *process_pool, apr_hash_t *rings,
+                                 const char *label, apr_uint32_t capacity)
+{
+    tw_ring_t *ring = apr_hash_get(rings, label, APR_HASH_KEY_STRING);
+
+    if (ring != NULL && ring->capacity == capacity)
+        return ring;
+    ring = ring != NULL ? ring_resize(process_pool, ring, capacity)
+                        : ring_create(process_pool, capacity);
+    if (ring != NULL)
+        apr_hash_set(rings, apr_pstrdup(process_pool, label), APR_HASH_KEY_STRING, ring);
+    return ring;
+}
+
+static tw_ring_t *ring_of(const server_rec *s)
+{
+    return ring_of_server != NULL ? apr_hash_get(ring_of_server, &s, sizeof(s)) : NULL;
+}
+
+/* Every TwWebhookInbox of s's protected sections, each once. */
+static apr_array_header_t *stores_of(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    apr_array_header_t *dcs = apr_array_make(ptemp, 8, sizeof(const tw_dir_conf_t *));
+    apr_array_header_t *stores = apr_array_make(pconf, 2, sizeof(const char *));
+    int i, j;
+
+    tw_config_protected_sections(ptemp, s, dcs);
+    for (i = 0; i < dcs->nelts; i++) {
+        const char *dir = tw_conf_inbox_dir(APR_ARRAY_IDX(dcs, i, const tw_dir_conf_t *));
+        int seen = 0;
+
+        for (j = 0; dir != NULL && j < stores->nelts; j++)
+            seen |= strcmp(APR_ARRAY_IDX(stores, j, const char *), dir) == 0;
+        if (dir != NULL && !seen)
+            APR_ARRAY_PUSH(stores, const char *) = apr_pstrdup(pconf, dir);
+    }
+    return stores;
+}
+
+int tw_deliveries_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                              server_rec *s)
+{
+    apr_pool_t *process_pool = s->process->pool;
+    unsigned char random[TW_DLV_NONCE_BYTES];
+    apr_hash_t *rings = NULL;
+    server_rec *vs;
+    apr_status_t rv;
+
+    ring_of_server = NULL;
+    stores_of_server = NULL;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;   /* the dry run before the real start */
+    /* A new nonce per start: a form from before a restart is refused. */
+    if ((rv = apr_generate_random_bytes(random, sizeof(random))) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, s,
+                     "TWW0850: no random bytes for the deliveries page's nonce");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_bin2hex(random, sizeof(random), action_nonce);
+
+    apr_pool_userdata_get((void **)&rings, TW_DLV_KEY, process_pool);
+    if (rings == NULL) {
+        rings = apr_hash_make(process_pool);
+        apr_pool_userdata_set(rings, TW_DLV_KEY, apr_pool_cleanup_null, process_pool);
+    }
+    ring_of_server = apr_hash_make(pconf);
+    stores_of_server = apr_hash_make(pconf);
+    for (vs = s; vs != NULL; vs = vs->next) {
+        server_rec **key = apr_pmemdup(pconf, &vs, sizeof(vs));
+        int rows = tw_conf_deliveries_log(vs);
+        tw_ring_t *ring;
+
+        apr_hash_set(stores_of_server, key, sizeof(*key), stores_of(pconf, ptemp, vs));
+        if (rows == 0)
+            continue;
+        ring = ring_for_label(process_pool, rings, server_label(ptemp, vs), (apr_uint32_t)rows);
+        if (ring == NULL) {
+            /* The page is a convenience: run without it rather than not at all. */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, vs,
+                         "TWW0851: cannot create %d rows of shared memory for the recent "
+                         "deliveries (TwWebhookDeliveriesLog); the deliveries page of %s "
+                         "will show none", rows, server_label(ptemp, vs));
+            continue;
+        }
+        apr_hash_set(ring_of_server, key, sizeof(*key), ring);
+    }
+    return OK;
+}
+
+/* ---- writing a row ------------------------------------------------------------- */
+
+static tw_dlv_state_t state_of_outcome(tw_outcome_t outcome)
+{
+    switch (outcome) {
+    case TW_OUTCOME_VERIFIED:   return TW_DLV_PENDING;
+    case TW_OUTCOME_DUPLICATE:
+    case TW_OUTCOME_IGNORED:    return TW_DLV_ACKNOWLEDGED;
+    case TW_OUTCOME_HELD:       return TW_DLV_HELD;
+    case TW_OUTCOME_QUEUED:     return TW_DLV_QUEUED;
+    case TW_OUTCOME_DEAD:       return TW_DLV_DEAD;
+    default:                    return TW_DLV_REFUSED;
+    }
+}
+
+static int outcome_is_rejection(tw_outcome_t outcome)
+{
+    return outcome >= TW_OUTCOME_REJECTED_400 && outcome < TW_OUTCOME_MAX;
+}
+
+static tw_dlv_handle_t *handle_of(request_rec *r)
+{
+    void *h = NULL;
+
+    apr_pool_userdata_get(&h, TW_DLV_ROW_KEY, tw_top_request(r)->pool);
+    return h;
+}
+
+/* The request the client sent, before internal redirects. */
+static request_rec *first_request(request_rec *r)
+{
+    r = tw_top_request(r);
+    while (r->prev != NULL)
+        r = r->prev;
+    return r;
+}
+
+static apr_status_t read_spool(tw_spool_t *body, apr_off_t offset, char *buf, apr_size_t cap,
+                               apr_size_t *got)
+{
+    apr_size_t n = 0;
+    apr_status_t rv = APR_SUCCESS;
+
+    *got = 0;
+    while (*got < cap && (rv = tw_spool_read_at(body, offset + (apr_off_t)*got, buf + *got,
+                                                cap - *got, &n)) == APR_SUCCESS && n > 0)
+        *got += n;
+    return rv;
+}
+
+/* The SHA-256 of the stored body, in hex; 0 when it cannot be read. */
+static int body_sha256(tw_spool_t *body, char hex[TW_DIGEST_LEN * 2 + 1], apr_pool_t *p)
+{
+    unsigned char digest[TW_DIGEST_LEN];
+    char *buf = apr_palloc(p, 64 * 1024);
+    tw_digest_t *d = NULL;
+    apr_off_t offset = 0;
+    apr_size_t got;
+    int ok = tw_digest_create(&d) == TW_OK;
+
+    while (ok && read_spool(body, offset, buf, 64 * 1024, &got) == APR_SUCCESS && got > 0) {
+        ok = tw_digest_update(d, buf, got) == TW_OK;
+        offset += (apr_off_t)got;
+    }
+    ok = ok && offset == tw_spool_length(body) && tw_digest_finish(d, digest) == TW_OK;
+    tw_digest_destroy(d);
+    if (ok)
+        ap_bin2hex(digest, sizeof(digest), hex);
+    return ok;
+}
+
+static void fill_headers(tw_dlv_row_t *row, request_rec *q, const char *signature_header)
+{
+    const apr_array_header_t *arr = apr_table_elts(q->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        tw_dlv_header_t *h;
+
+        if (e[i].key == NULL)
+            continue;
+        if (row->nheaders >= TW_DLV_HEADERS) {
+            row->headers_left_out++;
+            continue;
+        }
+        h = &row->headers[row->nheaders++];
+        put_str(h->name, sizeof(h->name), e[i].key);
+        if (header_is_credential(e[i].key, signature_header))
+            apr_snprintf(h->value, sizeof(h->value), "[redacted: %" APR_SIZE_T_FMT " bytes]",
+                         e[i].val ? strlen(e[i].val) : 0);
+        else
+            put_str(h->value, sizeof(h->value), e[i].val);
+    }
+}
+
+/* Everything a new row says, built outside the row's lock. */
+static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, int status,
+                     const char *tag, const char *reason, const char *event,
+                     const char *delivery)
+{
+    const tw_dir_conf_t *dc = tw_conf_of(r);
+    request_rec *q = first_request(r);
+    tw_txn_t *txn = tw_txn_get(r);
+    const char *scope = tw_conf_scope_name(dc);
+    const tw_profile_t *profile = tw_conf_has_secret(dc) ? tw_conf_profile(dc) : NULL;
+    int verified = txn != NULL && txn->state == TW_TXN_VERIFIED && txn->body != NULL
+                   && !outcome_is_rejection(outcome);
+
+    memset(row, 0, sizeof(*row));
+    row->time = q->request_time;
+    row->took = -1;
+    row->outcome = outcome;
+    row->state = state_of_outcome(outcome);
+    row->status = status;
+    row->body_size = txn != NULL && txn->body != NULL ? tw_spool_length(txn->body) : -1;
+    row->body_len = -1;
+    put_str(row->tag, sizeof(row->tag), tag);
+    put_str(row->reason, sizeof(row->reason), reason);
+    put_str(row->method, sizeof(row->method), q->method);
+    put_str(row->client, sizeof(row->client), r->useragent_ip);
+    put_str(row->profile, sizeof(row->profile), profile ? profile->name : "");
+    put_str(row->location, sizeof(row->location), *scope ? scope : TW_DLV_SERVER_SCOPE);
+    put_str(row->event, sizeof(row->event), event ? event
+            : (tw_conf_event_header(dc) ? apr_table_get(q->headers_in, tw_conf_event_header(dc))
+                                        : NULL));
+    put_str(row->delivery, sizeof(row->delivery), delivery ? delivery
+            : (tw_conf_delivery_header(dc)
+               ? apr_table_get(q->headers_in, tw_conf_delivery_header(dc)) : NULL));
+    put_str(row->path, sizeof(row->path), q->unparsed_uri);
+    fill_headers(row, q, tw_conf_signature_header(dc));
+    if (!verified)
+        return;   /* never a digest or a body of what was not verified */
+    if (!body_sha256(txn->body, row->sha256, r->pool))
+        row->sha256[0] = '\0';
+    if (tw_conf_deliveries_show_body(dc)) {
+        char *buf = apr_palloc(r->pool, TW_DLV_BODY);
+        apr_size_t got = 0;
+
+        if (read_spool(txn->body, 0, buf, TW_DLV_BODY, &got) == APR_SUCCESS) {
+            put_text(row->body, sizeof(row->body), buf, got, 1,
+                     (apr_off_t)got < tw_spool_length(txn->body));
+            row->body_len = (apr_int32_t)strlen(row->body);
+        }
+    }
+}
+
+void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, const char *tag,
+                          const char *reason, const char *event, const char *delivery)
+{
+    tw_ring_t *ring = ring_of(r->server);
+    tw_dlv_handle_t *h;
+    tw_dlv_row_t *row;
+
+    if (ring == NULL)
+        return;
+    if ((h = handle_of(r)) == NULL) {
+        tw_dlv_row_t *fresh = apr_palloc(r->pool, sizeof(*fresh));
+
+        h = apr_pcalloc(tw_top_request(r)->pool, sizeof(*h));
+        h->ring = ring;
+        h->serial = apr_atomic_inc32(&ring->head->next) + 1;
+        if (h->serial == 0)   /* wrapped after 2^32 rows: 0 means empty */
+            h->serial = apr_atomic_inc32(&ring->head->next) + 1;
+        apr_pool_userdata_setn(h, TW_DLV_ROW_KEY, NULL, tw_top_request(r)->pool);
+        fill_row(fresh, r, outcome, status, tag, reason, event, delivery);
+        fresh->serial = h->serial;
+        row = row_at(ring, h->serial);
+        row_acquire(row);
+        fresh->seq = row->seq;   /* odd: ours */
+        memcpy(row, fresh, sizeof(*row));
+        row_release(row);
+        return;
+    }
+    /* A later verdict on the same transaction (a refusal after it was
+     * verified): the row says the last one, and forgets the body. */
+    row = row_at(h->ring, h->serial);
+    row_acquire(row);
+    if (row->serial == h->serial) {
+        row->outcome = outcome;
+        row->state = state_of_outcome(outcome);
+        row->status = status;
+        put_str(row->tag, sizeof(row->tag), tag);
+        put_str(row->reason, sizeof(row->reason), reason);
+        if (outcome_is_rejection(outcome)) {
+            row->sha256[0] = '\0';
+            row->body[0] = '\0';
+            row->body_len = -1;
+        }
+    }
+    row_release(row);
+}
+
+/* After the response: what the sender got, what the app answered, how
+ * long it all took, and so the state. */
+static int hook_log_transaction(request_rec *r)
+{
+    tw_dlv_handle_t *h;
+    tw_dlv_row_t *row;
+    request_rec *last = r;
+    int held, app;
+
+    if (r->main != NULL || (h = handle_of(r)) == NULL)
+        return DECLINED;
+    while (last->next != NULL)
+        last = last->next;
+    held = tw_inbox_held(r);
+    app = held ? tw_inbox_app_status(r) : last->status;
+    row = row_at(h->ring, h->serial);
+    row_acquire(row);
+    if (row->serial == h->serial) {
+        row->took = apr_time_now() - r->request_time;
+        row->status = last->status;
+        if (row->state == TW_DLV_PENDING) {
+            row->app_status = app;
+            if (held) {
+                row->outcome = TW_OUTCOME_HELD;
+                row->state = TW_DLV_HELD;
+                put_str(row->tag, sizeof(row->tag), "TWW0206");
+                put_str(row->reason, sizeof(row->reason),
+                        apr_psprintf(r->pool, "the app answered %d: answered 200 and held "
+                                     "for redelivery", app));
+            }
+            else if (app > 0 && app < 400) {
+                row->state = TW_DLV_DELIVERED;
+            }
+            else {
+                row->state = TW_DLV_FAILED;
+                put_str(row->reason, sizeof(row->reason),
+                        apr_psprintf(r->pool, "verified; the app answered %d: the sender "
+                                     "sees the failure%s", app,
+                                     tw_inbox_configured(tw_conf_of(r))
+                                     ? ", the inbox keeps the entry" : ""));
+            }
+        }
+    }
+    row_release(row);
+    return DECLINED;
+}
+
+/* ---- reading the ring --------------------------------------------------------- */
+
+/* Every row of the ring, newest first, as consistent copies. */
+static apr_array_header_t *read_rows(apr_pool_t *p, tw_ring_t *ring)
+{
+    apr_uint32_t next = apr_atomic_read32(&ring->head->next), n, serial;
+    apr_array_header_t *rows = apr_array_make(p, 16, sizeof(tw_dlv_row_t *));
+
+    for (n = 0, serial = next; n < ring->capacity && serial > 0; n++, serial--) {
+        tw_dlv_row_t *copy = apr_palloc(p, sizeof(*copy));
+
+        if (row_read(row_at(ring, serial), copy) && copy->serial == serial)
+            APR_ARRAY_PUSH(rows, tw_dlv_row_t *) = copy;
+    }
+    return rows;
+}
+
+int tw_deliveries_summary(const server_rec *s, tw_deliveries_summary_t *sum)
+{
+    tw_ring_t *ring = ring_of(s);
+    apr_uint32_t i;
+
+    memset(sum, 0, sizeof(*sum));
+    if (ring == NULL)
+        return 0;
+    sum->capacity = (int)ring->capacity;
+    for (i = 0; i < ring->capacity; i++) {
+        tw_dlv_row_t *row = &ring->rows[i];
+        int tries;
+
+        /* the state only, under the same rule as a whole copy */
+        for (tries = 0; tries < TW_DLV_READ_TRIES; tries++) {
+            apr_uint32_t before = apr_atomic_add32(&row->seq, 0);
+            apr_uint32_t serial = row->serial;
+            apr_int32_t state = row->state;
+
+            if (!(before & 1) && apr_atomic_add32(&row->seq, 0) == before) {
+                if (serial != 0 && (unsigned)state < TW_DLV_STATE_MAX) {
+                    sum->kept++;
+                    sum->by_state[state]++;
+                }
+                break;
+            }
+        }
+    }
+    return 1;
+}
+
+/* ---- the store seam ------------------------------------------------------------
+ * The only code that touches the inbox's stores. Today the directory
+ * inbox (tw/inbox.h); once the stores of tw/store.h are in, these three
+ * become tw_store_open + tw_store_list / tw_store_requeue / tw_store_remove
+ * and the state comes from the store (direct, held, queued, dead). */
+
+typedef struct {
+    const char *id;
+    const char *state;          /* "direct", "held", "queued", "dead" */
+    apr_time_t received;
+    unsigned int attempts;
+    int last_status;            /* 0: none known */
+    const char *path;
+    apr_off_t length;
+} tw_page_entry_t;
+
+static apr_status_t store_list(const char *spec, apr_array_header_t **pentries,
+                               unsigned int *pbad, apr_pool_t *p)
+{
+    apr_array_header_t *raw = NULL;
+    apr_status_t rv = tw_inbox_list(spec, &raw, pbad, p);
+    int i;
+
+    *pentries = apr_array_make(p, raw ? raw->nelts : 0, sizeof(tw_page_entry_t));
+    for (i = 0; rv == APR_SUCCESS && i < raw->nelts; i++) {
+        const tw_inbox_entry_t *e = APR_ARRAY_IDX(raw, i, const tw_inbox_entry_t *);
+        tw_page_entry_t *pe = apr_array_push(*pentries);
+
+        pe->id = apr_pstrdup(p, e->id);
+        /* the directory inbox keeps no state: an entry whose app failed
+         * waits for a person; one without a status is in flight, or was
+         * left behind by a child that died */
+        pe->state = e->last_status != 0 ? "held" : "direct";
+        pe->received = e->received;
+        pe->attempts = e->attempts;
+        pe->last_status = e->last_status;
+        pe->path = e->path;
+        pe->length = e->body_length;
+    }
+    return rv;
+}
+
+static apr_status_t store_requeue(const char *spec, const char *id, apr_pool_t *p)
+{
+    (void)spec;
+    (void)id;
+    (void)p;
+    return APR_ENOTIMPL;   /* the queue (tw_store_requeue) is not in this build */
+}
+
+static apr_status_t store_remove(const char *spec, const char *id, apr_pool_t *p)
+{
+    return tw_inbox_remove(spec, id, p);
+}
+
+static const char *store_error(apr_status_t rv, apr_pool_t *p)
+{
+    char buf[160];
+
+    if (rv == APR_ENOTIMPL)
+        return "redelivery through the queue is not in this build: use twwebhook-inbox "
+               "redeliver";
+    return apr_pstrdup(p, tw_inbox_strerror(rv, buf, sizeof(buf)));
+}
+
+/* ---- the page: helpers ------------------------------------------------------- */
+
+typedef struct {
+    request_rec *r;
+    apr_table_t *args;
+    const char *state, *verdict, *event, *delivery;   /* filters; NULL: any */
+    apr_time_t now;
+    const char *style_nonce;
+    tw_ring_t *ring;
+    apr_array_header_t *stores;
+} tw_page_t;
+
+static const char *esc(apr_pool_t *p, const char *s)
+{
+    return ap_escape_html2(p, s ? s : "", 0);
+}
+
+static const char *arg(const tw_page_t *pg, const char *name)
+{
+    const char *v = apr_table_get(pg->args, name);
+
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+static const char *utc(apr_pool_t *p, apr_time_t t)
+{
+    apr_time_exp_t x;
+    char buf[64];
+    apr_size_t n;
+
+    if (apr_time_exp_gmt(&x, t) != APR_SUCCESS
+        || apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &x) != APR_SUCCESS)
+        return "-";
+    return apr_pstrdup(p, buf);
+}
+
+static const char *ago(apr_pool_t *p, apr_time_t now, apr_time_t t)
+{
+    apr_int64_t s = (apr_int64_t)apr_time_sec(now - t);
+
+    if (s < 0)
+        s = 0;
+    if (s < 60)
+        return apr_psprintf(p, "%" APR_INT64_T_FMT " s ago", s);
+    if (s < 3600)
+        return apr_psprintf(p, "%" APR_INT64_T_FMT " min ago", s / 60);
+    if (s < 86400)
+        return apr_psprintf(p, "%" APR_INT64_T_FMT " h ago", s / 3600);
+    return apr_psprintf(p, "%" APR_INT64_T_FMT " d ago", s / 86400);
+}
+
+static const char *verdict_of(apr_pool_t *p, const tw_dlv_row_t *row)
+{
+    if (row->outcome >= TW_OUTCOME_REJECTED_400 && row->status >= 400)
+        return apr_psprintf(p, "rejected-%d", (int)row->status);
+    return tw_outcome_name((tw_outcome_t)row->outcome);
+}
+
+static int row_matches(const tw_page_t *pg, const tw_dlv_row_t *row)
+{
+    const char *verdict = verdict_of(pg->r->pool, row);
+
+    if (pg->state && strcmp(pg->state, tw_deliveries_state_name(row->state)) != 0)
+        return 0;
+    if (pg->verdict && strcmp(pg->verdict, verdict) != 0
+        && !(strcmp(pg->verdict, "rejected") == 0 && strncmp(verdict, "rejected-", 9) == 0))
+        return 0;
+    if (pg->event && strcmp(pg->event, row->event) != 0)
+        return 0;
+    if (pg->delivery && strcmp(pg->delivery, row->delivery) != 0)
+        return 0;
+    return 1;
+}
+
+/* Copies of a delivery id the sender sent so far (rows still kept), up to
+ * and including this one: its attempts as seen here. */
+static int attempts_of(const apr_array_header_t *rows, int at)
+{
+    const tw_dlv_row_t *row = APR_ARRAY_IDX(rows, at, const tw_dlv_row_t *);
+    int i, n = 1;
+
+    if (row->delivery[0] == '\0')
+        return 1;
+    for (i = at + 1; i < rows->nelts; i++)
+        n += strcmp(APR_ARRAY_IDX(rows, i, const tw_dlv_row_t *)->delivery, row->delivery) == 0;
+    return n;
+}
+
+/* A JSON string literal of s (valid UTF-8, as every row's text is);
+ * <, > and & as \u escapes, so no sniffer ever finds markup in it. */
+static const char *json_string(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = 2;
+    const char *c;
+    char *out, *o;
+
+    for (c = s; *c; c++)
+        n += ((unsigned char)*c < 0x20 || strchr("\"\\<>&", *c)) ? 6 : 1;
+    o = out = apr_palloc(p, n + 1);
+    *o++ = '"';
+    for (c = s; *c; c++) {
+        unsigned char u = (unsigned char)*c;
+
+        if (u < 0x20 || strchr("\"\\<>&", *c)) {
+            apr_snprintf(o, 7, "\\u%04x", u);
+            o += 6;
+        }
+        else
+            *o++ = *c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+static void set_page_headers(request_rec *r, const char *style_nonce)
+{
+    apr_table_t *h = r->err_headers_out;   /* for error pages too */
+
+    apr_table_setn(h, "Content-Security-Policy",
+                   apr_psprintf(r->pool, "default-src 'none'; style-src 'nonce-%s'; "
+                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                                style_nonce));
+    apr_table_setn(h, "X-Frame-Options", "DENY");
+    apr_table_setn(h, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(h, "Cache-Control", "no-store");
+    apr_table_setn(h, "Referrer-Policy", "same-origin");
+}
+
+/* ---- the page: JSON ------------------------------------------------------------ */
+
+static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int with_body,
+                     int first)
+{
+    const tw_dlv_row_t *row = APR_ARRAY_IDX(rows, at, const tw_dlv_row_t *);
+    apr_pool_t *p = r->pool;
+    int i;
+
+    ap_rprintf(r, "%s{\"id\":%u,\"time\":%s,\"time_unix\":%" APR_INT64_T_FMT
+               ",\"location\":%s,\"profile\":%s,\"method\":%s,\"path\":%s,\"client\":%s,"
+               "\"event\":%s,\"delivery\":%s,\"verdict\":%s,\"tag\":%s,\"reason\":%s,"
+               "\"status\":%d,\"body_size\":%" APR_INT64_T_FMT ",\"body_sha256\":%s,"
+               "\"app_status\":%d,\"app_time_ms\":%" APR_INT64_T_FMT ",\"attempts\":%d,"
+               "\"state\":%s,\"headers\":[",
+               first ? "" : ",", (unsigned)row->serial, json_string(p, utc(p, row->time)),
+               (apr_int64_t)apr_time_sec(row->time), json_string(p, row->location),
+               json_string(p, row->profile), json_string(p, row->method),
+               json_string(p, row->path), json_string(p, row->client),
+               json_string(p, row->event), json_string(p, row->delivery),
+               json_string(p, verdict_of(p, row)), json_string(p, row->tag),
+               json_string(p, row->reason), (int)row->status, (apr_int64_t)row->body_size,
+               row->sha256[0] ? json_string(p, row->sha256) : "null", (int)row->app_status,
+               row->took >= 0 ? (apr_int64_t)(row->took / 1000) : (apr_int64_t)-1,
+               attempts_of(rows, at), json_string(p, tw_deliveries_state_name(row->state)));
+    for (i = 0; i < row->nheaders; i++)
+        ap_rprintf(r, "%s{\"name\":%s,\"value\":%s}", i ? "," : "",
+                   json_string(p, row->headers[i].name), json_string(p, row->headers[i].value));
+    ap_rprintf(r, "],\"headers_left_out\":%d", (int)row->headers_left_out);
+    if (with_body)
+        ap_rprintf(r, ",\"body\":%s", row->body_len >= 0 ? json_string(p, row->body) : "null");
+    ap_rputs("}", r);
+}
+
+static void json_inbox(const tw_page_t *pg)
+{
+    request_rec *r = pg->r;
+    int i, j;
+
+    ap_rputs(",\"inbox\":[", r);
+    for (i = 0; pg->stores != NULL && i < pg->stores->nelts; i++) {
+        const char *spec = APR_ARRAY_IDX(pg->stores, i, const char *);
+        apr_array_header_t *entries = NULL;
+        unsigned int bad = 0;
+        apr_status_t rv = store_list(spec, &entries, &bad, r->pool);
+
+        ap_rprintf(r, "%s{\"store\":%s,\"index\":%d,", i ? "," : "", json_string(r->pool, spec), i);
+        if (rv != APR_SUCCESS) {
+            ap_rprintf(r, "\"error\":%s,\"entries\":[]}",
+                       json_string(r->pool, store_error(rv, r->pool)));
+            continue;
+        }
+        ap_rprintf(r, "\"unreadable\":%u,\"entries\":[", bad);
+        for (j = 0; j < entries->nelts; j++) {
+            const tw_page_entry_t *e = &APR_ARRAY_IDX(entries, j, tw_page_entry_t);
+            char path[TW_DLV_PATH];
+
+            put_str(path, sizeof(path), e->path);
+            ap_rprintf(r, "%s{\"id\":%s,\"state\":%s,\"received\":%s,\"attempts\":%u,"
+                       "\"last_status\":%d,\"path\":%s,\"body_size\":%" APR_OFF_T_FMT "}",
+                       j ? "," : "", json_string(r->pool, e->id),
+                       json_string(r->pool, e->state),
+                       json_string(r->pool, utc(r->pool, e->received)), e->attempts,
+                       e->last_status, json_string(r->pool, path), e->length);
+        }
+        ap_rputs("]}", r);
+    }
+    ap_rputs("]", r);
+}
+
+static int write_json(tw_page_t *pg, apr_array_header_t *rows, long one)
+{
+    request_rec *r = pg->r;
+    tw_deliveries_summary_t sum;
+    int i, n = 0;
+
+    ap_set_content_type(r, "application/json");
+    if (r->header_only)
+        return OK;
+    tw_deliveries_summary(r->server, &sum);
+    ap_rprintf(r, "{\"server\":%s,\"capacity\":%d,\"kept\":%" APR_UINT64_T_FMT ",\"counts\":{",
+               json_string(r->pool, server_label(r->pool, r->server)), sum.capacity, sum.kept);
+    for (i = 0; i < TW_DLV_STATE_MAX; i++)
+        ap_rprintf(r, "%s\"%s\":%" APR_UINT64_T_FMT, i ? "," : "", state_names[i],
+                   sum.by_state[i]);
+    ap_rputs("},\"deliveries\":[", r);
+    for (i = 0; i < rows->nelts; i++) {
+        const tw_dlv_row_t *row = APR_ARRAY_IDX(rows, i, const tw_dlv_row_t *);
+
+        if (one > 0 ? row->serial != (apr_uint32_t)one : !row_matches(pg, row))
+            continue;
+        json_row(r, rows, i, one > 0, n++ == 0);
+    }
+    ap_rputs("]", r);
+    if (one <= 0)
+        json_inbox(pg);
+    ap_rputs("}\n", r);
+    return OK;
+}
+
+/* ---- the page: HTML ------------------------------------------------------------ */
+
+static const char page_css[] =
+    ":root{--fg:#1d232b;--muted:#5b6570;--line:#d9dee3;--bg:#f6f7f9;--card:#fff}"
+    "*{box-sizing:border-box}"
+    "body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+    "color:var(--fg);background:var(--bg)}"
+    "header{background:#1f2d3d;color:#fff;padding:14px 20px}"
+    "header h1{margin:0;font-size:20px}header p{margin:2px 0 0;color:#c9d3dd;font-size:13px}"
+    "main{padding:16px 20px;max-width:1400px}"
+    "a{color:#0b5cad}"
+    ".counts{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 16px;padding:0;list-style:none}"
+    ".counts li{background:var(--card);border:1px solid var(--line);border-radius:8px;"
+    "padding:8px 12px;min-width:110px}"
+    ".counts b{display:block;font-size:22px}"
+    "form.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end;background:var(--card);"
+    "border:1px solid var(--line);border-radius:8px;padding:10px 12px;margin-bottom:16px}"
+    "form.filters label{display:flex;flex-direction:column;font-size:12px;color:var(--muted)}"
+    "input,select,button{font:inherit;padding:5px 8px;border:1px solid #b9c1c9;border-radius:6px;"
+    "background:#fff}"
+    "button{cursor:pointer;background:#eef2f6}button.danger{border-color:#c0392b;color:#a02c20}"
+    "table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line)}"
+    "th,td{text-align:left;padding:7px 9px;border-bottom:1px solid var(--line);vertical-align:top}"
+    "th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);"
+    "background:#fafbfc}"
+    "td.mono,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;"
+    "word-break:break-all}"
+    "small{color:var(--muted)}"
+    "td.num{white-space:nowrap}"
+    ".badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;"
+    "font-weight:600;border:1px solid}"
+    ".badge::before{margin-right:4px}"
+    ".s-delivered{background:#e3f5e8;color:#14622f;border-color:#8fd0a4}"
+    ".s-delivered::before{content:'\\2713'}"
+    ".s-failed{background:#fde8e6;color:#9c2418;border-color:#ee9d94}"
+    ".s-failed::before{content:'!'}"
+    ".s-held{background:#fff4d6;color:#7a5200;border-color:#e8c15c}"
+    ".s-held::before{content:'\\2016'}"
+    ".s-queued{background:#e4eefc;color:#17468a;border-color:#95b5e6}"
+    ".s-queued::before{content:'\\21BB'}"
+    ".s-dead{background:#ece7f3;color:#4b2a73;border-color:#b39ad1}"
+    ".s-dead::before{content:'\\2020'}"
+    ".s-acknowledged{background:#eef1f4;color:#39434d;border-color:#b7c0c9}"
+    ".s-acknowledged::before{content:'\\2261'}"
+    ".s-refused{background:#fbe9ef;color:#8a1538;border-color:#e497ad}"
+    ".s-refused::before{content:'\\00D7'}"
+    ".s-pending{background:#f3f3f3;color:#555;border-color:#ccc}"
+    ".s-pending::before{content:'\\2026'}"
+    ".s-direct{background:#e4eefc;color:#17468a;border-color:#95b5e6}"
+    "section{margin-top:22px}h2{font-size:17px;margin:0 0 8px}"
+    "dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;background:var(--card);"
+    "border:1px solid var(--line);border-radius:8px;padding:12px}"
+    "dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;word-break:break-all}"
+    "pre{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px;"
+    "overflow:auto;white-space:pre-wrap;word-break:break-all}"
+    "form.inline{display:inline}"
+    ".flash{background:#e4eefc;border:1px solid #95b5e6;border-radius:8px;padding:8px 12px}"
+    ".note{color:var(--muted);font-size:13px}"
+    "@media (max-width:760px){"
+    "table.rows thead{display:none}"
+    "table.rows tr{display:block;border-bottom:2px solid var(--line);padding:6px 0}"
+    "table.rows td{display:flex;gap:10px;border:0;padding:3px 10px}"
+    "table.rows td::before{content:attr(data-label);min-width:88px;color:var(--muted);"
+    "font-size:12px;text-transform:uppercase}"
+    "header,main{padding-left:12px;padding-right:12px}}";
+
+static void html_start(tw_page_t *pg, const char *title)
+{
+    request_rec *r = pg->r;
+    apr_pool_t *p = r->pool;
+
+    ap_rprintf(r, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+               "<meta name=\"referrer\" content=\"same-origin\">"
+               "<title>%s</title><style nonce=\"%s\">%s</style></head><body>\n"
+               "<header><h1>%s</h1><p>%s &middot; %s &middot; mod_twwebhook " TW_VERSION
+               "</p></header>\n<main>\n",
+               esc(p, title), pg->style_nonce, page_css, esc(p, title),
+               esc(p, apr_psprintf(p, "%s:%u", ap_get_server_name(r),
+                                   (unsigned)ap_get_server_port(r))),
+               esc(p, utc(p, pg->now)));
+}
+
+static void html_end(request_rec *r)
+{
+    ap_rputs("</main></body></html>\n", r);
+}
+
+static const char *badge(apr_pool_t *p, const char *state)
+{
+    return apr_psprintf(p, "<span class=\"badge s-%s\">%s</span>", esc(p, state), esc(p, state));
+}
+
+/* The page's own address, for links and forms. */
+static const char *self_uri(request_rec *r)
+{
+    return esc(r->pool, ap_escape_uri(r->pool, r->uri));
+}
+
+static void html_counts(tw_page_t *pg)
+{
+    request_rec *r = pg->r;
+    tw_deliveries_summary_t sum;
+    int i;
+
+    tw_deliveries_summary(r->server, &sum);
+    ap_rprintf(r, "<ul class=\"counts\"><li><b>%" APR_UINT64_T_FMT "</b>kept of %d</li>",
+               sum.kept, sum.capacity);
+    for (i = 0; i < TW_DLV_STATE_MAX; i++)
+        if (sum.by_state[i] != 0 || i == TW_DLV_DELIVERED || i == TW_DLV_REFUSED)
+            ap_rprintf(r, "<li><b>%" APR_UINT64_T_FMT "</b>%s</li>", sum.by_state[i],
+                       badge(r->pool, state_names[i]));
+    ap_rputs("</ul>\n", r);
+}
+
+static void html_select(request_rec *r, const char *name, const char *label, const char *current,
+                        const char *const *values, int n)
+{
+    int i;
+
+    ap_rprintf(r, "<label>%s<select name=\"%s\"><option value=\"\">any</option>", label, name);
+    for (i = 0; i < n; i++)
+        ap_rprintf(r, "<option%s>%s</option>",
+                   current && strcmp(current, values[i]) == 0 ? " selected" : "",
+                   esc(r->pool, values[i]));
+    ap_rputs("</select></label>", r);
+}
+
+static void html_filters(tw_page_t *pg)
+{
+    request_rec *r = pg->r;
+    const char *verdicts[TW_OUTCOME_MAX + 1];
+    int i, n = 0;
+
+    for (i = 0; i < TW_OUTCOME_MAX; i++)
+        if (i < TW_OUTCOME_REJECTED_400)
+            verdicts[n++] = tw_outcome_name((tw_outcome_t)i);
+    verdicts[n++] = "rejected";
+    verdicts[n++] = "rejected-400";
+    verdicts[n++] = "rejected-401";
+    verdicts[n++] = "rejected-405";
+    verdicts[n++] = "rejected-409";
+    verdicts[n++] = "rejected-413";
+    verdicts[n++] = "rejected-500";
+    verdicts[n++] = "rejected-503";
+    ap_rprintf(r, "<form class=\"filters\" method=\"get\" action=\"%s\">"
+               "<label>Delivery id<input name=\"delivery\" size=\"38\" value=\"%s\" "
+               "placeholder=\"the UUID the sender shows\"></label>"
+               "<label>Event<input name=\"event\" size=\"18\" value=\"%s\"></label>",
+               self_uri(r), esc(r->pool, pg->delivery), esc(r->pool, pg->event));
+    html_select(r, "state", "State", pg->state, state_names, TW_DLV_STATE_MAX);
+    html_select(r, "verdict", "Verdict", pg->verdict, verdicts, n);
+    ap_rprintf(r, "<button type=\"submit\">Find</button> <a href=\"%s\">clear</a></form>\n",
+               self_uri(r));
+}
+
+static const char *app_cell(apr_pool_t *p, const tw_dlv_row_t *row)
+{
+    if (row->app_status == 0)
+        return "&ndash;";
+    return apr_psprintf(p, "%d", (int)row->app_status);
+}
+
+static const char *took_cell(apr_pool_t *p, const tw_dlv_row_t *row)
+{
+    if (row->took < 0)
+        return "&ndash;";
+    if (row->took < 10000)
+        return apr_psprintf(p, "%.1f ms", (double)row->took / 1000.0);
+    return apr_psprintf(p, "%" APR_INT64_T_FMT " ms", (apr_int64_t)(row->took / 1000));
+}
+
+static const char *size_cell(apr_pool_t *p, const tw_dlv_row_t *row)
+{
+    return row->body_size < 0 ? "&ndash;"
+                              : apr_psprintf(p, "%" APR_INT64_T_FMT " B", (apr_int64_t)row->body_size);
+}
+
+static void html_list(tw_page_t *pg, apr_array_header_t *rows)
+{
+    request_rec *r = pg->r;
+    apr_pool_t *p = r->pool;
+    int i, shown = 0;
+
+    ap_rputs("<section><h2>Recent deliveries</h2>\n<table class=\"rows\"><thead><tr>"
+             "<th>Time</th><th>State</th><th>Verdict</th><th>Event</th><th>Delivery id</th>"
+             "<th>Location</th><th>Size</th><th>App</th><th>Took</th><th>Tries</th>"
+             "</tr></thead><tbody>\n", r);
+    for (i = 0; i < rows->nelts; i++) {
+        const tw_dlv_row_t *row = APR_ARRAY_IDX(rows, i, const tw_dlv_row_t *);
+
+        if (!row_matches(pg, row))
+            continue;
+        shown++;
+        ap_rprintf(r, "<tr class=\"row\" id=\"d%u\">"
+                   "<td data-label=\"Time\"><a href=\"%s?id=%u\">%s</a><br><small>%s</small></td>"
+                   "<td data-label=\"State\">%s</td>"
+                   "<td data-label=\"Verdict\"><span class=\"verdict\">%s</span><br>"
+                   "<small>%s %s</small></td>"
+                   "<td data-label=\"Event\" class=\"mono event\">%s</td>"
+                   "<td data-label=\"Delivery id\" class=\"mono delivery\">%s</td>"
+                   "<td data-label=\"Location\" class=\"mono\">%s</td>"
+                   "<td data-label=\"Size\" class=\"num\">%s</td>"
+                   "<td data-label=\"App\" class=\"num\">%s</td>"
+                   "<td data-label=\"Took\" class=\"num\">%s</td>"
+                   "<td data-label=\"Tries\" class=\"num\">%d</td></tr>\n",
+                   (unsigned)row->serial, self_uri(r), (unsigned)row->serial,
+                   esc(p, utc(p, row->time)), esc(p, ago(p, pg->now, row->time)),
+                   badge(p, tw_deliveries_state_name(row->state)), esc(p, verdict_of(p, row)),
+                   esc(p, row->tag), esc(p, row->reason), esc(p, row->event),
+                   esc(p, row->delivery), esc(p, row->location), size_cell(p, row),
+                   app_cell(p, row), took_cell(p, row), attempts_of(rows, i));
+    }
+    if (shown == 0)
+        ap_rputs("<tr><td colspan=\"10\" class=\"note\">No delivery kept matches.</td></tr>\n", r);
+    ap_rputs("</tbody></table></section>\n", r);
+}
+
+static void html_action_form(tw_page_t *pg, int store, const char *entry, const char *action,
+                             const char *label, int danger)
+{
+    request_rec *r = pg->r;
+
+    ap_rprintf(r, "<form class=\"inline\" method=\"post\" action=\"%s\">"
+               "<input type=\"hidden\" name=\"nonce\" value=\"%s\">"
+               "<input type=\"hidden\" name=\"store\" value=\"%d\">"
+               "<input type=\"hidden\" name=\"entry\" value=\"%s\">"
+               "<button type=\"submit\" name=\"action\" value=\"%s\"%s>%s</button></form> ",
+               self_uri(r), action_nonce, store, esc(r->pool, entry), action,
+               danger ? " class=\"danger\"" : "", label);
+}
+
+static void html_inbox(tw_page_t *pg)
+{
+    request_rec *r = pg->r;
+    apr_pool_t *p = r->pool;
+    int i, j;
+
+    ap_rputs("<section><h2>Inbox</h2>\n", r);
+    if (pg->stores == NULL || pg->stores->nelts == 0)
+        ap_rputs("<p class=\"note\">No TwWebhookInbox is configured on this server.</p>\n", r);
+    for (i = 0; pg->stores != NULL && i < pg->stores->nelts; i++) {
+        const char *spec = APR_ARRAY_IDX(pg->stores, i, const char *);
+        apr_array_header_t *entries = NULL;
+        unsigned int bad = 0;
+        apr_status_t rv = store_list(spec, &entries, &bad, p);
+
+        ap_rprintf(r, "<h3 class=\"mono\">%s</h3>\n", esc(p, spec));
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                          "TWW0470: deliveries page: cannot list the inbox %s", spec);
+            ap_rprintf(r, "<p class=\"note\">Cannot list it: %s</p>\n",
+                       esc(p, store_error(rv, p)));
+            continue;
+        }
+        ap_rprintf(r, "<div class=\"note\">%d entr%s%s. ", entries->nelts,
+                   entries->nelts == 1 ? "y" : "ies",
+                   bad ? apr_psprintf(p, ", %u unreadable", bad) : "");
+        if (entries->nelts > 0) {
+            html_action_form(pg, i, "all", "redeliver", "Redeliver all", 0);
+            html_action_form(pg, i, "all", "drop", "Drop all", 1);
+        }
+        ap_rputs("</div>\n", r);
+        if (entries->nelts == 0)
+            continue;
+        ap_rputs("<table class=\"rows inbox\"><thead><tr><th>Received</th><th>State</th>"
+                 "<th>Entry</th><th>Path</th><th>Size</th><th>Tries</th><th>Last status</th>"
+                 "<th></th></tr></thead><tbody>\n", r);
+        for (j = 0; j < entries->nelts; j++) {
+            const tw_page_entry_t *e = &APR_ARRAY_IDX(entries, j, tw_page_entry_t);
+            char path[TW_DLV_PATH];
+
+            put_str(path, sizeof(path), e->path);
+            ap_rprintf(r, "<tr class=\"entry\"><td data-label=\"Received\">%s<br><small>%s</small>"
+                       "</td><td data-label=\"State\">%s</td>"
+                       "<td data-label=\"Entry\" class=\"mono\">%.12s&hellip;</td>"
+                       "<td data-label=\"Path\" class=\"mono\">%s</td>"
+                       "<td data-label=\"Size\">%" APR_OFF_T_FMT " B</td>"
+                       "<td data-label=\"Tries\">%u</td><td data-label=\"Last status\">%s</td>"
+                       "<td>",
+                       esc(p, utc(p, e->received)), esc(p, ago(p, pg->now, e->received)),
+                       badge(p, e->state), esc(p, e->id), esc(p, path), e->length, e->attempts,
+                       e->last_status ? apr_psprintf(p, "%d", e->last_status) : "&ndash;");
+            html_action_form(pg, i, e->id, "redeliver", "Redeliver", 0);
+            html_action_form(pg, i, e->id, "drop", "Drop", 1);
+            ap_rputs("</td></tr>\n", r);
+        }
+        ap_rputs("</tbody></table>\n", r);
+    }
+    ap_rputs("</section>\n", r);
+}
+
+static void html_one(tw_page_t *pg, apr_array_header_t *rows, long id)
+{
+    request_rec *r = pg->r;
+    apr_pool_t *p = r->pool;
+    const tw_dlv_row_t *row = NULL;
+    int i, at = 0;
+
+    for (i = 0; i < rows->nelts && row == NULL; i++)
+        if (APR_ARRAY_IDX(rows, i, const tw_dlv_row_t *)->serial == (apr_uint32_t)id)
+            row = APR_ARRAY_IDX(rows, (at = i), const tw_dlv_row_t *);
+    ap_rprintf(r, "<p><a href=\"%s\">&larr; all deliveries</a></p>\n", self_uri(r));
+    if (row == NULL) {
+        ap_rprintf(r, "<p class=\"note\">Delivery %ld is no longer kept.</p>\n", id);
+        return;
+    }
+    ap_rprintf(r, "<section><h2>Delivery %u %s</h2><dl class=\"kv one\">"
+               "<dt>Received</dt><dd>%s (%s)</dd><dt>Location</dt><dd class=\"mono\">%s</dd>"
+               "<dt>Profile</dt><dd>%s</dd><dt>Request</dt><dd class=\"mono\">%s %s</dd>"
+               "<dt>Client</dt><dd class=\"mono\">%s</dd>"
+               "<dt>Event</dt><dd class=\"mono event\">%s</dd>"
+               "<dt>Delivery id</dt><dd class=\"mono delivery\">%s</dd>"
+               "<dt>Verdict</dt><dd>%s &mdash; %s %s</dd>"
+               "<dt>Answered</dt><dd>%s</dd><dt>App</dt><dd>%s, took %s</dd>"
+               "<dt>Tries seen</dt><dd>%d</dd>"
+               "<dt>Body</dt><dd>%s</dd><dt>Body SHA-256</dt><dd class=\"mono\">%s</dd></dl>"
+               "</section>\n",
+               (unsigned)row->serial, badge(p, tw_deliveries_state_name(row->state)),
+               esc(p, utc(p, row->time)), esc(p, ago(p, pg->now, row->time)),
+               esc(p, row->location), esc(p, row->profile), esc(p, row->method),
+               esc(p, row->path), esc(p, row->client), esc(p, row->event),
+               esc(p, row->delivery), esc(p, verdict_of(p, row)), esc(p, row->tag),
+               esc(p, row->reason),
+               row->status ? apr_psprintf(p, "%d", (int)row->status) : "&ndash;",
+               app_cell(p, row), took_cell(p, row), attempts_of(rows, at), size_cell(p, row),
+               row->sha256[0] ? esc(p, row->sha256) : "&ndash; (not verified)");
+    ap_rputs("<section><h2>Request headers</h2><table class=\"rows headers\"><thead><tr>"
+             "<th>Name</th><th>Value</th></tr></thead><tbody>\n", r);
+    for (i = 0; i < row->nheaders; i++)
+        ap_rprintf(r, "<tr><td data-label=\"Name\" class=\"mono\">%s</td>"
+                   "<td data-label=\"Value\" class=\"mono\">%s</td></tr>\n",
+                   esc(p, row->headers[i].name), esc(p, row->headers[i].value));
+    ap_rputs("</tbody></table>", r);
+    if (row->headers_left_out)
+        ap_rprintf(r, "<p class=\"note\">%d more header lines not kept.</p>",
+                   (int)row->headers_left_out);
+    ap_rputs("</section>\n<section><h2>Body</h2>", r);
+    if (row->body_len >= 0)
+        ap_rprintf(r, "<pre class=\"body\">%s</pre>", esc(p, row->body));
+    else
+        ap_rputs("<p class=\"note\">Not kept: only a verified body, and only where "
+                 "TwWebhookDeliveriesShowBody On applies.</p>", r);
+    ap_rputs("</section>\n", r);
+}
+
+static int write_html(tw_page_t *pg, apr_array_header_t *rows, long one)
+{
+    request_rec *r = pg->r;
+
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    if (r->header_only)
+        return OK;
+    html_start(pg, "Webhook deliveries");
+    if (pg->ring == NULL)
+        ap_rputs("<p class=\"note\">No recent deliveries are kept on this server "
+                 "(TwWebhookDeliveriesLog 0, or see TWW0851 at start-up).</p>\n", r);
+    if (one > 0) {
+        html_one(pg, rows, one);
+    }
+    else {
+        const char *done = arg(pg, "done"), *failed = arg(pg, "failed");
+
+        /* after an action (handle_post's redirect): numbers only, never
+         * the query's text */
+        if (done != NULL)
+            ap_rprintf(r, "<p class=\"flash\">Action done for %d entr%s, failed for %d.</p>\n",
+                       atoi(done), atoi(done) == 1 ? "y" : "ies", failed ? atoi(failed) : 0);
+        html_counts(pg);
+        html_filters(pg);
+        html_list(pg, rows);
+        html_inbox(pg);
+    }
+    html_end(r);
+    return OK;
+}
+
+/* ---- the page: actions ---------------------------------------------------------- */
+
+/* Constant-time: the nonce is compared as balancer-manager's is not. */
+static int nonce_matches(const char *given)
+{
+    apr_size_t n = sizeof(action_nonce) - 1, i;
+    unsigned char diff = 0;
+
+    if (given == NULL || strlen(given) != n || action_nonce[0] == '\0')
+        return 0;
+    for (i = 0; i < n; i++)
+        diff |= (unsigned char)(given[i] ^ action_nonce[i]);
+    return diff == 0;
+}
+
+/* NULL when the request comes from this page's own origin: its Origin, or
+ * without one its Referer, names this scheme, host and port. */
+static const char *foreign_origin(request_rec *r)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *referer = apr_table_get(r->headers_in, "Referer");
+    const char *self = ap_construct_url(r->pool, "/", r);   /* "http://host:port/" */
+    apr_size_t n = strlen(self) - 1;                       /* without the '/' */
+
+    if (origin != NULL)
+        return strlen(origin) == n && strncasecmp(origin, self, n) == 0 ? NULL
+               : "Origin is not this page's";
+    if (referer == NULL)
+        return "neither Origin nor Referer";
+    return strncasecmp(referer, self, n + 1) == 0 ? NULL : "Referer is not this page's";
+}
+
+static int refuse_action(request_rec *r, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "TWW0250: deliveries page: action refused (%s): user %s, client %s",
+                  why, r->user ? ap_escape_logitem(r->pool, r->user) : "-", r->useragent_ip);
+    return HTTP_FORBIDDEN;
+}
+
+static const char *form_value(request_rec *r, apr_array_header_t *pairs, const char *name)
+{
+    int i;
+
+    for (i = 0; pairs != NULL && i < pairs->nelts; i++) {
+        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+        apr_off_t len;
+        apr_size_t size;
+        char *buf;
+
+        if (strcmp(pair->name, name) != 0)
+            continue;
+        if (apr_brigade_length(pair->value, 1, &len) != APR_SUCCESS || len > TW_DLV_FORM_MAX)
+            return NULL;
+        size = (apr_size_t)len;
+        buf = apr_palloc(r->pool, size + 1);
+        if (apr_brigade_flatten(pair->value, buf, &size) != APR_SUCCESS)
+            return NULL;
+        buf[size] = '\0';
+        return buf;
+    }
+    return NULL;
+}
+
+static apr_status_t apply_action(const char *action, const char *spec, const char *id,
+                                 apr_pool_t *p)
+{
+    return strcmp(action, "redeliver") == 0 ? store_requeue(spec, id, p)
+                                            : store_remove(spec, id, p);
+}
+
+static int handle_post(tw_page_t *pg)
+{
+    request_rec *r = pg->r;
+    apr_array_header_t *pairs = NULL;
+    const char *why, *action, *entry, *store_arg, *spec;
+    int store, done = 0, failed = 0, i;
+    apr_status_t first_error = APR_SUCCESS;
+    char *end = "";
+
+    if ((why = foreign_origin(r)) != NULL)
+        return refuse_action(r, why);
+    if (ap_parse_form_data(r, NULL, &pairs, 8, TW_DLV_FORM_MAX) != OK)
+        return refuse_action(r, "no readable form");
+    if (!nonce_matches(form_value(r, pairs, "nonce")))
+        return refuse_action(r, "no nonce, or not this start's");
+    action = form_value(r, pairs, "action");
+    entry = form_value(r, pairs, "entry");
+    store_arg = form_value(r, pairs, "store");
+    store = store_arg ? (int)strtol(store_arg, &end, 10) : -1;
+    if (action == NULL || (strcmp(action, "redeliver") != 0 && strcmp(action, "drop") != 0)
+        || entry == NULL || (strcmp(entry, "all") != 0 && !tw_inbox_id_is_valid(entry))
+        || store_arg == NULL || *end != '\0' || store < 0 || pg->stores == NULL
+        || store >= pg->stores->nelts)
+        return refuse_action(r, "not an action of this page");
+    spec = APR_ARRAY_IDX(pg->stores, store, const char *);
+
+    if (strcmp(entry, "all") == 0) {
+        apr_array_header_t *entries = NULL;
+        apr_status_t rv = store_list(spec, &entries, NULL, r->pool);
+
+        if (rv != APR_SUCCESS) {
+            failed = 1;
+            first_error = rv;
+        }
+        for (i = 0; rv == APR_SUCCESS && i < entries->nelts; i++) {
+            apr_status_t one = apply_action(action, spec,
+                                            APR_ARRAY_IDX(entries, i, tw_page_entry_t).id,
+                                            r->pool);
+            if (one == APR_SUCCESS)
+                done++;
+            else if (failed++ == 0)
+                first_error = one;
+        }
+    }
+    else {
+        first_error = apply_action(action, spec, entry, r->pool);
+        done = first_error == APR_SUCCESS;
+        failed = !done;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "TWW0251: deliveries page: %s of %s in the inbox %s by user %s, client %s: "
+                  "%d done, %d failed%s%s", action, entry, spec,
+                  r->user ? ap_escape_logitem(r->pool, r->user) : "-", r->useragent_ip,
+                  done, failed, failed ? ": " : "",
+                  failed ? store_error(first_error, r->pool) : "");
+    /* Back to the page (POST, redirect, GET), saying what happened. */
+    apr_table_setn(r->headers_out, "Location",
+                   apr_psprintf(r->pool, "%s?done=%d&failed=%d",
+                                ap_construct_url(r->pool, ap_escape_uri(r->pool, r->uri), r),
+                                done, failed));
+    return HTTP_SEE_OTHER;
+}
+
+/* ---- the handler ---------------------------------------------------------------- */
+
+static int hook_handler(request_rec *r)
+{
+    unsigned char random[TW_DLV_NONCE_BYTES];
+    char style_nonce[TW_DLV_NONCE_BYTES * 2 + 1];
+    apr_array_header_t *rows;
+    tw_page_t pg;
+    const char *id;
+    long one = 0;
+
+    if (r->handler == NULL || strcmp(r->handler, TW_DLV_HANDLER) != 0)
+        return DECLINED;
+    r->allowed |= (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    if (r->method_number != M_GET && r->method_number != M_POST)
+        return HTTP_METHOD_NOT_ALLOWED;
+    /* A fresh nonce per response for the one inline style sheet. */
+    if (apr_generate_random_bytes(random, sizeof(random)) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    ap_bin2hex(random, sizeof(random), style_nonce);
+    set_page_headers(r, style_nonce);
+
+    memset(&pg, 0, sizeof(pg));
+    pg.r = r;
+    pg.now = apr_time_now();
+    pg.style_nonce = style_nonce;
+    pg.ring = ring_of(r->server);
+    pg.stores = stores_of_server ? apr_hash_get(stores_of_server, &r->server, sizeof(r->server))
+                                 : NULL;
+    ap_args_to_table(r, &pg.args);
+    if (r->method_number == M_POST)
+        return handle_post(&pg);
+    /* A GET never changes anything: one carrying an action is a forged
+     * link (or an old bookmark), refused so that nobody believes it worked. */
+    if (apr_table_get(pg.args, "action") != NULL || apr_table_get(pg.args, "nonce") != NULL)
+        return refuse_action(r, "an action asked for with GET");
+    pg.state = arg(&pg, "state");
+    pg.verdict = arg(&pg, "verdict");
+    pg.event = arg(&pg, "event");
+    pg.delivery = arg(&pg, "delivery");
+    if ((id = arg(&pg, "id")) != NULL) {
+        char *end;
+
+        one = strtol(id, &end, 10);
+        if (*end != '\0' || one <= 0)
+            return HTTP_NOT_FOUND;
+    }
+    rows = pg.ring ? read_rows(r->pool, pg.ring) : apr_array_make(r->pool, 1, sizeof(void *));
+    if (one > 0 && pg.ring == NULL)
+        return HTTP_NOT_FOUND;
+    {
+        const char *format = arg(&pg, "format");
+
+        if (format != NULL && strcmp(format, "json") == 0)
+            return write_json(&pg, rows, one);
+    }
+    return write_html(&pg, rows, one);
+}
+
+void tw_deliveries_register_hooks(void)
+{
+    ap_hook_handler(hook_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
+}
