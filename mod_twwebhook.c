@@ -1087,21 +1087,17 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
     return OK;
 }
 
-/* The deliveries page's row for a verified transaction, with the line
- * that said what became of it. */
+/* The deliveries page's row for a verified transaction, naming the line
+ * that said what became of it (the tag stays with its one call site). */
 static void record_delivery(request_rec *r, const tw_view_t *view)
 {
-    const char *tag = "TWW0201", *reason = "verified, handed to the app";
+    const char *reason = "verified, handed to the app (TWW0201 at debug)";
 
-    if (view->outcome == TW_OUTCOME_IGNORED) {
-        tag = "TWW0203";
-        reason = "event not in TwWebhookEvents: acknowledged without the app";
-    }
-    else if (view->outcome == TW_OUTCOME_DUPLICATE) {
-        tag = "TWW0204";
-        reason = "duplicate of a body already handled: acknowledged without the app";
-    }
-    tw_deliveries_record(r, view->outcome, 0, tag, reason, view->event, view->delivery);
+    if (view->outcome == TW_OUTCOME_IGNORED)
+        reason = "event not in TwWebhookEvents: acknowledged without the app (TWW0203)";
+    else if (view->outcome == TW_OUTCOME_DUPLICATE)
+        reason = "duplicate of a body already handled: acknowledged without the app (TWW0204)";
+    tw_deliveries_record(r, view->outcome, 0, NULL, reason, view->event, view->delivery);
 }
 
 /* ---- hooks ------------------------------------------------------------------- */

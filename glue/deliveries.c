@@ -690,10 +690,10 @@ static int hook_log_transaction(request_rec *r)
             if (held) {
                 row->outcome = TW_OUTCOME_HELD;
                 row->state = TW_DLV_HELD;
-                put_str(row->tag, sizeof(row->tag), "TWW0206");
+                row->tag[0] = '\0';
                 put_str(row->reason, sizeof(row->reason),
                         apr_psprintf(r->pool, "the app answered %d: answered 200 and held "
-                                     "for redelivery", app));
+                                     "for redelivery (TWW0206)", app));
             }
             else if (app > 0 && app < 400) {
                 row->state = TW_DLV_DELIVERED;
@@ -974,7 +974,8 @@ static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int
                json_string(p, row->profile), json_string(p, row->method),
                json_string(p, row->path), json_string(p, row->client),
                json_string(p, row->event), json_string(p, row->delivery),
-               json_string(p, verdict_of(p, row)), json_string(p, row->tag),
+               json_string(p, verdict_of(p, row)),
+               row->tag[0] ? json_string(p, row->tag) : "null",
                json_string(p, row->reason), (int)row->status, (apr_int64_t)row->body_size,
                row->sha256[0] ? json_string(p, row->sha256) : "null", (int)row->app_status,
                row->took >= 0 ? (apr_int64_t)(row->took / 1000) : (apr_int64_t)-1,

@@ -37,8 +37,10 @@ const char *tw_deliveries_state_name(tw_dlv_state_t state);
 /*
  * The transaction of r has this outcome: writes its row (the first call)
  * or rewrites its verdict (a later refusal of the same transaction).
- * status is the module's answer for a rejection (0 otherwise); tag and
- * reason say why (TWWnnnn and words, never a secret); event and delivery
+ * status is the module's answer for a rejection (0 otherwise); tag is
+ * the refusal's log tag (reject()'s; NULL for the others, whose reason
+ * names the line it refers to) and reason says why in words, never a
+ * secret; event and delivery
  * as the location reads them (NULL: from the headers). Cheap and silent
  * when the ring is off (TwWebhookDeliveriesLog 0).
  */

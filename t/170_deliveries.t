@@ -171,7 +171,10 @@ for my $what (sort keys %want) {
     is($row->{state}, $want{$what}[0], "$what: state $want{$what}[0]");
     is($row->{verdict}, $want{$what}[1], "$what: verdict $want{$what}[1]");
     is($row->{app_status}, $want{$what}[2], "$what: app status $want{$what}[2]");
-    like($row->{tag}, qr/^TWW\d{4}$/, "$what: the verdict's tag ($row->{tag})");
+    like($row->{reason}, qr/TWW\d{4}/, "$what: the reason names its log line ($row->{reason})")
+        unless $row->{tag};
+    like($row->{tag}, qr/^TWW01\d\d$/, "$what: the refusal's tag ($row->{tag})")
+        if $want{$what}[0] eq 'refused';
 }
 {
     my $v = by_delivery($json, $sent{verified}) || {};
@@ -294,6 +297,10 @@ sub chromium {
     chromium("--screenshot=$out/deliveries-phone.png", '--window-size=390,844',
              "$origin/deliveries");
     ok(-s "$out/deliveries-phone.png", "a phone-width screenshot: $out/deliveries-phone.png");
+    my $held = by_delivery($json, $sent{held}) || {};
+    chromium("--screenshot=$out/delivery-one.png", '--window-size=1280,1100',
+             "$origin/deliveries?id=" . ($held->{id} // 0));
+    ok(-s "$out/delivery-one.png", "a screenshot of one delivery: $out/delivery-one.png");
 }
 
 # --- actions: the inbox, CSRF --------------------------------------------------------
