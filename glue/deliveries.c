@@ -36,8 +36,8 @@
  * nonce (random, made in post_config, as balancer-manager's) and comes
  * from the page's own origin (Origin, else Referer); anything else is
  * 403 and a notice line. Every action is logged at notice with the user
- * and the address. The one place that touches the inbox's stores is the
- * "store seam" below.
+ * and the address. The inbox's entries come from every TwWebhookInbox of
+ * the configuration (glue/inbox.c's tw_inbox_stores) through tw/store.h.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -140,7 +140,6 @@ typedef struct {
 
 /* This generation's: set in the parent before any child exists. */
 static apr_hash_t *ring_of_server;      /* server_rec * -> tw_ring_t * */
-static apr_hash_t *stores_of_server;    /* server_rec * -> array of const char * */
 static char action_nonce[TW_DLV_NONCE_BYTES * 2 + 1];
 
 static const char *const state_names[TW_DLV_STATE_MAX] = {
@@ -402,26 +401,6 @@ static tw_ring_t *ring_of(const server_rec *s)
     return ring_of_server != NULL ? apr_hash_get(ring_of_server, &s, sizeof(s)) : NULL;
 }
 
-/* Every TwWebhookInbox of s's protected sections, each once. */
-static apr_array_header_t *stores_of(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
-{
-    apr_array_header_t *dcs = apr_array_make(ptemp, 8, sizeof(const tw_dir_conf_t *));
-    apr_array_header_t *stores = apr_array_make(pconf, 2, sizeof(const char *));
-    int i, j;
-
-    tw_config_protected_sections(ptemp, s, dcs);
-    for (i = 0; i < dcs->nelts; i++) {
-        const char *dir = tw_conf_inbox_dir(APR_ARRAY_IDX(dcs, i, const tw_dir_conf_t *));
-        int seen = 0;
-
-        for (j = 0; dir != NULL && j < stores->nelts; j++)
-            seen |= strcmp(APR_ARRAY_IDX(stores, j, const char *), dir) == 0;
-        if (dir != NULL && !seen)
-            APR_ARRAY_PUSH(stores, const char *) = apr_pstrdup(pconf, dir);
-    }
-    return stores;
-}
-
 int tw_deliveries_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               server_rec *s)
 {
@@ -432,7 +411,6 @@ int tw_deliveries_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     apr_status_t rv;
 
     ring_of_server = NULL;
-    stores_of_server = NULL;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;   /* the dry run before the real start */
     /* A new nonce per start: a form from before a restart is refused. */
@@ -449,13 +427,11 @@ int tw_deliveries_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
         apr_pool_userdata_set(rings, TW_DLV_KEY, apr_pool_cleanup_null, process_pool);
     }
     ring_of_server = apr_hash_make(pconf);
-    stores_of_server = apr_hash_make(pconf);
     for (vs = s; vs != NULL; vs = vs->next) {
         server_rec **key = apr_pmemdup(pconf, &vs, sizeof(vs));
         int rows = tw_conf_deliveries_log(vs);
         tw_ring_t *ring;
 
-        apr_hash_set(stores_of_server, key, sizeof(*key), stores_of(pconf, ptemp, vs));
         if (rows == 0)
             continue;
         ring = ring_for_label(process_pool, rings, server_label(ptemp, vs), (apr_uint32_t)rows);
@@ -760,15 +736,14 @@ int tw_deliveries_summary(const server_rec *s, tw_deliveries_summary_t *sum)
     return 1;
 }
 
-/* ---- the store seam ------------------------------------------------------------
- * The only code that touches the inbox's stores. Today the directory
- * inbox (tw/inbox.h); once the stores of tw/store.h are in, these three
- * become tw_store_open + tw_store_list / tw_store_requeue / tw_store_remove
- * and the state comes from the store (direct, held, queued, dead). */
+/* ---- the inbox's stores ----------------------------------------------------------
+ * The only code that touches them: every TwWebhookInbox of the
+ * configuration (tw_inbox_stores), each through this child's handle
+ * (tw_inbox_store_for), one call at a time under its lock. */
 
 typedef struct {
     const char *id;
-    const char *state;          /* "direct", "held", "queued", "dead" */
+    const char *state;          /* tw_state_name: direct, held, queued, dead */
     apr_time_t received;
     unsigned int attempts;
     int last_status;            /* 0: none known */
@@ -780,49 +755,52 @@ static apr_status_t store_list(const char *spec, apr_array_header_t **pentries,
                                unsigned int *pbad, apr_pool_t *p)
 {
     apr_array_header_t *raw = NULL;
-    apr_status_t rv = tw_inbox_list(spec, &raw, pbad, p);
+    tw_store_t *store;
+    apr_status_t rv;
     int i;
 
-    *pentries = apr_array_make(p, raw ? raw->nelts : 0, sizeof(tw_page_entry_t));
+    *pentries = apr_array_make(p, 8, sizeof(tw_page_entry_t));
+    if ((rv = tw_inbox_store_for(spec, &store)) != APR_SUCCESS)
+        return rv;
+    tw_inbox_store_lock(store);
+    rv = tw_store_list(store, 0, &raw, pbad, p);
+    tw_inbox_store_unlock(store);
     for (i = 0; rv == APR_SUCCESS && i < raw->nelts; i++) {
-        const tw_inbox_entry_t *e = APR_ARRAY_IDX(raw, i, const tw_inbox_entry_t *);
+        const tw_stored_t *st = APR_ARRAY_IDX(raw, i, const tw_stored_t *);
         tw_page_entry_t *pe = apr_array_push(*pentries);
 
-        pe->id = apr_pstrdup(p, e->id);
-        /* the directory inbox keeps no state: an entry whose app failed
-         * waits for a person; one without a status is in flight, or was
-         * left behind by a child that died */
-        pe->state = e->last_status != 0 ? "held" : "direct";
-        pe->received = e->received;
-        pe->attempts = e->attempts;
-        pe->last_status = e->last_status;
-        pe->path = e->path;
-        pe->length = e->body_length;
+        pe->id = apr_pstrdup(p, st->e.id);
+        pe->state = tw_state_name(st->state);
+        pe->received = st->e.received;
+        pe->attempts = st->e.attempts;
+        pe->last_status = st->e.last_status;
+        pe->path = st->e.path;
+        pe->length = st->e.body_length;
     }
     return rv;
 }
 
-static apr_status_t store_requeue(const char *spec, const char *id, apr_pool_t *p)
+/* Redeliver (queued again, for the dispatcher) or Drop (removed). */
+static apr_status_t store_apply(const char *action, const char *spec, const char *id,
+                                apr_pool_t *p)
 {
-    (void)spec;
-    (void)id;
-    (void)p;
-    return APR_ENOTIMPL;   /* the queue (tw_store_requeue) is not in this build */
-}
+    tw_store_t *store;
+    apr_status_t rv;
 
-static apr_status_t store_remove(const char *spec, const char *id, apr_pool_t *p)
-{
-    return tw_inbox_remove(spec, id, p);
+    if ((rv = tw_inbox_store_for(spec, &store)) != APR_SUCCESS)
+        return rv;
+    tw_inbox_store_lock(store);
+    rv = strcmp(action, "redeliver") == 0 ? tw_store_requeue(store, id, p)
+                                          : tw_store_remove(store, id, p);
+    tw_inbox_store_unlock(store);
+    return rv;
 }
 
 static const char *store_error(apr_status_t rv, apr_pool_t *p)
 {
     char buf[160];
 
-    if (rv == APR_ENOTIMPL)
-        return "redelivery through the queue is not in this build: use twwebhook-inbox "
-               "redeliver";
-    return apr_pstrdup(p, tw_inbox_strerror(rv, buf, sizeof(buf)));
+    return apr_pstrdup(p, tw_store_strerror(rv, buf, sizeof(buf)));
 }
 
 /* ---- the page: helpers ------------------------------------------------------- */
@@ -834,7 +812,7 @@ typedef struct {
     apr_time_t now;
     const char *style_nonce;
     tw_ring_t *ring;
-    apr_array_header_t *stores;
+    const apr_array_header_t *stores;   /* tw_inbox_stores */
 } tw_page_t;
 
 static const char *esc(apr_pool_t *p, const char *s)
@@ -1295,7 +1273,7 @@ static void html_inbox(tw_page_t *pg)
 
     ap_rputs("<section><h2>Inbox</h2>\n", r);
     if (pg->stores == NULL || pg->stores->nelts == 0)
-        ap_rputs("<p class=\"note\">No TwWebhookInbox is configured on this server.</p>\n", r);
+        ap_rputs("<p class=\"note\">No TwWebhookInbox is configured.</p>\n", r);
     for (i = 0; pg->stores != NULL && i < pg->stores->nelts; i++) {
         const char *spec = APR_ARRAY_IDX(pg->stores, i, const char *);
         apr_array_header_t *entries = NULL;
@@ -1496,13 +1474,6 @@ static const char *form_value(request_rec *r, apr_array_header_t *pairs, const c
     return NULL;
 }
 
-static apr_status_t apply_action(const char *action, const char *spec, const char *id,
-                                 apr_pool_t *p)
-{
-    return strcmp(action, "redeliver") == 0 ? store_requeue(spec, id, p)
-                                            : store_remove(spec, id, p);
-}
-
 static int handle_post(tw_page_t *pg)
 {
     request_rec *r = pg->r;
@@ -1538,7 +1509,7 @@ static int handle_post(tw_page_t *pg)
             first_error = rv;
         }
         for (i = 0; rv == APR_SUCCESS && i < entries->nelts; i++) {
-            apr_status_t one = apply_action(action, spec,
+            apr_status_t one = store_apply(action, spec,
                                             APR_ARRAY_IDX(entries, i, tw_page_entry_t).id,
                                             r->pool);
             if (one == APR_SUCCESS)
@@ -1548,7 +1519,7 @@ static int handle_post(tw_page_t *pg)
         }
     }
     else {
-        first_error = apply_action(action, spec, entry, r->pool);
+        first_error = store_apply(action, spec, entry, r->pool);
         done = first_error == APR_SUCCESS;
         failed = !done;
     }
@@ -1593,8 +1564,7 @@ static int hook_handler(request_rec *r)
     pg.now = apr_time_now();
     pg.style_nonce = style_nonce;
     pg.ring = ring_of(r->server);
-    pg.stores = stores_of_server ? apr_hash_get(stores_of_server, &r->server, sizeof(r->server))
-                                 : NULL;
+    pg.stores = tw_inbox_stores();
     ap_args_to_table(r, &pg.args);
     if (r->method_number == M_POST)
         return handle_post(&pg);

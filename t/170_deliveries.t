@@ -348,6 +348,19 @@ for my $case (['no nonce', "$drop", Origin => $origin],
 }
 {
     my $mark = $srv->log_mark;
+    my $res = action("nonce=$nonce&store=0&entry=$entry&action=redeliver", Origin => $origin);
+    is($res->{status}, 303, 'Redeliver from the page (nonce, own origin): 303 back to the page')
+        or diag(describe($res));
+    like($srv->log_since($mark),
+         qr/\[twwebhook:notice\].*TWW0251: deliveries page: redeliver of $entry in the inbox \Q$dir\E by user -, client 127\.0\.0\.1: 1 done, 0 failed/,
+         '... logged at notice with user, client and what');
+    my @e = inbox_entries();
+    is($e[0]{state}, 'queued', '... the held entry is queued again, for the dispatcher');
+    # (that the queue's dispatcher then delivers it is the queue's to test,
+    # once TwWebhookQueue is in: t/17x with the queue)
+}
+{
+    my $mark = $srv->log_mark;
     my $res = action("nonce=$nonce&store=0&entry=$entry&action=drop", Origin => $origin,
                      Referer => "$origin/deliveries");
     is($res->{status}, 303, 'Drop from the page (nonce, own origin): 303 back to the page')
