@@ -617,8 +617,12 @@ void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, cons
         fresh->serial = h->serial;
         row = row_at(ring, h->serial);
         row_acquire(row);
-        fresh->seq = row->seq;   /* odd: ours */
-        memcpy(row, fresh, sizeof(*row));
+        /* A writer that took its serial a whole ring later got here
+         * first (this one was very slow): its row is the newer. */
+        if (row->serial == 0 || (apr_int32_t)(h->serial - row->serial) > 0) {
+            fresh->seq = row->seq;   /* odd: ours */
+            memcpy(row, fresh, sizeof(*row));
+        }
         row_release(row);
         return;
     }
@@ -794,6 +798,15 @@ static apr_status_t store_apply(const char *action, const char *spec, const char
                                           : tw_store_remove(store, id, p);
     tw_inbox_store_unlock(store);
     return rv;
+}
+
+/* How the page and the log name a store: the store's own name (never a
+ * password, should a spec ever carry one), else the spec. */
+static const char *store_label(const char *spec)
+{
+    tw_store_t *store;
+
+    return tw_inbox_store_for(spec, &store) == APR_SUCCESS ? tw_store_name(store) : spec;
 }
 
 static const char *store_error(apr_status_t rv, apr_pool_t *p)
@@ -979,7 +992,8 @@ static void json_inbox(const tw_page_t *pg)
         unsigned int bad = 0;
         apr_status_t rv = store_list(spec, &entries, &bad, r->pool);
 
-        ap_rprintf(r, "%s{\"store\":%s,\"index\":%d,", i ? "," : "", json_string(r->pool, spec), i);
+        ap_rprintf(r, "%s{\"store\":%s,\"index\":%d,", i ? "," : "",
+                   json_string(r->pool, store_label(spec)), i);
         if (rv != APR_SUCCESS) {
             ap_rprintf(r, "\"error\":%s,\"entries\":[]}",
                        json_string(r->pool, store_error(rv, r->pool)));
@@ -1280,10 +1294,11 @@ static void html_inbox(tw_page_t *pg)
         unsigned int bad = 0;
         apr_status_t rv = store_list(spec, &entries, &bad, p);
 
-        ap_rprintf(r, "<h3 class=\"mono\">%s</h3>\n", esc(p, spec));
+        ap_rprintf(r, "<h3 class=\"mono\">%s</h3>\n", esc(p, store_label(spec)));
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                          "TWW0470: deliveries page: cannot list the inbox %s", spec);
+                          "TWW0470: deliveries page: cannot list the inbox %s",
+                          store_label(spec));
             ap_rprintf(r, "<p class=\"note\">Cannot list it: %s</p>\n",
                        esc(p, store_error(rv, p)));
             continue;
@@ -1525,7 +1540,7 @@ static int handle_post(tw_page_t *pg)
     }
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                   "TWW0251: deliveries page: %s of %s in the inbox %s by user %s, client %s: "
-                  "%d done, %d failed%s%s", action, entry, spec,
+                  "%d done, %d failed%s%s", action, entry, store_label(spec),
                   r->user ? ap_escape_logitem(r->pool, r->user) : "-", r->useragent_ip,
                   done, failed, failed ? ": " : "",
                   failed ? store_error(first_error, r->pool) : "");
