@@ -39,7 +39,7 @@ chmod 0700, $dir;
 
 my $srv = TwFleet->new(
     name => 'deliveries', mpm => $mpm, modules => [qw(status socache_shmcb authz_host)],
-    routes => ['dl'],
+    routes => ['dl', 'nb'],
     conf => <<"EOF");
 TwWebhookReplayCache "shmcb:deliveries-replay(131072)"
 TwWebhookDeliveriesLog 60
@@ -49,6 +49,9 @@ TwWebhookDeliveriesLog 60
     TwWebhookInbox "$dir"
     TwWebhookInboxHold On
     TwWebhookDeliveriesShowBody On
+</Location>
+<Location /nb>
+    TwWebhookSecret "$SECRET{a}"
 </Location>
 <Location /deliveries>
     SetHandler twwebhook-deliveries
@@ -230,6 +233,57 @@ for my $what (sort keys %want) {
     like($res->{body}, qr/\[redacted: 64 bytes\]/, '... and the Signature redacted');
 }
 
+# --- what a row keeps, and its caps ----------------------------------------------
+{
+    my $body = new_body();
+    my $res = post_hook('/nb/report.cgi', $body);
+    is($res->{status}, 200, 'verified where TwWebhookDeliveriesShowBody is not set') or diag(describe($res));
+    my $row = by_delivery(page_json(), $res->{id}) || {};
+    my $one = page_json('&id=' . ($row->{id} // 0));
+    ok($one->{deliveries}[0] && !defined $one->{deliveries}[0]{body},
+       '... its body is not kept (Off by default)');
+    is($one->{deliveries}[0]{body_sha256}, TwTest::sha256_hex($body), '... its SHA-256 is');
+
+    $body = '{"event":"page.updated","pad":"' . ('x' x 5000) . "\",\"n\":\"$stamp-big\"}";
+    $res = post_hook('/dl/report.cgi', $body,
+                     headers => [ 'X-Long' => 'y' x 300, map { ("X-Extra-$_" => $_) } 1 .. 12 ]);
+    is($res->{status}, 200, 'a verified body of ' . length($body) . ' bytes, with many headers')
+        or diag(describe($res));
+    $row = by_delivery(page_json(), $res->{id}) || {};
+    $one = (page_json('&id=' . ($row->{id} // 0))->{deliveries} || [])->[0] || {};
+    my $kept = $one->{body} // '';
+    is(length $kept, 4095, '... the body kept is cut at 4 KiB');
+    is(substr($kept, -3), '...', '... visibly');
+    is($kept, substr($body, 0, 4092) . '...', '... and is the start of the body');
+    my ($long) = grep { $_->{name} eq 'X-Long' } @{ $one->{headers} || [] };
+    is($long->{value}, ('y' x 156) . '...', 'a long header value is cut visibly');
+    is(scalar @{ $one->{headers} || [] }, 16, '16 header lines are kept');
+    ok(($one->{headers_left_out} // 0) > 0, '... the others are counted as left out');
+}
+
+# --- many writers at once: no torn row ------------------------------------------
+{
+    my @specs = map {
+        my $body = new_body();
+        push @secrets, sign($body, $SECRET{a});
+        { hostport => $hp, path => '/dl/report.cgi', body => $body, event => 'page.updated',
+          signature => ($_ % 2 ? sign($body, $SECRET{a}) : 'a' x 64), id => "burst$_-$stamp",
+          headers => [ 'X-Burst' => "burst$_-$stamp" ] }
+    } 1 .. 24;
+    my @res = TwFleet::parallel_requests(@specs);
+    is(scalar(grep { ($_->{status} // 0) == 200 || ($_->{status} // 0) == 401 } @res), 24,
+       '24 deliveries at once (half forged) answered');
+    my @rows = grep { $_->{delivery} =~ /^burst/ } @{ page_json()->{deliveries} };
+    is(scalar @rows, 24, '... 24 rows');
+    my @torn = grep {
+        my $row = $_;
+        my ($x) = grep { $_->{name} eq 'X-Burst' } @{ $row->{headers} };
+        !$x || $x->{value} ne $row->{delivery}
+            || ($row->{delivery} =~ /^burst(\d+)-/ && ($1 % 2 ? 'delivered' : 'refused') ne $row->{state})
+    } @rows;
+    is_deeply([ map { $_->{delivery} } @torn ], [], '... each row whole: its own headers and state');
+}
+
 # --- the HTML page: headers, escaping ----------------------------------------------
 {
     my $res = page('');
@@ -391,6 +445,16 @@ for my $case (['no nonce', "$drop", Origin => $origin],
     is_deeply(\@after, \@before, '... the same rows after it');
     my $res = action("nonce=$nonce&store=0&entry=all&action=drop", Origin => $origin);
     is($res->{status}, 403, '... and the last start\'s nonce is refused');
+
+    # fewer rows: the newest are kept
+    $srv->replace_conf('TwWebhookDeliveriesLog 60', 'TwWebhookDeliveriesLog 5');
+    ok($srv->graceful, 'graceful restart with TwWebhookDeliveriesLog 5') or diag($srv->why);
+    my @five = map { $_->{id} . ' ' . $_->{delivery} } @{ page_json()->{deliveries} };
+    is_deeply(\@five, [ @after[0 .. 4] ], '... the newest 5 rows are kept');
+    my $res2 = post_hook('/dl/report.cgi', new_body());
+    my $j = page_json();
+    is($j->{deliveries}[0]{delivery}, $res2->{id}, '... a new delivery comes first');
+    is(scalar @{ $j->{deliveries} }, 5, '... and the ring holds 5');
 }
 
 # --- nothing secret in any answer --------------------------------------------------------
