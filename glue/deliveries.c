@@ -185,16 +185,16 @@ static apr_size_t utf8_len(const unsigned char *s)
 static void next_unit(const unsigned char *s, apr_size_t left, int multiline,
                       apr_size_t *in, apr_size_t *out)
 {
-    apr_size_t n = (s[0] >= 0x80 && left < 4) ? 0 : utf8_len(s);
+    unsigned char tmp[4] = { 0, 0, 0, 0 };
+    apr_size_t n;
 
-    if (s[0] >= 0x80 && left < 4) {
-        /* a sequence cut by the end of the input: check what is there */
-        unsigned char tmp[4] = { 0, 0, 0, 0 };
+    /* utf8_len looks at up to 4 bytes: near the end, at a copy padded
+     * with NULs (which no continuation byte matches) */
+    if (left < 4) {
         memcpy(tmp, s, left);
-        n = utf8_len(tmp);
-        if (n > left)
-            n = 0;
+        s = tmp;
     }
+    n = utf8_len(s);
     if (n == 1 && (s[0] < 0x20 || s[0] == 0x7f)
         && !(multiline && (s[0] == '\n' || s[0] == '\t')))
         n = 0;
@@ -664,7 +664,8 @@ static int hook_log_transaction(request_rec *r)
     row_acquire(row);
     if (row->serial == h->serial) {
         row->took = apr_time_now() - r->request_time;
-        row->status = last->status;
+        if (row->status == 0)   /* a refusal keeps the status it was refused with */
+            row->status = last->status;
         if (row->state == TW_DLV_PENDING) {
             row->app_status = app;
             if (held) {
