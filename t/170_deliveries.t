@@ -25,6 +25,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Path qw(make_path remove_tree);
 use JSON::PP ();
+use MIME::Base64 ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 use TwTest;
@@ -37,8 +38,12 @@ remove_tree($dir);
 make_path($dir);
 chmod 0700, $dir;
 
+my $htpasswd = "$vars->{t_logs}/deliveries-htpasswd";
+system("htpasswd -bc '$htpasswd' operator page-pw 2>/dev/null") == 0
+    or BAIL_OUT("htpasswd (apache2-utils) failed: $?");
+
 my $srv = TwFleet->new(
-    name => 'deliveries', mpm => $mpm, modules => [qw(status socache_shmcb authz_host)],
+    name => 'deliveries', mpm => $mpm, modules => [qw(status socache_shmcb authz_host authz_user auth_basic authn_core authn_file)],
     routes => ['dl', 'nb'],
     conf => <<"EOF");
 TwWebhookReplayCache "shmcb:deliveries-replay(131072)"
@@ -56,6 +61,13 @@ TwWebhookDeliveriesLog 60
 <Location /deliveries>
     SetHandler twwebhook-deliveries
     Require ip 127.0.0.1
+</Location>
+<Location /deliveries-auth>
+    SetHandler twwebhook-deliveries
+    AuthType Basic
+    AuthName "deliveries"
+    AuthUserFile "$htpasswd"
+    Require valid-user
 </Location>
 <Location /server-status>
     SetHandler server-status
@@ -425,6 +437,21 @@ for my $case (['no nonce', "$drop", Origin => $origin],
          qr/\[twwebhook:notice\].*TWW0251: deliveries page: drop of $entry in the inbox \Q$dir\E by user -, client 127\.0\.0\.1: 1 done/,
          '... logged at notice with user, client and what');
     is(scalar(inbox_entries()), 0, '... and the entry is gone');
+}
+
+{
+    my $mark = $srv->log_mark;
+    my $res = tw_request(hostport => $hp, path => '/deliveries-auth', delivery => undef,
+                         content_type => 'application/x-www-form-urlencoded',
+                         body => "nonce=$nonce&store=0&entry=all&action=drop",
+                         headers => [ Authorization => 'Basic ' . MIME::Base64::encode_base64('operator:page-pw', ''),
+                                      Referer => "$origin/deliveries-auth" ]);
+    push @secrets, 'page-pw', MIME::Base64::encode_base64('operator:page-pw', '');
+    push @answers, ['POST /deliveries-auth', $res->{body} // ''];
+    is($res->{status}, 303, 'Drop all behind a login (Referer of the page, no Origin): 303')
+        or diag(describe($res));
+    like($srv->log_since($mark), qr/TWW0251: deliveries page: drop of all in the inbox \Q$dir\E by user operator, client 127\.0\.0\.1: 0 done, 0 failed/,
+         '... logged with the user who logged in');
 }
 
 # --- server-status ----------------------------------------------------------------------
