@@ -1097,6 +1097,8 @@ static void record_delivery(request_rec *r, const tw_view_t *view)
         reason = "event not in TwWebhookEvents: acknowledged without the app (TWW0203)";
     else if (view->outcome == TW_OUTCOME_DUPLICATE)
         reason = "duplicate of a body already handled: acknowledged without the app (TWW0204)";
+    else if (view->outcome == TW_OUTCOME_QUEUED)
+        reason = "verified and queued: the dispatcher hands it to the app";
     tw_deliveries_record(r, view->outcome, 0, NULL, reason, view->event, view->delivery);
 }
 
