@@ -107,8 +107,8 @@ static tw_replay_conf_t replay_conf;
 #define TW_SPOOL_MEMORY_MAX     ((apr_off_t)64 * 1024 * 1024)  /* 64 MiB */
 #define TW_DEFAULT_TOLERANCE  300                       /* seconds, as Stripe and Slack */
 #define TW_TOLERANCE_MAX      (30 * 24 * 3600)          /* the longest replay window */
-/* Rows of the deliveries page per server; each costs TW_DELIVERIES_ROW_BYTES
- * (about 8.5 KiB) of shared memory, so the ceiling keeps a typo small. */
+/* Rows of the deliveries page per server; each costs about 8.2 KiB of
+ * shared memory (glue/deliveries.c's row), so the ceiling keeps a typo small. */
 #define TW_DEFAULT_DELIVERIES_LOG 200
 #define TW_DELIVERIES_LOG_MAX     10000
 
@@ -994,7 +994,7 @@ const command_rec tw_cmds[] = {
                  "or cannot be reached (default Off: the sender sees the failure)"),
     AP_INIT_TAKE1("TwWebhookDeliveriesLog", cmd_deliveries_log, NULL, RSRC_CONF,
                   "recent deliveries the twwebhook-deliveries page keeps per server "
-                  "(default 200, 0: none; about 8.5 KiB of shared memory each)"),
+                  "(default 200, 0: none; about 8.2 KiB of shared memory each)"),
     AP_INIT_FLAG("TwWebhookDeliveriesShowBody", cmd_deliveries_show_body, NULL,
                  RSRC_CONF | ACCESS_CONF,
                  "On to keep the first 4 KiB of each verified body for the deliveries "

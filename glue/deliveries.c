@@ -119,6 +119,10 @@ typedef struct {
     char body[TW_DLV_BODY];
 } tw_dlv_row_t;
 
+/* docs/reference.md (TwWebhookDeliveriesLog) gives the memory per row:
+ * 8328 bytes on x86-64; a row that grows needs the docs changed too. */
+typedef char tw_row_size_as_documented[sizeof(tw_dlv_row_t) <= 8448 ? 1 : -1];
+
 typedef struct {
     apr_uint32_t next;          /* serials handed out (atomic) */
     apr_uint32_t capacity;
