@@ -61,6 +61,7 @@
 #include "glue/replay.h"
 #include "glue/inbox.h"
 #include "glue/metrics.h"
+#include "glue/deliveries.h"
 #include "glue/txn.h"
 #include "glue/body.h"
 
@@ -350,6 +351,7 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
     apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
     set_delivery_note(r, delivery);
     tw_metrics_count(r, tw_outcome_of_status(status));
+    tw_deliveries_record(r, tw_outcome_of_status(status), status, tag, reason, NULL, NULL);
     set_refusal_body(r, status, reason);
     if (r->main == NULL) {
         if (txn == NULL)
@@ -1085,6 +1087,21 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
     return OK;
 }
 
+/* The deliveries page's row for a verified transaction, naming the line
+ * that said what became of it (the tag stays with its one call site). */
+static void record_delivery(request_rec *r, const tw_view_t *view)
+{
+    const char *reason = "verified, handed to the app (TWW0201 at debug)";
+
+    if (view->outcome == TW_OUTCOME_IGNORED)
+        reason = "event not in TwWebhookEvents: acknowledged without the app (TWW0203)";
+    else if (view->outcome == TW_OUTCOME_DUPLICATE)
+        reason = "duplicate of a body already handled: acknowledged without the app (TWW0204)";
+    else if (view->outcome == TW_OUTCOME_QUEUED)
+        reason = "verified and queued: the dispatcher hands it to the app";
+    tw_deliveries_record(r, view->outcome, 0, NULL, reason, view->event, view->delivery);
+}
+
 /* ---- hooks ------------------------------------------------------------------- */
 
 /*
@@ -1164,6 +1181,9 @@ static int hook_fixups(request_rec *r)
      * inbox once the app has answered (held, or verified). */
     if (first && !tw_inbox_counts_outcome(r))
         tw_metrics_count(r, view->outcome);
+    /* The page's row: written now, completed once the app has answered. */
+    if (first)
+        record_delivery(r, view);
     export_env(r, view);
     set_view_notes(r, view);
     return DECLINED;   /* let the other fixups run */
@@ -1289,6 +1309,8 @@ static int hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 {
     int status = tw_metrics_post_config(pconf, plog, ptemp, s);
 
+    if (status == OK)
+        status = tw_deliveries_post_config(pconf, plog, ptemp, s);
     find_known_input_filters();   /* every module has registered its own */
     if (status == OK)
         status = tw_replay_post_config(pconf, plog, ptemp, s);
@@ -1321,6 +1343,7 @@ static void register_hooks(apr_pool_t *p)
     tw_status_register_hooks();
     tw_inbox_register_hooks();
     tw_metrics_register_hooks();
+    tw_deliveries_register_hooks();
 }
 
 AP_DECLARE_MODULE(twwebhook) = {

@@ -77,10 +77,12 @@ struct tw_dir_conf {
     const char *inbox_at;          /* "file:line" of it, for check_config */
     int inbox_hold;                /* TwWebhookInboxHold: TW_UNSET, 0 or 1 */
     const char *inbox_hold_at;     /* "file:line" of it, for check_config */
+    int deliveries_show_body;      /* TwWebhookDeliveriesShowBody: TW_UNSET, 0 or 1 */
 };
 
 struct tw_srv_conf {
     const char *spool_dir;     /* TwWebhookSpoolDir; NULL: apr_temp_dir_get() */
+    int deliveries_log;        /* TwWebhookDeliveriesLog; TW_UNSET inherits */
 };
 
 /* Every directive handler but TwWebhook Off's calls it: notes the
@@ -105,6 +107,10 @@ static tw_replay_conf_t replay_conf;
 #define TW_SPOOL_MEMORY_MAX     ((apr_off_t)64 * 1024 * 1024)  /* 64 MiB */
 #define TW_DEFAULT_TOLERANCE  300                       /* seconds, as Stripe and Slack */
 #define TW_TOLERANCE_MAX      (30 * 24 * 3600)          /* the longest replay window */
+/* Rows of the deliveries page per server; each costs about 8.2 KiB of
+ * shared memory (glue/deliveries.c's row), so the ceiling keeps a typo small. */
+#define TW_DEFAULT_DELIVERIES_LOG 200
+#define TW_DELIVERIES_LOG_MAX     10000
 
 void *tw_create_dir_conf(apr_pool_t *p, char *dir)
 {
@@ -116,6 +122,7 @@ void *tw_create_dir_conf(apr_pool_t *p, char *dir)
     dc->require_json = TW_UNSET;
     dc->tolerance = TW_UNSET;
     dc->inbox_hold = TW_UNSET;
+    dc->deliveries_show_body = TW_UNSET;
     return dc;   /* pointers are NULL: inherit */
 }
 
@@ -158,12 +165,16 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     dc->inbox_at = (add->inbox_dir != NULL) ? add->inbox_at : base->inbox_at;
     MERGE_VAL(inbox_hold);
     dc->inbox_hold_at = (add->inbox_hold != TW_UNSET) ? add->inbox_hold_at : base->inbox_hold_at;
+    MERGE_VAL(deliveries_show_body);
     return dc;
 }
 
 void *tw_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
-    return apr_pcalloc(p, sizeof(tw_srv_conf_t));
+    tw_srv_conf_t *sc = apr_pcalloc(p, sizeof(tw_srv_conf_t));
+
+    sc->deliveries_log = TW_UNSET;
+    return sc;
 }
 
 void *tw_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
@@ -172,6 +183,8 @@ void *tw_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     tw_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
     sc->spool_dir = add->spool_dir ? add->spool_dir : base->spool_dir;
+    sc->deliveries_log = add->deliveries_log != TW_UNSET ? add->deliveries_log
+                                                         : base->deliveries_log;
     return sc;
 }
 
@@ -303,6 +316,18 @@ const char *tw_conf_spool_dir(const server_rec *s)
     const tw_srv_conf_t *sc = ap_get_module_config(s->module_config, &twwebhook_module);
 
     return sc->spool_dir;
+}
+
+int tw_conf_deliveries_log(const server_rec *s)
+{
+    const tw_srv_conf_t *sc = ap_get_module_config(s->module_config, &twwebhook_module);
+
+    return sc->deliveries_log == TW_UNSET ? TW_DEFAULT_DELIVERIES_LOG : sc->deliveries_log;
+}
+
+int tw_conf_deliveries_show_body(const tw_dir_conf_t *dc)
+{
+    return dc != NULL && dc->deliveries_show_body == 1;
 }
 
 /*
@@ -755,6 +780,31 @@ static const char *cmd_inbox_hold(cmd_parms *cmd, void *dcv, int on)
     return NULL;
 }
 
+/* TwWebhookDeliveriesLog <rows>: server-wide, 0 switches the ring off. */
+static const char *cmd_deliveries_log(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    tw_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config, &twwebhook_module);
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || n < 0 || n > TW_DELIVERIES_LOG_MAX)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of rows from 0 to %d",
+                            cmd->cmd->name, arg, TW_DELIVERIES_LOG_MAX);
+    sc->deliveries_log = (int)n;
+    return NULL;
+}
+
+/* TwWebhookDeliveriesShowBody On|Off: where the webhook is handled, whether
+ * its verified body is kept (its first 4 KiB) for the deliveries page. */
+static const char *cmd_deliveries_show_body(cmd_parms *cmd, void *dcv, int on)
+{
+    tw_dir_conf_t *dc = dcv;
+
+    note_directive(cmd, dc);
+    dc->deliveries_show_body = on;
+    return NULL;
+}
+
 /* TwWebhookInbox <directory>|redis:host:port[/db]: a directory is checked
  * in check_config, once User is known (glue/inbox.c's
  * tw_inbox_check_config); a Redis store by its syntax here. */
@@ -942,6 +992,13 @@ const command_rec tw_cmds[] = {
     AP_INIT_FLAG("TwWebhookInboxHold", cmd_inbox_hold, NULL, RSRC_CONF | ACCESS_CONF,
                  "On to answer 200 and hold the delivery when the app fails with 5xx "
                  "or cannot be reached (default Off: the sender sees the failure)"),
+    AP_INIT_TAKE1("TwWebhookDeliveriesLog", cmd_deliveries_log, NULL, RSRC_CONF,
+                  "recent deliveries the twwebhook-deliveries page keeps per server "
+                  "(default 200, 0: none; about 8.2 KiB of shared memory each)"),
+    AP_INIT_FLAG("TwWebhookDeliveriesShowBody", cmd_deliveries_show_body, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On to keep the first 4 KiB of each verified body for the deliveries "
+                 "page (default Off)"),
     AP_INIT_TAKE1("TwWebhookReplayCache", cmd_replay_cache, NULL, RSRC_CONF,
                   "socache provider[:arguments] remembering handled deliveries "
                   "(server-wide), e.g. shmcb, memcache:host:port, redis:host:port"),

@@ -76,6 +76,10 @@ const char *tw_conf_inbox_at(const tw_dir_conf_t *dc);
 int tw_conf_inbox_hold(const tw_dir_conf_t *dc);
 /* TwWebhookSpoolDir of this server; NULL: apr_temp_dir_get(). */
 const char *tw_conf_spool_dir(const server_rec *s);
+/* TwWebhookDeliveriesLog of this server: rows of its ring (0: none). */
+int tw_conf_deliveries_log(const server_rec *s);
+/* TwWebhookDeliveriesShowBody On applies where the webhook is handled. */
+int tw_conf_deliveries_show_body(const tw_dir_conf_t *dc);
 
 /*
  * The replay cache's settings (TwWebhookReplayCache and its tuning),

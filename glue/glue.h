@@ -7,6 +7,7 @@
  * The glue in one direction (each header includes only those below it):
  *
  *   mod_twwebhook.c      the request flow and policy
+ *   deliveries.h         the recent deliveries and their page
  *   body.h  txn.h        the transaction and the filters around its body
  *   metrics.h  inbox.h  replay.h     what the flow counts, keeps, remembers
  *   config.h             every directive's state, handler and getter

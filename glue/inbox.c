@@ -484,6 +484,13 @@ int tw_inbox_held(request_rec *r)
     return it != NULL && it->held;
 }
 
+int tw_inbox_app_status(request_rec *r)
+{
+    const tw_inbox_txn_t *it = inbox_txn(r);
+
+    return it != NULL && it->seen ? it->status : 0;
+}
+
 /* ---- the response ---------------------------------------------------------- */
 
 static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status);

@@ -47,6 +47,9 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
  * status says (the replay cache must not
  * remember it). */
 int tw_inbox_held(request_rec *r);
+/* What the app answered in this transaction, as the response filter saw
+ * it before holding it (a held 5xx included); 0 when not seen. */
+int tw_inbox_app_status(request_rec *r);
 /* 1 when this transaction's entry is recorded with TwWebhookInboxHold On:
  * then the inbox counts its outcome (held or verified) once the app has
  * answered, and the flow does not. */

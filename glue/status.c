@@ -17,6 +17,10 @@
  *   TwWebhookRejectedOther  rejected with another 4xx, or a status that is
  *                           neither 4xx nor 5xx
  *   TwWebhookServerErrors   rejected with a 5xx (500, 503, other)
+ *
+ * And one line from the deliveries page's ring of this server
+ * (glue/deliveries.c), for ?auto the rows it keeps:
+ *   TwWebhookDeliveriesKept rows kept now (at most TwWebhookDeliveriesLog)
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -24,9 +28,11 @@
 #include "mod_status.h"
 
 #include "apr_optional_hooks.h"
+#include "apr_strings.h"
 
 #include "glue/glue.h"
 #include "glue/metrics.h"
+#include "glue/deliveries.h"
 
 #define OUT(o) (1u << (o))
 #define MATCHED        (1u << 30)   /* the signature counter, not an outcome */
@@ -81,9 +87,29 @@ static apr_uint64_t line_value(const tw_metrics_totals_t *t, unsigned int sum)
     return v;
 }
 
+/* "12 kept of 200: 9 delivered, 1 held, 2 refused" (states with rows). */
+static const char *deliveries_summary(request_rec *r, const tw_deliveries_summary_t *d)
+{
+    const char *line = apr_psprintf(r->pool, "%" APR_UINT64_T_FMT " kept of %d", d->kept,
+                                    d->capacity);
+    const char *sep = ": ";
+    int i;
+
+    for (i = 0; i < TW_DLV_STATE_MAX; i++) {
+        if (d->by_state[i] == 0)
+            continue;
+        line = apr_psprintf(r->pool, "%s%s%" APR_UINT64_T_FMT " %s", line, sep, d->by_state[i],
+                            tw_deliveries_state_name((tw_dlv_state_t)i));
+        sep = ", ";
+    }
+    return line;
+}
+
 static int hook_status(request_rec *r, int flags)
 {
     tw_metrics_totals_t t;
+    tw_deliveries_summary_t d;
+    int has_ring = tw_deliveries_summary(r->server, &d);
     apr_size_t i;
 
     if (!tw_metrics_totals(&t))
@@ -93,6 +119,8 @@ static int hook_status(request_rec *r, int flags)
         for (i = 0; i < NLINES; i++)
             ap_rprintf(r, "%s: %" APR_UINT64_T_FMT "\n", lines[i].auto_key,
                        line_value(&t, lines[i].sum));
+        if (has_ring)
+            ap_rprintf(r, "TwWebhookDeliveriesKept: %" APR_UINT64_T_FMT "\n", d.kept);
         return OK;
     }
     ap_rputs("<hr />\n<h2>mod_twwebhook</h2>\n<table>\n"
@@ -100,6 +128,9 @@ static int hook_status(request_rec *r, int flags)
     for (i = 0; i < NLINES; i++)
         ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
                    lines[i].label, line_value(&t, lines[i].sum));
+    if (has_ring)   /* only numbers and our own words: nothing to escape */
+        ap_rprintf(r, "<tr><td>recent deliveries (twwebhook-deliveries)</td><td>%s</td></tr>\n",
+                   deliveries_summary(r, &d));
     ap_rputs("</table>\n", r);
     return OK;
 }

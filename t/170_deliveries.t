@@ -1,0 +1,499 @@
+# SPDX-License-Identifier: Apache-2.0
+# The deliveries page (README "The deliveries page"; docs/reference.md
+# TwWebhookDeliveriesLog, TwWebhookDeliveriesShowBody): after a mix of
+# verified, forged, duplicate, ignored and held deliveries, the page (HTML
+# in headless Chromium, and ?format=json) lists each with the right state
+# and verdict, newest first; filters and ?delivery= find them; one
+# delivery's view shows its headers with the signature redacted, the
+# body's SHA-256 and (TwWebhookDeliveriesShowBody On) its body, never for
+# a forged one. Attacker-controlled event, delivery id and path
+# (<script>, "><img onerror>, control characters) render as text: the DOM
+# Chromium builds holds no element they injected. Actions: POST only, with
+# this start's nonce, from the page's own origin; anything else is 403,
+# changes nothing and is logged (TWW0250); a drop from the page is logged
+# with user and client (TWW0251). Security headers on every answer.
+# Nothing secret (the secret, any signature sent, any MAC) in any answer
+# of the page. server-status shows the ring's line. A graceful restart
+# keeps the rows.
+#
+# Its own httpd (t/lib/TwFleet.pm) under the run's MPM (t/900_mpm_matrix.t
+# runs it under the others). Screenshots (laptop and phone width) are
+# written to t/logs/deliveries/ for people to look at.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Path qw(make_path remove_tree);
+use JSON::PP ();
+use MIME::Base64 ();
+use Test::More;
+use Time::HiRes qw(sleep time);
+use TwTest;
+use TwFleet;
+
+my $vars = tw_vars();
+my $mpm = $vars->{tw_mpm} // 'event';
+my $dir = "$vars->{t_logs}/deliveries-inbox";
+remove_tree($dir);
+make_path($dir);
+chmod 0700, $dir;
+
+my $htpasswd = "$vars->{t_logs}/deliveries-htpasswd";
+system("htpasswd -bc '$htpasswd' operator page-pw 2>/dev/null") == 0
+    or BAIL_OUT("htpasswd (apache2-utils) failed: $?");
+
+my $srv = TwFleet->new(
+    name => 'deliveries', mpm => $mpm, modules => [qw(status socache_shmcb authz_host authz_user auth_basic authn_core authn_file)],
+    routes => ['dl', 'nb'],
+    conf => <<"EOF");
+TwWebhookReplayCache "shmcb:deliveries-replay(131072)"
+TwWebhookDeliveriesLog 60
+<Location /dl>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookEvents page.* task.*
+    TwWebhookInbox "$dir"
+    TwWebhookInboxHold On
+    TwWebhookDeliveriesShowBody On
+</Location>
+<Location /nb>
+    TwWebhookSecret "$SECRET{a}"
+</Location>
+<Location /deliveries>
+    SetHandler twwebhook-deliveries
+    Require ip 127.0.0.1
+</Location>
+<Location /deliveries-auth>
+    SetHandler twwebhook-deliveries
+    AuthType Basic
+    AuthName "deliveries"
+    AuthUserFile "$htpasswd"
+    Require valid-user
+</Location>
+<Location /server-status>
+    SetHandler server-status
+</Location>
+EOF
+TwFleet::start_or_exit($srv, "an httpd ($mpm) with the deliveries page starts on " . $srv->hostport);
+my $hp = $srv->hostport;
+my $origin = "http://$hp";
+my $stamp = int(time * 1000) . "-$$";
+my $n = 0;
+my @secrets = ($SECRET{a});     # never in an answer of the page
+my @answers;                    # every answer of the page: [what, text]
+
+sub new_body { return sprintf '{"event":"page.updated","n":"%s-%d"}', $stamp, ++$n }
+
+sub post_hook {
+    my ($path, $body, %a) = @_;
+    my $sig = exists $a{signature} ? delete $a{signature} : sign($body, $SECRET{a});
+    push @secrets, $sig if defined $sig;
+    push @secrets, sign($body, $SECRET{a});   # the MAC the module computes
+    return TwFleet::retry_409(sub {
+        tw_request(hostport => $hp, path => $path, body => $body,
+                   event => $a{event} // 'page.updated', signature => $sig, %a) });
+}
+
+sub page {
+    my ($query, %a) = @_;
+    $query //= '';
+    my $res = tw_request(hostport => $hp, method => 'GET', delivery => undef,
+                         path => '/deliveries' . ($query // ''), %a);
+    push @answers, ["GET /deliveries$query", join("\n", map { "$_: $res->{headers}{$_}" }
+                                                  keys %{ $res->{headers} || {} }) . "\n"
+                                                  . ($res->{body} // '')];
+    return $res;
+}
+
+sub page_json {
+    my ($query) = @_;
+    $query //= '';
+    my $res = page('?format=json' . $query);
+    is($res->{status}, 200, "JSON$query answered") or diag(describe($res));
+    return $res->{json} // {};
+}
+
+sub by_delivery {
+    my ($json, $delivery) = @_;
+    return (grep { $_->{delivery} eq $delivery } @{ $json->{deliveries} || [] })[0];
+}
+
+# --- a mix of deliveries -----------------------------------------------------------
+my %sent;   # what => delivery id
+{
+    my $body = new_body();
+    my $res = post_hook('/dl/report.cgi', $body);
+    is($res->{status}, 200, 'verified: delivered') or diag(describe($res));
+    $sent{verified} = $res->{id};
+    $sent{verified_body} = $body;
+    $res = post_hook('/dl/report.cgi', $body);
+    is($res->{status}, 200, 'the same body again: 200, a duplicate') or diag(describe($res));
+    $sent{duplicate} = $res->{id};
+}
+{
+    my $res = post_hook('/dl/report.cgi', new_body(), signature => 'f' x 64);
+    is($res->{status}, 401, 'forged: 401') or diag(describe($res));
+    $sent{forged} = $res->{id};
+}
+{
+    my $res = post_hook('/dl/report.cgi', new_body(), event => 'comment.created');
+    is($res->{status}, 200, 'an event not in TwWebhookEvents: 200') or diag(describe($res));
+    $sent{ignored} = $res->{id};
+}
+{
+    my $res = post_hook('/dl/report.cgi?status=500', new_body());
+    is($res->{status}, 200, 'the app fails with 500: held, 200') or diag(describe($res));
+    like($res->{body} // '', qr/held for redelivery/, '... held for redelivery');
+    $sent{held} = $res->{id};
+}
+# attacker-controlled values, on forged requests
+my %xss = (
+    script  => '<script>document.title="pwned"</script>',
+    img     => '"><img src=x onerror=alert(1)>',
+    # httpd refuses control characters in a field (400) but for HTAB, and
+    # passes bytes that are not UTF-8 (obs-text)
+    control => "evil\tred\xff\xfe",
+);
+{
+    my $res = post_hook('/dl/report.cgi', new_body(), signature => 'e' x 64,
+                        event => $xss{script}, delivery => $xss{img});
+    is($res->{status}, 401, 'forged with <script> in Event and <img onerror> in Delivery: 401')
+        or diag(describe($res));
+    $sent{xss} = $xss{img};
+    $res = post_hook('/dl/report.cgi', new_body(), signature => 'd' x 64,
+                     event => $xss{control}, delivery => "ctl-$stamp");
+    is($res->{status}, 401, 'forged with a tab and bytes that are not UTF-8 in Event: 401')
+        or diag(describe($res));
+    $sent{control} = "ctl-$stamp";
+    $res = post_hook('/dl/"><script>alert(2)</script>', new_body(), signature => 'c' x 64,
+                     delivery => "path-$stamp");
+    is($res->{status}, 401, 'forged to a path with "><script>: 401') or diag(describe($res));
+    $sent{path} = "path-$stamp";
+}
+
+# --- the JSON view: rows and states ------------------------------------------------
+my $json = page_json();
+my %want = (verified => ['delivered', 'verified', 200],
+            duplicate => ['acknowledged', 'duplicate', 0],
+            forged => ['refused', 'rejected-401', 0],
+            ignored => ['acknowledged', 'ignored', 0],
+            held => ['held', 'held', 500],
+            xss => ['refused', 'rejected-401', 0],
+            control => ['refused', 'rejected-401', 0],
+            path => ['refused', 'rejected-401', 0]);
+for my $what (sort keys %want) {
+    my $row = by_delivery($json, $sent{$what});
+    ok($row, "$what: listed") or next;
+    is($row->{state}, $want{$what}[0], "$what: state $want{$what}[0]");
+    is($row->{verdict}, $want{$what}[1], "$what: verdict $want{$what}[1]");
+    is($row->{app_status}, $want{$what}[2], "$what: app status $want{$what}[2]");
+    like($row->{reason}, qr/TWW\d{4}/, "$what: the reason names its log line ($row->{reason})")
+        unless $row->{tag};
+    like($row->{tag}, qr/^TWW01\d\d$/, "$what: the refusal's tag ($row->{tag})")
+        if $want{$what}[0] eq 'refused';
+}
+{
+    my $v = by_delivery($json, $sent{verified}) || {};
+    is($v->{body_sha256}, TwTest::sha256_hex($sent{verified_body}),
+       'verified: the body SHA-256');
+    is($v->{body_size}, length $sent{verified_body}, 'verified: the body size');
+    is($v->{location}, '/dl', 'verified: location /dl');
+    is($v->{profile}, 'teamwork', 'verified: profile teamwork');
+    is($v->{event}, 'page.updated', 'verified: event');
+    ok($v->{app_time_ms} >= 0, 'verified: the time taken is known');
+    my $f = by_delivery($json, $sent{forged}) || {};
+    ok(!defined $f->{body_sha256}, 'forged: no SHA-256');
+    is($f->{tag}, 'TWW0110', 'forged: TWW0110') or diag(explain($f));
+    is($f->{reason}, 'signature mismatch', 'forged: "signature mismatch"');
+    my @ids = map { $_->{id} } @{ $json->{deliveries} };
+    is_deeply(\@ids, [sort { $b <=> $a } @ids], 'newest first');
+    my ($sig_header) = grep { lc $_->{name} eq 'signature' } @{ $f->{headers} || [] };
+    like($sig_header->{value} // '', qr/^\[redacted: 64 bytes\]$/, 'the Signature header is redacted');
+    is((by_delivery($json, $sent{path}) || {})->{path}, '/dl/"><script>alert(2)</script>',
+       'the path as sent (JSON)');
+    is((by_delivery($json, $sent{control}) || {})->{event}, 'evil\x09red\xff\xfe',
+       'a tab and bytes that are not UTF-8 kept as \xNN (JSON)');
+    is($json->{counts}{held}, 1, 'counts: 1 held');
+    ok($json->{counts}{refused} >= 2, 'counts: the refusals');
+}
+{
+    my $one = page_json("&delivery=$sent{held}");
+    is(scalar @{ $one->{deliveries} }, 1, '?delivery= finds the held delivery')
+        or diag(explain($one));
+    my $held = page_json('&state=held');
+    is(join(',', map { $_->{delivery} } @{ $held->{deliveries} }), $sent{held},
+       'state=held lists only it');
+    my $rej = page_json('&verdict=rejected');
+    ok(@{ $rej->{deliveries} } >= 2 && !grep({ $_->{state} ne 'refused' } @{ $rej->{deliveries} }),
+       'verdict=rejected lists only refusals');
+    my $ev = page_json('&event=comment.created');
+    is(join(',', map { $_->{delivery} } @{ $ev->{deliveries} }), $sent{ignored},
+       'event=comment.created lists only the ignored one');
+}
+
+# --- one delivery ------------------------------------------------------------------
+{
+    my $v = by_delivery($json, $sent{verified});
+    my $one = page_json("&id=$v->{id}");
+    is($one->{deliveries}[0]{body}, $sent{verified_body},
+       'one verified delivery: its body (TwWebhookDeliveriesShowBody On)');
+    my $f = by_delivery($json, $sent{forged});
+    $one = page_json("&id=$f->{id}");
+    ok(!defined $one->{deliveries}[0]{body}, 'one forged delivery: never its body');
+    my $res = page("?id=$v->{id}");
+    is($res->{status}, 200, 'the HTML view of one delivery');
+    like($res->{body}, qr/\Q$v->{body_sha256}\E/, '... shows the SHA-256');
+    like($res->{body}, qr/\[redacted: 64 bytes\]/, '... and the Signature redacted');
+}
+
+# --- what a row keeps, and its caps ----------------------------------------------
+{
+    my $body = new_body();
+    my $res = post_hook('/nb/report.cgi', $body);
+    is($res->{status}, 200, 'verified where TwWebhookDeliveriesShowBody is not set') or diag(describe($res));
+    my $row = by_delivery(page_json(), $res->{id}) || {};
+    my $one = page_json('&id=' . ($row->{id} // 0));
+    ok($one->{deliveries}[0] && !defined $one->{deliveries}[0]{body},
+       '... its body is not kept (Off by default)');
+    is($one->{deliveries}[0]{body_sha256}, TwTest::sha256_hex($body), '... its SHA-256 is');
+
+    $body = '{"event":"page.updated","pad":"' . ('x' x 5000) . "\",\"n\":\"$stamp-big\"}";
+    $res = post_hook('/dl/report.cgi', $body,
+                     headers => [ 'X-Long' => 'y' x 300, map { ("X-Extra-$_" => $_) } 1 .. 12 ]);
+    is($res->{status}, 200, 'a verified body of ' . length($body) . ' bytes, with many headers')
+        or diag(describe($res));
+    $row = by_delivery(page_json(), $res->{id}) || {};
+    $one = (page_json('&id=' . ($row->{id} // 0))->{deliveries} || [])->[0] || {};
+    my $kept = $one->{body} // '';
+    is(length $kept, 4095, '... the body kept is cut at 4 KiB');
+    is(substr($kept, -3), '...', '... visibly');
+    is($kept, substr($body, 0, 4092) . '...', '... and is the start of the body');
+    my ($long) = grep { $_->{name} eq 'X-Long' } @{ $one->{headers} || [] };
+    is($long->{value}, ('y' x 156) . '...', 'a long header value is cut visibly');
+    is(scalar @{ $one->{headers} || [] }, 16, '16 header lines are kept');
+    ok(($one->{headers_left_out} // 0) > 0, '... the others are counted as left out');
+}
+
+# --- many writers at once: no torn row ------------------------------------------
+{
+    my @specs = map {
+        my $body = new_body();
+        push @secrets, sign($body, $SECRET{a});
+        { hostport => $hp, path => '/dl/report.cgi', body => $body, event => 'page.updated',
+          signature => ($_ % 2 ? sign($body, $SECRET{a}) : 'a' x 64), id => "burst$_-$stamp",
+          headers => [ 'X-Burst' => "burst$_-$stamp" ] }
+    } 1 .. 24;
+    my @res = TwFleet::parallel_requests(@specs);
+    is(scalar(grep { ($_->{status} // 0) == 200 || ($_->{status} // 0) == 401 } @res), 24,
+       '24 deliveries at once (half forged) answered');
+    my @rows = grep { $_->{delivery} =~ /^burst/ } @{ page_json()->{deliveries} };
+    is(scalar @rows, 24, '... 24 rows');
+    my @torn = grep {
+        my $row = $_;
+        my ($x) = grep { $_->{name} eq 'X-Burst' } @{ $row->{headers} };
+        !$x || $x->{value} ne $row->{delivery}
+            || ($row->{delivery} =~ /^burst(\d+)-/ && ($1 % 2 ? 'delivered' : 'refused') ne $row->{state})
+    } @rows;
+    is_deeply([ map { $_->{delivery} } @torn ], [], '... each row whole: its own headers and state');
+}
+
+# --- the HTML page: headers, escaping ----------------------------------------------
+{
+    my $res = page('');
+    is($res->{status}, 200, 'the page answers 200');
+    my $h = $res->{headers};
+    like($h->{'content-security-policy'} // '', qr/default-src 'none'; style-src 'nonce-[0-9a-f]{32}'/,
+         'Content-Security-Policy: default-src none, a style nonce');
+    unlike($h->{'content-security-policy'} // '', qr/script-src/, '... and no script source');
+    is($h->{'x-frame-options'}, 'DENY', 'X-Frame-Options: DENY');
+    is($h->{'cache-control'}, 'no-store', 'Cache-Control: no-store');
+    is($h->{'x-content-type-options'}, 'nosniff', 'X-Content-Type-Options: nosniff');
+    like($h->{'content-type'}, qr{^text/html; charset=utf-8}, 'text/html; charset=utf-8');
+    like($res->{body}, qr/<meta name="viewport"/, 'a viewport for phones');
+    unlike($res->{body}, qr/<script|<img/i, 'no markup from a request in the HTML');
+    like($res->{body}, qr/&lt;script&gt;document.title=&quot;pwned&quot;&lt;\/script&gt;/,
+         'the <script> event is shown escaped');
+    like($res->{body}, qr/evil\\x09red\\xff\\xfe/, 'a tab and bytes not UTF-8 are shown as \\xNN');
+    my ($nonce) = $res->{body} =~ /<style nonce="([0-9a-f]{32})">/;
+    ok($nonce && ($h->{'content-security-policy'} // '') =~ /'nonce-\Q$nonce\E'/,
+       'the style sheet carries the header\'s nonce');
+}
+
+# --- in a browser --------------------------------------------------------------------
+my $chromium = '/usr/bin/chromium';
+ok(-x $chromium, "headless Chromium is installed ($chromium; scripts/bootstrap --test)")
+    or BAIL_OUT('chromium missing');
+my $out = $srv->dir;
+sub chromium {
+    my (@args) = @_;
+    my $profile = "$out/chromium-profile";
+    make_path($profile);
+    local $ENV{HOME} = $profile;
+    my $cmd = join ' ', map { "'$_'" } ($chromium, qw(--headless --no-sandbox --disable-gpu
+        --disable-background-networking --no-first-run --disable-dev-shm-usage
+        --disable-extensions --hide-scrollbars), "--user-data-dir=$profile", @args);
+    return scalar `timeout 90 $cmd 2>$out/chromium.log`;
+}
+{
+    my $dom = chromium('--dump-dom', "$origin/deliveries");
+    like($dom, qr/Webhook deliveries/, 'Chromium renders the page') or diag(`tail -20 $out/chromium.log`);
+    push @answers, ['the DOM Chromium built', $dom];
+    unlike($dom, qr/<script|<img/i, 'the DOM holds no <script> or <img> element');
+    unlike($dom, qr/<title>pwned/, '... and no script ran (the title is the page\'s)');
+    for my $what (qw(verified duplicate forged ignored held)) {
+        my $d = quotemeta $sent{$what};
+        like($dom, qr/<td[^>]*class="mono delivery">$d<\/td>/, "the DOM lists $what");
+    }
+    like($dom, qr/class="badge s-held">held</, 'a held badge with its word');
+    like($dom, qr/class="badge s-refused">refused</, 'a refused badge with its word');
+    like($dom, qr/class="badge s-delivered">delivered</, 'a delivered badge with its word');
+    like($dom, qr/<td[^>]*class="mono delivery">"&gt;&lt;img src=x onerror=alert\(1\)&gt;<\/td>/,
+         'the "><img onerror> delivery id is text in its cell');
+    like($dom, qr/<td[^>]*class="mono event">&lt;script&gt;document.title="pwned"&lt;\/script&gt;<\/td>/,
+         'the <script> event is text in its cell');
+    my $p = by_delivery($json, $sent{path}) || {};
+    my $one = chromium('--dump-dom', "$origin/deliveries?id=" . ($p->{id} // 0));
+    push @answers, ['the DOM of one delivery', $one];
+    like($one, qr{<dd class="mono">POST /dl/"&gt;&lt;script&gt;alert\(2\)&lt;/script&gt;</dd>},
+         'one delivery: the path with "><script> is text');
+    unlike($one, qr/<script|<img/i, '... and its DOM holds no injected element');
+    like($dom, qr/\d+ s ago|\d+ min ago/, 'times say how long ago');
+    like($dom, qr/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/, 'times in UTC');
+    chromium("--screenshot=$out/deliveries.png", '--window-size=1280,900', "$origin/deliveries");
+    ok(-s "$out/deliveries.png", "a screenshot: $out/deliveries.png");
+    chromium("--screenshot=$out/deliveries-phone.png", '--window-size=390,844',
+             "$origin/deliveries");
+    ok(-s "$out/deliveries-phone.png", "a phone-width screenshot: $out/deliveries-phone.png");
+    my $held = by_delivery($json, $sent{held}) || {};
+    chromium("--screenshot=$out/delivery-one.png", '--window-size=1280,1100',
+             "$origin/deliveries?id=" . ($held->{id} // 0));
+    ok(-s "$out/delivery-one.png", "a screenshot of one delivery: $out/delivery-one.png");
+}
+
+# --- actions: the inbox, CSRF --------------------------------------------------------
+sub inbox_entries {
+    my $j = page_json();
+    return @{ ($j->{inbox} || [])->[0]{entries} || [] };
+}
+my @entries = inbox_entries();
+is(scalar @entries, 1, 'the inbox lists the held entry') or diag(explain(\@entries));
+my $entry = $entries[0]{id} // 'none';
+is($entries[0]{state}, 'held', '... as held');
+my ($nonce) = (page('')->{body} // '') =~ /name="nonce" value="([0-9a-f]{32})"/;
+ok($nonce, 'the page\'s forms carry a nonce');
+
+sub action {
+    my ($form, @headers) = @_;
+    my $res = tw_request(hostport => $hp, path => '/deliveries', delivery => undef,
+                         content_type => 'application/x-www-form-urlencoded', body => $form,
+                         headers => \@headers);
+    push @answers, ["POST $form", $res->{body} // ''];
+    return $res;
+}
+my $drop = "store=0&entry=$entry&action=drop";
+for my $case (['no nonce', "$drop", Origin => $origin],
+              ['a wrong nonce', "nonce=" . ('0' x 32) . "&$drop", Origin => $origin],
+              ['a foreign Origin', "nonce=$nonce&$drop", Origin => 'http://evil.example'],
+              ['Origin null', "nonce=$nonce&$drop", Origin => 'null'],
+              ['a foreign Referer', "nonce=$nonce&$drop", Referer => 'http://evil.example/deliveries'],
+              ['a Referer on another port', "nonce=$nonce&$drop",
+               Referer => 'http://127.0.0.1:1/deliveries'],
+              ['neither Origin nor Referer', "nonce=$nonce&$drop"]) {
+    my ($what, $form, @h) = @$case;
+    my $mark = $srv->log_mark;
+    my $res = action($form, @h);
+    is($res->{status}, 403, "drop with $what: 403") or diag(describe($res));
+    like($srv->log_since($mark), qr/\[twwebhook:notice\].*TWW0250: deliveries page: action refused/,
+         '... logged at notice (TWW0250)');
+}
+{
+    my $mark = $srv->log_mark;
+    my $res = page("?nonce=$nonce&$drop");
+    is($res->{status}, 403, 'a GET carrying the action: 403');
+    like($srv->log_since($mark), qr/TWW0250: .*GET/, '... logged');
+    is(scalar(inbox_entries()), 1, 'after all of these the entry is still there');
+}
+{
+    my $mark = $srv->log_mark;
+    my $res = action("nonce=$nonce&store=0&entry=$entry&action=redeliver", Origin => $origin);
+    is($res->{status}, 303, 'Redeliver from the page (nonce, own origin): 303 back to the page')
+        or diag(describe($res));
+    like($srv->log_since($mark),
+         qr/\[twwebhook:notice\].*TWW0251: deliveries page: redeliver of $entry in the inbox \Q$dir\E by user -, client 127\.0\.0\.1: 1 done, 0 failed/,
+         '... logged at notice with user, client and what');
+    my @e = inbox_entries();
+    is($e[0]{state}, 'queued', '... the held entry is queued again, for the dispatcher');
+    # (that the queue's dispatcher then delivers it is the queue's to test,
+    # once TwWebhookQueue is in: t/17x with the queue)
+}
+{
+    my $mark = $srv->log_mark;
+    my $res = action("nonce=$nonce&store=0&entry=$entry&action=drop", Origin => $origin,
+                     Referer => "$origin/deliveries");
+    is($res->{status}, 303, 'Drop from the page (nonce, own origin): 303 back to the page')
+        or diag(describe($res));
+    like($res->{headers}{location} // '', qr{^\Q$origin\E/deliveries\?done=1&failed=0$},
+         '... to the page, saying one was done');
+    like($srv->log_since($mark),
+         qr/\[twwebhook:notice\].*TWW0251: deliveries page: drop of $entry in the inbox \Q$dir\E by user -, client 127\.0\.0\.1: 1 done/,
+         '... logged at notice with user, client and what');
+    is(scalar(inbox_entries()), 0, '... and the entry is gone');
+}
+
+{
+    my $mark = $srv->log_mark;
+    my $res = tw_request(hostport => $hp, path => '/deliveries-auth', delivery => undef,
+                         content_type => 'application/x-www-form-urlencoded',
+                         body => "nonce=$nonce&store=0&entry=all&action=drop",
+                         headers => [ Authorization => 'Basic ' . MIME::Base64::encode_base64('operator:page-pw', ''),
+                                      Referer => "$origin/deliveries-auth" ]);
+    push @secrets, 'page-pw', MIME::Base64::encode_base64('operator:page-pw', '');
+    push @answers, ['POST /deliveries-auth', $res->{body} // ''];
+    is($res->{status}, 303, 'Drop all behind a login (Referer of the page, no Origin): 303')
+        or diag(describe($res));
+    like($srv->log_since($mark), qr/TWW0251: deliveries page: drop of all in the inbox \Q$dir\E by user operator, client 127\.0\.0\.1: 0 done, 0 failed/,
+         '... logged with the user who logged in');
+}
+
+# --- server-status ----------------------------------------------------------------------
+{
+    my $res = tw_request(hostport => $hp, method => 'GET', delivery => undef,
+                         path => '/server-status?auto');
+    like($res->{body} // '', qr/^TwWebhookDeliveriesKept: \d+$/m, 'server-status?auto: the ring\'s line');
+    $res = tw_request(hostport => $hp, method => 'GET', delivery => undef, path => '/server-status');
+    like($res->{body} // '', qr/recent deliveries \(twwebhook-deliveries\)<\/td><td>\d+ kept of 60: /,
+         'server-status: a one-line summary');
+}
+
+# --- a graceful restart keeps the rows --------------------------------------------------
+{
+    my @before = map { $_->{id} . ' ' . $_->{delivery} } @{ page_json()->{deliveries} };
+    ok($srv->graceful, 'graceful restart') or diag($srv->why);
+    my @after = map { $_->{id} . ' ' . $_->{delivery} } @{ page_json()->{deliveries} };
+    is_deeply(\@after, \@before, '... the same rows after it');
+    my $res = action("nonce=$nonce&store=0&entry=all&action=drop", Origin => $origin);
+    is($res->{status}, 403, '... and the last start\'s nonce is refused');
+
+    # fewer rows: the newest are kept
+    $srv->replace_conf('TwWebhookDeliveriesLog 60', 'TwWebhookDeliveriesLog 5');
+    ok($srv->graceful, 'graceful restart with TwWebhookDeliveriesLog 5') or diag($srv->why);
+    my @five = map { $_->{id} . ' ' . $_->{delivery} } @{ page_json()->{deliveries} };
+    is_deeply(\@five, [ @after[0 .. 4] ], '... the newest 5 rows are kept');
+    my $res2 = post_hook('/dl/report.cgi', new_body());
+    my $j = page_json();
+    is($j->{deliveries}[0]{delivery}, $res2->{id}, '... a new delivery comes first');
+    is(scalar @{ $j->{deliveries} }, 5, '... and the ring holds 5');
+}
+
+# --- nothing secret in any answer --------------------------------------------------------
+{
+    my @leaks;
+    for my $a (@answers) {
+        for my $s (grep { defined && length } @secrets) {
+            push @leaks, "$a->[0]: " . substr($s, 0, 8) . '...' if index($a->[1], $s) >= 0;
+        }
+    }
+    ok(@answers > 20, scalar(@answers) . ' answers of the page looked at');
+    is_deeply(\@leaks, [], 'no secret, signature or MAC in any of them');
+}
+
+done_testing();
