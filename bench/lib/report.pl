@@ -258,6 +258,8 @@ sub diff_table {   # diff_table FILE FILTER MAX -> markdown rows
 }
 my @pairs = (['module-valid', 'plain-valid', 'valid 2 KB delivery: module minus plain'],
              ['module-forged', 'static-403-forged', 'forged 2 KB delivery: module minus static-403'],
+             ['module-malformed', 'static-403-malformed',
+              'malformed signature, 2 KB: module minus static-403'],
              ['module-1m-valid', 'plain-1m-valid', 'valid 1 MB delivery: module minus plain']);
 for my $p (@pairs) {
     my ($a, $b, $what) = @$p;
