@@ -230,9 +230,14 @@ static void set_refusal_body(request_rec *r, int status, const char *reason)
     }
     if (r->main != NULL || ap_response_code_string(r, ap_index_of_response(status)) != NULL)
         return;
-    /* httpd sends it as text/html: escape, though the reasons are ours. */
-    ap_custom_response(r, status, apr_psprintf(r->pool, "webhook rejected with %d: %s\n",
-                                               status, ap_escape_html(r->pool, reason)));
+    /* httpd sends it as text/html: escape, though the reasons are ours
+     * (most have nothing to escape: no copy for those). No formatter: a
+     * flood of junk is refused through here. */
+    if (strpbrk(reason, "<>&\"'") != NULL)
+        reason = ap_escape_html(r->pool, reason);
+    ap_custom_response(r, status, apr_pstrcat(r->pool, "webhook rejected with ",
+                                              apr_itoa(r->pool, status), ": ", reason, "\n",
+                                              NULL));
 }
 
 /* The Content-Length, or -1 when absent or malformed (HTTP_IN refuses the
@@ -281,32 +286,11 @@ static const char *why_left_unread(request_rec *r, const tw_dir_conf_t *dc, int 
     return NULL;
 }
 
-/*
- * A refusal on the headers alone, by the request that was to read the
- * body: the body is read and dropped up to min(Content-Length,
- * TwWebhookMaxBodySize) (chunked: TwWebhookMaxBodySize as it arrives) and
- * the connection is kept when it ended within that; otherwise it is left
- * unread and the connection closes. Returns OK, or AP_FILTER_ERROR when
- * HTTP_IN refused the body's framing and has answered itself.
- */
-static int discard_unread_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
-                               int status)
+/* TWW0128: what became of a body refused before it was read. */
+static void log_discard(request_rec *r, const char *why, apr_status_t rv, apr_off_t got)
 {
-    apr_off_t announced = announced_length(r), got = 0;
-    const char *why = why_left_unread(r, dc, status, announced);
-    apr_off_t bound = tw_conf_max_body(dc);
-    apr_status_t rv = APR_SUCCESS;
     const char *what;
 
-    if (why == NULL) {
-        if (announced >= 0 && announced < bound)
-            bound = announced;
-        rv = tw_body_discard(r, bound, &got);
-        if (rv == APR_SUCCESS) {
-            txn->body_discarded = 1;
-            tw_txn_release_keepalive(r, txn);   /* read to its end: safe to keep */
-        }
-    }
     if (why != NULL)
         what = apr_psprintf(r->pool, "left unread (%s), %s", why,
                             r->proto_num >= HTTP_VERSION(2, 0)
@@ -324,6 +308,37 @@ static int discard_unread_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG,
                   rv == AP_FILTER_ERROR || rv == APR_ENOSPC ? APR_SUCCESS : rv, r,
                   "TWW0128: refused before its body was read: %s", what);
+}
+
+/*
+ * A refusal on the headers alone, by the request that was to read the
+ * body: the body is read and dropped up to min(Content-Length,
+ * TwWebhookMaxBodySize) (chunked: TwWebhookMaxBodySize as it arrives) and
+ * the connection is kept when it ended within that; otherwise it is left
+ * unread and the connection closes. Returns OK, or AP_FILTER_ERROR when
+ * HTTP_IN refused the body's framing and has answered itself.
+ */
+static int discard_unread_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                               int status)
+{
+    apr_off_t announced = announced_length(r), got = 0;
+    const char *why = why_left_unread(r, dc, status, announced);
+    apr_off_t bound = tw_conf_max_body(dc);
+    apr_status_t rv = APR_SUCCESS;
+
+    if (why == NULL) {
+        if (announced >= 0 && announced < bound)
+            bound = announced;
+        rv = tw_body_discard(r, bound, &got);
+        if (rv == APR_SUCCESS) {
+            txn->body_discarded = 1;
+            tw_txn_release_keepalive(r, txn);   /* read to its end: safe to keep */
+        }
+    }
+    /* Its words are formatted only where the line is logged: this runs
+     * for every refusal of a flood of junk. */
+    if (APLOG_R_IS_LEVEL(r, APLOG_DEBUG))
+        log_discard(r, why, rv, got);
     return rv == AP_FILTER_ERROR ? AP_FILTER_ERROR : OK;
 }
 
@@ -347,7 +362,8 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
                   "%s: rejected with %d: %s (client %s, delivery %s, event %s)",
                   tag, status, reason, r->useragent_ip, loggable(r, delivery),
                   loggable(r, header_value(r, tw_conf_event_header(dc))));
-    apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME,
+                   apr_pstrcat(r->pool, "rejected-", apr_itoa(r->pool, status), NULL));
     set_delivery_note(r, delivery);
     tw_metrics_count(r, tw_outcome_of_status(status));
     set_refusal_body(r, status, reason);
