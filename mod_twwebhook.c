@@ -265,8 +265,9 @@ static apr_off_t announced_length(request_rec *r)
  * and its flow-control window bounds what the client can send unread),
  * when the client waits for "100 Continue" (reading would make HTTP_IN
  * send it), when the status drops the connection anyway, when the body is
- * announced larger than the location takes, and where LimitRequestBody
- * would refuse the read itself (HTTP_IN would answer a second time).
+ * announced larger than the location takes, and where its Content-Length
+ * is over LimitRequestBody (HTTP_IN would refuse the read and answer a
+ * second time; a chunked body is held under it instead, discard_bound).
  */
 static const char *why_left_unread(request_rec *r, const tw_dir_conf_t *dc, int status,
                                    apr_off_t announced)
@@ -281,13 +282,37 @@ static const char *why_left_unread(request_rec *r, const tw_dir_conf_t *dc, int 
         return "the status closes the connection";
     if (announced > tw_conf_max_body(dc))
         return "Content-Length over TwWebhookMaxBodySize";
-    if (limit > 0 && (announced >= 0 ? announced > limit : tw_conf_max_body(dc) >= limit))
+    if (limit > 0 && announced > limit)
         return "LimitRequestBody would refuse the read itself";
     return NULL;
 }
 
+/*
+ * How much of a refused body discard_unread_body reads at most, and which
+ * setting says so: its Content-Length (within both limits, as
+ * why_left_unread checked), else, for a chunked body, TwWebhookMaxBodySize
+ * or, where it is lower, one byte under LimitRequestBody: reading the
+ * byte over the bound must never make HTTP_IN refuse the body and answer
+ * 413 after the module's own refusal.
+ */
+static apr_off_t discard_bound(request_rec *r, const tw_dir_conf_t *dc, apr_off_t announced,
+                               const char **pname)
+{
+    apr_off_t bound = tw_conf_max_body(dc), limit = ap_get_limit_req_body(r);
+
+    *pname = "TwWebhookMaxBodySize";
+    if (announced >= 0)
+        return announced < bound ? announced : bound;
+    if (limit > 0 && limit - 1 < bound) {
+        *pname = "LimitRequestBody";
+        bound = limit - 1;
+    }
+    return bound;
+}
+
 /* TWW0128: what became of a body refused before it was read. */
-static void log_discard(request_rec *r, const char *why, apr_status_t rv, apr_off_t got)
+static void log_discard(request_rec *r, const char *why, apr_status_t rv, apr_off_t got,
+                        const char *bound_name)
 {
     const char *what;
 
@@ -299,8 +324,8 @@ static void log_discard(request_rec *r, const char *why, apr_status_t rv, apr_of
         what = apr_psprintf(r->pool, "%" APR_OFF_T_FMT " bytes discarded unread, "
                             "connection kept", got);
     else if (rv == APR_ENOSPC)
-        what = apr_psprintf(r->pool, "%" APR_OFF_T_FMT " bytes read, over "
-                            "TwWebhookMaxBodySize: the rest left unread, connection closes", got);
+        what = apr_psprintf(r->pool, "%" APR_OFF_T_FMT " bytes read, over %s: the rest "
+                            "left unread, connection closes", got, bound_name);
     else
         what = apr_psprintf(r->pool, "discarding failed after %" APR_OFF_T_FMT " bytes%s, "
                             "connection closes", got, rv == AP_FILTER_ERROR
@@ -323,13 +348,11 @@ static int discard_unread_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t
 {
     apr_off_t announced = announced_length(r), got = 0;
     const char *why = why_left_unread(r, dc, status, announced);
-    apr_off_t bound = tw_conf_max_body(dc);
+    const char *bound_name = NULL;
     apr_status_t rv = APR_SUCCESS;
 
     if (why == NULL) {
-        if (announced >= 0 && announced < bound)
-            bound = announced;
-        rv = tw_body_discard(r, bound, &got);
+        rv = tw_body_discard(r, discard_bound(r, dc, announced, &bound_name), &got);
         if (rv == APR_SUCCESS) {
             txn->body_discarded = 1;
             tw_txn_release_keepalive(r, txn);   /* read to its end: safe to keep */
@@ -338,7 +361,7 @@ static int discard_unread_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t
     /* Its words are formatted only where the line is logged: this runs
      * for every refusal of a flood of junk. */
     if (APLOG_R_IS_LEVEL(r, APLOG_DEBUG))
-        log_discard(r, why, rv, got);
+        log_discard(r, why, rv, got, bound_name);
     return rv == AP_FILTER_ERROR ? AP_FILTER_ERROR : OK;
 }
 
