@@ -35,8 +35,7 @@
 
 APLOG_USE_MODULE(twwebhook);
 
-#define TW_HANDBACK_WINDOW    ((apr_size_t)256 * 1024)  /* file part mapped at once */
-#define TW_HANDBACK_CHUNK     ((apr_size_t)64 * 1024)   /* per read where mapping fails */
+#define TW_HANDBACK_CHUNK     ((apr_size_t)64 * 1024)   /* per bucket handed back */
 #define TW_DISCARD_CHUNK      ((apr_off_t)64 * 1024)    /* per read of a refused body */
 
 /* Kept from registration (tw_body_register_filters); read-only after. */
@@ -187,45 +186,19 @@ apr_status_t tw_body_discard(request_rec *r, apr_off_t bound, apr_off_t *pread)
  * readbytes, then EOS on every call after the last byte (httpd reads again
  * in ap_discard_request_body after each response).
  *
- * The body is taken front to back into handback_ahead and handed back as
- * pieces split off at readbytes (mod_cgid asks for 8 KB per call; the
+ * The body is read ahead front to back into handback_ahead and handed back
+ * as pieces split off at readbytes (mod_cgid asks for 8 KB per call; the
  * pieces share their bucket's data instead of each costing a copy).
  *
  * The memory part goes as one pool bucket over the spool's own buffer: no
  * copy, and the bucket copies itself to the heap should a handler keep it
- * beyond the top request's pool, which owns that buffer. The file part
- * goes TW_HANDBACK_WINDOW at a time as mmap buckets over the spool's file:
- * no read(2) into a buffer of ours, the handler's write (to the CGI's
- * pipe, the backend's socket) copies from the page cache once. The
- * mapping goes when its last piece is destroyed (or with the top
- * request's pool); a piece a handler sets aside beyond that pool becomes
- * a heap copy (mmap buckets do so themselves). Not file buckets: read by
- * a handler, each 8 KB piece would cost an lseek(2) and a read(2) of its
- * own. Where mapping fails (no mmap, address space), the window is read
- * TW_HANDBACK_CHUNK at a time into heap buckets as before (the spool's
- * cursor: one read(2), no lseek(2), per chunk).
- *
- * Memory per request: the mapped window (file pages, shared with the page
- * cache and reclaimable, counted in the child's RSS while mapped) instead
- * of a 64 KiB heap chunk, plus about 100 bytes of the top request's pool
- * per window (the apr_mmap_t and its cleanup): 25 KiB for a 64 MiB body.
+ * beyond the top request's pool, which owns that buffer. The file part goes
+ * TW_HANDBACK_CHUNK at a time as heap buckets (the spool's cursor: one
+ * read(2), no lseek(2), per chunk). Not file buckets: the spool's file
+ * belongs to the transaction and a handler may set buckets aside beyond
+ * it, and a file bucket read by the handler would seek per read or map up
+ * to 4 MiB of the file into the child.
  */
-static apr_status_t handback_map_window(ap_filter_t *f, tw_txn_t *txn)
-{
-    apr_mmap_t *mm = NULL;
-    apr_size_t start = 0, len = 0;
-    apr_status_t rv = tw_spool_map_at(txn->body, txn->handback_cursor.offset,
-                                      TW_HANDBACK_WINDOW, tw_top_request(f->r)->pool,
-                                      &mm, &start, &len);
-
-    if (rv != APR_SUCCESS)
-        return rv;
-    APR_BRIGADE_INSERT_TAIL(txn->handback_ahead,
-                            apr_bucket_mmap_create(mm, start, len, f->c->bucket_alloc));
-    txn->handback_cursor.offset += (apr_off_t)len;
-    return APR_SUCCESS;
-}
-
 static apr_status_t handback_read_ahead(ap_filter_t *f, tw_txn_t *txn)
 {
     apr_bucket_alloc_t *ba = f->c->bucket_alloc;
@@ -241,8 +214,6 @@ static apr_status_t handback_read_ahead(ap_filter_t *f, tw_txn_t *txn)
         txn->handback_cursor.offset += (apr_off_t)got;
         return APR_SUCCESS;
     }
-    if (handback_map_window(f, txn) == APR_SUCCESS)
-        return APR_SUCCESS;
     buf = apr_bucket_alloc(TW_HANDBACK_CHUNK, ba);
     rv = tw_spool_read_next(txn->body, &txn->handback_cursor, buf, TW_HANDBACK_CHUNK, &got);
     if (rv != APR_SUCCESS || got == 0) {
@@ -285,7 +256,7 @@ static apr_status_t filter_handback(ap_filter_t *f, apr_bucket_brigade *bb,
         && (rv = handback_read_ahead(f, txn)) != APR_SUCCESS)
         return rv;
 
-    b = APR_BRIGADE_FIRST(txn->handback_ahead);   /* pool, mmap or heap, never empty */
+    b = APR_BRIGADE_FIRST(txn->handback_ahead);   /* pool or heap, never empty */
     n = b->length;
     if (readbytes > 0 && (apr_uint64_t)readbytes < n)
         n = (apr_size_t)readbytes;

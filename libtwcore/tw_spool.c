@@ -25,7 +25,6 @@
  * position is not already where they need it.
  */
 #include <string.h>
-#include <unistd.h>
 
 #include <apr_strings.h>
 
@@ -386,59 +385,4 @@ apr_status_t tw_spool_read_next(tw_spool_t *sp, tw_spool_cursor_t *cur,
     rv = tw_spool_read_at(sp, cur->offset, buf, cap, got);
     cur->offset += (apr_off_t)*got;
     return rv;
-}
-
-/* The mapping's start: offset rounded down to a page (mmap(2) wants it). */
-static apr_off_t page_floor(apr_off_t offset)
-{
-    long page = sysconf(_SC_PAGESIZE);
-
-    if (page <= 0)
-        page = 4096;
-    return offset - offset % (apr_off_t)page;
-}
-
-apr_status_t tw_spool_map_at(tw_spool_t *sp, apr_off_t offset, apr_size_t max,
-                             apr_pool_t *pool, apr_mmap_t **pmm,
-                             apr_size_t *pstart, apr_size_t *plen)
-{
-#if APR_HAS_MMAP
-    apr_off_t file_offset, map_from, left;
-    apr_size_t len;
-    apr_status_t rv;
-
-    if (pmm == NULL || pstart == NULL || plen == NULL)
-        return APR_EINVAL;
-    *pmm = NULL;
-    *pstart = *plen = 0;
-    if (sp == NULL || pool == NULL || sp->file == NULL || max == 0
-        || offset < (apr_off_t)sp->mem_len)
-        return APR_EINVAL;
-    file_offset = offset - (apr_off_t)sp->mem_len;
-    if (file_offset >= sp->file_len + (apr_off_t)sp->wbuf_len)
-        return APR_EINVAL;
-    if (file_offset >= sp->file_len)
-        return APR_EINCOMPLETE;   /* still in the write buffer */
-    left = sp->file_len - file_offset;
-    len = (apr_uint64_t)left < max ? (apr_size_t)left : max;
-    map_from = page_floor(file_offset);
-    rv = apr_mmap_create(pmm, sp->file, map_from, (apr_size_t)(file_offset - map_from) + len,
-                         APR_MMAP_READ, pool);
-    if (rv != APR_SUCCESS) {
-        *pmm = NULL;
-        return rv;
-    }
-    *pstart = (apr_size_t)(file_offset - map_from);
-    *plen = len;
-    return APR_SUCCESS;
-#else
-    (void)sp; (void)offset; (void)max; (void)pool;
-    if (pmm != NULL)
-        *pmm = NULL;
-    if (pstart != NULL)
-        *pstart = 0;
-    if (plen != NULL)
-        *plen = 0;
-    return APR_ENOTIMPL;
-#endif
 }

@@ -17,7 +17,6 @@
 
 #include <apr_pools.h>
 #include <apr_file_io.h>
-#include <apr_mmap.h>
 
 #include "base.h"
 
@@ -81,24 +80,6 @@ apr_status_t tw_spool_read_at(tw_spool_t *sp, apr_off_t offset,
  * pool lives.
  */
 const void *tw_spool_memory_at(const tw_spool_t *sp, apr_off_t offset, apr_size_t *len);
-
-/*
- * Up to max bytes of the file part from offset on, mapped read-only in
- * place (no read(2) into a buffer of ours: whoever passes the bytes on
- * copies them from the page cache once): the mapping *pmm, allocated on
- * pool and unmapped by its cleanup or apr_mmap_delete(), holds them
- * *pstart bytes in, *plen long (at most max, never past the body's end).
- * The mapping starts on a page boundary at or before offset, so it spans
- * *pstart + *plen bytes of the file. Only for what was written out
- * (tw_spool_finish() flushes the rest): APR_EINCOMPLETE when the range
- * reaches bytes still buffered, APR_EINVAL when offset is not in the file
- * part, APR_ENOTIMPL without mmap; the caller then reads
- * (tw_spool_read_next), which always works.
- */
-TW_MUST_CHECK
-apr_status_t tw_spool_map_at(tw_spool_t *sp, apr_off_t offset, apr_size_t max,
-                             apr_pool_t *pool, apr_mmap_t **pmm,
-                             apr_size_t *pstart, apr_size_t *plen);
 
 /*
  * A reader's own place in the body, for reading it front to back:

@@ -399,52 +399,6 @@ static void test_spool_memory_at(apr_pool_t *parent, const char *dir)
     is_int(count_dir_entries(dir, parent), 0, "no file left after the pool is gone");
 }
 
-/* The file part mapped in place: page-aligned windows, never past the end
- * nor into bytes still in the write buffer. */
-static void test_spool_map_at(apr_pool_t *parent, const char *dir)
-{
-    apr_pool_t *pool;
-    tw_spool_t *sp = NULL;
-    static unsigned char src[300000];
-    apr_mmap_t *mm = NULL;
-    apr_size_t start = 99, len = 99;
-    size_t i;
-
-    for (i = 0; i < sizeof(src); i++)
-        src[i] = (unsigned char)(i * 13 + 1);
-    apr_pool_create(&pool, parent);
-    is_int(tw_spool_create(&sp, pool, 1000, -1, dir), APR_SUCCESS, "spool of 1000 bytes in memory");
-    is_int(tw_spool_map_at(sp, 1000, 4096, pool, &mm, &start, &len), APR_EINVAL,
-           "map_at with no file part: APR_EINVAL");
-    is_int(tw_spool_append(sp, src, 299000), APR_SUCCESS, "append 299000 bytes (298000 written to disk)");
-    is_int(tw_spool_append(sp, src + 299000, 1000), APR_SUCCESS, "append 1000 more (buffered)");
-    is_int(tw_spool_map_at(sp, 299000, 4096, pool, &mm, &start, &len), APR_EINCOMPLETE,
-           "map_at bytes still in the write buffer: APR_EINCOMPLETE");
-    is_int(tw_spool_finish(sp), APR_SUCCESS, "finish writes them out");
-    is_int(tw_spool_map_at(sp, 999, 4096, pool, &mm, &start, &len), APR_EINVAL,
-           "map_at the memory part: APR_EINVAL");
-    is_int(tw_spool_map_at(sp, 1000, 0, pool, &mm, &start, &len), APR_EINVAL, "map_at 0 bytes: APR_EINVAL");
-    ok(mm == NULL && start == 0 && len == 0, "... and nothing mapped");
-    is_int(tw_spool_map_at(sp, 1000, 65536, pool, &mm, &start, &len), APR_SUCCESS,
-           "map_at the first byte of the file part, 64 KiB");
-    ok(mm != NULL && start == 0 && len == 65536
-       && memcmp((const char *)mm->mm + start, src + 1000, len) == 0, "... the 64 KiB in place");
-    is_int(apr_mmap_delete(mm), APR_SUCCESS, "... unmapped");
-    is_int(tw_spool_map_at(sp, 1000 + 5000, 10000, pool, &mm, &start, &len), APR_SUCCESS,
-           "map_at an offset that is not on a page");
-    ok(mm != NULL && start == 5000 - (5000 / (apr_size_t)sysconf(_SC_PAGESIZE)) * (apr_size_t)sysconf(_SC_PAGESIZE)
-       && len == 10000 && memcmp((const char *)mm->mm + start, src + 6000, len) == 0,
-       "... maps from the page before, the bytes %zu in", (size_t)start);
-    is_int(tw_spool_map_at(sp, 290000, 65536, pool, &mm, &start, &len), APR_SUCCESS,
-           "map_at near the end, asking for more than is left");
-    ok(len == 10000 && memcmp((const char *)mm->mm + start, src + 290000, len) == 0,
-       "... gives the last 10000 bytes");
-    is_int(tw_spool_map_at(sp, 300000, 10, pool, &mm, &start, &len), APR_EINVAL, "map_at the end: APR_EINVAL");
-    is_int(tw_spool_map_at(NULL, 1000, 10, pool, &mm, &start, &len), APR_EINVAL, "map_at of no spool: APR_EINVAL");
-    apr_pool_destroy(pool);
-    is_int(count_dir_entries(dir, parent), 0, "no file left after the pool is gone (mappings too)");
-}
-
 static void test_spool(apr_pool_t *pool)
 {
     const char *tmp = NULL;
@@ -465,7 +419,6 @@ static void test_spool(apr_pool_t *pool)
     test_spool_bad_dir(pool, dir);
     test_spool_buffered(pool, dir);
     test_spool_write_failure(pool, dir);
-    test_spool_map_at(pool, dir);
     ok(apr_dir_remove(dir, pool) == APR_SUCCESS, "the test directory is empty and removed");
 }
 
