@@ -231,9 +231,14 @@ static void set_refusal_body(request_rec *r, int status, const char *reason)
     }
     if (r->main != NULL || ap_response_code_string(r, ap_index_of_response(status)) != NULL)
         return;
-    /* httpd sends it as text/html: escape, though the reasons are ours. */
-    ap_custom_response(r, status, apr_psprintf(r->pool, "webhook rejected with %d: %s\n",
-                                               status, ap_escape_html(r->pool, reason)));
+    /* httpd sends it as text/html: escape, though the reasons are ours
+     * (most have nothing to escape: no copy for those). No formatter: a
+     * flood of junk is refused through here. */
+    if (strpbrk(reason, "<>&\"'") != NULL)
+        reason = ap_escape_html(r->pool, reason);
+    ap_custom_response(r, status, apr_pstrcat(r->pool, "webhook rejected with ",
+                                              apr_itoa(r->pool, status), ": ", reason, "\n",
+                                              NULL));
 }
 
 /* The Content-Length, or -1 when absent or malformed (HTTP_IN refuses the
@@ -261,8 +266,9 @@ static apr_off_t announced_length(request_rec *r)
  * and its flow-control window bounds what the client can send unread),
  * when the client waits for "100 Continue" (reading would make HTTP_IN
  * send it), when the status drops the connection anyway, when the body is
- * announced larger than the location takes, and where LimitRequestBody
- * would refuse the read itself (HTTP_IN would answer a second time).
+ * announced larger than the location takes, and where its Content-Length
+ * is over LimitRequestBody (HTTP_IN would refuse the read and answer a
+ * second time; a chunked body is held under it instead, discard_bound).
  */
 static const char *why_left_unread(request_rec *r, const tw_dir_conf_t *dc, int status,
                                    apr_off_t announced)
@@ -277,9 +283,57 @@ static const char *why_left_unread(request_rec *r, const tw_dir_conf_t *dc, int 
         return "the status closes the connection";
     if (announced > tw_conf_max_body(dc))
         return "Content-Length over TwWebhookMaxBodySize";
-    if (limit > 0 && (announced >= 0 ? announced > limit : tw_conf_max_body(dc) >= limit))
+    if (limit > 0 && announced > limit)
         return "LimitRequestBody would refuse the read itself";
     return NULL;
+}
+
+/*
+ * How much of a refused body discard_unread_body reads at most, and which
+ * setting says so: its Content-Length (within both limits, as
+ * why_left_unread checked), else, for a chunked body, TwWebhookMaxBodySize
+ * or, where it is lower, one byte under LimitRequestBody: reading the
+ * byte over the bound must never make HTTP_IN refuse the body and answer
+ * 413 after the module's own refusal.
+ */
+static apr_off_t discard_bound(request_rec *r, const tw_dir_conf_t *dc, apr_off_t announced,
+                               const char **pname)
+{
+    apr_off_t bound = tw_conf_max_body(dc), limit = ap_get_limit_req_body(r);
+
+    *pname = "TwWebhookMaxBodySize";
+    if (announced >= 0)
+        return announced < bound ? announced : bound;
+    if (limit > 0 && limit - 1 < bound) {
+        *pname = "LimitRequestBody";
+        bound = limit - 1;
+    }
+    return bound;
+}
+
+/* TWW0128: what became of a body refused before it was read. */
+static void log_discard(request_rec *r, const char *why, apr_status_t rv, apr_off_t got,
+                        const char *bound_name)
+{
+    const char *what;
+
+    if (why != NULL)
+        what = apr_psprintf(r->pool, "left unread (%s), %s", why,
+                            r->proto_num >= HTTP_VERSION(2, 0)
+                            ? "the stream is reset after the answer" : "connection closes");
+    else if (rv == APR_SUCCESS)
+        what = apr_psprintf(r->pool, "%" APR_OFF_T_FMT " bytes discarded unread, "
+                            "connection kept", got);
+    else if (rv == APR_ENOSPC)
+        what = apr_psprintf(r->pool, "%" APR_OFF_T_FMT " bytes read, over %s: the rest "
+                            "left unread, connection closes", got, bound_name);
+    else
+        what = apr_psprintf(r->pool, "discarding failed after %" APR_OFF_T_FMT " bytes%s, "
+                            "connection closes", got, rv == AP_FILTER_ERROR
+                            ? " (httpd refused its framing and answered itself)" : "");
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG,
+                  rv == AP_FILTER_ERROR || rv == APR_ENOSPC ? APR_SUCCESS : rv, r,
+                  "TWW0128: refused before its body was read: %s", what);
 }
 
 /*
@@ -295,36 +349,20 @@ static int discard_unread_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t
 {
     apr_off_t announced = announced_length(r), got = 0;
     const char *why = why_left_unread(r, dc, status, announced);
-    apr_off_t bound = tw_conf_max_body(dc);
+    const char *bound_name = NULL;
     apr_status_t rv = APR_SUCCESS;
-    const char *what;
 
     if (why == NULL) {
-        if (announced >= 0 && announced < bound)
-            bound = announced;
-        rv = tw_body_discard(r, bound, &got);
+        rv = tw_body_discard(r, discard_bound(r, dc, announced, &bound_name), &got);
         if (rv == APR_SUCCESS) {
             txn->body_discarded = 1;
             tw_txn_release_keepalive(r, txn);   /* read to its end: safe to keep */
         }
     }
-    if (why != NULL)
-        what = apr_psprintf(r->pool, "left unread (%s), %s", why,
-                            r->proto_num >= HTTP_VERSION(2, 0)
-                            ? "the stream is reset after the answer" : "connection closes");
-    else if (rv == APR_SUCCESS)
-        what = apr_psprintf(r->pool, "%" APR_OFF_T_FMT " bytes discarded unread, "
-                            "connection kept", got);
-    else if (rv == APR_ENOSPC)
-        what = apr_psprintf(r->pool, "%" APR_OFF_T_FMT " bytes read, over "
-                            "TwWebhookMaxBodySize: the rest left unread, connection closes", got);
-    else
-        what = apr_psprintf(r->pool, "discarding failed after %" APR_OFF_T_FMT " bytes%s, "
-                            "connection closes", got, rv == AP_FILTER_ERROR
-                            ? " (httpd refused its framing and answered itself)" : "");
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG,
-                  rv == AP_FILTER_ERROR || rv == APR_ENOSPC ? APR_SUCCESS : rv, r,
-                  "TWW0128: refused before its body was read: %s", what);
+    /* Its words are formatted only where the line is logged: this runs
+     * for every refusal of a flood of junk. */
+    if (APLOG_R_IS_LEVEL(r, APLOG_DEBUG))
+        log_discard(r, why, rv, got, bound_name);
     return rv == AP_FILTER_ERROR ? AP_FILTER_ERROR : OK;
 }
 
@@ -348,7 +386,8 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
                   "%s: rejected with %d: %s (client %s, delivery %s, event %s)",
                   tag, status, reason, r->useragent_ip, loggable(r, delivery),
                   loggable(r, header_value(r, tw_conf_event_header(dc))));
-    apr_table_setn(r->notes, TW_NOTE_OUTCOME, apr_psprintf(r->pool, "rejected-%d", status));
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME,
+                   apr_pstrcat(r->pool, "rejected-", apr_itoa(r->pool, status), NULL));
     set_delivery_note(r, delivery);
     tw_metrics_count(r, tw_outcome_of_status(status));
     tw_deliveries_record(r, tw_outcome_of_status(status), status, tag, reason, NULL, NULL);

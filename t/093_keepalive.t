@@ -29,7 +29,8 @@ sub body_of {
     return substr($s, 0, $n - 2) . '"}';
 }
 
-# [downstream, prefix, size, chunked, signing secret or undef, method]
+# [downstream, prefix, size, chunked, signing secret or undef, method,
+#  more headers]
 # ("ssi": the protected SSI page, whose handler never reads the body:
 # httpd discards it through the replay filter after the response)
 my @valid_mix = (
@@ -52,13 +53,14 @@ sub requests_of {
     my ($tag, @mix) = @_;
     my (@req, @bodies);
     for my $i (0 .. $#mix) {
-        my ($ds, $prefix, $size, $chunked, $secret, $method) = @{ $mix[$i] };
+        my ($ds, $prefix, $size, $chunked, $secret, $method, $headers) = @{ $mix[$i] };
         my $body = body_of($size, "$tag-$i");
         $secret //= $SECRET{a} if $prefix ne 'open';
         my %r = (path => path_of($ds, $prefix), body => $body, event => 'page.updated');
         $r{chunked} = $chunked if $chunked;
         $r{signature} = ref $secret ? $$secret : sign($body, $secret) if defined $secret;
         $r{method} = $method if $method;
+        $r{headers} = $headers if $headers;
         push @req, \%r;
         push @bodies, $body;
     }
@@ -133,7 +135,7 @@ for my $pipeline (0, 1) {
        "$name: every request answered on the one connection");
     for my $i (0 .. $#reject_mix) {
         my (undef, $status, $tag, $reason) = @{ $reject_mix[$i] };
-        my ($ds, $prefix, $size, $chunked, $secret, $method) = @{ $mix[$i] };
+        my ($ds, $prefix, $size, $chunked, $secret, $method, $headers) = @{ $mix[$i] };
         my $what = "$name, #$i: $ds /$prefix, $size bytes" . ($chunked ? ', chunked' : '');
         if ($status) {
             check_rejected($resp->[$i], $status, $tag, $reason, $mark, "$what: $status");
@@ -158,6 +160,13 @@ my @refused_small = (
       100 ],
     [ [ cgi => 'small', 4096,      700, \'' ], 401, 'TWW0102', 'signature header missing',
       4096 ],   # chunked, exactly the bound
+    [ [ cgi => 'prot',  2000,      0, undef, undef, [ 'Content-Encoding' => 'gzip' ] ], 415,
+      'TWW0127', 'Content-Encoding gzip not supported: the signature covers the body as sent, '
+      . 'without a content coding', 2000 ],
+    # chunked where LimitRequestBody (1000) is below TwWebhookMaxBodySize:
+    # held to LimitRequestBody as it arrives, so HTTP_IN never answers 413
+    [ [ cgi => 'limit', 600,       100, \'' ], 401, 'TWW0102', 'signature header missing',
+      600 ],
 );
 # A delivery, the refused request, another delivery, on one connection
 # (pipelined or one after another): the first is delivered and the second
@@ -209,6 +218,10 @@ my @refused_unread = (
       qr/Content-Length over TwWebhookMaxBodySize/ ],
     [ [ cgi => 'small', 200 * 1024, 1000, \'' ], 401, 'TWW0102', 'signature header missing',
       qr/4097 bytes read, over TwWebhookMaxBodySize/ ],   # chunked: bound + 1 read
+    # chunked, crossing LimitRequestBody 1000: never a byte past it (HTTP_IN
+    # would answer 413 after the module's 401)
+    [ [ cgi => 'limit', 5000, 700, \'' ], 401, 'TWW0102', 'signature header missing',
+      qr/1000 bytes read, over LimitRequestBody/ ],
 );
 for my $case (@refused_unread) {
     my ($refused, $status, $tag, $reason, $why) = @$case;

@@ -131,6 +131,8 @@ my @ratios = (
     ['module / php-verify, forged',    'module', 'forged', 'php-verify', 'forged'],
     ['module / static-403, forged',    'module', 'forged', 'static-403', 'forged'],
     ['module / static-403, malformed', 'module', 'malformed', 'static-403', 'malformed'],
+    ['module / php-verify, malformed', 'module', 'malformed', 'php-verify', 'malformed'],
+    ['static-403 / php-verify, malformed', 'static-403', 'malformed', 'php-verify', 'malformed'],
     ['module / webhook, forged',       'module', 'forged', 'webhook',    'forged'],
     ['module-cgi / webhook, forged',   'module-cgi', 'forged', 'webhook', 'forged'],
 );
@@ -258,6 +260,8 @@ sub diff_table {   # diff_table FILE FILTER MAX -> markdown rows
 }
 my @pairs = (['module-valid', 'plain-valid', 'valid 2 KB delivery: module minus plain'],
              ['module-forged', 'static-403-forged', 'forged 2 KB delivery: module minus static-403'],
+             ['module-malformed', 'static-403-malformed',
+              'malformed signature, 2 KB: module minus static-403'],
              ['module-1m-valid', 'plain-1m-valid', 'valid 1 MB delivery: module minus plain']);
 for my $p (@pairs) {
     my ($a, $b, $what) = @$p;
@@ -290,32 +294,42 @@ sub hmac_ceiling {
     return $cpu / ($cpu + $bytes / $rate);
 }
 my $r;
+# Issue 22's table, row by row: the goal, what this run measured, and the
+# ceiling on this machine: what a verifier that added nothing but its
+# unavoidable work would reach (the HMAC at openssl speed; for a refusal
+# on the headers nothing at all, as httpd's own 403 also reads and drops
+# the body; against PHP, what httpd's own 403 reaches).
+print "issue 22 (goal; measured; ceiling on this machine):\n";
+$r = $R{'module / static-403, malformed'}{'2k'};
+target(at_least($r, 0.95), sprintf('malformed signature: module >= 0.95 x static-403 (%s; ceiling 1.00: no HMAC, refused on the headers)',
+                                   num($r, 2)));
+$r = $R{'module / php-verify, malformed'}{'2k'};
+target(at_least($r, 3), sprintf('malformed signature: module >= 3 x php-verify    (%s; ceiling %s: static-403 / php-verify)',
+                                num($r, 2), num($R{'static-403 / php-verify, malformed'}{'2k'}, 2)));
+$r = $R{'module / static-403, forged'}{'2k'};
+target(at_least($r, 1.0), sprintf('forged: module >= 1.0 x static-403               (%s; HMAC-only ceiling %s)',
+                                  num($r, 2), num(hmac_ceiling('2k', 'static-403', 'forged'), 2)));
 $r = defined $paired ? $paired : $R{'module / plain, valid'}{'2k'};
 target(at_least($r, 0.97), sprintf('valid: module >= 0.97 x plain                     (%s %s; rounds %s; HMAC-only ceiling %s)',
     defined $paired ? 'paired' : 'rounds', num($r, 2), num($R{'module / plain, valid'}{'2k'}, 2),
     num(hmac_ceiling('2k'), 2)));
-# the issue's targets for larger bodies, from the rounds (no paired slices)
-for ([ '64k', 0.90, '64 KB' ], [ '1m', 0.85, '1 MB' ]) {
-    my ($size, $t, $label) = @$_;
-    $r = $R{'module / plain, valid'}{$size};
-    target(at_least($r, $t), sprintf('%-50s(%s; HMAC-only ceiling %s)', "valid $label: module >= $t x plain",
-                                     num($r, 2), num(hmac_ceiling($size), 2)));
-}
+$r = $R{'module / plain, valid'}{'1m'};
+target(at_least($r, 0.85), sprintf('valid 1 MB: module >= 0.85 x plain                (%s; HMAC-only ceiling %s)',
+                                   num($r, 2), num(hmac_ceiling('1m'), 2)));
+# verifying before the CGI reads a byte: at best the CGI's time plus the HMAC's
+target(defined $tratio ? $tratio <= 1.25 : undef,
+    sprintf('%d MiB to a CGI: time <= 1.25 x the no-module CGI  (%s; ceiling CGI + HMAC alone %s)', $mib,
+            num($tratio, 2), $tcgi && defined $limit ? num(($tcgi + $limit) / $tcgi, 2) : '—'));
+print "\nearlier goals:\n";
+$r = $R{'module / plain, valid'}{'64k'};
+target(at_least($r, 0.90), sprintf('valid 64 KB: module >= 0.90 x plain               (%s; HMAC-only ceiling %s)',
+                                   num($r, 2), num(hmac_ceiling('64k'), 2)));
 $r = $R{'module / php-verify, forged'}{'2k'};
 target(at_least($r, 3), sprintf('forged: module >= 3 x php-verify                  (%s)', num($r, 2)));
-$r = $R{'module / static-403, forged'}{'2k'};
-target(at_least($r, 0.95), sprintf('forged: module >= 0.95 x static-403               (%s; HMAC-only ceiling %s)',
-                                   num($r, 2), num(hmac_ceiling('2k', 'static-403', 'forged'), 2)));
-$r = $R{'module / static-403, malformed'}{'2k'};
-target(at_least($r, 0.95), sprintf('malformed signature: module >= 0.95 x static-403 (%s)', num($r, 2)));
 $r = $R{'module-cgi / webhook, valid'}{'2k'};
 target(at_least($r, 1), sprintf('valid: module + CGI >= webhook daemon             (%s)', num($r, 2)));
 $r = $R{'module-cgi / webhook, forged'}{'2k'};
 target(at_least($r, 3), sprintf('forged: module + CGI >= 3 x webhook daemon        (%s)', num($r, 2)));
 target(defined $gmax && @large ? $gmax < 2048 : undef,
     sprintf('%d MiB body: httpd child RSS growth < 2 MB          (%s kB)', $mib, group3($gmax)));
-# verifying before the CGI reads a byte: at best the CGI's time plus the HMAC's
-target(defined $tratio ? $tratio <= 1.3 : undef,
-    sprintf('%d MiB body: time <= 1.3 x the no-module CGI        (%s; CGI + HMAC alone %s)', $mib,
-            num($tratio, 2), $tcgi && defined $limit ? num(($tcgi + $limit) / $tcgi, 2) : '—'));
 print "```\n";
