@@ -3,9 +3,21 @@
  * tw_hmac.c - HMAC-SHA256 keys and the streaming verifier.
  *
  * OpenSSL 3 EVP_MAC API. A key is an EVP_MAC_CTX that has been initialised
- * with the secret once; a verifier duplicates that keyed state for every
- * configured key (EVP_MAC_CTX_dup), so the per-request work never touches a
- * secret and never re-derives the inner and outer pads.
+ * with the secret once; a verifier needs one running context per configured
+ * key, so the per-request work never touches a secret and never re-derives
+ * the inner and outer pads.
+ *
+ * Running contexts are recycled: duplicating the keyed template
+ * (EVP_MAC_CTX_dup) costs about a dozen allocations (the MAC context, the
+ * HMAC's three digest contexts and their provider states, the key's copy)
+ * and as many frees, with cleansing, per key per request (issue 22). So a
+ * key keeps the contexts that finished verifiers gave back on a short
+ * free list, and a verifier takes one and re-initialises it with the key it
+ * already holds (EVP_MAC_init with no key: one digest-state copy). The list
+ * only grows to the number of verifications that ran at once (capped at
+ * KEY_IDLE_MAX); everything on it is freed, and so cleansed by OpenSSL,
+ * with the key. A recycled context carries no trace of the message it last
+ * saw: the re-init restarts it from the keyed inner state.
  *
  * Ownership: the secret stays with the caller; OpenSSL's keyed context holds
  * the only copy the core makes. MACs computed here are compared and cleansed
@@ -27,8 +39,14 @@
 #include "tw/verify.h"
 #include "tw/digest.h"
 
+/* Idle running contexts a key keeps, at most (more are freed on return). */
+#define KEY_IDLE_MAX 256
+
 struct tw_key {
     EVP_MAC_CTX *keyed;      /* initialised with the secret, never updated */
+    CRYPTO_RWLOCK *lock;     /* guards idle and nidle */
+    size_t nidle;
+    EVP_MAC_CTX *idle[KEY_IDLE_MAX];   /* keyed contexts ready for re-init */
 };
 
 struct tw_verifier {
@@ -39,7 +57,10 @@ struct tw_verifier {
     int verified;            /* finish matched: the digest may be given */
     tw_digest_t *digest;     /* NULL unless tw_verifier_want_digest() */
     unsigned char digest_value[TW_DIGEST_LEN];   /* set by a verified finish */
-    EVP_MAC_CTX *running[];  /* one duplicate of each key's context */
+    struct {
+        const tw_key_t *key; /* where ctx goes back to */
+        EVP_MAC_CTX *ctx;    /* a keyed context of that key */
+    } running[];             /* one per configured key */
 };
 
 static int secret_len_ok(const void *secret, size_t secret_len)
@@ -112,9 +133,14 @@ tw_status_t tw_key_create(tw_key_t **pkey, const void *secret, size_t secret_len
     key = OPENSSL_zalloc(sizeof(*key));
     if (key == NULL)
         return TW_ERR_NOMEM;
+    key->lock = CRYPTO_THREAD_lock_new();
+    if (key->lock == NULL) {
+        OPENSSL_free(key);
+        return TW_ERR_NOMEM;
+    }
     key->keyed = mac_ctx_new_keyed(secret, secret_len);
     if (key->keyed == NULL) {
-        OPENSSL_free(key);
+        tw_key_destroy(key);
         return TW_ERR_CRYPTO;
     }
     *pkey = key;
@@ -123,10 +149,59 @@ tw_status_t tw_key_create(tw_key_t **pkey, const void *secret, size_t secret_len
 
 void tw_key_destroy(tw_key_t *key)
 {
+    size_t i;
+
     if (key == NULL)
         return;
-    EVP_MAC_CTX_free(key->keyed);   /* OpenSSL cleanses its key copy */
+    /* OpenSSL cleanses its copies of the key, the template's and the idle ones'. */
+    for (i = 0; i < key->nidle; i++)
+        EVP_MAC_CTX_free(key->idle[i]);
+    EVP_MAC_CTX_free(key->keyed);
+    CRYPTO_THREAD_lock_free(key->lock);
     OPENSSL_free(key);
+}
+
+/*
+ * A running context of key, ready for the first update: a recycled one,
+ * re-initialised with the key it holds, or else a fresh duplicate of the
+ * keyed template. NULL when OpenSSL fails. The key is logically read-only:
+ * only its free list changes, under its lock, so threads may share it.
+ */
+static EVP_MAC_CTX *key_running_take(const tw_key_t *ckey)
+{
+    tw_key_t *key = (tw_key_t *)ckey;
+    EVP_MAC_CTX *ctx = NULL;
+
+    if (CRYPTO_THREAD_write_lock(key->lock)) {
+        if (key->nidle > 0)
+            ctx = key->idle[--key->nidle];
+        CRYPTO_THREAD_unlock(key->lock);
+    }
+    if (ctx != NULL) {
+        /* No key: restart from the keyed inner state this context holds. */
+        if (EVP_MAC_init(ctx, NULL, 0, NULL))
+            return ctx;
+        EVP_MAC_CTX_free(ctx);
+    }
+    /* Only reads the shared template: safe while other threads do the same. */
+    return EVP_MAC_CTX_dup(key->keyed);
+}
+
+/* Gives ctx back to key's free list, or frees it when the list is full. */
+static void key_running_give(const tw_key_t *ckey, EVP_MAC_CTX *ctx)
+{
+    tw_key_t *key = (tw_key_t *)ckey;
+
+    if (ctx == NULL)
+        return;
+    if (CRYPTO_THREAD_write_lock(key->lock)) {
+        if (key->nidle < KEY_IDLE_MAX) {
+            key->idle[key->nidle++] = ctx;
+            ctx = NULL;
+        }
+        CRYPTO_THREAD_unlock(key->lock);
+    }
+    EVP_MAC_CTX_free(ctx);
 }
 
 tw_status_t tw_verifier_create(tw_verifier_t **pv,
@@ -151,9 +226,9 @@ tw_status_t tw_verifier_create(tw_verifier_t **pv,
         return TW_ERR_NOMEM;
     v->nkeys = nkeys;
     for (i = 0; i < nkeys; i++) {
-        /* Only reads the shared key: safe while other threads do the same. */
-        v->running[i] = EVP_MAC_CTX_dup(keys[i]->keyed);
-        if (v->running[i] == NULL) {
+        v->running[i].key = keys[i];
+        v->running[i].ctx = key_running_take(keys[i]);
+        if (v->running[i].ctx == NULL) {
             tw_verifier_destroy(v);
             return TW_ERR_CRYPTO;
         }
@@ -176,7 +251,7 @@ tw_status_t tw_verifier_update(tw_verifier_t *v, const void *data, size_t len)
         return TW_ERR_CRYPTO;
     }
     for (i = 0; i < v->nkeys; i++) {
-        if (!mac_ctx_update(v->running[i], data, len)) {
+        if (!mac_ctx_update(v->running[i].ctx, data, len)) {
             /* Some contexts have seen this data and some not: stay failed. */
             v->failed = 1;
             return TW_ERR_CRYPTO;
@@ -242,7 +317,7 @@ tw_status_t tw_verifier_finish_any(tw_verifier_t *v,
     for (i = 0; i < v->nkeys; i++) {
         size_t equal, take, first;
 
-        if (!mac_ctx_final(v->running[i], mac)) {
+        if (!mac_ctx_final(v->running[i].ctx, mac)) {
             crypto_failed = 1;
             continue;
         }
@@ -306,7 +381,7 @@ void tw_verifier_destroy(tw_verifier_t *v)
     if (v == NULL)
         return;
     for (i = 0; i < v->nkeys; i++)
-        EVP_MAC_CTX_free(v->running[i]);
+        key_running_give(v->running[i].key, v->running[i].ctx);
     tw_digest_destroy(v->digest);
     OPENSSL_free(v);
 }

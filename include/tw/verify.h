@@ -44,8 +44,11 @@ tw_status_t tw_signature_parse(const char *value, unsigned char mac[TW_MAC_LEN])
 
 /*
  * One secret, keyed into an HMAC-SHA256 context once (at configuration
- * time), so that each request only duplicates the keyed state. A key is
- * read-only after creation and may be shared by any number of threads.
+ * time), so that each request only re-initialises a keyed state. A key is
+ * read-only after creation, but for the running contexts it recycles for
+ * its verifiers (under its own lock), and may be shared by any number of
+ * threads. Destroy it only after every verifier created with it: a
+ * verifier gives its contexts back to its keys.
  */
 typedef struct tw_key tw_key_t;
 

@@ -3,6 +3,7 @@
  * test_hmac.c - unit tests of tw_hmac.c: HMAC-SHA256 (RFC 4231, GitHub's
  * documented example), keys and the streaming multi-key verifier.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,6 +305,127 @@ static void test_multi_key(void)
         tw_key_destroy(keys[i]);
 }
 
+/* ---- recycled running contexts (tw_hmac.c keeps them per key) ---------------- */
+
+static const char recycle_secret[] = "recycle-token";
+static const char recycle_body[] = "{\"event\":\"page.updated\",\"n\":7}";
+
+/* One whole verification of recycle_body against mac under key. */
+static tw_status_t recycle_verify(const tw_key_t *key, const unsigned char mac[TW_MAC_LEN])
+{
+    size_t matched = 0;
+
+    return verify_chunked(key, (const unsigned char *)recycle_body, strlen(recycle_body), 9,
+                          mac, &matched);
+}
+
+/*
+ * A context goes back to its key whatever state its verifier left it in
+ * (abandoned halfway, failed, mismatched); the next verifier must start
+ * from the keyed state all the same, never from the last message.
+ */
+static void test_recycled_contexts(void)
+{
+    enum { MANY = 300 };   /* more at once than a key keeps idle */
+    unsigned char mac[TW_MAC_LEN], bad[TW_MAC_LEN];
+    tw_key_t *key = NULL;
+    const tw_key_t *ckeys[1];
+    tw_verifier_t *v = NULL, **many;
+    size_t i, good = 0;
+
+    require_int(tw_key_create(&key, recycle_secret, strlen(recycle_secret)), TW_OK, "recycle: key");
+    require_int(tw_hmac_sha256(recycle_secret, strlen(recycle_secret), recycle_body,
+                               strlen(recycle_body), mac), TW_OK, "recycle: the body's MAC");
+    ckeys[0] = key;
+
+    is_int(recycle_verify(key, mac), TW_OK, "recycle: a first verification matches");
+    is_int(recycle_verify(key, mac), TW_OK, "recycle: so does the next, on a recycled context");
+
+    require_int(tw_verifier_create(&v, ckeys, 1), TW_OK, "recycle: a verifier to abandon");
+    require_int(tw_verifier_update(v, "half a message", 14), TW_OK, "recycle: fed half");
+    tw_verifier_destroy(v);
+    is_int(recycle_verify(key, mac), TW_OK,
+           "recycle: after an abandoned verifier, the next starts from the key alone");
+
+    memcpy(bad, mac, sizeof(bad));
+    bad[3] ^= 0x10;
+    is_int(recycle_verify(key, bad), TW_ERR_SIG_MISMATCH, "recycle: a wrong MAC is refused");
+    is_int(recycle_verify(key, mac), TW_OK, "recycle: ... and the right one matches after it");
+
+    require_int(tw_verifier_create(&v, ckeys, 1), TW_OK, "recycle: a verifier that fails");
+    is_int(tw_verifier_update(v, NULL, 3), TW_ERR_ARG, "recycle: bad update");
+    tw_verifier_destroy(v);
+    is_int(recycle_verify(key, mac), TW_OK, "recycle: after a failed use, a match again");
+
+    /* More verifiers at once than the key keeps: the surplus is freed on return. */
+    many = calloc(MANY, sizeof(*many));
+    require_int(many != NULL, 1, "recycle: room for %d verifiers", MANY);
+    for (i = 0; i < MANY; i++) {
+        if (tw_verifier_create(&many[i], ckeys, 1) == TW_OK
+            && tw_verifier_update(many[i], recycle_body, i % 5) == TW_OK)
+            good++;
+    }
+    is_int(good, MANY, "recycle: %d verifiers of one key at once", MANY);
+    for (i = 0; i < MANY; i++)
+        tw_verifier_destroy(many[i]);
+    free(many);
+    is_int(recycle_verify(key, mac), TW_OK, "recycle: after they all went back, a match");
+    tw_key_destroy(key);   /* frees (and OpenSSL cleanses) the idle contexts: ASan/valgrind see leaks */
+}
+
+struct recycle_thread {
+    const tw_key_t *key;
+    const unsigned char *mac;
+    int failures;
+};
+
+static void *recycle_thread_run(void *arg)
+{
+    struct recycle_thread *t = arg;
+    unsigned char bad[TW_MAC_LEN];
+    int i;
+
+    memcpy(bad, t->mac, TW_MAC_LEN);
+    bad[0] ^= 1;
+    for (i = 0; i < 2000; i++) {
+        if (recycle_verify(t->key, t->mac) != TW_OK)
+            t->failures++;
+        if (i % 7 == 0 && recycle_verify(t->key, bad) != TW_ERR_SIG_MISMATCH)
+            t->failures++;
+    }
+    return NULL;
+}
+
+/* Threads sharing one key (the event MPM's workers) take and give back safely. */
+static void test_recycled_threads(void)
+{
+    enum { NTHREADS = 4 };
+    unsigned char mac[TW_MAC_LEN];
+    struct recycle_thread t[NTHREADS];
+    pthread_t tid[NTHREADS];
+    tw_key_t *key = NULL;
+    int i, started = 0, failures = 0;
+
+    require_int(tw_key_create(&key, recycle_secret, strlen(recycle_secret)), TW_OK,
+                "threads: key");
+    require_int(tw_hmac_sha256(recycle_secret, strlen(recycle_secret), recycle_body,
+                               strlen(recycle_body), mac), TW_OK, "threads: the body's MAC");
+    for (i = 0; i < NTHREADS; i++) {
+        t[i].key = key;
+        t[i].mac = mac;
+        t[i].failures = 0;
+        if (pthread_create(&tid[i], NULL, recycle_thread_run, &t[i]) == 0)
+            started++;
+    }
+    is_int(started, NTHREADS, "threads: %d threads verify with one key", NTHREADS);
+    for (i = 0; i < started; i++) {
+        pthread_join(tid[i], NULL);
+        failures += t[i].failures;
+    }
+    is_int(failures, 0, "threads: every verification gave the right answer");
+    tw_key_destroy(key);
+}
+
 void unit_hmac(void)
 {
     test_rfc4231();
@@ -311,4 +433,6 @@ void unit_hmac(void)
     test_hmac_args();
     test_key_create();
     test_multi_key();
+    test_recycled_contexts();
+    test_recycled_threads();
 }
