@@ -157,6 +157,18 @@ static void next_unit(const unsigned char *s, apr_size_t left, int multiline,
     *out = n ? n : 4;
 }
 
+/* 1 when s[0..len) is printable ASCII only: every byte a unit of its own
+ * that next_unit writes as itself. */
+static int is_plain_ascii(const unsigned char *s, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++)
+        if (s[i] < 0x20 || s[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
 /*
  * Copies len bytes of src into dst (capacity cap, NUL included) as text a
  * page can show: control characters and non-UTF-8 bytes as \xNN, cut to
@@ -172,6 +184,13 @@ static void put_text(char *dst, apr_size_t cap, const char *src, apr_size_t len,
 
     if (cap == 0)
         return;
+    if (!more && len < cap && is_plain_ascii(s, len)) {
+        /* The common case (a method, a path, most header lines): nothing
+         * to escape and it fits, so a copy writes what the loop would. */
+        memcpy(dst, s, len);
+        dst[len] = '\0';
+        return;
+    }
     for (j = 0; j < len; j += in) {          /* does all of it fit? */
         next_unit(s + j, len - j, multiline, &in, &out);
         need += out;
@@ -462,17 +481,21 @@ static apr_status_t read_spool(tw_spool_t *body, apr_off_t offset, char *buf, ap
 static int body_sha256(tw_spool_t *body, char hex[TW_DIGEST_LEN * 2 + 1], apr_pool_t *p)
 {
     unsigned char digest[TW_DIGEST_LEN];
-    char *buf = apr_palloc(p, 64 * 1024);
+    apr_off_t length = tw_spool_length(body);
+    /* no bigger than the body: 64 KiB on the request pool would cost a
+     * fresh pool block for every small delivery */
+    apr_size_t cap = length > 0 && length < 64 * 1024 ? (apr_size_t)length : 64 * 1024;
+    char *buf = apr_palloc(p, cap);
     tw_digest_t *d = NULL;
     apr_off_t offset = 0;
     apr_size_t got;
     int ok = tw_digest_create(&d) == TW_OK;
 
-    while (ok && read_spool(body, offset, buf, 64 * 1024, &got) == APR_SUCCESS && got > 0) {
+    while (ok && read_spool(body, offset, buf, cap, &got) == APR_SUCCESS && got > 0) {
         ok = tw_digest_update(d, buf, got) == TW_OK;
         offset += (apr_off_t)got;
     }
-    ok = ok && offset == tw_spool_length(body) && tw_digest_finish(d, digest) == TW_OK;
+    ok = ok && offset == length && tw_digest_finish(d, digest) == TW_OK;
     tw_digest_destroy(d);
     if (ok)
         ap_bin2hex(digest, sizeof(digest), hex);
@@ -495,6 +518,7 @@ static void fill_headers(tw_dlv_row_t *row, request_rec *q, const char *signatur
             continue;
         }
         h = &row->headers[row->nheaders++];
+        memset(h, 0, sizeof(*h));   /* whole, as it is copied whole: no stale pool bytes */
         put_str(h->name, sizeof(h->name), e[i].key);
         if (header_is_credential(e[i].key, signature_header))
             apr_snprintf(h->value, sizeof(h->value), "[redacted: %" APR_SIZE_T_FMT " bytes]",
@@ -517,7 +541,11 @@ static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, in
     int verified = txn != NULL && txn->state == TW_TXN_VERIFIED && txn->body != NULL
                    && !outcome_is_rejection(outcome);
 
-    memset(row, 0, sizeof(*row));
+    /* Only the fixed fields: the header lines and the body are written
+     * as far as they are used (nheaders, body_len say how far), which
+     * spares clearing and copying most of the row's 8 KiB (issue 22). */
+    memset(row, 0, offsetof(tw_dlv_row_t, headers));
+    row->body[0] = '\0';
     row->time = q->request_time;
     row->took = -1;
     row->outcome = outcome;
@@ -541,7 +569,13 @@ static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, in
     fill_headers(row, q, tw_conf_signature_header(dc));
     if (!verified)
         return;   /* never a digest or a body of what was not verified */
-    if (!body_sha256(txn->body, row->sha256, r->pool))
+    if (txn->has_digest && txn->signed_prefix_len == 0)
+        /* a replay cache or inbox had the verifier compute the message
+         * digest in its pass: with nothing signed before the body, that
+         * is the body's own SHA-256, and no second pass is needed. (Not
+         * asked for here: it would cost every forgery a hash pass.) */
+        ap_bin2hex(txn->digest, sizeof(txn->digest), row->sha256);
+    else if (!body_sha256(txn->body, row->sha256, r->pool))
         row->sha256[0] = '\0';
     if (tw_conf_deliveries_show_body(dc)) {
         char *buf = apr_palloc(r->pool, TW_DLV_BODY);
@@ -553,6 +587,20 @@ static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, in
             row->body_len = (apr_int32_t)strlen(row->body);
         }
     }
+}
+
+/* Copies what fill_row wrote into the shared row: the fixed fields, the
+ * header lines kept and the body's text when kept, not the whole 8 KiB
+ * (the rest of from was never written; the page reads no further than
+ * nheaders and body_len). */
+static void row_copy(tw_dlv_row_t *to, const tw_dlv_row_t *from)
+{
+    memcpy(to, from, offsetof(tw_dlv_row_t, headers));
+    memcpy(to->headers, from->headers, (apr_size_t)from->nheaders * sizeof(tw_dlv_header_t));
+    if (from->body_len >= 0)
+        memcpy(to->body, from->body, (apr_size_t)from->body_len + 1);
+    else
+        to->body[0] = '\0';   /* never an older delivery's body */
 }
 
 void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, const char *tag,
@@ -581,7 +629,7 @@ void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, cons
          * first (this one was very slow): its row is the newer. */
         if (row->serial == 0 || (apr_int32_t)(h->serial - row->serial) > 0) {
             fresh->seq = row->seq;   /* odd: ours */
-            memcpy(row, fresh, sizeof(*row));
+            row_copy(row, fresh);
         }
         row_release(row);
         return;
