@@ -39,5 +39,6 @@
 #include "tw/spool.h"
 #include "tw/inbox.h"
 #include "tw/lease.h"
+#include "tw/queue.h"
 
 #endif /* TWWEBHOOK_H */
