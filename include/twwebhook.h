@@ -14,6 +14,7 @@
  *   tw/spool.h     the body store, memory then disk
  *   tw/inbox.h     verified deliveries kept until the app took them
  *   tw/lease.h     the replay cache's claims
+ *   tw/store.h     where the inbox keeps deliveries (a directory, Redis)
  *
  * Everything here depends on APR and OpenSSL's libcrypto only, and is
  * built into libtwcore, which the module links. The core never logs; every
@@ -39,6 +40,7 @@
 #include "tw/spool.h"
 #include "tw/inbox.h"
 #include "tw/lease.h"
+#include "tw/store.h"
 #include "tw/queue.h"
 
 #endif /* TWWEBHOOK_H */

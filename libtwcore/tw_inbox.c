@@ -42,6 +42,7 @@
 
 #include "tw/inbox.h"
 #include "tw/codec.h"
+#include "tw_inbox_file.h"
 
 #define INBOX_MAGIC        "twwebhook-inbox 1\n"
 #define INBOX_COPY_CHUNK   ((apr_size_t)64 * 1024)
@@ -113,26 +114,49 @@ const char *tw_inbox_strerror(apr_status_t rv, char *buf, apr_size_t bufsize)
 
 /* ---- the metadata ----------------------------------------------------------- */
 
-static char *format_meta(const tw_inbox_entry_t *e, apr_pool_t *pool)
+/*
+ * The lines after status are the store's (tw/store.h), each written only
+ * when it says something: state (always), next (queued: not before),
+ * secret-index (which secret verified it), scope (the location it came in
+ * on), owner (who holds the dispatch lease). An entry written by 0.1.0
+ * has none of them and reads as direct, secret index unknown (-1).
+ */
+static char *format_meta(const tw_inbox_record_t *rec, apr_pool_t *pool)
 {
+    const tw_inbox_entry_t *e = &rec->s.e;
     char *s = apr_psprintf(pool, INBOX_MAGIC "received %" APR_TIME_T_FMT "\nupdated %"
-                           APR_TIME_T_FMT "\nattempts %u\nstatus %d\npath %s\n",
-                           e->received, e->updated, e->attempts, e->last_status, e->path);
+                           APR_TIME_T_FMT "\nattempts %u\nstatus %d\nstate %s\n",
+                           e->received, e->updated, e->attempts, e->last_status,
+                           tw_state_name(rec->s.state));
     size_t i;
 
+    if (rec->s.next != 0)
+        s = apr_psprintf(pool, "%snext %" APR_TIME_T_FMT "\n", s, rec->s.next);
+    if (rec->s.secret_index >= 0)
+        s = apr_psprintf(pool, "%ssecret-index %d\n", s, rec->s.secret_index);
+    if (rec->s.scope != NULL)
+        s = apr_pstrcat(pool, s, "scope ", rec->s.scope, "\n", NULL);
+    if (rec->owner != NULL)
+        s = apr_pstrcat(pool, s, "owner ", rec->owner, "\n", NULL);
+    s = apr_pstrcat(pool, s, "path ", e->path, "\n", NULL);
     for (i = 0; i < e->nheaders; i++)
         s = apr_pstrcat(pool, s, "header ", e->headers[i].name, ": ", e->headers[i].value,
                         "\n", NULL);
     return apr_pstrcat(pool, s, "length ", apr_off_t_toa(pool, e->body_length), "\n\n", NULL);
 }
 
-static int check_entry(const tw_inbox_entry_t *e)
+static int check_record(const tw_inbox_record_t *rec)
 {
+    const tw_inbox_entry_t *e = &rec->s.e;
     size_t i;
 
     if (!tw_inbox_id_is_valid(e->id) || !tw_inbox_path_is_storable(e->path)
         || e->nheaders > TW_INBOX_HEADERS_MAX || e->body_length < 0
-        || e->last_status < 0 || e->last_status > 999)
+        || e->last_status < 0 || e->last_status > 999
+        || rec->s.state < TW_STATE_DIRECT || rec->s.state > TW_STATE_DEAD
+        || rec->s.next < 0 || rec->s.secret_index < -1
+        || (rec->s.scope != NULL && !tw_inbox_value_is_storable(rec->s.scope))
+        || (rec->owner != NULL && !tw_inbox_value_is_storable(rec->owner)))
         return 0;
     for (i = 0; i < e->nheaders; i++)
         if (!tw_inbox_name_is_storable(e->headers[i].name)
@@ -195,18 +219,79 @@ static int keyed_number(const char **p, const char *end, const char *key, apr_in
            && parse_number(v, vlen, max, out);
 }
 
-apr_status_t tw_inbox_parse(const char *buf, size_t len, tw_inbox_entry_t *e, apr_pool_t *pool)
+/* The next line when it is "<key> <value>": consumed, its value into v/vlen;
+ * otherwise nothing is consumed (the store's lines are optional). */
+static int optional_keyed(const char **p, const char *end, const char *key, const char **v,
+                          size_t *vlen)
+{
+    const char *q = *p, *line;
+    size_t len;
+
+    if (!next_line(&q, end, &line, &len) || !keyed(line, len, key, v, vlen))
+        return 0;
+    *p = q;
+    return 1;
+}
+
+/* A copy of a stored value, NULL when it may not be stored (or holds a NUL). */
+static const char *stored_value(const char *v, size_t vlen, apr_pool_t *pool)
+{
+    const char *s = apr_pstrmemdup(pool, v, vlen);
+
+    return strlen(s) == vlen && tw_inbox_value_is_storable(s) ? s : NULL;
+}
+
+/* The store's optional lines, in their order; absent ones keep their
+ * defaults (direct, next 0, secret index -1, no scope, no owner). */
+static int parse_store_lines(const char **p, const char *end, tw_inbox_record_t *rec,
+                             apr_pool_t *pool)
+{
+    const char *v;
+    size_t vlen;
+    apr_int64_t n;
+    int state;
+
+    if (optional_keyed(p, end, "state", &v, &vlen)) {
+        if ((state = tw_state_parse(apr_pstrmemdup(pool, v, vlen))) < 0)
+            return 0;
+        rec->s.state = (tw_state_t)state;
+    }
+    if (optional_keyed(p, end, "next", &v, &vlen)) {
+        if (!parse_number(v, vlen, APR_INT64_MAX, &n))
+            return 0;
+        rec->s.next = (apr_time_t)n;
+    }
+    if (optional_keyed(p, end, "secret-index", &v, &vlen)) {
+        if (!parse_number(v, vlen, APR_INT32_MAX, &n))
+            return 0;
+        rec->s.secret_index = (int)n;
+    }
+    if (optional_keyed(p, end, "scope", &v, &vlen)
+        && (rec->s.scope = stored_value(v, vlen, pool)) == NULL)
+        return 0;
+    if (optional_keyed(p, end, "owner", &v, &vlen)
+        && (rec->owner = stored_value(v, vlen, pool)) == NULL)
+        return 0;
+    return 1;
+}
+
+apr_status_t tw_inbox_parse_record(const char *buf, size_t len, tw_inbox_record_t *rec,
+                                   apr_pool_t *pool)
 {
     const char *p = buf, *end = buf + len, *line, *v;
     size_t llen, vlen;
     apr_int64_t n;
     char id[TW_INBOX_ID_LEN + 1];
+    tw_inbox_entry_t *e;
 
-    if (buf == NULL || e == NULL)
+    if (buf == NULL || rec == NULL)
         return APR_EINVAL;
-    memcpy(id, e->id, sizeof(id));     /* the caller's, from the file name */
-    memset(e, 0, sizeof(*e));
+    memcpy(id, rec->s.e.id, sizeof(id));     /* the caller's, from the file name */
+    memset(rec, 0, sizeof(*rec));
+    e = &rec->s.e;
     memcpy(e->id, id, sizeof(id));
+    rec->s.state = TW_STATE_DIRECT;
+    rec->s.secret_index = -1;
     if (len < sizeof(INBOX_MAGIC) - 1 || memcmp(buf, INBOX_MAGIC, sizeof(INBOX_MAGIC) - 1) != 0)
         return TW_INBOX_ECORRUPT;
     p += sizeof(INBOX_MAGIC) - 1;
@@ -222,6 +307,8 @@ apr_status_t tw_inbox_parse(const char *buf, size_t len, tw_inbox_entry_t *e, ap
     if (!keyed_number(&p, end, "status", 999, &n))
         return TW_INBOX_ECORRUPT;
     e->last_status = (int)n;
+    if (!parse_store_lines(&p, end, rec, pool))
+        return TW_INBOX_ECORRUPT;
     if (!next_line(&p, end, &line, &llen) || !keyed(line, llen, "path", &v, &vlen))
         return TW_INBOX_ECORRUPT;
     e->path = apr_pstrmemdup(pool, v, vlen);
@@ -256,6 +343,19 @@ apr_status_t tw_inbox_parse(const char *buf, size_t len, tw_inbox_entry_t *e, ap
         return TW_INBOX_ECORRUPT;
     e->body_offset = (apr_off_t)(p - buf);
     return APR_SUCCESS;
+}
+
+apr_status_t tw_inbox_parse(const char *buf, size_t len, tw_inbox_entry_t *e, apr_pool_t *pool)
+{
+    tw_inbox_record_t rec;
+    apr_status_t rv;
+
+    if (buf == NULL || e == NULL)
+        return APR_EINVAL;
+    memcpy(rec.s.e.id, e->id, sizeof(e->id));
+    rv = tw_inbox_parse_record(buf, len, &rec, pool);
+    *e = rec.s.e;
+    return rv;
 }
 
 /* ---- file operations --------------------------------------------------------- */
@@ -408,14 +508,15 @@ static void close_locked(int dfd, entry_lock_t *lk)
 }
 
 /*
- * Writes e and its body to a new temporary file in dfd, makes it durable,
- * renames it to e->id and makes the rename durable.
+ * Writes rec and its body to a new temporary file in dfd, makes it durable,
+ * renames it to its id and makes the rename durable.
  */
-static apr_status_t write_entry(int dfd, const tw_inbox_entry_t *e, tw_inbox_read_fn source,
+static apr_status_t write_entry(int dfd, const tw_inbox_record_t *rec, tw_inbox_read_fn source,
                                 void *ctx, apr_pool_t *pool)
 {
     static unsigned int counter;
-    const char *meta = format_meta(e, pool);
+    const tw_inbox_entry_t *e = &rec->s.e;
+    const char *meta = format_meta(rec, pool);
     char *buf = NULL, *tmp = NULL;
     apr_off_t done = 0;
     apr_status_t rv;
@@ -460,10 +561,11 @@ static apr_status_t write_entry(int dfd, const tw_inbox_entry_t *e, tw_inbox_rea
 }
 
 /* Opens and parses entry id in dfd; the descriptor stays open in *pfd. */
-static apr_status_t open_entry(int dfd, const char *id, tw_inbox_entry_t **pe, int *pfd,
+static apr_status_t open_entry(int dfd, const char *id, tw_inbox_record_t **prec, int *pfd,
                                apr_pool_t *pool)
 {
-    tw_inbox_entry_t *e = apr_pcalloc(pool, sizeof(*e));
+    tw_inbox_record_t *rec = apr_pcalloc(pool, sizeof(*rec));
+    tw_inbox_entry_t *e = &rec->s.e;
     size_t cap = TW_INBOX_META_MAX, got = 0;
     char *buf;
     struct stat st;
@@ -488,7 +590,7 @@ static apr_status_t open_entry(int dfd, const char *id, tw_inbox_entry_t **pe, i
     rv = pread_some(fd, buf, cap, 0, &got);
     memcpy(e->id, id, TW_INBOX_ID_LEN + 1);
     if (rv == APR_SUCCESS)
-        rv = tw_inbox_parse(buf, got, e, pool);
+        rv = tw_inbox_parse_record(buf, got, rec, pool);
     if (rv == APR_SUCCESS && e->body_offset + e->body_length != (apr_off_t)st.st_size)
         rv = TW_INBOX_ECORRUPT;       /* cut short, or more than announced */
     if (rv == APR_SUCCESS && pfd != NULL
@@ -500,53 +602,35 @@ static apr_status_t open_entry(int dfd, const char *id, tw_inbox_entry_t **pe, i
         return rv;
     if (pfd != NULL)
         *pfd = fd;
-    *pe = e;
+    *prec = rec;
     return APR_SUCCESS;
+}
+
+apr_status_t tw_inbox_open_record(const char *dir, const char *id, tw_inbox_record_t **prec,
+                                  int *pfd, apr_pool_t *pool)
+{
+    apr_status_t rv;
+    int dfd;
+
+    if (dir == NULL || id == NULL || prec == NULL || pool == NULL)
+        return APR_EINVAL;
+    if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
+        return rv;
+    rv = open_entry(dfd, id, prec, pfd, pool);
+    close(dfd);
+    return rv;
 }
 
 apr_status_t tw_inbox_open(const char *dir, const char *id, tw_inbox_entry_t **pe,
                            int *pfd, apr_pool_t *pool)
 {
+    tw_inbox_record_t *rec = NULL;
     apr_status_t rv;
-    int dfd;
 
-    if (dir == NULL || id == NULL || pe == NULL || pool == NULL)
+    if (pe == NULL)
         return APR_EINVAL;
-    if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
-        return rv;
-    rv = open_entry(dfd, id, pe, pfd, pool);
-    close(dfd);
-    return rv;
-}
-
-apr_status_t tw_inbox_put(const char *dir, const tw_inbox_entry_t *e,
-                          tw_inbox_read_fn source, void *ctx, apr_pool_t *pool)
-{
-    tw_inbox_entry_t rec, *old = NULL;
-    entry_lock_t lk;
-    apr_status_t rv;
-    int dfd;
-
-    if (dir == NULL || e == NULL || source == NULL || pool == NULL)
-        return APR_EINVAL;
-    rec = *e;
-    rec.updated = apr_time_now();
-    rec.received = rec.updated;
-    rec.attempts = 1;
-    rec.last_status = 0;
-    if (!check_entry(&rec))
-        return APR_EINVAL;
-    if ((rv = open_locked(dir, e->id, &dfd, &lk)) != APR_SUCCESS)
-        return rv;
-    /* An earlier copy: keep when it first came and count this one. One
-     * that cannot be read (corrupt, another owner) is replaced: this copy
-     * must be recorded whatever became of the last. */
-    if (open_entry(dfd, e->id, &old, NULL, pool) == APR_SUCCESS) {
-        rec.received = old->received;
-        rec.attempts = old->attempts < APR_UINT32_MAX ? old->attempts + 1 : old->attempts;
-    }
-    rv = write_entry(dfd, &rec, source, ctx, pool);
-    close_locked(dfd, &lk);
+    if ((rv = tw_inbox_open_record(dir, id, &rec, pfd, pool)) == APR_SUCCESS)
+        *pe = &rec->s.e;
     return rv;
 }
 
@@ -564,38 +648,127 @@ static apr_status_t read_file_source(void *ctx, apr_off_t offset, void *buf, apr
     return pread_some(src->fd, buf, cap, (off_t)(src->base + offset), got);
 }
 
-apr_status_t tw_inbox_set_status(const char *dir, const char *id, int status, apr_pool_t *pool)
+/* Writes rec over the entry open in fd, the body copied from that file. */
+static apr_status_t rewrite_entry(int dfd, const tw_inbox_record_t *rec, int fd,
+                                  apr_pool_t *pool)
 {
-    tw_inbox_entry_t *e = NULL, rec;
-    file_source_t src;
+    file_source_t src = { .fd = fd, .base = rec->s.e.body_offset };
+
+    if (!check_record(rec))
+        return APR_EINVAL;
+    return write_entry(dfd, rec, read_file_source, &src, pool);
+}
+
+/* A DIRECT copy of an existing entry: one more attempt, whose answer is
+ * not known yet; the rest of the record (state, body) stays. */
+static apr_status_t count_copy(int dfd, tw_inbox_record_t *old, int fd, apr_pool_t *pool)
+{
+    if (old->s.e.attempts < APR_UINT32_MAX)
+        old->s.e.attempts++;
+    old->s.e.last_status = 0;
+    old->s.e.updated = apr_time_now();
+    return rewrite_entry(dfd, old, fd, pool);
+}
+
+apr_status_t tw_inbox_store(const char *dir, const tw_inbox_record_t *in,
+                            tw_inbox_read_fn source, void *ctx, int *pcreated,
+                            apr_pool_t *pool)
+{
+    tw_inbox_record_t rec, *old = NULL;
+    entry_lock_t lk;
+    apr_status_t rv = APR_SUCCESS;
+    int dfd, fd = -1, created = 1;
+
+    if (dir == NULL || in == NULL || source == NULL || pool == NULL)
+        return APR_EINVAL;
+    rec = *in;
+    rec.s.e.updated = apr_time_now();
+    rec.s.e.received = rec.s.e.updated;
+    rec.s.e.attempts = rec.s.state == TW_STATE_DIRECT ? 1 : 0;
+    rec.s.e.last_status = 0;
+    rec.owner = NULL;
+    if ((rec.s.state != TW_STATE_DIRECT && rec.s.state != TW_STATE_QUEUED) || !check_record(&rec))
+        return APR_EINVAL;
+    if ((rv = open_locked(dir, rec.s.e.id, &dfd, &lk)) != APR_SUCCESS)
+        return rv;
+    /* An earlier copy: it stays, with its body and state, and a DIRECT copy
+     * counts. One that cannot be read (corrupt, another owner) is
+     * replaced: this copy must be recorded whatever became of the last. */
+    if (open_entry(dfd, rec.s.e.id, &old, &fd, pool) == APR_SUCCESS) {
+        created = 0;
+        if (rec.s.state == TW_STATE_DIRECT)
+            rv = count_copy(dfd, old, fd, pool);
+        close(fd);
+    }
+    else {
+        rv = write_entry(dfd, &rec, source, ctx, pool);
+    }
+    close_locked(dfd, &lk);
+    if (rv == APR_SUCCESS && pcreated != NULL)
+        *pcreated = created;
+    return rv;
+}
+
+apr_status_t tw_inbox_put(const char *dir, const tw_inbox_entry_t *e,
+                          tw_inbox_read_fn source, void *ctx, apr_pool_t *pool)
+{
+    tw_inbox_record_t rec;
+
+    if (e == NULL)
+        return APR_EINVAL;
+    memset(&rec, 0, sizeof(rec));
+    rec.s.e = *e;
+    rec.s.state = TW_STATE_DIRECT;
+    rec.s.secret_index = -1;
+    return tw_inbox_store(dir, &rec, source, ctx, NULL, pool);
+}
+
+apr_status_t tw_inbox_change(const char *dir, const char *id, tw_inbox_change_fn change,
+                             void *arg, apr_pool_t *pool)
+{
+    tw_inbox_record_t *rec = NULL;
+    tw_inbox_change_t what = TW_INBOX_KEEP;
     entry_lock_t lk;
     apr_status_t rv;
     int dfd, fd = -1;
 
-    if (dir == NULL || !tw_inbox_id_is_valid(id) || pool == NULL || status < 0 || status > 999)
+    if (dir == NULL || !tw_inbox_id_is_valid(id) || change == NULL || pool == NULL)
         return APR_EINVAL;
     if ((rv = open_locked(dir, id, &dfd, &lk)) != APR_SUCCESS)
         return rv;
-    rv = open_entry(dfd, id, &e, &fd, pool);
-    if (rv == APR_SUCCESS) {
-        rec = *e;
-        rec.last_status = status;
-        rec.updated = apr_time_now();
-        src.fd = fd;
-        src.base = e->body_offset;
-        rv = write_entry(dfd, &rec, read_file_source, &src, pool);
+    if ((rv = open_entry(dfd, id, &rec, &fd, pool)) == APR_SUCCESS) {
+        rv = change(rec, arg, &what);
+        if (rv == APR_SUCCESS && what == TW_INBOX_WRITE) {
+            rec->s.e.updated = apr_time_now();
+            rv = rewrite_entry(dfd, rec, fd, pool);
+        }
+        else if (rv == APR_SUCCESS && what == TW_INBOX_DROP) {
+            rv = unlinkat(dfd, id, 0) == 0 ? sync_dir(dfd) : errno_status();
+        }
         close(fd);
     }
     close_locked(dfd, &lk);
     return rv;
 }
 
-/* Removes entry id, under its lock; with seen non-NULL only if the entry
- * is still the version seen describes (TW_INBOX_ECHANGED otherwise). */
-static apr_status_t remove_entry(const char *dir, const char *id,
-                                 const tw_inbox_entry_t *seen, apr_pool_t *pool)
+static apr_status_t change_status(tw_inbox_record_t *rec, void *arg, tw_inbox_change_t *what)
 {
-    tw_inbox_entry_t *now = NULL;
+    rec->s.e.last_status = *(const int *)arg;
+    *what = TW_INBOX_WRITE;
+    return APR_SUCCESS;
+}
+
+apr_status_t tw_inbox_set_status(const char *dir, const char *id, int status, apr_pool_t *pool)
+{
+    if (status < 0 || status > 999)
+        return APR_EINVAL;
+    return tw_inbox_change(dir, id, change_status, &status, pool);
+}
+
+/* Removes entry id, under its lock, whatever it holds (a corrupt entry
+ * too: a person drops what cannot be read). */
+apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool)
+{
     entry_lock_t lk;
     apr_status_t rv;
     int dfd;
@@ -604,18 +777,21 @@ static apr_status_t remove_entry(const char *dir, const char *id,
         return APR_EINVAL;
     if ((rv = open_locked(dir, id, &dfd, &lk)) != APR_SUCCESS)
         return rv;
-    if (seen != NULL && (rv = open_entry(dfd, id, &now, NULL, pool)) == APR_SUCCESS
-        && (now->updated != seen->updated || now->attempts != seen->attempts))
-        rv = TW_INBOX_ECHANGED;
-    if (rv == APR_SUCCESS)
-        rv = unlinkat(dfd, id, 0) == 0 ? sync_dir(dfd) : errno_status();
+    rv = unlinkat(dfd, id, 0) == 0 ? sync_dir(dfd) : errno_status();
     close_locked(dfd, &lk);
     return rv;
 }
 
-apr_status_t tw_inbox_remove(const char *dir, const char *id, apr_pool_t *pool)
+/* Drops the entry only while it is the version seen describes. */
+static apr_status_t change_if_unchanged(tw_inbox_record_t *rec, void *arg,
+                                        tw_inbox_change_t *what)
 {
-    return remove_entry(dir, id, NULL, pool);
+    const tw_inbox_entry_t *seen = arg;
+
+    if (rec->s.e.updated != seen->updated || rec->s.e.attempts != seen->attempts)
+        return TW_INBOX_ECHANGED;
+    *what = TW_INBOX_DROP;
+    return APR_SUCCESS;
 }
 
 apr_status_t tw_inbox_remove_unchanged(const char *dir, const tw_inbox_entry_t *seen,
@@ -623,21 +799,22 @@ apr_status_t tw_inbox_remove_unchanged(const char *dir, const tw_inbox_entry_t *
 {
     if (seen == NULL || pool == NULL)
         return APR_EINVAL;
-    return remove_entry(dir, seen->id, seen, pool);
+    return tw_inbox_change(dir, seen->id, change_if_unchanged, (void *)seen, pool);
 }
 
 static int by_received(const void *a, const void *b)
 {
-    const tw_inbox_entry_t *x = *(tw_inbox_entry_t *const *)a;
-    const tw_inbox_entry_t *y = *(tw_inbox_entry_t *const *)b;
+    const tw_inbox_record_t *x = *(tw_inbox_record_t *const *)a;
+    const tw_inbox_record_t *y = *(tw_inbox_record_t *const *)b;
 
-    if (x->received != y->received)
-        return x->received < y->received ? -1 : 1;
-    return strcmp(x->id, y->id);
+    if (x->s.e.received != y->s.e.received)
+        return x->s.e.received < y->s.e.received ? -1 : 1;
+    return strcmp(x->s.e.id, y->s.e.id);
 }
 
-apr_status_t tw_inbox_list(const char *dir, apr_array_header_t **pentries,
-                           unsigned int *pbad, apr_pool_t *pool)
+apr_status_t tw_inbox_records(const char *dir, unsigned int states,
+                              apr_array_header_t **precords, unsigned int *pbad,
+                              apr_pool_t *pool)
 {
     apr_array_header_t *out;
     unsigned int bad = 0;
@@ -646,7 +823,7 @@ apr_status_t tw_inbox_list(const char *dir, apr_array_header_t **pentries,
     DIR *d;
     int dfd;
 
-    if (dir == NULL || pentries == NULL || pool == NULL)
+    if (dir == NULL || precords == NULL || pool == NULL)
         return APR_EINVAL;
     if ((rv = open_dir(dir, &dfd)) != APR_SUCCESS)
         return rv;
@@ -655,32 +832,52 @@ apr_status_t tw_inbox_list(const char *dir, apr_array_header_t **pentries,
         close(dfd);
         return rv;
     }
-    out = apr_array_make(pool, 16, sizeof(tw_inbox_entry_t *));
+    out = apr_array_make(pool, 16, sizeof(tw_inbox_record_t *));
     while (1) {
-        tw_inbox_entry_t *e = NULL;
+        tw_inbox_record_t *rec = NULL;
 
         errno = 0;
         if ((de = readdir(d)) == NULL)
             break;
-        if (de->d_name[0] == '.')          /* ., .., temporary files */
+        if (de->d_name[0] == '.')          /* ., .., temporary and lock files */
             continue;
         if (!tw_inbox_id_is_valid(de->d_name)) {
             bad++;
             continue;
         }
-        rv = open_entry(dirfd(d), de->d_name, &e, NULL, pool);
-        if (rv == APR_SUCCESS)
-            APR_ARRAY_PUSH(out, tw_inbox_entry_t *) = e;
-        else if (!APR_STATUS_IS_ENOENT(rv))  /* removed meanwhile: fine */
+        rv = open_entry(dirfd(d), de->d_name, &rec, NULL, pool);
+        if (rv == APR_SUCCESS && (states == 0 || (states & (1u << rec->s.state)) != 0))
+            APR_ARRAY_PUSH(out, tw_inbox_record_t *) = rec;
+        else if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv))  /* removed meanwhile: fine */
             bad++;
     }
     rv = errno != 0 ? errno_status() : APR_SUCCESS;
     closedir(d);
     if (rv != APR_SUCCESS)
         return rv;
-    qsort(out->elts, (size_t)out->nelts, sizeof(tw_inbox_entry_t *), by_received);
-    *pentries = out;
+    qsort(out->elts, (size_t)out->nelts, sizeof(tw_inbox_record_t *), by_received);
+    *precords = out;
     if (pbad != NULL)
         *pbad = bad;
+    return APR_SUCCESS;
+}
+
+apr_status_t tw_inbox_list(const char *dir, apr_array_header_t **pentries,
+                           unsigned int *pbad, apr_pool_t *pool)
+{
+    apr_array_header_t *records = NULL, *out;
+    apr_status_t rv;
+    int i;
+
+    if (pentries == NULL)
+        return APR_EINVAL;
+    if ((rv = tw_inbox_records(dir, 0, &records, pbad, pool)) != APR_SUCCESS)
+        return rv;
+    out = apr_array_make(pool, records->nelts > 0 ? records->nelts : 1,
+                         sizeof(tw_inbox_entry_t *));
+    for (i = 0; i < records->nelts; i++)
+        APR_ARRAY_PUSH(out, tw_inbox_entry_t *) = &APR_ARRAY_IDX(records, i,
+                                                                 tw_inbox_record_t *)->s.e;
+    *pentries = out;
     return APR_SUCCESS;
 }

@@ -22,6 +22,7 @@
  *   updated <microseconds since the epoch>\n
  *   attempts <n>\n
  *   status <last HTTP status, 0 while none is known>\n
+ *   state, next, secret-index, scope, owner   (tw/store.h's; optional)
  *   path <request target, /...>\n
  *   header <Name>: <value>\n          (0 to TW_INBOX_HEADERS_MAX times)
  *   length <body bytes>\n

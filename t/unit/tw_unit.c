@@ -50,6 +50,7 @@ int main(void)
     unit_scheme();
     unit_sign();
     unit_inbox(pool);
+    unit_store(pool);
     unit_queue();
     apr_pool_destroy(pool);
     apr_terminate();

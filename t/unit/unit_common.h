@@ -104,6 +104,7 @@ void unit_profile(void);
 void unit_scheme(void);
 void unit_sign(void);
 void unit_inbox(apr_pool_t *pool);
+void unit_store(apr_pool_t *pool);
 void unit_queue(void);
 
 #endif /* TW_UNIT_COMMON_H */
