@@ -44,6 +44,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "tw/store.h"
 #include "glue/glue.h"
 #include "glue/config.h"
 #include "glue/inbox.h"
@@ -54,6 +55,7 @@ APLOG_USE_MODULE(twwebhook);
 #define TW_INBOX_FILTER     "TWWEBHOOK_INBOX"
 #define TW_INBOX_TXN_KEY    "twwebhook-inbox"
 #define TW_INBOX_HELD_BODY  "accepted: held for redelivery\n"
+#define TW_INBOX_STORE_TIMEOUT apr_time_from_sec(2)
 
 typedef struct {
     const char *dir;
@@ -216,31 +218,28 @@ static const char *original_path(request_rec *r)
                        r->args ? "?" : "", r->args ? r->args : "", NULL);
 }
 
-apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
-                             const unsigned char key[TW_MAC_LEN], tw_spool_t *body)
+/* What an entry keeps of r: its id, path, the headers the location's
+ * scheme reads and the body's length. APR_EINVAL when it cannot be kept. */
+static apr_status_t describe_entry(request_rec *r, const tw_dir_conf_t *dc,
+                                   const unsigned char key[TW_MAC_LEN], tw_spool_t *body,
+                                   tw_inbox_entry_t *e)
 {
-    request_rec *top = tw_top_request(r);
     apr_array_header_t *names;
-    tw_inbox_entry_t e;
-    tw_inbox_txn_t *it;
-    apr_status_t rv;
     int i, j;
 
-    if (inbox_txn(r) != NULL)
-        return APR_SUCCESS;   /* this transaction's copy is recorded */
-    memset(&e, 0, sizeof(e));
-    if (tw_inbox_id(key, e.id) != TW_OK)
+    memset(e, 0, sizeof(*e));
+    if (tw_inbox_id(key, e->id) != TW_OK)
         return APR_EINVAL;
-    e.path = original_path(r);
-    e.body_length = tw_spool_length(body);
+    e->path = original_path(r);
+    e->body_length = tw_spool_length(body);
     names = tw_conf_header_names(dc, r->pool);
-    for (i = 0; i < names->nelts && e.nheaders < TW_INBOX_HEADERS_MAX; i++) {
+    for (i = 0; i < names->nelts && e->nheaders < TW_INBOX_HEADERS_MAX; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
         const char *value = apr_table_get(r->headers_in, name);
         int dup = 0;
 
-        for (j = 0; j < (int)e.nheaders; j++)
-            dup |= (strcasecmp(e.headers[j].name, name) == 0);
+        for (j = 0; j < (int)e->nheaders; j++)
+            dup |= (strcasecmp(e->headers[j].name, name) == 0);
         if (dup || value == NULL)
             continue;
         if (!tw_inbox_name_is_storable(name) || !tw_inbox_value_is_storable(value)) {
@@ -249,12 +248,25 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                           ap_escape_logitem(r->pool, name));
             continue;
         }
-        e.headers[e.nheaders].name = name;
-        e.headers[e.nheaders].value = value;
-        e.nheaders++;
+        e->headers[e->nheaders].name = name;
+        e->headers[e->nheaders].value = value;
+        e->nheaders++;
     }
-    if (!tw_inbox_path_is_storable(e.path))
-        return APR_EINVAL;
+    return tw_inbox_path_is_storable(e->path) ? APR_SUCCESS : APR_EINVAL;
+}
+
+apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
+                             const unsigned char key[TW_MAC_LEN], tw_spool_t *body)
+{
+    request_rec *top = tw_top_request(r);
+    tw_inbox_entry_t e;
+    tw_inbox_txn_t *it;
+    apr_status_t rv;
+
+    if (inbox_txn(r) != NULL)
+        return APR_SUCCESS;   /* this transaction's copy is recorded */
+    if ((rv = describe_entry(r, dc, key, body, &e)) != APR_SUCCESS)
+        return rv;
     rv = tw_inbox_put(tw_conf_inbox_dir(dc), &e, read_spool, body, r->pool);
     if (rv != APR_SUCCESS)
         return rv;
@@ -273,6 +285,51 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "TWW0208: recorded in the inbox as %s (%" APR_OFF_T_FMT " bytes, delivery %s)",
                   it->id, e.body_length, it->delivery ? it->delivery : "-");
+    return APR_SUCCESS;
+}
+
+/* ---- the queue (TwWebhookQueue) ------------------------------------------------ */
+
+/* The store of dc's inbox, for this request (opened per call: cheap, no
+ * I/O until used). */
+static apr_status_t request_store(request_rec *r, const tw_dir_conf_t *dc, tw_store_t **pstore)
+{
+    return tw_store_open(tw_conf_inbox_dir(dc), TW_INBOX_STORE_TIMEOUT, pstore, r->pool);
+}
+
+apr_status_t tw_inbox_queue(request_rec *r, const tw_dir_conf_t *dc,
+                            const unsigned char key[TW_MAC_LEN], tw_spool_t *body,
+                            int secret_index, int *pcreated)
+{
+    tw_store_t *store;
+    tw_stored_t s;
+    apr_status_t rv;
+
+    memset(&s, 0, sizeof(s));
+    if ((rv = describe_entry(r, dc, key, body, &s.e)) != APR_SUCCESS
+        || (rv = request_store(r, dc, &store)) != APR_SUCCESS)
+        return rv;
+    s.state = TW_STATE_QUEUED;
+    s.next = 0;
+    s.secret_index = secret_index;
+    s.scope = apr_pstrcat(r->pool, r->server->server_hostname ? r->server->server_hostname : "",
+                          "\n", tw_conf_scope_name(dc), NULL);
+    return tw_store_put(store, &s, read_spool, body, pcreated, r->pool);
+}
+
+apr_status_t tw_inbox_secret_index(request_rec *r, const tw_dir_conf_t *dc, const char *id,
+                                   int *psecret_index)
+{
+    tw_inbox_read_fn read;
+    tw_store_t *store;
+    tw_stored_t *s;
+    void *ctx;
+    apr_status_t rv;
+
+    if ((rv = request_store(r, dc, &store)) != APR_SUCCESS
+        || (rv = tw_store_open_body(store, id, &s, &read, &ctx, r->pool)) != APR_SUCCESS)
+        return rv;
+    *psecret_index = s->secret_index;
     return APR_SUCCESS;
 }
 

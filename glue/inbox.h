@@ -23,6 +23,16 @@ int tw_inbox_configured(const tw_dir_conf_t *dc);
  */
 apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                              const unsigned char key[TW_MAC_LEN], tw_spool_t *body);
+/* TwWebhookQueue: records the delivery as QUEUED (due now), with the
+ * secret index that verified it and its scope; idempotent by the entry
+ * id (*pcreated 0 when it was there). Durable when APR_SUCCESS. */
+apr_status_t tw_inbox_queue(request_rec *r, const tw_dir_conf_t *dc,
+                            const unsigned char key[TW_MAC_LEN], tw_spool_t *body,
+                            int secret_index, int *pcreated);
+/* The secret index kept with entry id of dc's inbox (for a dispatch);
+ * APR_ENOENT when the entry is gone. */
+apr_status_t tw_inbox_secret_index(request_rec *r, const tw_dir_conf_t *dc, const char *id,
+                                   int *psecret_index);
 /* 1 when this transaction's response was turned into the held 200
  * ("accepted: held for redelivery"): it is not handled, whatever its
  * status says (the replay cache must not
