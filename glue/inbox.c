@@ -290,6 +290,14 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
 
 /* ---- the queue (TwWebhookQueue) ------------------------------------------------ */
 
+const char *tw_inbox_scope_of(apr_pool_t *p, const server_rec *s, const tw_dir_conf_t *dc)
+{
+    const char *host = s->server_hostname ? s->server_hostname : "";
+    const char *section = tw_conf_scope_name(dc);
+
+    return *section ? apr_pstrcat(p, host, " ", section, NULL) : host;
+}
+
 /* The store of dc's inbox, for this request (opened per call: cheap, no
  * I/O until used). */
 static apr_status_t request_store(request_rec *r, const tw_dir_conf_t *dc, tw_store_t **pstore)
@@ -312,8 +320,9 @@ apr_status_t tw_inbox_queue(request_rec *r, const tw_dir_conf_t *dc,
     s.state = TW_STATE_QUEUED;
     s.next = 0;
     s.secret_index = secret_index;
-    s.scope = apr_pstrcat(r->pool, r->server->server_hostname ? r->server->server_hostname : "",
-                          "\n", tw_conf_scope_name(dc), NULL);
+    s.scope = tw_inbox_scope_of(r->pool, r->server, dc);
+    if (!tw_inbox_value_is_storable(s.scope))
+        s.scope = NULL;
     return tw_store_put(store, &s, read_spool, body, pcreated, r->pool);
 }
 

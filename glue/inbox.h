@@ -23,6 +23,10 @@ int tw_inbox_configured(const tw_dir_conf_t *dc);
  */
 apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                              const unsigned char key[TW_MAC_LEN], tw_spool_t *body);
+/* The scope an entry records (the page shows it, the dispatcher finds the
+ * entry's location by it): "ServerName section", or the ServerName for a
+ * server-wide secret. */
+const char *tw_inbox_scope_of(apr_pool_t *p, const server_rec *s, const tw_dir_conf_t *dc);
 /* TwWebhookQueue: records the delivery as QUEUED (due now), with the
  * secret index that verified it and its scope; idempotent by the entry
  * id (*pcreated 0 when it was there). Durable when APR_SUCCESS. */

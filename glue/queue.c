@@ -57,6 +57,7 @@
 #include "tw/store.h"
 #include "glue/glue.h"
 #include "glue/config.h"
+#include "glue/inbox.h"
 #include "glue/metrics.h"
 #include "glue/queue.h"
 
@@ -107,7 +108,7 @@ static apr_status_t make_key(server_rec *s)
 typedef struct {
     server_rec *s;
     const tw_dir_conf_t *dc;
-    const char *scope;          /* the replay scope: ServerName LF section */
+    const char *scope;          /* as entries record it (tw_inbox_scope_of) */
     const char *base_url;       /* scheme://ServerName:port */
     const char *connect_to;     /* "::address:port" for CURLOPT_CONNECT_TO */
     int https;
@@ -125,7 +126,7 @@ typedef struct {
 typedef struct {
     server_rec *s;
     apr_array_header_t *stores;     /* tw_qstore_t */
-    apr_pool_t *pool;               /* from STARTING to STOPPING */
+    apr_pool_t *pool;               /* from STARTING to STOPPING, the thread's own */
     CURLM *multi;
     const char *owner;              /* host:pid, for the page */
     apr_interval_time_t timeout;    /* of one dispatch (the server's Timeout) */
@@ -137,30 +138,30 @@ typedef struct {
 static void target_address(apr_pool_t *p, server_rec *s, tw_target_t *t)
 {
     apr_port_t port = s->port;
-    const char *ip = NULL;
+    char *ip = NULL;
     ap_listen_rec *lr;
 
     if (s->addrs != NULL) {
         if (s->addrs->host_port != 0)
             port = s->addrs->host_port;
         if (s->addrs->host_addr != NULL && !apr_sockaddr_is_wildcard(s->addrs->host_addr))
-            apr_sockaddr_ip_get((char **)&ip, s->addrs->host_addr);
+            apr_sockaddr_ip_get(&ip, s->addrs->host_addr);
     }
     for (lr = ap_listeners; lr != NULL; lr = lr->next) {
         if (port == 0)
             port = lr->bind_addr->port;
-        if (lr->bind_addr->port != port)
-            continue;
+        if (lr->bind_addr->port == port)
+            break;
+    }
+    if (lr != NULL) {
         t->https = lr->protocol != NULL && strcasecmp(lr->protocol, "https") == 0;
-        if (ip == NULL && lr->bind_addr->family == APR_INET6
-            && !apr_sockaddr_is_wildcard(lr->bind_addr))
-            apr_sockaddr_ip_get((char **)&ip, lr->bind_addr);
-        break;
+        if (ip == NULL && !apr_sockaddr_is_wildcard(lr->bind_addr))
+            apr_sockaddr_ip_get(&ip, lr->bind_addr);
+        else if (ip == NULL && lr->bind_addr->family == APR_INET6)
+            ip = "::1";
     }
     if (ip == NULL)
-        ip = (lr != NULL && lr->bind_addr->family == APR_INET6
-              && lr->bind_addr->ipaddr_len == 16 && ap_listeners->next == NULL) ? "::1"
-                                                                                : "127.0.0.1";
+        ip = "127.0.0.1";   /* a wildcard listener is reached on loopback */
     t->connect_to = apr_psprintf(p, strchr(ip, ':') ? "::[%s]:%u" : "::%s:%u", ip,
                                  (unsigned)port);
     t->base_url = apr_psprintf(p, "%s://%s:%u", t->https ? "https" : "http",
@@ -212,8 +213,7 @@ static void collect_targets(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
             memset(t, 0, sizeof(*t));
             t->s = vs;
             t->dc = dc;
-            t->scope = apr_pstrcat(pconf, vs->server_hostname ? vs->server_hostname : "",
-                                   "\n", tw_conf_scope_name(dc), NULL);
+            t->scope = tw_inbox_scope_of(pconf, vs, dc);
             target_address(pconf, vs, t);
             if (qs->policy == NULL || (!tw_conf_queue(qs->policy->dc) && tw_conf_queue(dc)))
                 qs->policy = t;
@@ -228,9 +228,8 @@ static const tw_target_t *target_of(const tw_qstore_t *qs, const tw_stored_t *e)
 
     for (i = 0; e->scope != NULL && i < qs->targets->nelts; i++) {
         const tw_target_t *t = &APR_ARRAY_IDX(qs->targets, i, tw_target_t);
-        const char *nl = strchr(t->scope, '\n');
 
-        if (strcmp(e->scope, t->scope) == 0 || (nl != NULL && strcmp(e->scope, nl + 1) == 0))
+        if (strcmp(e->scope, t->scope) == 0)
             return t;
     }
     return qs->policy;
@@ -571,7 +570,12 @@ static apr_status_t dispatcher_start(tw_dispatcher_t *d, apr_pool_t *wpool)
     apr_status_t rv;
     int i;
 
-    apr_pool_create(&d->pool, wpool);
+    /* Not below wpool: mod_watchdog destroys the pool it passes to
+     * STARTING once the callbacks have started. A pool of our own, below
+     * the global one (which is thread-safe to create under), until
+     * STOPPING. */
+    if ((rv = apr_pool_create(&d->pool, NULL)) != APR_SUCCESS)
+        return rv;
     if ((d->multi = curl_multi_init()) == NULL)
         return APR_ENOMEM;
     if (apr_gethostname(host, sizeof(host), d->pool) != APR_SUCCESS)
