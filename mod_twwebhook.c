@@ -1181,7 +1181,7 @@ static int queue_delivery(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn
         return reject(r, APLOG_ERR, 0, HTTP_SERVICE_UNAVAILABLE, "TWW0463",
                       "cannot derive the inbox entry's key (libcrypto, or the stored "
                       "body unreadable): not queued");
-    if ((rv = tw_inbox_queue(r, dc, key, txn->body, atoi(view->secret_index), &created))
+    if ((rv = tw_inbox_queue(r, dc, key, txn->body, &created))
         != APR_SUCCESS)
         return reject(r, APLOG_ERR, rv, HTTP_SERVICE_UNAVAILABLE, "TWW0464",
                       apr_psprintf(r->pool, "cannot queue the delivery in TwWebhookInbox %s "

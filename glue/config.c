@@ -73,7 +73,7 @@ struct tw_dir_conf {
     const char *events_at;         /* "file:line" of the first, for check_config */
     apr_array_header_t *exports;   /* TwWebhookExportJSON: tw_export_t; NULL inherits */
     int require_json;              /* TwWebhookRequireJSON: TW_UNSET, 0 or 1 */
-    const char *inbox_dir;         /* TwWebhookInbox, absolute; NULL inherits */
+    const char *inbox_dir;         /* TwWebhookInbox: absolute or redis:...; NULL inherits */
     const char *inbox_at;          /* "file:line" of it, for check_config */
     int inbox_hold;                /* TwWebhookInboxHold: TW_UNSET, 0 or 1 */
     const char *inbox_hold_at;     /* "file:line" of it, for check_config */
@@ -791,16 +791,21 @@ static const char *cmd_inbox_hold(cmd_parms *cmd, void *dcv, int on)
     return NULL;
 }
 
-/* TwWebhookInbox <directory>: checked in check_config, once User is known
- * (glue/inbox.c's tw_inbox_check_config). */
+/* TwWebhookInbox <directory>|redis:host:port[/db]: a directory is checked
+ * in check_config, once User is known (glue/inbox.c's
+ * tw_inbox_check_config); a Redis store by its syntax here. */
 static const char *cmd_inbox(cmd_parms *cmd, void *dcv, const char *arg)
 {
     tw_dir_conf_t *dc = dcv;
-    const char *dir = ap_server_root_relative(cmd->pool, arg);
+    const char *spec, *why;
 
-    if (dir == NULL || *arg == '\0')
+    if (tw_store_spec_is_redis(arg))
+        spec = arg;
+    else if ((spec = ap_server_root_relative(cmd->pool, arg)) == NULL || *arg == '\0')
         return apr_psprintf(cmd->pool, "%s: invalid directory path '%s'", cmd->cmd->name, arg);
-    dc->inbox_dir = dir;
+    if ((why = tw_store_check_spec(spec, cmd->pool)) != NULL)
+        return apr_psprintf(cmd->pool, "%s: %s: %s", cmd->cmd->name, arg, why);
+    dc->inbox_dir = spec;
     dc->inbox_at = note_directive(cmd, dc);
     return NULL;
 }
@@ -1082,8 +1087,8 @@ const command_rec tw_cmds[] = {
     AP_INIT_FLAG("TwWebhookRequireJSON", cmd_require_json, NULL, RSRC_CONF | ACCESS_CONF,
                  "On to answer 400 to a verified body that is not one JSON document"),
     AP_INIT_TAKE1("TwWebhookInbox", cmd_inbox, NULL, RSRC_CONF | ACCESS_CONF,
-                  "directory where every verified delivery is kept until the app "
-                  "answered 2xx (relative to ServerRoot)"),
+                  "directory (relative to ServerRoot) or redis:host:port[/db] where every "
+                  "verified delivery is kept until the app answered 2xx"),
     AP_INIT_FLAG("TwWebhookInboxHold", cmd_inbox_hold, NULL, RSRC_CONF | ACCESS_CONF,
                  "On to answer 200 and hold the delivery when the app fails with 5xx "
                  "or cannot be reached (default Off: the sender sees the failure)"),

@@ -68,8 +68,9 @@ int tw_conf_has_secret(const tw_dir_conf_t *dc);
  */
 const void *tw_conf_scope_id(const tw_dir_conf_t *dc);
 const char *tw_conf_scope_name(const tw_dir_conf_t *dc);
-/* TwWebhookInbox (absolute; NULL for none), where it was set, and
- * whether TwWebhookInboxHold On applies. */
+/* TwWebhookInbox (a store spec, tw/store.h: an absolute directory or
+ * redis:host:port[/db]; NULL for none), where it was set, and whether
+ * TwWebhookInboxHold On applies. */
 const char *tw_conf_inbox_dir(const tw_dir_conf_t *dc);
 const char *tw_conf_inbox_at(const tw_dir_conf_t *dc);
 int tw_conf_inbox_hold(const tw_dir_conf_t *dc);

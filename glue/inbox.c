@@ -3,12 +3,14 @@
  * inbox.c - TwWebhookInbox and TwWebhookInboxHold: no verified delivery is
  * lost while the app behind the module is down.
  *
- * Life of an entry (the files themselves: libtwcore/tw_inbox.c):
+ * Life of an entry (kept through tw/store.h: a directory, libtwcore/
+ * tw_store_dir.c over tw_inbox.c; Redis, libtwcore/tw_store_redis.c):
  *
  *   fixups     the verified body is about to be handed to the app: it is
- *              written to the inbox first, durably (tw_inbox_record, called
- *              by mod_twwebhook.c). If that fails the request gets 503 and
- *              the app never runs.
+ *              written to the inbox first, durably, in state direct
+ *              (tw_inbox_record, called by mod_twwebhook.c), with the
+ *              secret index and the scope it was verified under. If that
+ *              fails the request gets 503 and the app never runs.
  *   response   the first brigade of the response passes "TWWEBHOOK_INBOX"
  *              (a content filter, added by insert_filter for the app's
  *              response and by insert_error_filter for error pages such as
@@ -21,10 +23,17 @@
  *              deactivates the webhook) and the rest of the app's answer
  *              is dropped.
  *              Then, before the status goes out, a 2xx from the app
- *              removes the entry; anything else (a held 5xx included)
- *              records the status and keeps the entry for redelivery
- *              (twwebhook-inbox redeliver). log_transaction does the same
+ *              removes the entry; anything else records the status and
+ *              keeps the entry for redelivery (twwebhook-inbox
+ *              redeliver), a held 5xx in state held
+ *              (tw_store_settle_direct). log_transaction does the same
  *              for a response that never passed the filter.
+ *
+ * Stores: each child opens each store it uses once, on first use
+ * (tw_inbox_store_for), and keeps it. A directory store holds nothing but
+ * its name, so every thread of the child shares it; a Redis store is one
+ * connection, used by one thread at a time (tw/store.h): every call on one
+ * goes between tw_inbox_store_lock and tw_inbox_store_unlock.
  *
  * A child killed at any point after the write leaves the entry in place:
  * the worst outcome is a delivery handed to the app twice, never one lost.
@@ -39,26 +48,31 @@
 #include "util_filter.h"
 #include "unixd.h"
 
+#include "apr_hash.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "tw/store.h"
 #include "glue/glue.h"
 #include "glue/config.h"
 #include "glue/inbox.h"
 #include "glue/metrics.h"
+#include "glue/txn.h"
 
 APLOG_USE_MODULE(twwebhook);
 
 #define TW_INBOX_FILTER     "TWWEBHOOK_INBOX"
 #define TW_INBOX_TXN_KEY    "twwebhook-inbox"
 #define TW_INBOX_HELD_BODY  "accepted: held for redelivery\n"
-#define TW_INBOX_STORE_TIMEOUT apr_time_from_sec(2)
+/* Bounds each call on a store that may block on the network (Redis);
+ * TwWebhookReplayCacheTimeout's default, until a directive sets it. */
+#define TW_INBOX_STORE_TIMEOUT  apr_time_from_sec(2)
 
 typedef struct {
-    const char *dir;
+    const char *spec;         /* the TwWebhookInbox it was recorded in */
+    tw_store_t *store;        /* this child's (tw_inbox_store_for) */
     char id[TW_INBOX_ID_LEN + 1];
     const char *delivery;     /* for log lines; plain, checked by the glue */
     int hold;                 /* TwWebhookInboxHold On where it was recorded */
@@ -135,7 +149,32 @@ static void warn_inbox_mode(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_
                  tw_conf_inbox_dir(dc), (unsigned)(st->st_mode & 07777), user);
 }
 
-static int check_inbox_dir(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_t *dc)
+/* Every distinct TwWebhookInbox of the configuration, as check_config
+ * last found them (from pconf: the parent's, and each child's copy). */
+static apr_array_header_t *configured_stores;
+
+static void note_store(apr_pool_t *pconf, const char *spec)
+{
+    int i;
+
+    if (configured_stores == NULL)
+        configured_stores = apr_array_make(pconf, 2, sizeof(const char *));
+    for (i = 0; i < configured_stores->nelts; i++)
+        if (strcmp(APR_ARRAY_IDX(configured_stores, i, const char *), spec) == 0)
+            return;
+    APR_ARRAY_PUSH(configured_stores, const char *) = apr_pstrdup(pconf, spec);
+}
+
+const apr_array_header_t *tw_inbox_stores(void)
+{
+    return configured_stores;
+}
+
+/* A directory store exists and the children can write it; a Redis store
+ * was checked by its directive (tw_store_check_spec) and is reached only
+ * at run time. */
+static int check_inbox_dir(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                           const tw_dir_conf_t *dc)
 {
     const char *dir = tw_conf_inbox_dir(dc), *at = tw_conf_inbox_at(dc);
     uid_t uid;
@@ -144,6 +183,9 @@ static int check_inbox_dir(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_t
     struct stat st;
 
     if (dir == NULL)
+        return OK;
+    note_store(pconf, dir);
+    if (tw_store_spec_is_redis(dir))
         return OK;
     server_user(&uid, &gid, &user);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -163,8 +205,8 @@ static int check_inbox_dir(apr_pool_t *ptemp, server_rec *s, const tw_dir_conf_t
     return OK;
 }
 
-static int check_sections(apr_pool_t *ptemp, server_rec *s, apr_array_header_t *vectors,
-                          int depth)
+static int check_sections(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                          apr_array_header_t *vectors, int depth)
 {
     int i, status;
 
@@ -172,9 +214,10 @@ static int check_sections(apr_pool_t *ptemp, server_rec *s, apr_array_header_t *
         ap_conf_vector_t *v = APR_ARRAY_IDX(vectors, i, ap_conf_vector_t *);
         const core_dir_config *core = ap_get_core_module_config(v);
 
-        if ((status = check_inbox_dir(ptemp, s, ap_get_module_config(v, &twwebhook_module))) != OK)
+        if ((status = check_inbox_dir(pconf, ptemp, s,
+                                      ap_get_module_config(v, &twwebhook_module))) != OK)
             return status;
-        if (depth == 0 && (status = check_sections(ptemp, s, core->sec_file, 1)) != OK)
+        if (depth == 0 && (status = check_sections(pconf, ptemp, s, core->sec_file, 1)) != OK)
             return status;   /* <Files> inside <Directory> */
     }
     return OK;
@@ -185,18 +228,116 @@ int tw_inbox_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 {
     int status;
 
+    configured_stores = NULL;     /* the last configuration's went with its pconf */
     for (; s != NULL; s = s->next) {
         core_server_config *core = ap_get_core_module_config(s->module_config);
         core_dir_config *dcore = ap_get_core_module_config(s->lookup_defaults);
 
-        if ((status = check_inbox_dir(ptemp, s, ap_get_module_config(s->lookup_defaults,
-                                                                     &twwebhook_module))) != OK
-            || (status = check_sections(ptemp, s, core->sec_url, 1)) != OK
-            || (status = check_sections(ptemp, s, core->sec_dir, 0)) != OK
-            || (status = check_sections(ptemp, s, dcore->sec_file, 1)) != OK)
+        if ((status = check_inbox_dir(pconf, ptemp, s,
+                                      ap_get_module_config(s->lookup_defaults,
+                                                           &twwebhook_module))) != OK
+            || (status = check_sections(pconf, ptemp, s, core->sec_url, 1)) != OK
+            || (status = check_sections(pconf, ptemp, s, core->sec_dir, 0)) != OK
+            || (status = check_sections(pconf, ptemp, s, dcore->sec_file, 1)) != OK)
             return status;
     }
     return OK;
+}
+
+/* ---- this child's stores ----------------------------------------------------- */
+
+/* One per TwWebhookInbox value this child used; lives as long as it. */
+typedef struct {
+    tw_store_t *store;
+    apr_thread_mutex_t *lock;     /* Redis: one thread at a time; NULL: directory */
+} child_store_t;
+
+static struct {
+    apr_pool_t *pool;             /* the child's */
+    apr_thread_mutex_t *lock;     /* guards the two tables (threaded MPMs) */
+    apr_hash_t *by_spec;          /* spec -> child_store_t */
+    apr_hash_t *by_store;         /* tw_store_t * -> child_store_t */
+} stores;
+
+static void hook_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+
+    stores.pool = pchild;
+    stores.by_spec = apr_hash_make(pchild);
+    stores.by_store = apr_hash_make(pchild);
+    rv = apr_thread_mutex_create(&stores.lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    if (rv != APR_SUCCESS) {
+        stores.lock = NULL;       /* tw_inbox_store_for then refuses */
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "TWW0430: cannot create the inbox's store table lock: "
+                     "every delivery to a TwWebhookInbox location will be refused (503)");
+    }
+}
+
+/* Opens spec in the child's pool; the caller holds stores.lock. */
+static apr_status_t open_child_store(const char *spec, child_store_t **pcs)
+{
+    child_store_t *cs = apr_pcalloc(stores.pool, sizeof(*cs));
+    apr_status_t rv;
+
+    rv = tw_store_open(spec, TW_INBOX_STORE_TIMEOUT, &cs->store, stores.pool);
+    if (rv == APR_SUCCESS && tw_store_spec_is_redis(spec))
+        rv = apr_thread_mutex_create(&cs->lock, APR_THREAD_MUTEX_DEFAULT, stores.pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_hash_set(stores.by_spec, apr_pstrdup(stores.pool, spec), APR_HASH_KEY_STRING, cs);
+    apr_hash_set(stores.by_store, &cs->store, sizeof(cs->store), cs);
+    *pcs = cs;
+    return APR_SUCCESS;
+}
+
+apr_status_t tw_inbox_store_for(const char *spec, tw_store_t **pstore)
+{
+    child_store_t *cs;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (spec == NULL || pstore == NULL)
+        return APR_EINVAL;
+    if (stores.lock == NULL)
+        return APR_EINIT;         /* not a child, or its lock failed (TWW0430) */
+    if ((rv = apr_thread_mutex_lock(stores.lock)) != APR_SUCCESS)
+        return rv;
+    cs = apr_hash_get(stores.by_spec, spec, APR_HASH_KEY_STRING);
+    if (cs == NULL)
+        rv = open_child_store(spec, &cs);
+    apr_thread_mutex_unlock(stores.lock);
+    if (rv == APR_SUCCESS)
+        *pstore = cs->store;
+    return rv;
+}
+
+/* The lock of a store from tw_inbox_store_for; NULL for none needed. */
+static apr_thread_mutex_t *store_lock_of(tw_store_t *store)
+{
+    child_store_t *cs = NULL;
+
+    if (store == NULL || stores.lock == NULL || apr_thread_mutex_lock(stores.lock) != APR_SUCCESS)
+        return NULL;
+    cs = apr_hash_get(stores.by_store, &store, sizeof(store));
+    apr_thread_mutex_unlock(stores.lock);
+    return cs != NULL ? cs->lock : NULL;
+}
+
+void tw_inbox_store_lock(tw_store_t *store)
+{
+    apr_thread_mutex_t *lock = store_lock_of(store);
+
+    if (lock != NULL)
+        apr_thread_mutex_lock(lock);
+}
+
+void tw_inbox_store_unlock(tw_store_t *store)
+{
+    apr_thread_mutex_t *lock = store_lock_of(store);
+
+    if (lock != NULL)
+        apr_thread_mutex_unlock(lock);
 }
 
 /* ---- recording ----------------------------------------------------------- */
@@ -218,21 +359,45 @@ static const char *original_path(request_rec *r)
                        r->args ? "?" : "", r->args ? r->args : "", NULL);
 }
 
-/* What an entry keeps of r: its id, path, the headers the location's
- * scheme reads and the body's length. APR_EINVAL when it cannot be kept. */
-static apr_status_t describe_entry(request_rec *r, const tw_dir_conf_t *dc,
-                                   const unsigned char key[TW_MAC_LEN], tw_spool_t *body,
-                                   tw_inbox_entry_t *e)
+/* The secret that verified this transaction (TW_WEBHOOK_SECRET_INDEX),
+ * -1 when unknown. */
+static int secret_index(request_rec *r)
 {
-    apr_array_header_t *names;
+    const tw_txn_t *txn = tw_txn_get(r);
+    apr_int64_t n;
+    char *end;
+
+    if (txn == NULL || txn->secret_index == NULL)
+        return -1;
+    n = apr_strtoi64(txn->secret_index, &end, 10);
+    return (*end == '\0' && end != txn->secret_index && n >= 0 && n <= APR_INT32_MAX)
+           ? (int)n : -1;
+}
+
+/* The location it came in on, for the deliveries page: the virtual host
+ * and the section of the TwWebhookSecret (the replay cache's scope, which
+ * the id binds already); NULL when it may not be stored. */
+static const char *entry_scope(request_rec *r, const tw_dir_conf_t *dc)
+{
+    const char *scope = tw_inbox_scope_of(r->pool, r->server, dc);
+
+    return tw_inbox_value_is_storable(scope) ? scope : NULL;
+}
+
+const char *tw_inbox_scope_of(apr_pool_t *p, const server_rec *s, const tw_dir_conf_t *dc)
+{
+    const char *host = s->server_hostname ? s->server_hostname : "";
+    const char *section = tw_conf_scope_name(dc);
+
+    return *section ? apr_pstrcat(p, host, " ", section, NULL) : host;
+}
+
+/* The headers the scheme signs or reads, as sent, into e. */
+static void keep_headers(request_rec *r, const tw_dir_conf_t *dc, tw_inbox_entry_t *e)
+{
+    apr_array_header_t *names = tw_conf_header_names(dc, r->pool);
     int i, j;
 
-    memset(e, 0, sizeof(*e));
-    if (tw_inbox_id(key, e->id) != TW_OK)
-        return APR_EINVAL;
-    e->path = original_path(r);
-    e->body_length = tw_spool_length(body);
-    names = tw_conf_header_names(dc, r->pool);
     for (i = 0; i < names->nelts && e->nheaders < TW_INBOX_HEADERS_MAX; i++) {
         const char *name = APR_ARRAY_IDX(names, i, const char *);
         const char *value = apr_table_get(r->headers_in, name);
@@ -252,28 +417,52 @@ static apr_status_t describe_entry(request_rec *r, const tw_dir_conf_t *dc,
         e->headers[e->nheaders].value = value;
         e->nheaders++;
     }
-    return tw_inbox_path_is_storable(e->path) ? APR_SUCCESS : APR_EINVAL;
+}
+
+/* What an entry keeps of r in state: its id, path, the headers the
+ * location's scheme reads, the body's length, the secret index and the
+ * scope. APR_EINVAL when it cannot be kept. */
+static apr_status_t describe_entry(request_rec *r, const tw_dir_conf_t *dc,
+                                   const unsigned char key[TW_MAC_LEN], tw_spool_t *body,
+                                   tw_state_t state, tw_stored_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (tw_inbox_id(key, s->e.id) != TW_OK)
+        return APR_EINVAL;
+    s->e.path = original_path(r);
+    s->e.body_length = tw_spool_length(body);
+    keep_headers(r, dc, &s->e);
+    s->state = state;
+    s->secret_index = secret_index(r);
+    s->scope = entry_scope(r, dc);
+    return tw_inbox_path_is_storable(s->e.path) ? APR_SUCCESS : APR_EINVAL;
 }
 
 apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                              const unsigned char key[TW_MAC_LEN], tw_spool_t *body)
 {
     request_rec *top = tw_top_request(r);
-    tw_inbox_entry_t e;
+    const char *spec = tw_conf_inbox_dir(dc);
+    tw_store_t *store = NULL;
+    tw_stored_t s;
     tw_inbox_txn_t *it;
     apr_status_t rv;
 
     if (inbox_txn(r) != NULL)
         return APR_SUCCESS;   /* this transaction's copy is recorded */
-    if ((rv = describe_entry(r, dc, key, body, &e)) != APR_SUCCESS)
+    if ((rv = describe_entry(r, dc, key, body, TW_STATE_DIRECT, &s)) != APR_SUCCESS
+        || (rv = tw_inbox_store_for(spec, &store)) != APR_SUCCESS)
         return rv;
-    rv = tw_inbox_put(tw_conf_inbox_dir(dc), &e, read_spool, body, r->pool);
+    tw_inbox_store_lock(store);
+    rv = tw_store_put(store, &s, read_spool, body, NULL, r->pool);
+    tw_inbox_store_unlock(store);
     if (rv != APR_SUCCESS)
         return rv;
 
     it = apr_pcalloc(top->pool, sizeof(*it));
-    it->dir = tw_conf_inbox_dir(dc);
-    memcpy(it->id, e.id, sizeof(it->id));
+    it->spec = spec;
+    it->store = store;
+    memcpy(it->id, s.e.id, sizeof(it->id));
     it->hold = tw_conf_inbox_hold(dc);
     it->recorded_by = r;      /* on the top request's pool, as it is */
     /* the delivery id when it is a header (a body field is in the body) */
@@ -284,62 +473,47 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
     apr_pool_userdata_setn(it, TW_INBOX_TXN_KEY, NULL, top->pool);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "TWW0208: recorded in the inbox as %s (%" APR_OFF_T_FMT " bytes, delivery %s)",
-                  it->id, e.body_length, it->delivery ? it->delivery : "-");
+                  it->id, s.e.body_length, it->delivery ? it->delivery : "-");
     return APR_SUCCESS;
 }
 
 /* ---- the queue (TwWebhookQueue) ------------------------------------------------ */
 
-const char *tw_inbox_scope_of(apr_pool_t *p, const server_rec *s, const tw_dir_conf_t *dc)
-{
-    const char *host = s->server_hostname ? s->server_hostname : "";
-    const char *section = tw_conf_scope_name(dc);
-
-    return *section ? apr_pstrcat(p, host, " ", section, NULL) : host;
-}
-
-/* The store of dc's inbox, for this request (opened per call: cheap, no
- * I/O until used). */
-static apr_status_t request_store(request_rec *r, const tw_dir_conf_t *dc, tw_store_t **pstore)
-{
-    return tw_store_open(tw_conf_inbox_dir(dc), TW_INBOX_STORE_TIMEOUT, pstore, r->pool);
-}
-
 apr_status_t tw_inbox_queue(request_rec *r, const tw_dir_conf_t *dc,
                             const unsigned char key[TW_MAC_LEN], tw_spool_t *body,
-                            int secret_index, int *pcreated)
+                            int *pcreated)
 {
-    tw_store_t *store;
+    tw_store_t *store = NULL;
     tw_stored_t s;
     apr_status_t rv;
 
-    memset(&s, 0, sizeof(s));
-    if ((rv = describe_entry(r, dc, key, body, &s.e)) != APR_SUCCESS
-        || (rv = request_store(r, dc, &store)) != APR_SUCCESS)
+    if ((rv = describe_entry(r, dc, key, body, TW_STATE_QUEUED, &s)) != APR_SUCCESS
+        || (rv = tw_inbox_store_for(tw_conf_inbox_dir(dc), &store)) != APR_SUCCESS)
         return rv;
-    s.state = TW_STATE_QUEUED;
-    s.next = 0;
-    s.secret_index = secret_index;
-    s.scope = tw_inbox_scope_of(r->pool, r->server, dc);
-    if (!tw_inbox_value_is_storable(s.scope))
-        s.scope = NULL;
-    return tw_store_put(store, &s, read_spool, body, pcreated, r->pool);
+    s.next = 0;   /* due now */
+    tw_inbox_store_lock(store);
+    rv = tw_store_put(store, &s, read_spool, body, pcreated, r->pool);
+    tw_inbox_store_unlock(store);
+    return rv;
 }
 
 apr_status_t tw_inbox_secret_index(request_rec *r, const tw_dir_conf_t *dc, const char *id,
                                    int *psecret_index)
 {
+    tw_store_t *store = NULL;
     tw_inbox_read_fn read;
-    tw_store_t *store;
-    tw_stored_t *s;
+    tw_stored_t *s = NULL;
     void *ctx;
     apr_status_t rv;
 
-    if ((rv = request_store(r, dc, &store)) != APR_SUCCESS
-        || (rv = tw_store_open_body(store, id, &s, &read, &ctx, r->pool)) != APR_SUCCESS)
+    if ((rv = tw_inbox_store_for(tw_conf_inbox_dir(dc), &store)) != APR_SUCCESS)
         return rv;
-    *psecret_index = s->secret_index;
-    return APR_SUCCESS;
+    tw_inbox_store_lock(store);
+    rv = tw_store_open_body(store, id, &s, &read, &ctx, r->pool);
+    tw_inbox_store_unlock(store);
+    if (rv == APR_SUCCESS)
+        *psecret_index = s->secret_index;
+    return rv;
 }
 
 int tw_inbox_counts_outcome(request_rec *r)
@@ -465,21 +639,24 @@ static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status)
      * turned into the held 200) or handed to the app. */
     if (it->hold)
         tw_metrics_count(it->recorded_by, it->held ? TW_OUTCOME_HELD : TW_OUTCOME_VERIFIED);
+    tw_inbox_store_lock(it->store);
+    rv = tw_store_settle_direct(it->store, it->id, status, it->held, r->pool);
+    tw_inbox_store_unlock(it->store);
+    if (APR_STATUS_IS_ENOENT(rv))
+        return;               /* handled meanwhile (a redelivery's 2xx) */
     if (ap_is_HTTP_SUCCESS(status) && !it->held) {
-        rv = tw_inbox_remove(it->dir, it->id, r->pool);
-        if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv))
+        if (rv != APR_SUCCESS)
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                           "TWW0416: cannot remove handled entry %s from the inbox %s (%s): "
                           "it will be delivered again by a redelivery",
-                          it->id, it->dir, tw_inbox_strerror(rv, err, sizeof(err)));
+                          it->id, it->spec, tw_store_strerror(rv, err, sizeof(err)));
         return;
     }
-    rv = tw_inbox_set_status(it->dir, it->id, status, r->pool);
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv))
+    if (rv != APR_SUCCESS)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       "TWW0417: cannot record status %d in inbox entry %s (%s); "
                       "the entry is kept", status, it->id,
-                      tw_inbox_strerror(rv, err, sizeof(err)));
+                      tw_store_strerror(rv, err, sizeof(err)));
     else
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "TWW0209: the app answered %d: kept in the inbox as %s (delivery %s)",
@@ -512,4 +689,5 @@ void tw_inbox_register_hooks(void)
     ap_hook_insert_error_filter(hook_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(hook_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(tw_inbox_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(hook_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -1,7 +1,7 @@
 /*
  * SPDX-License-Identifier: Apache-2.0
- * inbox.h - TwWebhookInbox at run time (glue/inbox.c; the files:
- * libtwcore/tw_inbox.c). The directives are glue/config.c's.
+ * inbox.h - TwWebhookInbox at run time (glue/inbox.c; the store:
+ * include/tw/store.h). The directives are glue/config.c's.
  */
 #ifndef TWWEBHOOK_GLUE_INBOX_H
 #define TWWEBHOOK_GLUE_INBOX_H
@@ -11,11 +11,30 @@
 #include "glue/glue.h"
 #include "glue/config.h"
 
-/* configtest and start-up: every TwWebhookInbox exists and is writable by
- * the user the children run as. */
+/* configtest and start-up: every TwWebhookInbox directory exists and is
+ * writable by the user the children run as (a Redis store is checked by
+ * its directive's syntax only); also notes every store for
+ * tw_inbox_stores. */
 int tw_inbox_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s);
 int tw_inbox_configured(const tw_dir_conf_t *dc);
+/* Every distinct TwWebhookInbox value (const char *, as the directive
+ * names it: tw_conf_inbox_dir) in the whole server tree, as the last
+ * check_config found them; NULL when there is none. For the dispatcher
+ * and the deliveries page, in the parent after check_config and in the
+ * children. */
+const apr_array_header_t *tw_inbox_stores(void);
+/*
+ * This child's store for spec (a value of tw_inbox_stores, or
+ * tw_conf_inbox_dir(dc)), opened on first use and kept for the child's
+ * life. Only in a child (after child_init): APR_EINIT elsewhere. A store
+ * is used by one thread at a time (tw/store.h): put every call on it
+ * between tw_inbox_store_lock and tw_inbox_store_unlock (which lock only
+ * where the engine needs it: Redis, not a directory).
+ */
+apr_status_t tw_inbox_store_for(const char *spec, tw_store_t **pstore);
+void tw_inbox_store_lock(tw_store_t *store);
+void tw_inbox_store_unlock(tw_store_t *store);
 /*
  * Records, once per transaction and durably, the verified body about to be
  * handed to the app, under the entry id made from key (tw_replay_key's).
@@ -32,7 +51,7 @@ const char *tw_inbox_scope_of(apr_pool_t *p, const server_rec *s, const tw_dir_c
  * id (*pcreated 0 when it was there). Durable when APR_SUCCESS. */
 apr_status_t tw_inbox_queue(request_rec *r, const tw_dir_conf_t *dc,
                             const unsigned char key[TW_MAC_LEN], tw_spool_t *body,
-                            int secret_index, int *pcreated);
+                            int *pcreated);
 /* The secret index kept with entry id of dc's inbox (for a dispatch);
  * APR_ENOENT when the entry is gone. */
 apr_status_t tw_inbox_secret_index(request_rec *r, const tw_dir_conf_t *dc, const char *id,

@@ -194,6 +194,16 @@ apr_status_t tw_store_remove(tw_store_t *store, const char *id, apr_pool_t *pool
     return store->engine->remove(store->impl, id, pool);
 }
 
+apr_status_t tw_store_remove_unchanged(tw_store_t *store, const tw_stored_t *seen,
+                                       apr_pool_t *pool)
+{
+    if (store == NULL || seen == NULL || !tw_inbox_id_is_valid(seen->e.id) || pool == NULL)
+        return APR_EINVAL;
+    if (store->engine->remove_unchanged == NULL)
+        return APR_ENOTIMPL;
+    return store->engine->remove_unchanged(store->impl, seen, pool);
+}
+
 apr_status_t tw_store_count(tw_store_t *store, tw_store_counts_t *counts, apr_pool_t *pool)
 {
     if (store == NULL || counts == NULL || pool == NULL)

@@ -308,6 +308,13 @@ static apr_status_t dir_remove(void *impl, const char *id, apr_pool_t *pool)
     return tw_inbox_remove(d->dir, id, pool);
 }
 
+static apr_status_t dir_remove_unchanged(void *impl, const tw_stored_t *seen, apr_pool_t *pool)
+{
+    const dir_store_t *d = impl;
+
+    return tw_inbox_remove_unchanged(d->dir, &seen->e, pool);
+}
+
 static apr_status_t dir_count(void *impl, tw_store_counts_t *counts, apr_pool_t *pool)
 {
     const dir_store_t *d = impl;
@@ -341,4 +348,5 @@ const tw_store_engine_t tw_store_engine_directory = {
     .requeue = dir_requeue,
     .remove = dir_remove,
     .count = dir_count,
+    .remove_unchanged = dir_remove_unchanged,
 };

@@ -31,6 +31,8 @@ typedef struct {
     apr_status_t (*requeue)(void *impl, const char *id, apr_pool_t *pool);
     apr_status_t (*remove)(void *impl, const char *id, apr_pool_t *pool);
     apr_status_t (*count)(void *impl, tw_store_counts_t *counts, apr_pool_t *pool);
+    /* optional (NULL: APR_ENOTIMPL); added after the first version */
+    apr_status_t (*remove_unchanged)(void *impl, const tw_stored_t *seen, apr_pool_t *pool);
 } tw_store_engine_t;
 
 extern const tw_store_engine_t tw_store_engine_directory;   /* tw_inbox.c */

@@ -169,7 +169,7 @@ EOF
     my ($body, $sig) = TwFleet::signed_body('page', 'cenc');
     my %req = (hostport => $srv->hostport, body => $body, signature => $sig,
                event => 'page.updated');
-    # one line of "twwebhook-inbox list" per entry: id received event delivery bytes attempts status
+    # one line of "twwebhook-inbox list" per entry: id received event delivery bytes attempts status state
     my $entries = sub {
         my (undef, $out) = TwFleet::inbox_tool('list', $_[0] // $inbox);
         return [ map { [ split / / ] } grep { /\S/ } split /\n/, $out ];

@@ -140,6 +140,10 @@ my @bad = (
     (map { ["TwWebhookQueueConcurrency $_", 'TwWebhookQueueConcurrency',
             ["<Location /h>", "TwWebhookSecret $tok", "TwWebhookQueueConcurrency $_",
              '</Location>'], 2] } qw(0 257 x -1 4k)),
+    (map { ["TwWebhookInbox $_", 'TwWebhookInbox',
+            ["<Location /h>", "TwWebhookSecret $tok", "TwWebhookInbox $_", '</Location>'], 2] }
+         qw(redis:127.0.0.1 redis:127.0.0.1:0 redis:127.0.0.1:70000 redis::6379
+            redis:127.0.0.1:6379/16 redis:127.0.0.1:6379x)),
 );
 
 for my $case (@bad) {
@@ -533,6 +537,11 @@ my @good = (
       'TwWebhookReplayCache shmcb',
       'TwWebhookReplayWindow 2592000', 'TwWebhookReplayCacheFailure closed']],
     ['module loaded, no directive', []],
+    ['TwWebhookInbox redis:host:port and redis:host:port/db (no directory checks)',
+     ['<Location /a>', "    TwWebhookSecret $tok", '    TwWebhookInbox redis:127.0.0.1:6379',
+      '    TwWebhookInboxHold On', '</Location>',
+      '<Location /b>', "    TwWebhookSecret $tok", '    TwWebhookInbox redis:localhost:6380/15',
+      '</Location>']],
 );
 for my $case (@good) {
     my ($name, $lines) = @$case;

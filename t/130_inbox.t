@@ -62,7 +62,7 @@ my $hp = $srv->hostport;
 my $stamp = int(time * 1000) . "-$$";
 my $n = 0;
 
-# one line of "list" per entry: id received event delivery bytes attempts status
+# one line of "list" per entry: id received event delivery bytes attempts status state
 sub entries {
     my ($d) = @_;
     my ($rc, $out) = TwFleet::inbox_tool('list', $d);
@@ -70,7 +70,7 @@ sub entries {
     for (split /\n/, $out) {
         my @f = split / /;
         $e{$f[0]} = { received => $f[1], event => $f[2], delivery => $f[3], bytes => $f[4],
-                      attempts => $f[5], status => $f[6] } if @f == 7;
+                      attempts => $f[5], status => $f[6], state => $f[7] } if @f == 8;
     }
     return \%e;
 }
@@ -119,6 +119,7 @@ for my $ds (qw(cgi php)) {
         or diag(explain($e));
     is($e->{$id}{attempts}, 1, '... attempts 1');
     is($e->{$id}{status}, 500, '... last status 500');
+    is($e->{$id}{state}, 'direct', '... state direct (the sender saw the failure)');
     is($e->{$id}{event}, 'page.updated', '... event');
     is($e->{$id}{delivery}, $res->{id}, '... delivery');
     is($e->{$id}{bytes}, length $body, '... bytes');
@@ -168,6 +169,7 @@ for my $case ([ 'the CGI answers 500', '/held/report.cgi?status=500', 500, 1 ],
         my $e = entries($dir{held});
         ok($e->{$id}, '... the entry is held') or diag(explain($e));
         is($e->{$id}{status}, $app_status, "... with the app's status $app_status");
+        is($e->{$id}{state}, 'held', '... state held');
         ok($srv->wait_log($mark, qr/\[twwebhook:warn\].* TWW0206: the app answered $app_status: answered 200 and held.*\Q$res->{id}\E/),
            '... TWW0206 logged at warn') or diag($srv->log_since($mark));
     };
@@ -186,6 +188,9 @@ for my $case ([ 'the CGI answers 500', '/held/report.cgi?status=500', 500, 1 ],
     like($out, qr/^header: User-Agent: tw-integration-test$/m, '... User-Agent');
     unlike($out, qr/X-Tw-Test-Id/i, '... no header the scheme does not read');
     like($out, qr/^attempts: 1$/m, '... attempts 1');
+    like($out, qr/^state: held$/m, '... state: held');
+    like($out, qr/^secret index: 1$/m, '... the secret that verified it');
+    like($out, qr{^scope: localhost /held$}m, '... the scope: virtual host and section');
     ($rc, $out) = TwFleet::inbox_tool('show', $dir{held}, $id, '--body');
     is($rc, 0, 'show --body: exit 0');
     is($out, $body, '... the body, byte for byte');
@@ -217,6 +222,7 @@ for my $case ([ 'the CGI answers 500', '/held/report.cgi?status=500', 500, 1 ],
     isnt($rc, 0, 'redeliver to an app still failing: non-zero exit');
     like($out, qr/^\Q$held[2][0]\E 200 kept$/m, '... "<id> 200 kept" (held again: the entry decides, not the 200)');
     is(entries($dir{held})->{ $held[2][0] }{attempts}, 2, '... the module counted the attempt');
+    is(entries($dir{held})->{ $held[2][0] }{state}, 'held', '... still held');
     ($rc, $out) = TwFleet::inbox_tool('drop', $dir{held}, $held[4][0]);
     is($rc, 0, 'drop: exit 0') or diag($out);
     ok(!entries($dir{held})->{ $held[4][0] }, '... the entry is gone');

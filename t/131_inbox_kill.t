@@ -139,7 +139,7 @@ EOF
     my ($rc, $out) = TwFleet::inbox_tool('list', $dir);
     for (split /\n/, $out) {
         my @f = split / /;
-        $inbox{ $f[3] } = $f[0] if @f == 7;
+        $inbox{ $f[3] } = $f[0] if @f == 8;
     }
     ($rc, $out) = TwFleet::inbox_tool('redeliver', $dir,
                                       '--url', "http://$hp/load/report.php", '--all');

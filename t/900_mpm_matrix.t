@@ -93,6 +93,7 @@ my %ONCE = (
     '130_inbox.t'          => 'its own servers: the inbox on disk',
     '131_inbox_kill.t'     => 'runs itself under event and prefork (children killed under load)',
     '132_inbox_http.t'     => 'twwebhook-inbox\'s HTTP client against its own listeners: no MPM in it',
+    '136_inbox_states.t'   => 'twwebhook-inbox on entries it writes itself: no MPM in it',
     '142_metrics.t'        => 'its own server under prefork: counted across child processes',
     '143_outcomes.t'       => 'its own server: one outcome table, the same for every MPM',
     '900_mpm_matrix.t'    => 'this file',

@@ -2,22 +2,25 @@
  * SPDX-License-Identifier: Apache-2.0
  * twwebhook-inbox - look after the deliveries TwWebhookInbox holds.
  *
- *   twwebhook-inbox list <dir>
- *   twwebhook-inbox show <dir> <id> [--body]
- *   twwebhook-inbox redeliver <dir> [--url URL] [--timeout SECONDS]
+ *   twwebhook-inbox list <store> [--state S[,S...]]
+ *   twwebhook-inbox show <store> <id> [--body]
+ *   twwebhook-inbox redeliver <store> [--url URL] [--timeout SECONDS]
  *                   [--connect-timeout SECONDS] [--cacert FILE] (<id>...|--all)
- *   twwebhook-inbox drop <dir> <id>...
+ *   twwebhook-inbox requeue <store> (<id>...|--all [--state S[,S...]])
+ *   twwebhook-inbox drop <store> <id>...
  *
- * The entries are read and removed through the core (libtwcore/tw_inbox.c),
- * as the module writes them, so it is safe to run while httpd runs, from
- * cron or a systemd timer. It never rewrites an entry: a redelivery goes
- * through the module like any delivery (verified again, counted in the
- * entry by the module), and an entry is removed here only once the answer
- * was 2xx. The HTTP client is libcurl (HTTP/1.1, http:// and https://,
- * TLS verified, no redirect followed, no proxy, two deadlines: see
- * target_t); the module itself never links libcurl. The entry's headers
- * carry the sender's signature: they go on the wire and nowhere else
- * (never in a message, and libcurl's verbose mode stays off).
+ * <store> is what TwWebhookInbox names: a directory or redis:host:port[/db].
+ * The entries are read and changed through the core's store (tw/store.h),
+ * as the module keeps them, so it is safe to run while httpd runs, from
+ * cron or a systemd timer. Only requeue rewrites an entry (its state, for
+ * the module's dispatcher); a redelivery goes through the module like any
+ * delivery (verified again, counted in the entry by the module), and an
+ * entry is removed here only once the answer was 2xx. The HTTP client is
+ * libcurl (HTTP/1.1, http:// and https://, TLS verified, no redirect
+ * followed, no proxy, two deadlines: see target_t); the module itself
+ * never links libcurl. The entry's headers carry the sender's signature:
+ * they go on the wire and nowhere else (never in a message, and libcurl's
+ * verbose mode stays off).
  * Exit status: 0 done, 1 something failed, 2 usage.
  */
 #include <errno.h>
@@ -31,6 +34,7 @@
 
 #include <curl/curl.h>
 
+#include <apr_file_info.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 
@@ -42,37 +46,49 @@
 #define DEFAULT_CONNECT_TIMEOUT 10L     /* seconds */
 #define DEFAULT_TIMEOUT         30L     /* seconds, a whole request */
 #define COPY_CHUNK              65536
+#define STORE_TIMEOUT           apr_time_from_sec(5)   /* each call on a Redis store */
 
 static const char *progname = "twwebhook-inbox";
+
+#define STATE_BIT(s)   (1u << (s))
+#define ALL_STATES     (STATE_BIT(TW_STATE_DIRECT) | STATE_BIT(TW_STATE_HELD) \
+                        | STATE_BIT(TW_STATE_QUEUED) | STATE_BIT(TW_STATE_DEAD))
+#define PERSON_STATES  (ALL_STATES & ~STATE_BIT(TW_STATE_QUEUED))   /* a person's to act on */
 
 static void usage(FILE *out)
 {
     fprintf(out,
-        "Usage: %s list <dir>\n"
-        "       %s show <dir> <id> [--body]\n"
-        "       %s redeliver <dir> [--url URL] [--timeout SECONDS] [--connect-timeout SECONDS]\n"
+        "Usage: %s list <store> [--state S[,S...]]\n"
+        "       %s show <store> <id> [--body]\n"
+        "       %s redeliver <store> [--url URL] [--timeout SECONDS] [--connect-timeout SECONDS]\n"
         "                 [--cacert FILE] (<id>...|--all)\n"
-        "       %s drop <dir> <id>...\n"
+        "       %s requeue <store> (<id>...|--all [--state S[,S...]])\n"
+        "       %s drop <store> <id>...\n"
         "\n"
         "Looks after the verified deliveries mod_twwebhook keeps in a TwWebhookInbox\n"
-        "directory until the app has answered them with 2xx.\n"
+        "until the app has answered them with 2xx. <store> is what TwWebhookInbox\n"
+        "names: a directory or redis:host:port[/db].\n"
         "\n"
         "  list       one line per entry, oldest first: id, received (UTC), event,\n"
-        "             delivery, body bytes, attempts, last status (- for none)\n"
+        "             delivery, body bytes, attempts, last status (- for none), state\n"
+        "             (direct, held, queued, dead); --state lists only those\n"
         "  show       the entry's metadata; --body writes the raw body to stdout\n"
         "  redeliver  POSTs each entry again with its original headers to URL\n"
         "             (default http://127.0.0.1 followed by the path it came in on;\n"
         "             a URL without a path keeps the original path), so the module\n"
         "             verifies it like any delivery; removes it on a 2xx answer.\n"
+        "             --all: every entry but the queued ones (the dispatcher's).\n"
         "             http:// or https:// (certificate checked against the system's\n"
         "             CAs, or --cacert FILE); redirects are not followed (a 3xx\n"
         "             keeps the entry); no proxy, whatever the environment says.\n"
         "             --timeout: the whole request (default 30 s); --connect-timeout:\n"
         "             the connection (default 10 s). Exit status 1 if any failed.\n"
+        "  requeue    makes entries queued, for the dispatcher in httpd to deliver;\n"
+        "             --all: the held and dead ones, or those in the --state given\n"
         "  drop       removes entries without delivering them\n"
         "\n"
         "Safe to run while httpd runs (from cron or a systemd timer). Exit status:\n"
-        "0 done, 1 failure, 2 usage.\n", progname, progname, progname, progname);
+        "0 done, 1 failure, 2 usage.\n", progname, progname, progname, progname, progname);
 }
 
 static void fail(const char *what, const char *detail)
@@ -84,7 +100,56 @@ static const char *errstr(apr_status_t rv)
 {
     static char buf[256];
 
-    return tw_inbox_strerror(rv, buf, sizeof(buf));
+    return tw_store_strerror(rv, buf, sizeof(buf));
+}
+
+/* The store spec names: a directory relative to the working directory is
+ * made absolute (as earlier versions took it); NULL when it names none. */
+static tw_store_t *open_store(const char *spec, apr_pool_t *pool)
+{
+    tw_store_t *store = NULL;
+    char *abs = NULL;
+    const char *why;
+    apr_status_t rv;
+
+    if (!tw_store_spec_is_redis(spec) && spec[0] != '/') {
+        if (*spec == '\0'
+            || apr_filepath_merge(&abs, NULL, spec, APR_FILEPATH_NOTRELATIVE, pool) != APR_SUCCESS) {
+            fail("not a directory or redis:host:port[/db]", spec);
+            return NULL;
+        }
+        spec = abs;
+    }
+    if ((why = tw_store_check_spec(spec, pool)) != NULL) {
+        fail(apr_psprintf(pool, "%s", spec), why);
+        return NULL;
+    }
+    if ((rv = tw_store_open(spec, STORE_TIMEOUT, &store, pool)) != APR_SUCCESS) {
+        fail(apr_psprintf(pool, "cannot open %s", spec), errstr(rv));
+        return NULL;
+    }
+    return store;
+}
+
+/* "held,dead" into a tw_store_list mask; 0 with a message when a name is
+ * not a state (or not one of allowed). */
+static unsigned int parse_states(const char *arg, unsigned int allowed, apr_pool_t *pool)
+{
+    char *copy = apr_pstrdup(pool, arg), *name, *last;
+    unsigned int mask = 0;
+    int state;
+
+    for (name = apr_strtok(copy, ",", &last); name != NULL; name = apr_strtok(NULL, ",", &last)) {
+        if ((state = tw_state_parse(name)) < 0 || (allowed & (1u << state)) == 0) {
+            fail("--state wants a comma-separated list of", allowed == ALL_STATES
+                 ? "direct, held, queued, dead" : "direct, held, dead");
+            return 0;
+        }
+        mask |= 1u << state;
+    }
+    if (mask == 0)
+        fail("--state wants at least one state", NULL);
+    return mask;
 }
 
 /* The value of the first stored header named name, or one ending in
@@ -115,97 +180,192 @@ static const char *iso_time(apr_time_t t, char *buf, size_t cap)
     return buf;
 }
 
-static int cmd_list(const char *dir, apr_pool_t *pool)
+/* list <store> [--state S[,S...]] */
+static int cmd_list(const char *spec, int argc, char **argv, apr_pool_t *pool)
 {
     apr_array_header_t *entries = NULL;
-    unsigned int bad = 0;
-    apr_status_t rv = tw_inbox_list(dir, &entries, &bad, pool);
+    unsigned int bad = 0, states = 0;
+    tw_store_t *store;
+    apr_status_t rv;
     char when[32], status[16];
     int i;
 
-    if (rv != APR_SUCCESS) {
-        fail(apr_psprintf(pool, "cannot list %s", dir), errstr(rv));
+    if (argc == 2 && strcmp(argv[0], "--state") == 0) {
+        if ((states = parse_states(argv[1], ALL_STATES, pool)) == 0)
+            return EXIT_USAGE;
+    }
+    else if (argc != 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if ((store = open_store(spec, pool)) == NULL)
+        return 1;
+    if ((rv = tw_store_list(store, states, &entries, &bad, pool)) != APR_SUCCESS) {
+        fail(apr_psprintf(pool, "cannot list %s", tw_store_name(store)), errstr(rv));
         return 1;
     }
     for (i = 0; i < entries->nelts; i++) {
-        const tw_inbox_entry_t *e = APR_ARRAY_IDX(entries, i, tw_inbox_entry_t *);
+        const tw_stored_t *s = APR_ARRAY_IDX(entries, i, tw_stored_t *);
+        const tw_inbox_entry_t *e = &s->e;
         const char *event = header_like(e, "Event"), *delivery = header_like(e, "Delivery");
 
         if (e->last_status > 0)
             snprintf(status, sizeof(status), "%d", e->last_status);
         else
             apr_cpystrn(status, "-", sizeof(status));
-        printf("%s %s %s %s %" APR_OFF_T_FMT " %u %s\n", e->id,
+        printf("%s %s %s %s %" APR_OFF_T_FMT " %u %s %s\n", e->id,
                iso_time(e->received, when, sizeof(when)), event ? event : "-",
-               delivery ? delivery : "-", e->body_length, e->attempts, status);
+               delivery ? delivery : "-", e->body_length, e->attempts, status,
+               tw_state_name(s->state));
     }
     if (bad > 0)
-        fprintf(stderr, "%s: %u file(s) in %s are not inbox entries (not listed)\n",
-                progname, bad, dir);
+        fprintf(stderr, "%s: %u item(s) in %s are not inbox entries (not listed)\n",
+                progname, bad, tw_store_name(store));
     return 0;
 }
 
-static int copy_body(int fd, FILE *out, apr_off_t len)
+/* Copies the body of an entry opened by tw_store_open_body to out. */
+static int copy_body(tw_inbox_read_fn rd, void *ctx, FILE *out, apr_off_t len)
 {
     char buf[COPY_CHUNK];
+    apr_off_t done = 0;
 
-    while (len > 0) {
-        ssize_t n = read(fd, buf, len < (apr_off_t)sizeof(buf) ? (size_t)len : sizeof(buf));
+    while (done < len) {
+        apr_size_t want = len - done < (apr_off_t)sizeof(buf) ? (apr_size_t)(len - done)
+                                                              : sizeof(buf);
+        apr_size_t got = 0;
 
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || fwrite(buf, 1, (size_t)n, out) != (size_t)n)
+        if (rd(ctx, done, buf, want, &got) != APR_SUCCESS || got == 0
+            || fwrite(buf, 1, got, out) != got)
             return 0;
-        len -= n;
+        done += (apr_off_t)got;
     }
     return fflush(out) == 0;
 }
 
-static int cmd_show(const char *dir, const char *id, int body, apr_pool_t *pool)
+static int cmd_show(const char *spec, const char *id, int body, apr_pool_t *pool)
 {
-    tw_inbox_entry_t *e = NULL;
+    tw_store_t *store = open_store(spec, pool);
+    tw_stored_t *s = NULL;
+    tw_inbox_read_fn rd = NULL;
+    void *ctx = NULL;
     apr_status_t rv;
     char when[32];
     size_t i;
-    int fd = -1, ok = 1;
 
-    rv = tw_inbox_open(dir, id, &e, &fd, pool);
+    if (store == NULL)
+        return 1;
+    rv = tw_store_open_body(store, id, &s, &rd, &ctx, pool);
     if (rv != APR_SUCCESS) {
         fail(apr_psprintf(pool, "cannot open entry %s", id), errstr(rv));
         return 1;
     }
     if (body) {
-        ok = copy_body(fd, stdout, e->body_length);
-        if (!ok)
+        if (!copy_body(rd, ctx, stdout, s->e.body_length)) {
             fail("cannot write the body", strerror(errno));
+            return 1;
+        }
+        return 0;
     }
-    else {
-        printf("id: %s\n", e->id);
-        printf("received: %s\n", iso_time(e->received, when, sizeof(when)));
-        printf("updated: %s\n", iso_time(e->updated, when, sizeof(when)));
-        printf("attempts: %u\n", e->attempts);
-        printf("last status: %d\n", e->last_status);
-        printf("path: %s\n", e->path);
-        for (i = 0; i < e->nheaders; i++)
-            printf("header: %s: %s\n", e->headers[i].name, e->headers[i].value);
-        printf("bytes: %" APR_OFF_T_FMT "\n", e->body_length);
-    }
-    close(fd);
-    return ok ? 0 : 1;
+    printf("id: %s\n", s->e.id);
+    printf("state: %s\n", tw_state_name(s->state));
+    printf("received: %s\n", iso_time(s->e.received, when, sizeof(when)));
+    printf("updated: %s\n", iso_time(s->e.updated, when, sizeof(when)));
+    if (s->next != 0)
+        printf("next: %s\n", iso_time(s->next, when, sizeof(when)));
+    printf("attempts: %u\n", s->e.attempts);
+    printf("last status: %d\n", s->e.last_status);
+    if (s->secret_index >= 0)
+        printf("secret index: %d\n", s->secret_index);
+    if (s->scope != NULL)
+        printf("scope: %s\n", s->scope);
+    printf("path: %s\n", s->e.path);
+    for (i = 0; i < s->e.nheaders; i++)
+        printf("header: %s: %s\n", s->e.headers[i].name, s->e.headers[i].value);
+    printf("bytes: %" APR_OFF_T_FMT "\n", s->e.body_length);
+    return 0;
 }
 
-static int cmd_drop(const char *dir, char **ids, int n, apr_pool_t *pool)
+static int cmd_drop(const char *spec, char **ids, int n, apr_pool_t *pool)
 {
+    tw_store_t *store = open_store(spec, pool);
     int i, failed = 0;
 
+    if (store == NULL)
+        return 1;
     for (i = 0; i < n; i++) {
-        apr_status_t rv = tw_inbox_remove(dir, ids[i], pool);
+        apr_status_t rv = tw_store_remove(store, ids[i], pool);
         if (rv != APR_SUCCESS) {
             fail(apr_psprintf(pool, "cannot drop %s", ids[i]), errstr(rv));
             failed = 1;
         }
         else
             printf("%s dropped\n", ids[i]);
+    }
+    return failed;
+}
+
+/* The ids of every entry in states (oldest first); NULL when it cannot list. */
+static apr_array_header_t *ids_in(tw_store_t *store, unsigned int states, apr_pool_t *pool)
+{
+    apr_array_header_t *entries = NULL, *ids;
+    apr_status_t rv = tw_store_list(store, states, &entries, NULL, pool);
+    int i;
+
+    if (rv != APR_SUCCESS) {
+        fail(apr_psprintf(pool, "cannot list %s", tw_store_name(store)), errstr(rv));
+        return NULL;
+    }
+    ids = apr_array_make(pool, entries->nelts > 0 ? entries->nelts : 1, sizeof(const char *));
+    for (i = 0; i < entries->nelts; i++)
+        APR_ARRAY_PUSH(ids, const char *) = APR_ARRAY_IDX(entries, i, tw_stored_t *)->e.id;
+    return ids;
+}
+
+/* requeue <store> (<id>...|--all [--state S[,S...]]) */
+static int cmd_requeue(const char *spec, int argc, char **argv, apr_pool_t *pool)
+{
+    apr_array_header_t *ids = apr_array_make(pool, 8, sizeof(const char *));
+    unsigned int states = 0;
+    tw_store_t *store;
+    int i, all = 0, failed = 0;
+
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--all") == 0)
+            all = 1;
+        else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
+            if ((states = parse_states(argv[++i], PERSON_STATES, pool)) == 0)
+                return EXIT_USAGE;
+        }
+        else if (argv[i][0] == '-') {
+            fail(i + 1 == argc ? "unknown option or missing value" : "unknown option", argv[i]);
+            return EXIT_USAGE;
+        }
+        else
+            APR_ARRAY_PUSH(ids, const char *) = argv[i];
+    }
+    if (all == (ids->nelts > 0) || (states != 0 && !all)) {
+        fail("requeue wants entry ids or --all [--state S] (not both)", NULL);
+        return EXIT_USAGE;
+    }
+    if ((store = open_store(spec, pool)) == NULL)
+        return 1;
+    if (all && (ids = ids_in(store, states != 0 ? states
+                                 : STATE_BIT(TW_STATE_HELD) | STATE_BIT(TW_STATE_DEAD),
+                             pool)) == NULL)
+        return 1;
+    for (i = 0; i < ids->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(ids, i, const char *);
+        apr_status_t rv = tw_store_requeue(store, id, pool);
+
+        if (all && APR_STATUS_IS_ENOENT(rv))
+            printf("%s gone (handled meanwhile)\n", id);
+        else if (rv != APR_SUCCESS) {
+            fail(apr_psprintf(pool, "cannot requeue %s", id), errstr(rv));
+            failed = 1;
+        }
+        else
+            printf("%s queued\n", id);
     }
     return failed;
 }
@@ -237,9 +397,11 @@ typedef struct {
     char errbuf[CURL_ERROR_SIZE];
 } client_t;
 
-/* The request body, read from the entry's file as libcurl asks for it. */
+/* The request body, read from the store as libcurl asks for it. */
 typedef struct {
-    int fd;
+    tw_inbox_read_fn read;
+    void *ctx;
+    apr_off_t done;
     apr_off_t left;
     int cut_short;
 } body_reader_t;
@@ -290,22 +452,19 @@ static int parse_url(const char *url, target_t *t, apr_pool_t *pool)
 static size_t read_body(char *buf, size_t size, size_t nitems, void *arg)
 {
     body_reader_t *r = arg;
-    size_t want = size * nitems;
-    ssize_t n;
+    apr_size_t want = size * nitems, got = 0;
 
     if (r->left <= 0)
         return 0;
     if ((apr_off_t)want > r->left)
-        want = (size_t)r->left;
-    do
-        n = read(r->fd, buf, want);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) {
+        want = (apr_size_t)r->left;
+    if (r->read(r->ctx, r->done, buf, want, &got) != APR_SUCCESS || got == 0) {
         r->cut_short = 1;
         return CURL_READFUNC_ABORT;
     }
-    r->left -= n;
-    return (size_t)n;
+    r->done += (apr_off_t)got;
+    r->left -= (apr_off_t)got;
+    return got;
 }
 
 /* Only the status matters: the answer's body goes nowhere (not stdout). */
@@ -451,7 +610,7 @@ static void transfer_error(client_t *c, CURLcode rc, const body_reader_t *body, 
     else if (rc == CURLE_COULDNT_RESOLVE_HOST)
         snprintf(err, errcap, "cannot resolve %s: %s", t->authority, why);
     else if (rc == CURLE_ABORTED_BY_CALLBACK && body->cut_short)
-        snprintf(err, errcap, "cannot send the body: entry file cut short");
+        snprintf(err, errcap, "cannot send the body: the entry's body cut short");
     else if (rc == CURLE_GOT_NOTHING)
         snprintf(err, errcap, "no HTTP response (connection closed)");
     else if (rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_UNSUPPORTED_PROTOCOL)
@@ -464,11 +623,12 @@ static void transfer_error(client_t *c, CURLcode rc, const body_reader_t *body, 
  * POSTs one entry; returns the HTTP status (*location set for a 3xx
  * that named one), or 0 with err set.
  */
-static int post_entry(client_t *c, const tw_inbox_entry_t *e, int body_fd, const char **location,
-                      char *err, size_t errcap, apr_pool_t *pool)
+static int post_entry(client_t *c, const tw_inbox_entry_t *e, tw_inbox_read_fn rd, void *ctx,
+                      const char **location, char *err, size_t errcap, apr_pool_t *pool)
 {
     const target_t *t = c->target;
-    body_reader_t body = { .fd = body_fd, .left = e->body_length, .cut_short = 0 };
+    body_reader_t body = { .read = rd, .ctx = ctx, .done = 0, .left = e->body_length,
+                           .cut_short = 0 };
     struct curl_slist *headers = request_headers(e, pool);
     const char *url = apr_pstrcat(pool, t->base, t->path ? t->path : e->path, NULL);
     char *redirect = NULL;
@@ -508,15 +668,17 @@ static int post_entry(client_t *c, const tw_inbox_entry_t *e, int body_fd, const
     return (int)status;
 }
 
-static int redeliver_one(const char *dir, const char *id, client_t *c, apr_pool_t *pool)
+static int redeliver_one(tw_store_t *store, const char *id, client_t *c, apr_pool_t *pool)
 {
     const char *location = NULL;
-    tw_inbox_entry_t *e = NULL;
+    tw_stored_t *s = NULL;
+    tw_inbox_read_fn rd = NULL;
+    void *ctx = NULL;
     char err[512] = "";
     apr_status_t rv;
-    int fd = -1, status;
+    int status;
 
-    rv = tw_inbox_open(dir, id, &e, &fd, pool);
+    rv = tw_store_open_body(store, id, &s, &rd, &ctx, pool);   /* closed with pool */
     if (APR_STATUS_IS_ENOENT(rv)) {
         printf("%s gone (handled meanwhile)\n", id);
         return 0;
@@ -525,8 +687,7 @@ static int redeliver_one(const char *dir, const char *id, client_t *c, apr_pool_
         fail(apr_psprintf(pool, "cannot open entry %s", id), errstr(rv));
         return 1;
     }
-    status = post_entry(c, e, fd, &location, err, sizeof(err), pool);
-    close(fd);
+    status = post_entry(c, &s->e, rd, ctx, &location, err, sizeof(err), pool);
     if (status == 0) {
         printf("%s failed: %s\n", id, err);
         return 1;
@@ -548,7 +709,7 @@ static int redeliver_one(const char *dir, const char *id, client_t *c, apr_pool_
      * got a 2xx without an inbox on the way (a duplicate from the replay
      * cache, another URL): it is removed here.
      */
-    rv = tw_inbox_remove_unchanged(dir, e, pool);   /* compared and removed under its lock */
+    rv = tw_store_remove_unchanged(store, s, pool);   /* compared and removed atomically */
     if (rv == TW_INBOX_ECHANGED) {
         printf("%s %d kept\n", id, status);
         return 1;
@@ -572,7 +733,7 @@ static long seconds_arg(const char *arg)
     return (errno == 0 && end != arg && *end == '\0' && v >= 1 && v <= 3600) ? v : 0;
 }
 
-static int redeliver_all(const char *dir, apr_array_header_t *ids, const target_t *t,
+static int redeliver_all(tw_store_t *store, apr_array_header_t *ids, const target_t *t,
                          apr_pool_t *pool)
 {
     client_t c;
@@ -587,15 +748,16 @@ static int redeliver_all(const char *dir, apr_array_header_t *ids, const target_
         apr_pool_t *sub;
 
         apr_pool_create(&sub, pool);
-        failed |= redeliver_one(dir, APR_ARRAY_IDX(ids, i, const char *), &c, sub);
+        failed |= redeliver_one(store, APR_ARRAY_IDX(ids, i, const char *), &c, sub);
         apr_pool_destroy(sub);
     }
     client_close(&c);
     return failed;
 }
 
-static int cmd_redeliver(const char *dir, int argc, char **argv, apr_pool_t *pool)
+static int cmd_redeliver(const char *spec, int argc, char **argv, apr_pool_t *pool)
 {
+    tw_store_t *store;
     target_t t = { .base = DEFAULT_BASE, .authority = DEFAULT_HOST, .path = NULL, .cacert = NULL,
                    .connect_timeout = DEFAULT_CONNECT_TIMEOUT, .timeout = DEFAULT_TIMEOUT };
     apr_array_header_t *ids = apr_array_make(pool, 8, sizeof(const char *));
@@ -644,17 +806,11 @@ static int cmd_redeliver(const char *dir, int argc, char **argv, apr_pool_t *poo
         }
         fclose(ca);
     }
-    if (all) {
-        apr_array_header_t *entries = NULL;
-        apr_status_t rv = tw_inbox_list(dir, &entries, NULL, pool);
-
-        if (rv != APR_SUCCESS) {
-            fail(apr_psprintf(pool, "cannot list %s", dir), errstr(rv));
-            return 1;
-        }
-        for (i = 0; i < entries->nelts; i++)
-            APR_ARRAY_PUSH(ids, const char *) = APR_ARRAY_IDX(entries, i, tw_inbox_entry_t *)->id;
-    }
+    if ((store = open_store(spec, pool)) == NULL)
+        return 1;
+    /* --all: what waits for a person; a queued entry is the dispatcher's */
+    if (all && (ids = ids_in(store, PERSON_STATES, pool)) == NULL)
+        return 1;
     /* a server closing mid-request is an error to report, not a signal that
      * kills the tool: libcurl's NOSIGNAL leaves SIGPIPE to us, and
      * OpenSSL writes to the socket without MSG_NOSIGNAL */
@@ -664,7 +820,7 @@ static int cmd_redeliver(const char *dir, int argc, char **argv, apr_pool_t *poo
         fail("libcurl initialisation failed", NULL);
         return 1;
     }
-    rc = redeliver_all(dir, ids, &t, pool) ? 1 : 0;
+    rc = redeliver_all(store, ids, &t, pool) ? 1 : 0;
     curl_global_cleanup();
     return rc;
 }
@@ -686,14 +842,16 @@ int main(int argc, char **argv)
         fail("APR initialisation failed", NULL);
         return 1;
     }
-    if (strcmp(argv[1], "list") == 0 && argc == 3)
-        rc = cmd_list(argv[2], pool);
+    if (strcmp(argv[1], "list") == 0)
+        rc = cmd_list(argv[2], argc - 3, argv + 3, pool);
     else if (strcmp(argv[1], "show") == 0 && (argc == 4 || (argc == 5 && strcmp(argv[4], "--body") == 0)))
         rc = cmd_show(argv[2], argv[3], argc == 5, pool);
     else if (strcmp(argv[1], "show") == 0 && argc == 5 && strcmp(argv[3], "--body") == 0)
         rc = cmd_show(argv[2], argv[4], 1, pool);
     else if (strcmp(argv[1], "redeliver") == 0)
         rc = cmd_redeliver(argv[2], argc - 3, argv + 3, pool);
+    else if (strcmp(argv[1], "requeue") == 0)
+        rc = cmd_requeue(argv[2], argc - 3, argv + 3, pool);
     else if (strcmp(argv[1], "drop") == 0 && argc >= 4)
         rc = cmd_drop(argv[2], argv + 3, argc - 3, pool);
     else {

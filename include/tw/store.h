@@ -67,7 +67,8 @@ typedef struct {
     tw_inbox_entry_t e;
     tw_state_t state;
     apr_time_t next;          /* queued: not before this (0: now) */
-    int secret_index;         /* which secret verified it (TW_WEBHOOK_SECRET_INDEX) */
+    int secret_index;         /* which secret verified it (TW_WEBHOOK_SECRET_INDEX,
+                                 1-based); -1: unknown (older entries) */
     const char *scope;        /* the location it came in on (for the page) */
 } tw_stored_t;
 
@@ -150,6 +151,15 @@ apr_status_t tw_store_requeue(tw_store_t *store, const char *id, apr_pool_t *poo
 /* Removes an entry whatever its state (drop). APR_ENOENT when not there. */
 TW_MUST_CHECK
 apr_status_t tw_store_remove(tw_store_t *store, const char *id, apr_pool_t *pool);
+/* Removes an entry only while it is the version seen describes (no copy
+ * recorded, no status set since: the same updated and attempts), in one
+ * atomic step; TW_INBOX_ECHANGED, and the entry kept, otherwise; APR_ENOENT
+ * when it is gone. For twwebhook-inbox redeliver, whose POST may not have
+ * passed through a module with this inbox. APR_ENOTIMPL from an engine
+ * that has no remove_unchanged. */
+TW_MUST_CHECK
+apr_status_t tw_store_remove_unchanged(tw_store_t *store, const tw_stored_t *seen,
+                                       apr_pool_t *pool);
 
 /* Counts for metrics and the page: entries by state, and the received
  * time of the oldest QUEUED one (0: none). */

@@ -197,6 +197,22 @@ static void test_store_direct(tw_store_t *st, const char *dir, apr_pool_t *pool)
     ok(find(st, s.e.id, pool) == NULL, "... removed the entry");
     ok(APR_STATUS_IS_ENOENT(tw_store_settle_direct(st, s.e.id, 500, 0, pool)),
        "settling a gone entry: ENOENT");
+
+    /* twwebhook-inbox redeliver: removed only while unchanged */
+    s.state = TW_STATE_DIRECT;
+    is_int(tw_store_put(st, &s, body_source, &body, NULL, pool), APR_SUCCESS,
+           "unchanged: put a copy");
+    got = find(st, s.e.id, pool);
+    is_int(tw_store_put(st, &s, body_source, &body, NULL, pool), APR_SUCCESS,
+           "... another copy comes after it was read");
+    is_int(got ? tw_store_remove_unchanged(st, got, pool) : -1, TW_INBOX_ECHANGED,
+           "... removing the version read: TW_INBOX_ECHANGED");
+    got = find(st, s.e.id, pool);
+    ok(got != NULL, "... kept");
+    is_int(got ? tw_store_remove_unchanged(st, got, pool) : -1, APR_SUCCESS,
+           "... removing the version now read: removed");
+    ok(got && APR_STATUS_IS_ENOENT(tw_store_remove_unchanged(st, got, pool)), "... again: ENOENT");
+
     s.state = TW_STATE_HELD;
     is_int(tw_store_put(st, &s, body_source, &body, NULL, pool), APR_EINVAL,
            "put in state held: EINVAL (a copy starts direct or queued)");
