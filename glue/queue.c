@@ -67,7 +67,7 @@ APLOG_USE_MODULE(twwebhook);
 #define TW_QUEUE_WATCHDOG_TICK AP_WD_TM_SLICE
 #define TW_QUEUE_RUN_SLICE    apr_time_from_msec(80)   /* curl's share of a tick */
 #define TW_QUEUE_COUNT_EVERY  apr_time_from_sec(1)
-#define TW_QUEUE_LEASE_MARGIN apr_time_from_sec(30)
+#define TW_QUEUE_LEASE_MARGIN apr_time_from_sec(5)    /* past the transfer's own timeout */
 #define TW_QUEUE_CONNECT_TIMEOUT_MS 5000L
 #define TW_QUEUE_STORE_TIMEOUT apr_time_from_sec(2)
 
