@@ -1315,8 +1315,10 @@ static int hook_fixups(request_rec *r)
         return status;
     view = view_get(r);
     /* Once per transaction; a delivery the inbox may hold is counted by the
-     * inbox once the app has answered (held, or verified). */
-    if (first && !tw_inbox_counts_outcome(r))
+     * inbox once the app has answered (held, or verified); a dispatch of a
+     * queued one was counted as queued, and is counted by the dispatcher
+     * (twwebhook_queue_dispatches_total). */
+    if (first && !tw_inbox_counts_outcome(r) && !txn->dispatched)
         tw_metrics_count(r, view->outcome);
     export_env(r, view);
     set_view_notes(r, view);
