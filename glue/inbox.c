@@ -275,18 +275,26 @@ static void hook_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-/* Opens spec in the child's pool; the caller holds stores.lock. */
+/* Opens spec in a pool of its own below the child's, which a failed open
+ * gives back (it is tried again by the next request: no leak per try);
+ * the caller holds stores.lock. */
 static apr_status_t open_child_store(const char *spec, child_store_t **pcs)
 {
-    child_store_t *cs = apr_pcalloc(stores.pool, sizeof(*cs));
+    child_store_t *cs;
+    apr_pool_t *pool;
     apr_status_t rv;
 
-    rv = tw_store_open(spec, TW_INBOX_STORE_TIMEOUT, &cs->store, stores.pool);
-    if (rv == APR_SUCCESS && tw_store_spec_is_redis(spec))
-        rv = apr_thread_mutex_create(&cs->lock, APR_THREAD_MUTEX_DEFAULT, stores.pool);
-    if (rv != APR_SUCCESS)
+    if ((rv = apr_pool_create(&pool, stores.pool)) != APR_SUCCESS)
         return rv;
-    apr_hash_set(stores.by_spec, apr_pstrdup(stores.pool, spec), APR_HASH_KEY_STRING, cs);
+    cs = apr_pcalloc(pool, sizeof(*cs));
+    rv = tw_store_open(spec, TW_INBOX_STORE_TIMEOUT, &cs->store, pool);
+    if (rv == APR_SUCCESS && tw_store_spec_is_redis(spec))
+        rv = apr_thread_mutex_create(&cs->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(pool);
+        return rv;
+    }
+    apr_hash_set(stores.by_spec, apr_pstrdup(pool, spec), APR_HASH_KEY_STRING, cs);
     apr_hash_set(stores.by_store, &cs->store, sizeof(cs->store), cs);
     *pcs = cs;
     return APR_SUCCESS;

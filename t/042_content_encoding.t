@@ -169,7 +169,7 @@ EOF
     my ($body, $sig) = TwFleet::signed_body('page', 'cenc');
     my %req = (hostport => $srv->hostport, body => $body, signature => $sig,
                event => 'page.updated');
-    # one line of "twwebhook-inbox list" per entry: id received event delivery bytes attempts status state
+    # one line of "twwebhook-inbox list" per entry: id received event delivery bytes attempts state status
     my $entries = sub {
         my (undef, $out) = TwFleet::inbox_tool('list', $_[0] // $inbox);
         return [ map { [ split / / ] } grep { /\S/ } split /\n/, $out ];
@@ -184,7 +184,8 @@ EOF
        '... TWW0421 logged at error') or diag($srv->log_since($mark));
     my $e = $entries->();
     is(scalar @$e, 1, '... one inbox entry is kept') or diag(explain($e));
-    is($e->[0][6], 500, '... with status 500');
+    is($e->[0][7], 500, '... with status 500');
+    is($e->[0][6], 'direct', '... state direct');
 
     $res = tw_request(%req, path => '/cenc/report.cgi?exact');
     check_delivered($res, 'cgi', $body, { TW_WEBHOOK_VERIFIED => '1' },
@@ -208,7 +209,8 @@ EOF
        '... TWW0421 logged') or diag($srv->log_since($mark));
     $e = $entries->($held);
     is(scalar @$e, 1, '... one inbox entry is kept') or diag(explain($e));
-    is($e->[0][6], 500, '... with status 500, for twwebhook-inbox redeliver');
+    is($e->[0][7], 500, '... with status 500, for twwebhook-inbox redeliver');
+    is($e->[0][6], 'held', '... state held');
     $srv->stop;
 }
 

@@ -131,7 +131,8 @@ for my $short (qw(stripe std)) {
     is($rc, 0, 'twwebhook-inbox list: exit 0') or diag($out);
     my @entries = grep { /^[0-9a-f]{64} / } split /\n/, $out;
     is(scalar @entries, 1, '... one entry for the message, not one per signature') or diag($out);
-    like($entries[0] // '', qr/ 2 500$/, '... tried twice, last status 500') or diag($out);
+    like($entries[0] // '', qr/ 2 direct 500$/, '... tried twice, direct, last status 500')
+        or diag($out);
     # named by tw_replay_key over the digest of what Stripe signs ("<t>.<body>")
     my $want = TwFleet::replay_key_hex("$ts.$body", '/stripe-inbox');
     like($entries[0] // '', qr/^\Q$want\E /, '... its id: the replay key of SHA-256("<t>.<body>")')
@@ -178,7 +179,7 @@ TwFleet::start_or_exit($srv2, 'an httpd without a replay cache starts on ' . $sr
     my @entries = grep { /^[0-9a-f]{64} / } split /\n/, $out;
     is(scalar @entries, 1, 'redirect into an inbox: one entry for the message') or diag($out);
     my $want = TwFleet::replay_key_hex("$ts.$body", '/rot');
-    like($entries[0] // '', qr/^\Q$want\E .* 2 500$/,
+    like($entries[0] // '', qr/^\Q$want\E .* 2 direct 500$/,
          '... named by the replay key of SHA-256("<t>.<body>") in the scope /rot, tried twice')
         or diag($out);
 }

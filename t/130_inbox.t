@@ -62,7 +62,7 @@ my $hp = $srv->hostport;
 my $stamp = int(time * 1000) . "-$$";
 my $n = 0;
 
-# one line of "list" per entry: id received event delivery bytes attempts status state
+# one line of "list" per entry: id received event delivery bytes attempts state status
 sub entries {
     my ($d) = @_;
     my ($rc, $out) = TwFleet::inbox_tool('list', $d);
@@ -70,7 +70,7 @@ sub entries {
     for (split /\n/, $out) {
         my @f = split / /;
         $e{$f[0]} = { received => $f[1], event => $f[2], delivery => $f[3], bytes => $f[4],
-                      attempts => $f[5], status => $f[6], state => $f[7] } if @f == 8;
+                      attempts => $f[5], state => $f[6], status => $f[7] } if @f == 8;
     }
     return \%e;
 }

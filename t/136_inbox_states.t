@@ -6,7 +6,8 @@
 # entries to the dispatcher; an entry written by 0.1.0 (no state line)
 # reads as direct. The entries are written here in the documented format
 # (docs/internals.md), so no server is needed for them; a Redis store that
-# cannot be reached is an error, not an empty list.
+# cannot be reached is an error, not an empty list, for the tool and (its
+# own httpd) for the module, which refuses the delivery with 503.
 use strict;
 use warnings;
 use FindBin;
@@ -58,8 +59,8 @@ sub listed {
     for (split /\n/, $out) {
         my @f = split / /;
         die "list: not 8 fields: $_" unless @f == 8;
-        $e{$f[0]} = { event => $f[2], delivery => $f[3], attempts => $f[5], status => $f[6],
-                      state => $f[7] };
+        $e{$f[0]} = { event => $f[2], delivery => $f[3], attempts => $f[5], state => $f[6],
+                      status => $f[7] };
     }
     return ($rc, \%e);
 }
@@ -158,6 +159,37 @@ sub listed {
     is($rc, 1, "list redis:127.0.0.1:$port (nothing listens): exit 1");
     ($rc, $out) = TwFleet::inbox_tool('list', 'redis:127.0.0.1');
     is($rc, 1, 'list redis:127.0.0.1 (no port): exit 1');
+}
+
+# The module with TwWebhookInbox on a Redis nobody answers: configtest
+# accepts it, and every delivery is refused with 503 (TWW0418) without the
+# app running; the next one tries the store again.
+{
+    my $port = TwFleet::free_port();
+    my $srv = TwFleet->new(name => 'inbox-redis', routes => ['rds'], conf => <<"EOF");
+<Location /rds>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookInbox redis:127.0.0.1:$port
+</Location>
+EOF
+    TwFleet::start_or_exit($srv, "an httpd with TwWebhookInbox redis:127.0.0.1:$port starts");
+    for my $try (1, 2) {
+        my $body = sprintf '{"event":"page.updated","redis":"%d-%d"}', $$, $try;
+        my $id = new_id();
+        TwTest::expect_fault($id);
+        my $mark = $srv->log_mark;
+        my $res = tw_request(hostport => $srv->hostport, path => '/rds/report.cgi', body => $body,
+                             event => 'page.updated', signature => sign($body, $SECRET{a}),
+                             id => $id);
+        is($res->{status}, 503, "redis store unreachable, delivery $try: 503") or diag(describe($res));
+        is(downstream_ran($id), 0, '... the app did not run');
+        ok($srv->wait_log($mark, rejection_re('TWW0418', 503, 'cannot record the delivery in '
+                                              . "TwWebhookInbox redis:127.0.0.1:$port "
+                                              . '(disk full or not writable?): the app is not run',
+                                              $id)),
+           '... TWW0418 names the store') or diag($srv->log_since($mark));
+    }
+    $srv->stop;
 }
 
 remove_tree($dir);

@@ -70,8 +70,8 @@ static void usage(FILE *out)
         "names: a directory or redis:host:port[/db].\n"
         "\n"
         "  list       one line per entry, oldest first: id, received (UTC), event,\n"
-        "             delivery, body bytes, attempts, last status (- for none), state\n"
-        "             (direct, held, queued, dead); --state lists only those\n"
+        "             delivery, body bytes, attempts, state (direct, held, queued,\n"
+        "             dead), last status (- for none); --state lists only those\n"
         "  show       the entry's metadata; --body writes the raw body to stdout\n"
         "  redeliver  POSTs each entry again with its original headers to URL\n"
         "             (default http://127.0.0.1 followed by the path it came in on;\n"
@@ -215,8 +215,8 @@ static int cmd_list(const char *spec, int argc, char **argv, apr_pool_t *pool)
             apr_cpystrn(status, "-", sizeof(status));
         printf("%s %s %s %s %" APR_OFF_T_FMT " %u %s %s\n", e->id,
                iso_time(e->received, when, sizeof(when)), event ? event : "-",
-               delivery ? delivery : "-", e->body_length, e->attempts, status,
-               tw_state_name(s->state));
+               delivery ? delivery : "-", e->body_length, e->attempts,
+               tw_state_name(s->state), status);
     }
     if (bad > 0)
         fprintf(stderr, "%s: %u item(s) in %s are not inbox entries (not listed)\n",
