@@ -126,7 +126,7 @@ my @dead_sent;
     }
     my ($rc, $out) = TwFleet::inbox_tool('list', $dir->{dead}, '--state', 'dead');
     is($rc, 0, 'twwebhook-inbox list --state dead: exit 0') or diag($out);
-    is(scalar(grep { / dead$/ } split /\n/, $out), 3, '... lists the 3 dead entries') or diag($out);
+    is(scalar(grep { / dead \S+$/ } split /\n/, $out), 3, '... lists the 3 dead entries') or diag($out);
     my $c = counts('app never up', \@dead_sent, $dir->{dead});
     is($c->{dead}, 3, '... counted dead');
     is($c->{lost}, 0, '... none lost');
