@@ -41,6 +41,9 @@ EOF
 $ENV{TW_TEST_REPORTS} = $reports;   # the backend's reports too
 my $backend = eval { backend_start($bport) };
 ok($backend, "a backend for mod_proxy_http listens on 127.0.0.1:$bport") or diag($@);
+# stopped however the test ends: a forked backend left running would
+# hold the harness' pipe open
+END { local $?; backend_stop($backend) if $backend }
 TwFleet::start_or_exit($srv, 'an httpd with TwWebhookQueue starts on ' . $srv->hostport);
 my $hp = $srv->hostport;
 my $stamp = int(time * 1000) . "-$$";
@@ -132,5 +135,4 @@ for my $case ([ 'cgi', 'php-fpm', 3 ], [ 'php', 'php-fpm', 10 ], [ 'cgi', 'CGI',
     is(scalar @got, 1, '... once');
 }
 
-backend_stop($backend);
 done_testing();

@@ -49,6 +49,22 @@ Timeout 4
 </Location>
 EOF
 $ENV{TW_TEST_REPORTS} = $reports;   # the backends' reports too
+# Backends are stopped however the test ends: a forked one left running
+# would hold the harness' pipe open.
+my %backends;
+sub start_backend {
+    my ($port) = @_;
+    my $pid = eval { backend_start($port) };
+    diag($@) unless $pid;
+    $backends{$pid} = 1 if $pid;
+    return $pid;
+}
+sub stop_backend {
+    my ($pid) = @_;
+    delete $backends{$pid};
+    backend_stop($pid);
+}
+END { local $?; backend_stop($_) for keys %backends }
 TwFleet::start_or_exit($srv, 'an httpd with TwWebhookQueue starts on ' . $srv->hostport);
 my $hp = $srv->hostport;
 my $stamp = int(time * 1000) . "-$$";
@@ -98,15 +114,15 @@ sub counts {
     cmp_ok($delay{3} // 0, '<', 800, '... and under 4 x base');
     ok(!grep({ $_ > 1000 } values %delay), '... none over cap (1 s)');
 
-    my $backend = eval { backend_start($bport) };
-    ok($backend, 'the app comes back') or diag($@);
+    my $backend = start_backend($bport);
+    ok($backend, 'the app comes back');
     $e = wait_entries($dir->{r}, sub { !%{ $_[0] } }, 15);
     is(scalar keys %$e, 0, '... every entry delivered and removed') or diag(explain($e));
     my $c = counts('app down, then back', \@sent);
     is($c->{delivered}, 10, '... all 10 delivered');
     is($c->{lost}, 0, '... none lost');
     is($c->{twice}, 0, '... none twice');
-    backend_stop($backend);
+    stop_backend($backend);
 }
 
 # --- dead after the limit; listed; requeued by hand ------------------------------------------
@@ -131,13 +147,13 @@ my @dead_sent;
     is($c->{dead}, 3, '... counted dead');
     is($c->{lost}, 0, '... none lost');
 
-    my $backend = eval { backend_start($bport2) };
+    my $backend = start_backend($bport2);
     ($rc, $out) = TwFleet::inbox_tool('requeue', $dir->{dead}, '--all', '--state', 'dead');
     is($rc, 0, 'the app is back; requeue --all --state dead: exit 0') or diag($out);
     $e = wait_entries($dir->{dead}, sub { !%{ $_[0] } }, 15);
     is(scalar keys %$e, 0, '... the dispatcher delivered them all') or diag(explain($e));
     is(scalar(grep { wait_report($reports, $_->{id}, 1) } @dead_sent), 3, '... the app got each');
-    backend_stop($backend);
+    stop_backend($backend);
 }
 
 # --- TwWebhookQueueConcurrency 2 ---------------------------------------------------------------
