@@ -135,4 +135,44 @@ for my $case ([ 'cgi', 'php-fpm', 3 ], [ 'php', 'php-fpm', 10 ], [ 'cgi', 'CGI',
     is(scalar @got, 1, '... once');
 }
 
+# --- disk full: 503, never a 200 without a durable copy ------------------------------------
+SKIP: {
+    my $full = $ENV{TW_TEST_FULL_FS};
+    skip 'no small file system to fill (TW_TEST_FULL_FS: scripts/test-integration '
+         . 'mounts one when run as root)', 6 unless $full && -d $full && -w $full;
+    my $fs = TwFleet->new(name => 'queue-full', routes => ['qfull'],
+                          mpm => TwTest::tw_vars()->{tw_mpm} // 'event', conf => <<"EOF");
+WatchdogInterval 100ms
+SetEnv TW_TEST_REPORTS "$reports"
+<Location /qfull>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookInbox "$full"
+    TwWebhookQueue On
+</Location>
+EOF
+    ok($fs->start, 'an httpd with its queue on a tiny tmpfs starts') or diag($fs->why);
+    open my $fh, '>', "$full/filler" or die "filler: $!";
+    my $chunk = 'x' x 4096;
+    1 while syswrite($fh, $chunk);
+    close $fh;
+    my $body = '{"event":"page.updated","big":"' . ('q' x 20000) . '"}';
+    my $id = TwTest::new_id();
+    TwTest::expect_fault($id);
+    my $mark = $fs->log_mark;
+    my $res = tw_request(hostport => $fs->hostport, path => '/qfull/report.cgi', body => $body,
+                         event => 'page.updated', signature => sign($body, $SECRET{a}), id => $id);
+    is($res->{status}, 503, 'queue on a full disk (ENOSPC): 503, not 200') or diag(describe($res));
+    like($fs->wait_log($mark, rejection_re('TWW0464', 503, qr/cannot queue the delivery/, $id)) // '',
+         qr/\(28\)No space left on device: /, '... TWW0464 says "No space left on device"')
+        or diag($fs->log_since($mark));
+    sleep 1;
+    is(scalar(report_of($reports, $id)), 0, '... and the app never got it');
+    unlink "$full/filler";
+    $res = tw_request(hostport => $fs->hostport, path => '/qfull/report.cgi', body => $body,
+                      event => 'page.updated', signature => sign($body, $SECRET{a}), id => $id);
+    is($res->{body}, "accepted: queued\n", 'space again: the retry is queued') or diag(describe($res));
+    ok(wait_report($reports, $id, 15), '... and delivered');
+    $fs->stop;
+}
+
 done_testing();
