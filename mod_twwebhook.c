@@ -801,7 +801,10 @@ static int receive_dispatch(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *t
     txn->keys = tw_conf_keys(dc, &bad_key);
     txn->profile = tw_conf_profile(dc);
     txn->signature_header = tw_conf_signature_header(dc);
-    txn->secret_index = apr_psprintf(tw_top_request(r)->pool, "%d", secret_index);
+    /* -1: the entry does not say (written by hand, or by an older
+     * version): no TW_WEBHOOK_SECRET_INDEX rather than a wrong one. */
+    txn->secret_index = secret_index >= 0
+        ? apr_psprintf(tw_top_request(r)->pool, "%d", secret_index) : NULL;
     txn->timestamp = sig.has_timestamp
         ? apr_psprintf(tw_top_request(r)->pool, "%" APR_INT64_T_FMT, sig.timestamp) : NULL;
     txn->dispatched = 1;
@@ -1232,7 +1235,7 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
                   "%s with secret %s: %" APR_OFF_T_FMT " bytes%s (delivery %s, event %s)%s",
                   first ? "TWW0201: verified"
                         : "TWW0205: this location's policy applied to a body verified",
-                  view->secret_index, tw_spool_length(txn->body),
+                  view->secret_index ? view->secret_index : "-", tw_spool_length(txn->body),
                   tw_spool_on_disk(txn->body) ? ", spooled to disk" : "",
                   loggable(r, view->delivery), loggable(r, view->event),
                   view->ack ? "; acknowledged without the app" : "");

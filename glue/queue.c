@@ -508,6 +508,21 @@ static void count_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
     }
 }
 
+/* A taken entry, kept in the transfer's pool (take's lives for one tick). */
+static tw_stored_t *copy_taken(apr_pool_t *p, const tw_stored_t *e)
+{
+    tw_stored_t *c = apr_pmemdup(p, e, sizeof(*e));
+    size_t i;
+
+    c->e.path = apr_pstrdup(p, e->e.path);
+    c->scope = e->scope != NULL ? apr_pstrdup(p, e->scope) : NULL;
+    for (i = 0; i < e->e.nheaders; i++) {
+        c->e.headers[i].name = apr_pstrdup(p, e->e.headers[i].name);
+        c->e.headers[i].value = apr_pstrdup(p, e->e.headers[i].value);
+    }
+    return c;
+}
+
 static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
 {
     int free_slots = tw_conf_queue_concurrency(qs->policy->dc) - qs->inflight;
@@ -537,13 +552,7 @@ static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
         x->d = d;
         x->qs = qs;
         x->pool = p;
-        x->taken = apr_pmemdup(p, e, sizeof(*e));
-        x->taken->e.path = apr_pstrdup(p, e->e.path);
-        x->taken->scope = e->scope ? apr_pstrdup(p, e->scope) : NULL;
-        for (size_t h = 0; h < e->e.nheaders; h++) {
-            x->taken->e.headers[h].name = apr_pstrdup(p, e->e.headers[h].name);
-            x->taken->e.headers[h].value = apr_pstrdup(p, e->e.headers[h].value);
-        }
+        x->taken = copy_taken(p, e);
         x->target = target_of(qs, x->taken);
         qs->inflight++;
         link_transfer(x);
