@@ -64,6 +64,7 @@
 #include "glue/deliveries.h"
 #include "glue/txn.h"
 #include "glue/body.h"
+#include "glue/queue.h"
 
 /* Declared here, defined by AP_DECLARE_MODULE at the bottom (which also
  * makes "LogLevel twwebhook:debug" apply to every log call above it). */
@@ -94,6 +95,7 @@ typedef struct {
     const char *event;                 /* NULL when the sender sent none */
     const char *delivery;
     const char *secret_index;
+    const char *attempt;               /* TW_WEBHOOK_ATTEMPT */
     apr_array_header_t *exported;      /* tw_exported_t, from TwWebhookExportJSON */
     const char *ack;                   /* set: answer 200 with this, skip the app */
     tw_outcome_t outcome;              /* verified (0), duplicate or ignored */
@@ -149,6 +151,7 @@ static const struct {
     { "TW_WEBHOOK_EVENT",        APR_OFFSETOF(tw_view_t, event) },
     { "TW_WEBHOOK_DELIVERY",     APR_OFFSETOF(tw_view_t, delivery) },
     { "TW_WEBHOOK_SECRET_INDEX", APR_OFFSETOF(tw_view_t, secret_index) },
+    { "TW_WEBHOOK_ATTEMPT",      APR_OFFSETOF(tw_view_t, attempt) },
 };
 
 /*
@@ -442,12 +445,16 @@ static int read_failure(request_rec *r, apr_status_t rv)
     return reject(r, APLOG_INFO, rv, status, "TWW0107", "body could not be read (client gone?)");
 }
 
+/* What the body is streamed through as it is read: the verifier, or (for
+ * a dispatched entry, verified at accept) the message digest alone. */
+typedef tw_status_t (*tw_chunk_feed_t)(void *ctx, const void *data, size_t len);
+
 /*
  * Reads the whole body from the protocol input filters into the spool and
- * through the verifier. Returns OK or the status to answer with (already
- * logged).
+ * through feed. Returns OK or the status to answer with (already logged).
  */
-static int read_body(request_rec *r, tw_txn_t *txn, tw_verifier_t *v, apr_off_t max_body)
+static int read_body(request_rec *r, tw_txn_t *txn, tw_chunk_feed_t feed, void *v,
+                     apr_off_t max_body)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     apr_off_t total = 0;
@@ -487,7 +494,7 @@ static int read_body(request_rec *r, tw_txn_t *txn, tw_verifier_t *v, apr_off_t 
             if (total > max_body)
                 return reject(r, APLOG_INFO, 0, HTTP_REQUEST_ENTITY_TOO_LARGE, "TWW0109",
                               "body larger than TwWebhookMaxBodySize");
-            if (tw_verifier_update(v, data, len) != TW_OK)
+            if (feed(v, data, len) != TW_OK)
                 return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0401",
                               "HMAC computation failed (libcrypto)");
             /* The data is copied: buckets from TLS and HTTP/2 are transient. */
@@ -506,7 +513,6 @@ static int read_body(request_rec *r, tw_txn_t *txn, tw_verifier_t *v, apr_off_t 
  * for a second pass (another key list, the JSON parser). Stops at the first
  * status other than TW_OK; a failed read is io_status, a server fault.
  */
-typedef tw_status_t (*tw_chunk_feed_t)(void *ctx, const void *data, size_t len);
 
 static tw_status_t feed_stored_body(request_rec *r, tw_spool_t *spool,
                                     tw_chunk_feed_t feed, void *ctx, tw_status_t io_status)
@@ -681,9 +687,9 @@ static int check_timestamp(request_rec *r, const tw_dir_conf_t *dc, const tw_sig
     return OK;
 }
 
-/* Reads the body (the first time) into a new spool, through v. */
+/* Reads the body (the first time) into a new spool, through feed. */
 static int read_new_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
-                         tw_verifier_t *v)
+                         tw_chunk_feed_t feed, void *v)
 {
     apr_status_t rv = tw_spool_create(&txn->body, tw_top_request(r)->pool,
                                       tw_conf_spool_memory(dc), announced_length(r),
@@ -692,7 +698,7 @@ static int read_new_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
     if (rv != APR_SUCCESS)
         return reject(r, APLOG_ERR, rv, HTTP_INTERNAL_SERVER_ERROR, "TWW0403",
                       "cannot set up body storage");
-    return read_body(r, txn, v, tw_conf_max_body(dc));
+    return read_body(r, txn, feed, v, tw_conf_max_body(dc));
 }
 
 /* 1 when sig has the transaction's signed prefix (the same profile and
@@ -744,6 +750,113 @@ static int verified_alike(const tw_txn_t *txn, const tw_dir_conf_t *dc,
         && strcasecmp(txn->signature_header, tw_conf_signature_header(dc)) == 0;
 }
 
+/* ---- a dispatch of a queued entry ---------------------------------------------- */
+
+static tw_status_t message_key(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                               unsigned char key[TW_MAC_LEN]);
+
+/*
+ * Whether TW-Dispatch makes this request the dispatcher's (glue/queue.c):
+ * TW_OK, else the refusal's tag and reason. The header is taken out of
+ * the request whatever it says, so the app never sees it.
+ */
+static int check_dispatch_credential(request_rec *r, const tw_dir_conf_t *dc,
+                                     tw_dispatch_t *cred)
+{
+    const char *value = apr_table_get(r->headers_in, TW_DISPATCH_HEADER);
+    tw_status_t st;
+
+    apr_table_unset(r->headers_in, TW_DISPATCH_HEADER);
+    if (!tw_inbox_configured(dc))
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0129",
+                      "TW-Dispatch at a location without TwWebhookInbox (nothing is "
+                      "dispatched here)");
+    st = tw_queue_key() == NULL ? TW_ERR_SIG_MISMATCH
+        : tw_dispatch_check(tw_queue_key(), value, r->method, r->unparsed_uri,
+                            (apr_int64_t)apr_time_sec(apr_time_now()), cred);
+    if (st == TW_ERR_TS_STALE)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0130", "TW-Dispatch expired");
+    if (st != TW_OK)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0131",
+                      "TW-Dispatch not valid here (malformed, or not made by this server's "
+                      "dispatcher for this entry, method and path)");
+    return OK;
+}
+
+/*
+ * A request the dispatcher made for a queued entry: the sender's
+ * signature and timestamp were verified when the delivery was accepted
+ * (the secret may have rotated since, the timestamp is old by now), so
+ * the body is read through the message digest alone. The signed headers
+ * must still parse (the digest covers what they sign), and the message's
+ * key must be the credential's entry id: that binds this body and these
+ * headers to the entry that was verified. Then the request is VERIFIED
+ * like a sender's, minus the replay claim (settled at accept) and the
+ * inbox record (the entry exists; the dispatcher ends it).
+ */
+static int receive_dispatch(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
+{
+    unsigned char key[TW_MAC_LEN];
+    char id[TW_INBOX_ID_LEN + 1];
+    const char *bad_key;
+    tw_dispatch_t cred;
+    tw_digest_t *d = NULL;
+    tw_signed_t sig;
+    int status, secret_index = -1;
+    apr_status_t rv;
+
+    if ((status = check_dispatch_credential(r, dc, &cred)) != OK
+        || (status = check_method(r)) != OK || (status = check_content_encoding(r)) != OK
+        || (status = parse_signed(r, dc, &sig)) != OK
+        || (status = check_announced_length(r, dc)) != OK)
+        return status;
+    if (tw_digest_create(&d) != TW_OK || tw_digest_update(d, sig.prefix, sig.prefix_len) != TW_OK) {
+        tw_digest_destroy(d);
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0460",
+                      "cannot set up the message digest (libcrypto)");
+    }
+    status = read_new_body(r, dc, txn, feed_digest, d);
+    if (status == OK && tw_digest_finish(d, txn->digest) != TW_OK)
+        status = reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0461",
+                        "cannot compute the message digest (libcrypto)");
+    tw_digest_destroy(d);
+    if (status != OK)
+        return status;
+    tw_txn_release_keepalive(r, txn);   /* read to the end: safe to keep */
+    txn->has_digest = 1;
+    txn->signed_prefix = apr_pmemdup(tw_top_request(r)->pool, sig.prefix, sig.prefix_len);
+    txn->signed_prefix_len = sig.prefix_len;
+    if (message_key(r, dc, txn, key) != TW_OK || tw_inbox_id(key, id) != TW_OK)
+        return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0462",
+                      "cannot derive the dispatched delivery's key (libcrypto)");
+    if (strcmp(id, cred.id) != 0)
+        return reject(r, APLOG_INFO, 0, HTTP_UNAUTHORIZED, "TWW0132",
+                      "TW-Dispatch names another entry than this body and its signed "
+                      "headers make");
+    if ((rv = tw_inbox_secret_index(r, dc, id, &secret_index)) != APR_SUCCESS)
+        return reject(r, APLOG_INFO, rv, HTTP_CONFLICT, "TWW0133",
+                      "the dispatched entry is no longer in the inbox (delivered, dropped "
+                      "or redelivered meanwhile)");
+
+    txn->state = TW_TXN_VERIFIED;
+    txn->keys = tw_conf_keys(dc, &bad_key);
+    txn->profile = tw_conf_profile(dc);
+    txn->signature_header = tw_conf_signature_header(dc);
+    /* -1: the entry does not say (written by hand, or by an older
+     * version): no TW_WEBHOOK_SECRET_INDEX rather than a wrong one. */
+    txn->secret_index = secret_index >= 0
+        ? apr_psprintf(tw_top_request(r)->pool, "%d", secret_index) : NULL;
+    txn->timestamp = sig.has_timestamp
+        ? apr_psprintf(tw_top_request(r)->pool, "%" APR_INT64_T_FMT, sig.timestamp) : NULL;
+    txn->dispatched = 1;
+    txn->dispatch_attempt = cred.attempt;
+    txn->replay_checked = 1;   /* settled when it was accepted */
+    tw_cleanse(&sig, sizeof(sig));
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "TWW0236: dispatch of queued entry %s, attempt %u", id, cred.attempt);
+    return OK;
+}
+
 /*
  * The one verification path, for every profile. The first protected
  * request of a transaction reads the body while the HMACs run over the
@@ -764,6 +877,8 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
     tw_status_t st;
     int status, want_digest;
 
+    if (first && apr_table_get(r->headers_in, TW_DISPATCH_HEADER) != NULL)
+        return receive_dispatch(r, dc, txn);
     if (first && ((status = check_method(r)) != OK
                   || (status = check_content_encoding(r)) != OK))
         return status;
@@ -785,7 +900,7 @@ static int verify_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
         return reject(r, APLOG_ERR, 0, HTTP_INTERNAL_SERVER_ERROR, "TWW0404",
                       "cannot set up HMAC-SHA256 (libcrypto)");
     if (first) {
-        if ((status = read_new_body(r, dc, txn, v)) != OK)
+        if ((status = read_new_body(r, dc, txn, feed_verifier, v)) != OK)
             return status;
         tw_txn_release_keepalive(r, txn);   /* read to the end: safe to keep */
         st = TW_OK;
@@ -1072,7 +1187,8 @@ static int record_in_inbox(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *tx
     unsigned char key[TW_MAC_LEN];
     apr_status_t rv;
 
-    if (!tw_inbox_configured(dc) || r->main != NULL || view == NULL || view->ack != NULL)
+    if (!tw_inbox_configured(dc) || r->main != NULL || view == NULL || view->ack != NULL
+        || txn->dispatched)   /* the entry is there; the dispatcher ends it */
         return OK;
     if (message_key(r, dc, txn, key) != TW_OK)
         return reject(r, APLOG_ERR, 0, HTTP_SERVICE_UNAVAILABLE, "TWW0419",
@@ -1083,6 +1199,44 @@ static int record_in_inbox(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *tx
                       apr_psprintf(r->pool, "cannot record the delivery in TwWebhookInbox %s "
                                    "(disk full or not writable?): the app is not run",
                                    tw_conf_inbox_dir(dc)));
+    return OK;
+}
+
+/*
+ * TwWebhookQueue On: a verified delivery the app would get is committed to
+ * the inbox as QUEUED and answered 200 "accepted: queued" at once; the
+ * dispatcher (glue/queue.c) hands it to the app. Nothing is answered 200
+ * that is not durably in the inbox: a failed put is 503 (the sender
+ * retries). A replay cache's claim settles as handled on that 200, so the
+ * sender's next copy is a duplicate; without one, the put is idempotent by
+ * the entry id while the entry is there.
+ */
+static int queue_delivery(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
+                          tw_view_t *view)
+{
+    unsigned char key[TW_MAC_LEN];
+    int created = 0;
+    apr_status_t rv;
+
+    if (!tw_conf_queue(dc) || !tw_inbox_configured(dc) || view->ack != NULL
+        || r->main != NULL || txn->dispatched)
+        return OK;
+    if (message_key(r, dc, txn, key) != TW_OK)
+        return reject(r, APLOG_ERR, 0, HTTP_SERVICE_UNAVAILABLE, "TWW0463",
+                      "cannot derive the inbox entry's key (libcrypto, or the stored "
+                      "body unreadable): not queued");
+    if ((rv = tw_inbox_queue(r, dc, key, txn->body, &created))
+        != APR_SUCCESS)
+        return reject(r, APLOG_ERR, rv, HTTP_SERVICE_UNAVAILABLE, "TWW0464",
+                      apr_psprintf(r->pool, "cannot queue the delivery in TwWebhookInbox %s "
+                                   "(disk full, not writable, or the store unreachable?): "
+                                   "not accepted", tw_conf_inbox_dir(dc)));
+    view->ack = "accepted: queued\n";
+    view->outcome = TW_OUTCOME_QUEUED;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "TWW0237: %s (delivery %s, event %s)",
+                  created ? "queued for the app" : "already queued: this copy is the same entry",
+                  loggable(r, view->delivery), loggable(r, view->event));
     return OK;
 }
 
@@ -1105,9 +1259,12 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
     view->profile = txn->profile->name;
     view->timestamp = txn->timestamp;
     view->secret_index = txn->secret_index;
+    view->attempt = txn->dispatched
+        ? apr_psprintf(r->pool, "%u", txn->dispatch_attempt) : "1";
     if ((status = inspect_body(r, dc, txn, view)) != OK
         || (status = apply_event_filter(r, dc, view)) != OK
-        || (status = check_replay(r, dc, txn, view)) != OK)
+        || (status = check_replay(r, dc, txn, view)) != OK
+        || (status = queue_delivery(r, dc, txn, view)) != OK)
         return status;
 
     ap_set_module_config(r->request_config, &twwebhook_module, view);
@@ -1119,7 +1276,7 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
                   "%s with secret %s: %" APR_OFF_T_FMT " bytes%s (delivery %s, event %s)%s",
                   first ? "TWW0201: verified"
                         : "TWW0205: this location's policy applied to a body verified",
-                  view->secret_index, tw_spool_length(txn->body),
+                  view->secret_index ? view->secret_index : "-", tw_spool_length(txn->body),
                   tw_spool_on_disk(txn->body) ? ", spooled to disk" : "",
                   loggable(r, view->delivery), loggable(r, view->event),
                   view->ack ? "; acknowledged without the app" : "");
@@ -1209,7 +1366,7 @@ static int hook_fixups(request_rec *r)
     first = (txn->state == TW_TXN_PENDING);
     started = apr_time_now();
     status = verify_body(r, dc, txn);
-    if (first && txn->body_complete)   /* read to its end and compared */
+    if (first && txn->body_complete && !txn->dispatched)   /* read to its end and compared */
         tw_metrics_verification(r, status == OK, tw_spool_length(txn->body),
                                 apr_time_now() - started);
     if (status != OK || (status = apply_location_policy(r, dc, txn, first)) != OK
@@ -1217,8 +1374,10 @@ static int hook_fixups(request_rec *r)
         return status;
     view = view_get(r);
     /* Once per transaction; a delivery the inbox may hold is counted by the
-     * inbox once the app has answered (held, or verified). */
-    if (first && !tw_inbox_counts_outcome(r))
+     * inbox once the app has answered (held, or verified); a dispatch of a
+     * queued one was counted as queued, and is counted by the dispatcher
+     * (twwebhook_queue_dispatches_total). */
+    if (first && !tw_inbox_counts_outcome(r) && !txn->dispatched)
         tw_metrics_count(r, view->outcome);
     /* The page's row: written now, completed once the app has answered. */
     if (first)
@@ -1353,6 +1512,8 @@ static int hook_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     find_known_input_filters();   /* every module has registered its own */
     if (status == OK)
         status = tw_replay_post_config(pconf, plog, ptemp, s);
+    if (status == OK)
+        status = tw_queue_post_config(pconf, plog, ptemp, s);
     if (status == OK && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      "TWW0901: mod_twwebhook " TW_VERSION " ready: %d protected scope(s)",
@@ -1370,6 +1531,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(hook_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(tw_config_check, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(tw_replay_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(tw_queue_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(hook_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(hook_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before mod_rewrite's per-directory fixup (APR_HOOK_FIRST), so the

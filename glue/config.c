@@ -78,6 +78,10 @@ struct tw_dir_conf {
     int inbox_hold;                /* TwWebhookInboxHold: TW_UNSET, 0 or 1 */
     const char *inbox_hold_at;     /* "file:line" of it, for check_config */
     int deliveries_show_body;      /* TwWebhookDeliveriesShowBody: TW_UNSET, 0 or 1 */
+    int queue;                     /* TwWebhookQueue: TW_UNSET, 0 or 1 */
+    const char *queue_at;          /* "file:line" of it, for check_config */
+    const tw_retry_t *retry;       /* TwWebhookQueueRetry; NULL inherits */
+    int concurrency;               /* TwWebhookQueueConcurrency; TW_UNSET inherits */
 };
 
 struct tw_srv_conf {
@@ -123,6 +127,8 @@ void *tw_create_dir_conf(apr_pool_t *p, char *dir)
     dc->tolerance = TW_UNSET;
     dc->inbox_hold = TW_UNSET;
     dc->deliveries_show_body = TW_UNSET;
+    dc->queue = TW_UNSET;
+    dc->concurrency = TW_UNSET;
     return dc;   /* pointers are NULL: inherit */
 }
 
@@ -166,6 +172,10 @@ void *tw_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_VAL(inbox_hold);
     dc->inbox_hold_at = (add->inbox_hold != TW_UNSET) ? add->inbox_hold_at : base->inbox_hold_at;
     MERGE_VAL(deliveries_show_body);
+    MERGE_VAL(queue);
+    dc->queue_at = (add->queue != TW_UNSET) ? add->queue_at : base->queue_at;
+    MERGE_PTR(retry);
+    MERGE_VAL(concurrency);
     return dc;
 }
 
@@ -309,6 +319,32 @@ const char *tw_conf_inbox_at(const tw_dir_conf_t *dc)
 int tw_conf_inbox_hold(const tw_dir_conf_t *dc)
 {
     return dc != NULL && dc->inbox_hold == 1;
+}
+
+int tw_conf_queue(const tw_dir_conf_t *dc)
+{
+    return dc != NULL && dc->queue == 1;
+}
+
+const char *tw_conf_queue_at(const tw_dir_conf_t *dc)
+{
+    return dc != NULL ? dc->queue_at : NULL;
+}
+
+static const tw_retry_t default_retry = {
+    .attempts = TW_RETRY_DEFAULT_ATTEMPTS, .max_age = TW_RETRY_DEFAULT_MAX_AGE,
+    .base = TW_RETRY_DEFAULT_BASE, .cap = TW_RETRY_DEFAULT_CAP,
+};
+
+const tw_retry_t *tw_conf_queue_retry(const tw_dir_conf_t *dc)
+{
+    return dc != NULL && dc->retry != NULL ? dc->retry : &default_retry;
+}
+
+int tw_conf_queue_concurrency(const tw_dir_conf_t *dc)
+{
+    return dc != NULL && dc->concurrency != TW_UNSET ? dc->concurrency
+                                                     : TW_QUEUE_DEFAULT_CONCURRENCY;
 }
 
 const char *tw_conf_spool_dir(const server_rec *s)
@@ -824,6 +860,120 @@ static const char *cmd_inbox(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+/* TwWebhookQueue On|Off; where, for check_queue. */
+static const char *cmd_queue(cmd_parms *cmd, void *dcv, int on)
+{
+    tw_dir_conf_t *dc = dcv;
+
+    dc->queue = on;
+    dc->queue_at = note_directive(cmd, dc);
+    return NULL;
+}
+
+/*
+ * A duration: a whole number with a unit (ms, s, m, h, d; seconds without
+ * one), from min to max. NULL when good, else why not.
+ */
+static const char *parse_duration(apr_pool_t *p, const char *arg, apr_interval_time_t min,
+                                  apr_interval_time_t max, apr_interval_time_t *out)
+{
+    static const struct { const char *unit; apr_interval_time_t usec; } units[] = {
+        { "", APR_USEC_PER_SEC }, { "ms", 1000 }, { "s", APR_USEC_PER_SEC },
+        { "m", 60 * APR_USEC_PER_SEC }, { "h", 3600 * APR_USEC_PER_SEC },
+        { "d", 86400 * APR_USEC_PER_SEC },
+    };
+    apr_off_t n;
+    char *end;
+    apr_size_t i;
+
+    if (apr_strtoff(&n, arg, &end, 10) == APR_SUCCESS && end != arg && apr_isdigit(*arg)
+        && n <= 1000000000) {
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+            if (strcasecmp(end, units[i].unit) != 0)
+                continue;
+            *out = (apr_interval_time_t)n * units[i].usec;
+            if (*out >= min && *out <= max)
+                return NULL;
+            break;
+        }
+    }
+    return apr_psprintf(p, "'%s' is not a duration from %" APR_TIME_T_FMT "ms to %"
+                        APR_TIME_T_FMT "s (a whole number with ms, s, m, h or d)",
+                        arg, apr_time_as_msec(min), apr_time_sec(max));
+}
+
+/*
+ * TwWebhookQueueRetry [attempts=N] [max-age=DURATION] [base=DURATION]
+ * [cap=DURATION]: key=value pairs, as ProxyPass takes its parameters; what
+ * is not named keeps its default (not the enclosing section's value: one
+ * line says the whole schedule).
+ */
+static const char *cmd_queue_retry(cmd_parms *cmd, void *dcv, const char *args)
+{
+    tw_dir_conf_t *dc = dcv;
+    tw_retry_t *retry = apr_pmemdup(cmd->pool, &default_retry, sizeof(*retry));
+    const char *word, *err = NULL;
+
+    note_directive(cmd, dc);
+    if (*args == '\0')
+        return apr_psprintf(cmd->pool, "%s: name at least one of attempts=, max-age=, base=, "
+                            "cap=", cmd->cmd->name);
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args)) != '\0') {
+        const char *eq = strchr(word, '=');
+        const char *key = eq ? apr_pstrmemdup(cmd->temp_pool, word, (apr_size_t)(eq - word)) : word;
+        const char *val = eq ? eq + 1 : "";
+        apr_off_t n;
+        char *end;
+
+        if (strcasecmp(key, "attempts") == 0) {
+            if (apr_strtoff(&n, val, &end, 10) != APR_SUCCESS || end == val || *end != '\0'
+                || n < 0 || n > TW_QUEUE_MAX_ATTEMPTS)
+                err = apr_psprintf(cmd->pool, "attempts '%s' is not a number from 0 (no "
+                                   "limit) to %d", val, TW_QUEUE_MAX_ATTEMPTS);
+            else
+                retry->attempts = (unsigned int)n;
+        }
+        else if (strcasecmp(key, "max-age") == 0)
+            err = strcmp(val, "0") == 0 ? (retry->max_age = 0, NULL)
+                : parse_duration(cmd->pool, val, apr_time_from_sec(1),
+                                 apr_time_from_sec(30 * 86400), &retry->max_age);
+        else if (strcasecmp(key, "base") == 0)
+            err = parse_duration(cmd->pool, val, apr_time_from_msec(10),
+                                 apr_time_from_sec(3600), &retry->base);
+        else if (strcasecmp(key, "cap") == 0)
+            err = parse_duration(cmd->pool, val, apr_time_from_msec(10),
+                                 apr_time_from_sec(86400), &retry->cap);
+        else
+            err = apr_psprintf(cmd->pool, "unknown parameter '%s' (attempts=, max-age=, "
+                               "base=, cap=)", word);
+        if (err != NULL)
+            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
+    if (retry->cap < retry->base)
+        return apr_psprintf(cmd->pool, "%s: cap is shorter than base", cmd->cmd->name);
+    if (retry->attempts == 0 && retry->max_age == 0)
+        return apr_psprintf(cmd->pool, "%s: attempts=0 and max-age=0: an entry would be tried "
+                            "for ever; keep one limit", cmd->cmd->name);
+    dc->retry = retry;
+    return NULL;
+}
+
+/* TwWebhookQueueConcurrency N */
+static const char *cmd_queue_concurrency(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tw_dir_conf_t *dc = dcv;
+    apr_off_t n;
+    char *end;
+
+    note_directive(cmd, dc);
+    if (apr_strtoff(&n, arg, &end, 10) != APR_SUCCESS || end == arg || *end != '\0'
+        || n < 1 || n > TW_QUEUE_MAX_CONCURRENCY)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number from 1 to %d",
+                            cmd->cmd->name, arg, TW_QUEUE_MAX_CONCURRENCY);
+    dc->concurrency = (int)n;
+    return NULL;
+}
+
 /* ---- the replay cache's directives (server-wide; used by replay_cache.c) -- */
 
 void tw_config_pre_config(void)
@@ -999,6 +1149,15 @@ const command_rec tw_cmds[] = {
                  RSRC_CONF | ACCESS_CONF,
                  "On to keep the first 4 KiB of each verified body for the deliveries "
                  "page (default Off)"),
+    AP_INIT_FLAG("TwWebhookQueue", cmd_queue, NULL, RSRC_CONF | ACCESS_CONF,
+                 "On to answer 200 once a verified delivery is in the inbox and hand it "
+                 "to the app in the background (default Off)"),
+    AP_INIT_RAW_ARGS("TwWebhookQueueRetry", cmd_queue_retry, NULL, RSRC_CONF | ACCESS_CONF,
+                     "[attempts=N] [max-age=DURATION] [base=DURATION] [cap=DURATION]: "
+                     "when the queue tries a delivery again and when it gives up"),
+    AP_INIT_TAKE1("TwWebhookQueueConcurrency", cmd_queue_concurrency, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "most queued deliveries in this location's app at once (default 4)"),
     AP_INIT_TAKE1("TwWebhookReplayCache", cmd_replay_cache, NULL, RSRC_CONF,
                   "socache provider[:arguments] remembering handled deliveries "
                   "(server-wide), e.g. shmcb, memcache:host:port, redis:host:port"),
@@ -1231,6 +1390,46 @@ static int check_inbox_hold(server_rec *s, const tw_dir_conf_t *server_dc,
     return inbox_hold_error(s, sec->tw);
 }
 
+static int queue_error(server_rec *s, const tw_dir_conf_t *dc)
+{
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                 "TWW0840: %s: TwWebhookQueue On, but no TwWebhookInbox applies here "
+                 "(none in this section, one that may enclose it, or the server): a queued "
+                 "delivery is kept in the inbox", dc->queue_at);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* TwWebhookQueue On needs an inbox, as TwWebhookInboxHold On does. */
+static int check_queue(server_rec *s, const tw_dir_conf_t *server_dc,
+                       const apr_array_header_t *sections, const tw_section_t *sec)
+{
+    if (sec->tw->queue != 1 || may_apply(server_dc, sections, sec, has_inbox))
+        return OK;
+    return queue_error(s, sec->tw);
+}
+
+static int has_queue(const tw_dir_conf_t *dc)
+{
+    return dc->queue == 1;
+}
+
+const char *tw_config_queue_at(apr_pool_t *ptemp, server_rec *s)
+{
+    for (; s != NULL; s = s->next) {
+        const tw_dir_conf_t *server_dc = ap_get_module_config(s->lookup_defaults,
+                                                              &twwebhook_module);
+        apr_array_header_t *sections = server_sections(ptemp, s, 1);
+        int i;
+
+        if (has_queue(server_dc))
+            return server_dc->queue_at;
+        for (i = 0; i < sections->nelts; i++)
+            if (SECTION_AT(sections, i)->tw != NULL && has_queue(SECTION_AT(sections, i)->tw))
+                return SECTION_AT(sections, i)->tw->queue_at;
+    }
+    return NULL;
+}
+
 /* 1 when some server or section of the configuration has an inbox. */
 static int config_has_inbox(apr_pool_t *ptemp, server_rec *s)
 {
@@ -1308,7 +1507,7 @@ typedef int (*tw_check_fn)(server_rec *, const tw_dir_conf_t *, const apr_array_
 static int check_server(apr_pool_t *ptemp, server_rec *s, int any_inbox)
 {
     static const tw_check_fn section_checks[] = {
-        check_secret_applies, check_tolerance, check_inbox_hold, check_events,
+        check_secret_applies, check_tolerance, check_inbox_hold, check_queue, check_events,
     };
     static const tw_check_fn server_checks[] = {
         check_tolerance, check_events,
@@ -1329,6 +1528,8 @@ static int check_server(apr_pool_t *ptemp, server_rec *s, int any_inbox)
      * in the virtual hosts: an error only when no inbox is anywhere. */
     if (server_dc->inbox_hold == 1 && !any_inbox)
         return inbox_hold_error(s, server_dc);
+    if (server_dc->queue == 1 && !any_inbox)
+        return queue_error(s, server_dc);
     for (c = 0; c < sizeof(server_checks) / sizeof(server_checks[0]); c++)
         if ((status = server_checks[c](s, server_dc, sections, NULL)) != OK)
             return status;

@@ -74,6 +74,18 @@ const char *tw_conf_scope_name(const tw_dir_conf_t *dc);
 const char *tw_conf_inbox_dir(const tw_dir_conf_t *dc);
 const char *tw_conf_inbox_at(const tw_dir_conf_t *dc);
 int tw_conf_inbox_hold(const tw_dir_conf_t *dc);
+/* TwWebhookQueue On applies (and where it was set), TwWebhookQueueRetry
+ * (defaults resolved) and TwWebhookQueueConcurrency. */
+#define TW_QUEUE_DEFAULT_CONCURRENCY  4
+#define TW_QUEUE_MAX_CONCURRENCY      256
+#define TW_QUEUE_MAX_ATTEMPTS         1000
+int tw_conf_queue(const tw_dir_conf_t *dc);
+const char *tw_conf_queue_at(const tw_dir_conf_t *dc);
+const tw_retry_t *tw_conf_queue_retry(const tw_dir_conf_t *dc);
+int tw_conf_queue_concurrency(const tw_dir_conf_t *dc);
+/* "file:line" of the first TwWebhookQueue On in the configuration, NULL
+ * for none (the dispatcher's check for mod_watchdog). */
+const char *tw_config_queue_at(apr_pool_t *ptemp, server_rec *s);
 /* TwWebhookSpoolDir of this server; NULL: apr_temp_dir_get(). */
 const char *tw_conf_spool_dir(const server_rec *s);
 /* TwWebhookDeliveriesLog of this server: rows of its ring (0: none). */

@@ -387,11 +387,17 @@ static int secret_index(request_rec *r)
  * the id binds already); NULL when it may not be stored. */
 static const char *entry_scope(request_rec *r, const tw_dir_conf_t *dc)
 {
-    const char *host = r->server->server_hostname ? r->server->server_hostname : "";
-    const char *section = tw_conf_scope_name(dc);
-    const char *scope = *section ? apr_pstrcat(r->pool, host, " ", section, NULL) : host;
+    const char *scope = tw_inbox_scope_of(r->pool, r->server, dc);
 
     return tw_inbox_value_is_storable(scope) ? scope : NULL;
+}
+
+const char *tw_inbox_scope_of(apr_pool_t *p, const server_rec *s, const tw_dir_conf_t *dc)
+{
+    const char *host = s->server_hostname ? s->server_hostname : "";
+    const char *section = tw_conf_scope_name(dc);
+
+    return *section ? apr_pstrcat(p, host, " ", section, NULL) : host;
 }
 
 /* The headers the scheme signs or reads, as sent, into e. */
@@ -421,6 +427,25 @@ static void keep_headers(request_rec *r, const tw_dir_conf_t *dc, tw_inbox_entry
     }
 }
 
+/* What an entry keeps of r in state: its id, path, the headers the
+ * location's scheme reads, the body's length, the secret index and the
+ * scope. APR_EINVAL when it cannot be kept. */
+static apr_status_t describe_entry(request_rec *r, const tw_dir_conf_t *dc,
+                                   const unsigned char key[TW_MAC_LEN], tw_spool_t *body,
+                                   tw_state_t state, tw_stored_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (tw_inbox_id(key, s->e.id) != TW_OK)
+        return APR_EINVAL;
+    s->e.path = original_path(r);
+    s->e.body_length = tw_spool_length(body);
+    keep_headers(r, dc, &s->e);
+    s->state = state;
+    s->secret_index = secret_index(r);
+    s->scope = entry_scope(r, dc);
+    return tw_inbox_path_is_storable(s->e.path) ? APR_SUCCESS : APR_EINVAL;
+}
+
 apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                              const unsigned char key[TW_MAC_LEN], tw_spool_t *body)
 {
@@ -433,18 +458,8 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
 
     if (inbox_txn(r) != NULL)
         return APR_SUCCESS;   /* this transaction's copy is recorded */
-    memset(&s, 0, sizeof(s));
-    if (tw_inbox_id(key, s.e.id) != TW_OK)
-        return APR_EINVAL;
-    s.e.path = original_path(r);
-    s.e.body_length = tw_spool_length(body);
-    keep_headers(r, dc, &s.e);
-    s.state = TW_STATE_DIRECT;
-    s.secret_index = secret_index(r);
-    s.scope = entry_scope(r, dc);
-    if (!tw_inbox_path_is_storable(s.e.path))
-        return APR_EINVAL;
-    if ((rv = tw_inbox_store_for(spec, &store)) != APR_SUCCESS)
+    if ((rv = describe_entry(r, dc, key, body, TW_STATE_DIRECT, &s)) != APR_SUCCESS
+        || (rv = tw_inbox_store_for(spec, &store)) != APR_SUCCESS)
         return rv;
     tw_inbox_store_lock(store);
     rv = tw_store_put(store, &s, read_spool, body, NULL, r->pool);
@@ -468,6 +483,45 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                   "TWW0208: recorded in the inbox as %s (%" APR_OFF_T_FMT " bytes, delivery %s)",
                   it->id, s.e.body_length, it->delivery ? it->delivery : "-");
     return APR_SUCCESS;
+}
+
+/* ---- the queue (TwWebhookQueue) ------------------------------------------------ */
+
+apr_status_t tw_inbox_queue(request_rec *r, const tw_dir_conf_t *dc,
+                            const unsigned char key[TW_MAC_LEN], tw_spool_t *body,
+                            int *pcreated)
+{
+    tw_store_t *store = NULL;
+    tw_stored_t s;
+    apr_status_t rv;
+
+    if ((rv = describe_entry(r, dc, key, body, TW_STATE_QUEUED, &s)) != APR_SUCCESS
+        || (rv = tw_inbox_store_for(tw_conf_inbox_dir(dc), &store)) != APR_SUCCESS)
+        return rv;
+    s.next = 0;   /* due now */
+    tw_inbox_store_lock(store);
+    rv = tw_store_put(store, &s, read_spool, body, pcreated, r->pool);
+    tw_inbox_store_unlock(store);
+    return rv;
+}
+
+apr_status_t tw_inbox_secret_index(request_rec *r, const tw_dir_conf_t *dc, const char *id,
+                                   int *psecret_index)
+{
+    tw_store_t *store = NULL;
+    tw_inbox_read_fn read;
+    tw_stored_t *s = NULL;
+    void *ctx;
+    apr_status_t rv;
+
+    if ((rv = tw_inbox_store_for(tw_conf_inbox_dir(dc), &store)) != APR_SUCCESS)
+        return rv;
+    tw_inbox_store_lock(store);
+    rv = tw_store_open_body(store, id, &s, &read, &ctx, r->pool);
+    tw_inbox_store_unlock(store);
+    if (rv == APR_SUCCESS)
+        *psecret_index = s->secret_index;
+    return rv;
 }
 
 int tw_inbox_counts_outcome(request_rec *r)

@@ -42,6 +42,20 @@ void tw_inbox_store_unlock(tw_store_t *store);
  */
 apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
                              const unsigned char key[TW_MAC_LEN], tw_spool_t *body);
+/* The scope an entry records (the page shows it, the dispatcher finds the
+ * entry's location by it): "ServerName section", or the ServerName for a
+ * server-wide secret. */
+const char *tw_inbox_scope_of(apr_pool_t *p, const server_rec *s, const tw_dir_conf_t *dc);
+/* TwWebhookQueue: records the delivery as QUEUED (due now), with the
+ * secret index that verified it and its scope; idempotent by the entry
+ * id (*pcreated 0 when it was there). Durable when APR_SUCCESS. */
+apr_status_t tw_inbox_queue(request_rec *r, const tw_dir_conf_t *dc,
+                            const unsigned char key[TW_MAC_LEN], tw_spool_t *body,
+                            int *pcreated);
+/* The secret index kept with entry id of dc's inbox (for a dispatch);
+ * APR_ENOENT when the entry is gone. */
+apr_status_t tw_inbox_secret_index(request_rec *r, const tw_dir_conf_t *dc, const char *id,
+                                   int *psecret_index);
 /* 1 when this transaction's response was turned into the held 200
  * ("accepted: held for redelivery"): it is not handled, whatever its
  * status says (the replay cache must not

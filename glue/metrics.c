@@ -57,12 +57,10 @@ static const char *const outcome_names[TW_OUTCOME_MAX] = {
     [TW_OUTCOME_REJECTED_OTHER] = "rejected-other",
 };
 
-/* Declared for the coming queue, not produced yet: not exposed, so that no
- * series promises what nothing counts. */
-static int outcome_exposed(tw_outcome_t o)
-{
-    return o != TW_OUTCOME_QUEUED && o != TW_OUTCOME_DEAD;
-}
+static const char *const dispatch_names[TW_DISPATCH_RESULTS] = {
+    [TW_DISPATCH_2XX] = "2xx", [TW_DISPATCH_4XX] = "4xx", [TW_DISPATCH_5XX] = "5xx",
+    [TW_DISPATCH_FAILED] = "failed",
+};
 
 const char *tw_outcome_name(tw_outcome_t outcome)
 {
@@ -109,6 +107,8 @@ typedef struct {
     apr_uint64_t replay_hits, replay_misses, replay_errors;
     apr_uint64_t bucket[TW_NBUCKETS + 1];   /* not cumulative; last: +Inf */
     apr_uint64_t sum_usec;
+    apr_uint64_t dispatches[TW_DISPATCH_RESULTS];   /* the queue's attempts */
+    apr_uint64_t queue_depth, queue_dead, queue_oldest_usec;   /* gauges (apr_atomic_set64) */
 } tw_slot_t;
 
 /* Kept on the process pool across generations. */
@@ -158,6 +158,49 @@ static tw_slot_t *slot_for(request_rec *r)
         slot = apr_hash_get(slot_of_scope, &key, sizeof(key));
     }
     return slot != NULL ? &store->slots[*slot] : NULL;
+}
+
+/* The row of the location (s, dc) for the dispatcher, which has no request. */
+static tw_slot_t *slot_of_location(server_rec *s, const tw_dir_conf_t *dc)
+{
+    tw_slot_key_t key;
+    const int *slot;
+
+    if (store == NULL || slot_of_scope == NULL)
+        return NULL;
+    memset(&key, 0, sizeof(key));
+    key.s = s;
+    key.keys = tw_conf_scope_id(dc);
+    slot = apr_hash_get(slot_of_scope, &key, sizeof(key));
+    return slot != NULL ? &store->slots[*slot] : NULL;
+}
+
+void tw_metrics_dispatch(server_rec *s, const tw_dir_conf_t *dc, tw_dispatch_result_t result)
+{
+    tw_slot_t *slot = slot_of_location(s, dc);
+
+    if (slot != NULL && result < TW_DISPATCH_RESULTS)
+        apr_atomic_inc64(&slot->dispatches[result]);
+}
+
+void tw_metrics_dead(server_rec *s, const tw_dir_conf_t *dc)
+{
+    tw_slot_t *slot = slot_of_location(s, dc);
+
+    if (slot != NULL)
+        apr_atomic_inc64(&slot->requests[TW_OUTCOME_DEAD]);
+}
+
+void tw_metrics_queue_gauges(server_rec *s, const tw_dir_conf_t *dc, apr_uint64_t queued,
+                             apr_uint64_t dead, apr_interval_time_t oldest_age)
+{
+    tw_slot_t *slot = slot_of_location(s, dc);
+
+    if (slot == NULL)
+        return;
+    apr_atomic_set64(&slot->queue_depth, queued);
+    apr_atomic_set64(&slot->queue_dead, dead);
+    apr_atomic_set64(&slot->queue_oldest_usec, oldest_age > 0 ? (apr_uint64_t)oldest_age : 0);
 }
 
 void tw_metrics_count(request_rec *r, tw_outcome_t outcome)
@@ -218,6 +261,19 @@ int tw_metrics_totals(tw_metrics_totals_t *totals)
             totals->outcomes[o] += apr_atomic_read64(&slot->requests[o]);
         totals->matched += apr_atomic_read64(&slot->matched);
         totals->matched_bytes += apr_atomic_read64(&slot->verified_bytes);
+        for (o = 0; o < TW_DISPATCH_RESULTS; o++)
+            totals->dispatches[o] += apr_atomic_read64(&slot->dispatches[o]);
+    }
+    /* The gauges of the configured locations only (a store's numbers
+     * are shown under each location that uses it: one row each). */
+    for (i = 0; series != NULL && i < series->nelts; i++) {
+        tw_slot_t *slot = &store->slots[APR_ARRAY_IDX(series, i, tw_series_t).slot];
+        apr_uint64_t oldest = apr_atomic_read64(&slot->queue_oldest_usec);
+
+        totals->queue_depth += apr_atomic_read64(&slot->queue_depth);
+        totals->queue_dead += apr_atomic_read64(&slot->queue_dead);
+        if (oldest > totals->queue_oldest_usec)
+            totals->queue_oldest_usec = oldest;
     }
     return 1;
 }
@@ -462,15 +518,42 @@ static void write_metrics(request_rec *r)
            "Requests to protected locations, by outcome (the twwebhook-outcome note).");
     for (i = 0; i < k; i++)
         for (j = 0; j < TW_OUTCOME_MAX; j++)
-            if (outcome_exposed((tw_outcome_t)j))
-                ap_rprintf(r, "twwebhook_requests_total{%s,outcome=\"%s\"} %" APR_UINT64_T_FMT
-                           "\n", labels[i], outcome_names[j], get(&slots[i]->requests[j]));
+            ap_rprintf(r, "twwebhook_requests_total{%s,outcome=\"%s\"} %" APR_UINT64_T_FMT
+                       "\n", labels[i], outcome_names[j], get(&slots[i]->requests[j]));
 
     for (c = 0; c < sizeof(scope_counters) / sizeof(scope_counters[0]); c++) {
         family(r, scope_counters[c].name, "counter", scope_counters[c].help);
         for (i = 0; i < k; i++)
             ap_rprintf(r, "%s{%s} %" APR_UINT64_T_FMT "\n", scope_counters[c].name, labels[i],
                        get((apr_uint64_t *)((char *)slots[i] + scope_counters[c].offset)));
+    }
+
+    family(r, "twwebhook_queue_dispatches_total", "counter",
+           "The queue's dispatch attempts to the app, by result (2xx, 4xx, 5xx, failed: not "
+           "reached, timed out, or another status).");
+    for (i = 0; i < k; i++)
+        for (j = 0; j < TW_DISPATCH_RESULTS; j++)
+            ap_rprintf(r, "twwebhook_queue_dispatches_total{%s,result=\"%s\"} %"
+                       APR_UINT64_T_FMT "\n", labels[i], dispatch_names[j],
+                       get(&slots[i]->dispatches[j]));
+    family(r, "twwebhook_queue_depth", "gauge",
+           "Entries of this location's inbox waiting for the dispatcher (queued).");
+    for (i = 0; i < k; i++)
+        ap_rprintf(r, "twwebhook_queue_depth{%s} %" APR_UINT64_T_FMT "\n", labels[i],
+                   get(&slots[i]->queue_depth));
+    family(r, "twwebhook_queue_dead_entries", "gauge",
+           "Entries of this location's inbox the dispatcher gave up (dead), until a person "
+           "redelivers or drops them.");
+    for (i = 0; i < k; i++)
+        ap_rprintf(r, "twwebhook_queue_dead_entries{%s} %" APR_UINT64_T_FMT "\n", labels[i],
+                   get(&slots[i]->queue_dead));
+    family(r, "twwebhook_queue_oldest_seconds", "gauge",
+           "Age of the oldest queued entry of this location's inbox (0: none).");
+    for (i = 0; i < k; i++) {
+        apr_uint64_t usec = get(&slots[i]->queue_oldest_usec);
+
+        ap_rprintf(r, "twwebhook_queue_oldest_seconds{%s} %" APR_UINT64_T_FMT ".%06u\n",
+                   labels[i], usec / 1000000, (unsigned)(usec % 1000000));
     }
 
     family(r, "twwebhook_verify_seconds", "histogram",

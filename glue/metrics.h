@@ -33,8 +33,8 @@ typedef enum {
     TW_OUTCOME_DUPLICATE,       /* verified, acknowledged without the app: seen before */
     TW_OUTCOME_IGNORED,         /* verified, acknowledged without the app: event not wanted */
     TW_OUTCOME_HELD,            /* handed to the app, which failed: answered 200, kept */
-    TW_OUTCOME_QUEUED,          /* for the coming queue: not yet produced */
-    TW_OUTCOME_DEAD,            /* for the coming queue: not yet produced */
+    TW_OUTCOME_QUEUED,          /* verified, in the inbox, answered 200 (TwWebhookQueue) */
+    TW_OUTCOME_DEAD,            /* a queued delivery the dispatcher gave up (TwWebhookQueueRetry) */
     TW_OUTCOME_REJECTED_400,
     TW_OUTCOME_REJECTED_401,
     TW_OUTCOME_REJECTED_405,
@@ -69,11 +69,31 @@ void tw_metrics_verification(request_rec *r, int matched, apr_off_t bytes,
 /* What the replay cache answered (counted as hit, miss or error). */
 void tw_metrics_replay(request_rec *r, tw_replay_verdict_t verdict);
 
+/*
+ * The queue's dispatcher (glue/queue.c), under the location (server s,
+ * section dc) an entry belongs to: one dispatch attempt's result; an
+ * entry given up (outcome dead); and the gauges from the store's counts
+ * (entries queued and dead, and the age of the oldest queued one).
+ */
+typedef enum {
+    TW_DISPATCH_2XX, TW_DISPATCH_4XX, TW_DISPATCH_5XX,
+    TW_DISPATCH_FAILED,         /* not reached, timed out, or another status (3xx) */
+    TW_DISPATCH_RESULTS
+} tw_dispatch_result_t;
+void tw_metrics_dispatch(server_rec *s, const tw_dir_conf_t *dc, tw_dispatch_result_t result);
+void tw_metrics_dead(server_rec *s, const tw_dir_conf_t *dc);
+void tw_metrics_queue_gauges(server_rec *s, const tw_dir_conf_t *dc, apr_uint64_t queued,
+                             apr_uint64_t dead, apr_interval_time_t oldest_age);
+
 /* The table summed over every row (server-status); 0 when there is none. */
 typedef struct {
     apr_uint64_t outcomes[TW_OUTCOME_MAX];
     apr_uint64_t matched;           /* signatures matched (first read of a body) */
     apr_uint64_t matched_bytes;     /* ... and their bytes */
+    apr_uint64_t dispatches[TW_DISPATCH_RESULTS];
+    apr_uint64_t queue_depth;       /* gauges, summed */
+    apr_uint64_t queue_dead;
+    apr_uint64_t queue_oldest_usec; /* the largest */
 } tw_metrics_totals_t;
 
 /* 0 when there is no table (TWW0602 at start-up). */

@@ -17,6 +17,13 @@
  *   TwWebhookRejectedOther  rejected with another 4xx, or a status that is
  *                           neither 4xx nor 5xx
  *   TwWebhookServerErrors   rejected with a 5xx (500, 503, other)
+ *   TwWebhookQueued         outcome queued (TwWebhookQueue: answered 200,
+ *                           handed to the app in the background)
+ *   TwWebhookDead           queued deliveries the dispatcher gave up
+ *   TwWebhookDispatch2xx, ...4xx, ...5xx, ...Failed
+ *                           the dispatcher's attempts, by result
+ *   TwWebhookQueueDepth, TwWebhookQueueDeadEntries (now, summed over the
+ *   locations) and TwWebhookQueueOldestSeconds (the oldest of them)
  *
  * And one line from the deliveries page's ring of this server
  * (glue/deliveries.c), for ?auto the rows it keeps:
@@ -54,6 +61,10 @@ static const struct {
       OUT(TW_OUTCOME_VERIFIED) },
     { "TwWebhookHeld",          "deliveries held for redelivery (TwWebhookInboxHold)",
       OUT(TW_OUTCOME_HELD) },
+    { "TwWebhookQueued",        "deliveries queued, answered 200 at once (TwWebhookQueue)",
+      OUT(TW_OUTCOME_QUEUED) },
+    { "TwWebhookDead",          "queued deliveries given up (dead, TwWebhookQueueRetry)",
+      OUT(TW_OUTCOME_DEAD) },
     { "TwWebhookRejected400",   "rejected 400 (unsafe header, not JSON, bad framing)",
       OUT(TW_OUTCOME_REJECTED_400) },
     { "TwWebhookRejected401",   "rejected 401 (signature missing, malformed or wrong)",
@@ -71,6 +82,28 @@ static const struct {
     { "TwWebhookBytesVerified", "bytes of verified bodies", MATCHED_BYTES },
 };
 #define NLINES (sizeof(lines) / sizeof(lines[0]))
+
+/* The queue's dispatch attempts and gauges (glue/queue.c). */
+static const struct {
+    const char *auto_key;
+    const char *label;
+    size_t offset;          /* of an apr_uint64_t in tw_metrics_totals_t */
+} queue_lines[] = {
+    { "TwWebhookDispatch2xx", "queued deliveries the app answered 2xx",
+      APR_OFFSETOF(tw_metrics_totals_t, dispatches[TW_DISPATCH_2XX]) },
+    { "TwWebhookDispatch4xx", "dispatches the app answered 4xx",
+      APR_OFFSETOF(tw_metrics_totals_t, dispatches[TW_DISPATCH_4XX]) },
+    { "TwWebhookDispatch5xx", "dispatches the app answered 5xx",
+      APR_OFFSETOF(tw_metrics_totals_t, dispatches[TW_DISPATCH_5XX]) },
+    { "TwWebhookDispatchFailed", "dispatches that failed (not reached, timed out)",
+      APR_OFFSETOF(tw_metrics_totals_t, dispatches[TW_DISPATCH_FAILED]) },
+    { "TwWebhookQueueDepth", "entries queued now",
+      APR_OFFSETOF(tw_metrics_totals_t, queue_depth) },
+    { "TwWebhookQueueDeadEntries", "dead entries now",
+      APR_OFFSETOF(tw_metrics_totals_t, queue_dead) },
+};
+#define NQUEUE_LINES (sizeof(queue_lines) / sizeof(queue_lines[0]))
+#define QUEUE_VALUE(t, i) (*(const apr_uint64_t *)((const char *)(t) + queue_lines[i].offset))
 
 static apr_uint64_t line_value(const tw_metrics_totals_t *t, unsigned int sum)
 {
@@ -119,6 +152,11 @@ static int hook_status(request_rec *r, int flags)
         for (i = 0; i < NLINES; i++)
             ap_rprintf(r, "%s: %" APR_UINT64_T_FMT "\n", lines[i].auto_key,
                        line_value(&t, lines[i].sum));
+        for (i = 0; i < NQUEUE_LINES; i++)
+            ap_rprintf(r, "%s: %" APR_UINT64_T_FMT "\n", queue_lines[i].auto_key,
+                       QUEUE_VALUE(&t, i));
+        ap_rprintf(r, "TwWebhookQueueOldestSeconds: %" APR_UINT64_T_FMT "\n",
+                   t.queue_oldest_usec / APR_USEC_PER_SEC);
         if (has_ring)
             ap_rprintf(r, "TwWebhookDeliveriesKept: %" APR_UINT64_T_FMT "\n", d.kept);
         return OK;
@@ -128,6 +166,11 @@ static int hook_status(request_rec *r, int flags)
     for (i = 0; i < NLINES; i++)
         ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
                    lines[i].label, line_value(&t, lines[i].sum));
+    for (i = 0; i < NQUEUE_LINES; i++)
+        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
+                   queue_lines[i].label, QUEUE_VALUE(&t, i));
+    ap_rprintf(r, "<tr><td>oldest queued entry, seconds</td><td>%" APR_UINT64_T_FMT
+               "</td></tr>\n", t.queue_oldest_usec / APR_USEC_PER_SEC);
     if (has_ring)   /* only numbers and our own words: nothing to escape */
         ap_rprintf(r, "<tr><td>recent deliveries (twwebhook-deliveries)</td><td>%s</td></tr>\n",
                    deliveries_summary(r, &d));

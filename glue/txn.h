@@ -64,6 +64,12 @@ typedef struct {
     int replay_checked;                /* the cache was asked, once */
     unsigned char replay_key[TW_MAC_LEN];
     tw_replay_claim_t *replay_claim;   /* settle it once the status is known */
+    /* A dispatch of a queued entry (TW-Dispatch checked, glue/queue.c):
+     * verified at accept, so the sender's HMAC and timestamp are not
+     * looked at again; the entry's attempt and secret index. */
+    int dispatched;
+    unsigned int dispatch_attempt;
+    const char *dispatch_secret_index;
 } tw_txn_t;
 
 /* The transaction r belongs to, NULL when none began. */

@@ -41,5 +41,6 @@
 #include "tw/inbox.h"
 #include "tw/lease.h"
 #include "tw/store.h"
+#include "tw/queue.h"
 
 #endif /* TWWEBHOOK_H */

@@ -63,9 +63,12 @@ my %MATRIX = (
     '063_internal.t'      => 'redirects and subrequests in the same transaction, per thread',
     '093_keepalive.t'     => 'keep-alive and pipelining: the event MPM parks idle connections',
     '091_modphp.t'        => 'mod_php runs only under prefork',
+    '160_queue.t'         => 'the dispatcher is a mod_watchdog singleton in one child: a thread beside the MPM\'s',
+    '162_queue_forged.t'  => 'the dispatch key made in the parent, the same in every child (forked or threaded)',
     '999_error_log.t'      => 'no crash and no server fault in the nested server\'s error log',
 );
 my %ONCE = (
+    '161_queue_retry.t'    => 'retry arithmetic, dead entries and concurrency: the dispatcher\'s own thread; 160 runs it under every MPM',
     '030_reject.t'         => 'refusals on headers alone: request processing, the same in every MPM',
     '040_body.t'           => 'body framing and limits: the core\'s input filters, not the MPM',
     '042_content_encoding.t' => 'request headers and the filter chain, checked per request',

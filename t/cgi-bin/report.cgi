@@ -10,6 +10,7 @@ use warnings;
 use Digest::SHA qw(sha256_hex);
 use Fcntl qw(:flock);
 use JSON::PP ();
+use Time::HiRes ();
 
 # a redelivery (twwebhook-inbox) has no X-Tw-Test-Id, but its Delivery
 my $id = $ENV{HTTP_X_TW_TEST_ID} // $ENV{TW_WEBHOOK_DELIVERY} // '-';
@@ -64,7 +65,7 @@ my %r = (
 $r{$_} = $ENV{$_} for qw(CONTENT_LENGTH CONTENT_TYPE REQUEST_METHOD
     REQUEST_URI SCRIPT_NAME HTTP_TRANSFER_ENCODING
     TW_WEBHOOK_VERIFIED TW_WEBHOOK_EVENT TW_WEBHOOK_DELIVERY
-    TW_WEBHOOK_SECRET_INDEX HTTP_TW_WEBHOOK_VERIFIED
+    TW_WEBHOOK_SECRET_INDEX TW_WEBHOOK_ATTEMPT HTTP_TW_DISPATCH HTTP_TW_WEBHOOK_VERIFIED
     REDIRECT_TW_WEBHOOK_VERIFIED REDIRECT_TW_WEBHOOK_EVENT
     REDIRECT_TW_WEBHOOK_DELIVERY REDIRECT_TW_WEBHOOK_SECRET_INDEX);
 # every variable whose name mentions the webhook (spoofing checks)
@@ -72,7 +73,21 @@ $r{tw_vars} = { map { $_ => $ENV{$_} } grep { /TW_?WEBHOOK/i } keys %ENV };
 # every TW_* variable but the suite's own TW_TEST_* (TwWebhookExportJSON)
 $r{tw_env} = { map { $_ => $ENV{$_} } grep { /^TW_/ && !/^TW_TEST_/ } keys %ENV };
 
+# $TW_TEST_REPORTS (the queue's tests, whose dispatcher drops the app's
+# answer): the report, with when it began, as one line there, then one
+# "done" line with when it ended (concurrency is read from the two).
+my $reports = $ENV{TW_TEST_REPORTS};
+report_line($reports, { %r, t_start => Time::HiRes::time() }) if $reports;
 select(undef, undef, undef, $want_sleep) if $want_sleep;
+report_line($reports, { done => $id, t_end => Time::HiRes::time() }) if $reports;
+
+sub report_line {
+    my ($file, $h) = @_;
+    open my $fh, '>>', $file or return;
+    flock $fh, LOCK_EX;
+    print {$fh} JSON::PP->new->canonical->encode($h), "\n";
+    close $fh;
+}
 print "Status: $want_status\r\n" if $want_status;
 print "Content-Type: application/json\r\n\r\n";
 # one line, newline-terminated: TwTest::tw_nghttp finds it in nghttp's log

@@ -42,7 +42,8 @@ $r = [
 foreach (['CONTENT_LENGTH', 'CONTENT_TYPE', 'REQUEST_METHOD', 'REQUEST_URI',
           'SCRIPT_NAME', 'HTTP_TRANSFER_ENCODING',
           'TW_WEBHOOK_VERIFIED', 'TW_WEBHOOK_EVENT', 'TW_WEBHOOK_DELIVERY',
-          'TW_WEBHOOK_SECRET_INDEX', 'HTTP_TW_WEBHOOK_VERIFIED',
+          'TW_WEBHOOK_SECRET_INDEX', 'TW_WEBHOOK_ATTEMPT', 'HTTP_TW_DISPATCH',
+          'HTTP_TW_WEBHOOK_VERIFIED',
           'REDIRECT_TW_WEBHOOK_VERIFIED', 'REDIRECT_TW_WEBHOOK_EVENT',
           'REDIRECT_TW_WEBHOOK_DELIVERY', 'REDIRECT_TW_WEBHOOK_SECRET_INDEX'] as $k) {
     // FastCGI params arrive in $_SERVER; an absent one is reported as null
@@ -62,11 +63,21 @@ foreach ($_SERVER as $k => $v) {
 $r['tw_vars'] = (object)$tw;
 $r['tw_env'] = (object)$tw_env;
 
+// $TW_TEST_REPORTS: the report and a "done" line, as t/cgi-bin/report.cgi
+$reports = $_SERVER['TW_TEST_REPORTS'] ?? '';
+if ($reports !== '') {
+    file_put_contents($reports, json_encode($r + ['t_start' => microtime(true)],
+                                            JSON_UNESCAPED_SLASHES) . "\n", FILE_APPEND | LOCK_EX);
+}
 // ?status=NNN answers with that status, ?sleep=N first waits N seconds
 // (as t/cgi-bin/report.cgi: a failing app, a slow app)
 $q = $_SERVER['QUERY_STRING'] ?? '';
 if (preg_match('/\bsleep=(\d+(?:\.\d+)?)\b/', $q, $m)) {
     usleep((int)((float)$m[1] * 1000000));
+}
+if ($reports !== '') {
+    file_put_contents($reports, json_encode(['done' => $id, 't_end' => microtime(true)]) . "\n",
+                      FILE_APPEND | LOCK_EX);
 }
 if (preg_match('/\bstatus=(\d{3})\b/', $q, $m)) {
     http_response_code((int)$m[1]);

@@ -67,6 +67,7 @@ int main(int argc, char **argv)
     unit_sign();
     unit_inbox(pool);
     unit_store(pool);
+    unit_queue();
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();

@@ -108,5 +108,6 @@ void unit_store(apr_pool_t *pool);
 /* Not in the plain run: "tw_unit redis <phase> <spec> [<extra>]" (tw_unit.c);
  * 0 when the phase could not run at all. */
 int unit_store_redis(apr_pool_t *pool, const char *phase, const char *spec, const char *extra);
+void unit_queue(void);
 
 #endif /* TW_UNIT_COMMON_H */

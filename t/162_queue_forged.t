@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: Apache-2.0
+# A dispatched request can never be forged from outside (issue 20, item 2):
+# TW-Dispatch makes the module skip the sender's verification only for a
+# credential this server's dispatcher made, for that entry, attempt,
+# method and path, before it expires. Every forged or replayed one is
+# refused (401, the app never runs), whatever the sender's own signature
+# says, on loopback and on another address. Real credentials are read
+# from mod_log_forensic's log (written before the module takes the header
+# out of the request). Its own httpd (t/lib/TwQueue.pm) under this run's
+# MPM; Timeout 4, so a credential expires 4 s after it was made.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Time::HiRes qw(sleep time);
+use TwTest;
+use TwFleet;
+use TwSys qw(free_port slurp);
+use TwQueue qw(queue_server wait_report report_of wait_entries);
+
+# another address of this machine than loopback, for the same checks there
+my ($other_ip) = grep { !/^127\./ && /^\d+\.\d+\.\d+\.\d+$/ } split ' ', (qx(hostname -I 2>/dev/null) // '');
+my $other_port = free_port();
+my $forensic = TwTest::tw_vars()->{t_logs} . '/forged-forensic.log';
+unlink $forensic;
+my ($srv, $dir, $reports) = queue_server(
+    name => 'forged', dirs => [qw(q q2)], modules => [qw(log_forensic)], routes => [qw(q q2 noinbox)],
+    conf => sub { my ($d) = @_; return <<"EOF" . ($other_ip ? "Listen $other_ip:$other_port\n" : '') });
+Timeout 4
+ForensicLog "$forensic"
+<Location /q>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookInbox "$d->{q}"
+    TwWebhookQueue On
+</Location>
+<Location /q2>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookInbox "$d->{q2}"
+    TwWebhookQueue On
+</Location>
+<Location /noinbox>
+    TwWebhookSecret "$SECRET{a}"
+</Location>
+EOF
+TwFleet::start_or_exit($srv, 'an httpd with TwWebhookQueue and mod_log_forensic starts on ' . $srv->hostport);
+my $hp = $srv->hostport;
+my $stamp = int(time * 1000) . "-$$";
+my $n = 0;
+
+sub new_body { return sprintf '{"event":"page.updated","forged":"%s-%d"}', $stamp, ++$n }
+
+# The TW-Dispatch values the forensic log saw, oldest first.
+sub credentials {
+    my @c;
+    for my $line (split /\n/, slurp($forensic) // '') {
+        next unless $line =~ /\|TW-Dispatch:([^|]+)/i;
+        (my $v = $1) =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge;
+        push @c, $v;
+    }
+    return @c;
+}
+
+# Sends $body with a good sender signature and TW-Dispatch $cred to $path;
+# must be refused with $status and $tag, the app never running.
+sub refused {
+    my ($name, $path, $body, $cred, $status, $tag, $reason, %a) = @_;
+    my $mark = $srv->log_mark;
+    my $res = tw_request(hostport => $a{hostport} // $hp, path => $path, body => $body,
+                         event => 'page.updated', signature => sign($body, $SECRET{a}),
+                         headers => [ 'TW-Dispatch' => $cred ]);
+    subtest $name => sub {
+        is($res->{status}, $status, "status $status") or diag(describe($res));
+        sleep 0.3;
+        is(downstream_ran($res->{id}), 0, 'the app never ran');
+        ok($srv->wait_log($mark, rejection_re($tag, $status, $reason, $res->{id})),
+           "$tag logged") or diag($srv->log_since($mark));
+        unlike($res->{body}, qr/accepted|duplicate/, 'not accepted as a delivery either');
+    };
+}
+
+my $id64 = 'a' x 64;
+my $later = int(time) + 3600;
+my $zeros = '0' x 64;
+my $not_valid = 'TW-Dispatch not valid here (malformed, or not made by this server\'s '
+              . 'dispatcher for this entry, method and path)';
+
+# --- forged from scratch ------------------------------------------------------------------
+for my $case ([ 'no credential value at all (empty)', '' ],
+              [ 'garbage', 'yes please' ],
+              [ 'a v1 credential without its MAC (no key)', "v1 $id64 1 $later" ],
+              [ 'a v1 credential with a MAC of zeros', "v1 $id64 1 $later $zeros" ],
+              [ 'v2', "v2 $id64 1 $later $zeros" ]) {
+    my ($what, $cred) = @$case;
+    refused("forged TW-Dispatch, $what: 401", '/q/report.cgi', new_body(), $cred,
+            401, 'TWW0131', $not_valid);
+}
+refused('forged TW-Dispatch at a location without an inbox: 401', '/noinbox/report.cgi',
+        new_body(), "v1 $id64 1 $later $zeros", 401, 'TWW0129',
+        'TW-Dispatch at a location without TwWebhookInbox (nothing is dispatched here)');
+if ($other_ip) {
+    refused("forged TW-Dispatch on $other_ip (not loopback): 401", '/q/report.cgi', new_body(),
+            "v1 $id64 1 $later $zeros", 401, 'TWW0131', $not_valid,
+            hostport => "$other_ip:$other_port");
+}
+else {
+    fail('this machine has an address other than loopback for the not-loopback case');
+}
+
+# --- a real credential, replayed ------------------------------------------------------------
+my %forged = map { $_ => 1 } credentials();   # those this test sent itself
+my $body = new_body();
+my $res = tw_request(hostport => $hp, path => '/q/report.cgi', body => $body, event => 'page.updated',
+                     signature => sign($body, $SECRET{a}));
+is($res->{status}, 200, 'a delivery queued') or diag(describe($res));
+ok(wait_report($reports, $res->{id}, 15, 1), '... and dispatched to the app');
+my ($cred) = grep { !$forged{$_} } credentials();
+like($cred // '', qr/^v1 [0-9a-f]{64} 1 \d+ [0-9a-f]{64}$/, '... with a v1 credential (read from the forensic log)');
+$cred //= "v1 $id64 1 $later $zeros";
+my ($expires) = $cred =~ /^v1 \S+ \d+ (\d+) /;
+wait_entries($dir->{q}, sub { !%{ $_[0] } }, 5);
+
+refused('the real credential with another body (another entry): 401', '/q/report.cgi', new_body(),
+        $cred, 401, 'TWW0132',
+        'TW-Dispatch names another entry than this body and its signed headers make');
+refused('the real credential replayed to another path with an inbox: 401', '/q2/report.cgi', $body,
+        $cred, 401, 'TWW0131', $not_valid);
+refused('the real credential replayed to the same path with a query added: 401',
+        '/q/report.cgi?x=1', $body, $cred, 401, 'TWW0131', $not_valid);
+(my $other_attempt = $cred) =~ s/^(v1 \S+) 1 /$1 2 /;
+refused('the real credential with another attempt number: 401', '/q/report.cgi', $body,
+        $other_attempt, 401, 'TWW0131', $not_valid);
+(my $longer = $cred) =~ s/^(v1 \S+ \d+) (\d+) /"$1 " . ($2 + 3600) . ' '/e;
+refused('the real credential with a later expiry: 401', '/q/report.cgi', $body,
+        $longer, 401, 'TWW0131', $not_valid);
+refused('the real credential, same path and body, once the entry was delivered: 409',
+        '/q/report.cgi', $body, $cred, 409, 'TWW0133',
+        'the dispatched entry is no longer in the inbox (delivered, dropped or redelivered meanwhile)');
+sleep 0.2 while time <= ($expires // 0) + 1;
+refused('the real credential once expired: 401', '/q/report.cgi', $body, $cred, 401, 'TWW0130',
+        'TW-Dispatch expired');
+is(scalar(report_of($reports, $res->{id})), 1, 'the app got the delivery exactly once');
+like(slurp($srv->error_log) // '', qr/TWW0236/, 'the real dispatch was received as one');
+unlike(join('', map { slurp($_) // '' } $srv->error_log), qr/\Q$cred\E/,
+       'no credential in the error log');
+
+done_testing();
