@@ -27,6 +27,7 @@ use File::Path qw(make_path remove_tree);
 use JSON::PP ();
 use MIME::Base64 ();
 use Test::More;
+use Digest::SHA qw(hmac_sha256_hex);
 use Time::HiRes qw(sleep time);
 use TwTest;
 use TwFleet;
@@ -44,7 +45,7 @@ system("htpasswd -bc '$htpasswd' operator page-pw 2>/dev/null") == 0
 
 my $srv = TwFleet->new(
     name => 'deliveries', mpm => $mpm, modules => [qw(status socache_shmcb authz_host authz_user auth_basic authn_core authn_file)],
-    routes => ['dl', 'nb'],
+    routes => ['dl', 'nb', 'sl'],
     conf => <<"EOF");
 TwWebhookReplayCache "shmcb:deliveries-replay(131072)"
 TwWebhookDeliveriesLog 60
@@ -56,6 +57,10 @@ TwWebhookDeliveriesLog 60
     TwWebhookDeliveriesShowBody On
 </Location>
 <Location /nb>
+    TwWebhookSecret "$SECRET{a}"
+</Location>
+<Location /sl>
+    TwWebhookProfile slack
     TwWebhookSecret "$SECRET{a}"
 </Location>
 <Location /deliveries>
@@ -255,6 +260,22 @@ for my $what (sort keys %want) {
     ok($one->{deliveries}[0] && !defined $one->{deliveries}[0]{body},
        '... its body is not kept (Off by default)');
     is($one->{deliveries}[0]{body_sha256}, TwTest::sha256_hex($body), '... its SHA-256 is');
+
+    # A profile that signs a prefix before the body (Slack: "v0:TS:"),
+    # under the replay cache, whose message digest covers the prefix: the
+    # row's SHA-256 is still the body's alone, never the digest's.
+    my $sl_body = "token=x&team_id=T1&command=%2Fhook&text=$stamp";
+    my $ts = time() =~ s/\..*//r;
+    my $sl_sig = 'v0=' . hmac_sha256_hex("v0:$ts:$sl_body", $SECRET{a});
+    push @secrets, $sl_sig;
+    my $sl = TwFleet::retry_409(sub {
+        tw_request(hostport => $hp, path => '/sl/report.cgi', body => $sl_body,
+                   delivery => undef, content_type => 'application/x-www-form-urlencoded',
+                   headers => [ 'X-Slack-Request-Timestamp' => $ts, 'X-Slack-Signature' => $sl_sig ]) });
+    is($sl->{status}, 200, 'verified under a profile with a signed prefix (slack)') or diag(describe($sl));
+    my ($sl_row) = grep { ($_->{path} // '') =~ m{^/sl/} } @{ page_json()->{deliveries} || [] };
+    is(($sl_row || {})->{body_sha256}, TwTest::sha256_hex($sl_body),
+       '... its row keeps the SHA-256 of the body alone, not of the signed prefix and body');
 
     $body = '{"event":"page.updated","pad":"' . ('x' x 5000) . "\",\"n\":\"$stamp-big\"}";
     $res = post_hook('/dl/report.cgi', $body,
