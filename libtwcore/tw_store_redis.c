@@ -33,9 +33,10 @@
  * messages (XPENDING/XCLAIM, which also resets their idle time, so
  * nobody else claims what a living taker holds), (2) at messages idle
  * for longer than the lease (XAUTOCLAIM: their taker died), (3) at new
- * messages (XREADGROUP). An entry is taken only when its `next` has come;
- * one that is not due (retry backoff, or still leased) stays pending
- * with whoever has it. Taking counts attempts + 1 and sets next to the
+ * messages (XREADGROUP). An entry is taken only when its `next` has come
+ * and its scope is not one the taker leaves alone (take_except: its
+ * location is at its concurrency limit); one that is not due (retry
+ * backoff, or still leased) or skipped stays pending with whoever has it. Taking counts attempts + 1 and sets next to the
  * lease's end. A retry keeps the same message pending; delivered and
  * dead acknowledge and delete it. Times are the callers' clocks
  * (microseconds since the epoch), passed as decimal strings: a Lua
