@@ -30,6 +30,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use TwTest;
 use TwFleet;
+use TwQueue qw(report_of);
 
 my $vars = tw_vars();
 my $mpm = $vars->{tw_mpm} // 'event';
@@ -37,6 +38,9 @@ my $dir = "$vars->{t_logs}/deliveries-inbox";
 remove_tree($dir);
 make_path($dir);
 chmod 0700, $dir;
+
+my $reports = "$vars->{t_logs}/deliveries-reports.log";   # what the app got
+unlink $reports;
 
 my $htpasswd = "$vars->{t_logs}/deliveries-htpasswd";
 system("htpasswd -bc '$htpasswd' operator page-pw 2>/dev/null") == 0
@@ -46,6 +50,8 @@ my $srv = TwFleet->new(
     name => 'deliveries', mpm => $mpm, modules => [qw(status socache_shmcb authz_host authz_user auth_basic authn_core authn_file)],
     routes => ['dl', 'nb'],
     conf => <<"EOF");
+WatchdogInterval 100ms
+SetEnv TW_TEST_REPORTS "$reports"
 TwWebhookReplayCache "shmcb:deliveries-replay(131072)"
 TwWebhookDeliveriesLog 60
 <Location /dl>
@@ -140,7 +146,10 @@ my %sent;   # what => delivery id
     $sent{ignored} = $res->{id};
 }
 {
-    my $res = post_hook('/dl/report.cgi?status=500', new_body());
+    # fails this once: a redelivery (attempt 2) succeeds
+    my $body = new_body();
+    $sent{held_sha256} = TwTest::sha256_hex($body);
+    my $res = post_hook('/dl/report.cgi?status=500&fail_until=1', $body);
     is($res->{status}, 200, 'the app fails with 500: held, 200') or diag(describe($res));
     like($res->{body} // '', qr/held for redelivery/, '... held for redelivery');
     $sent{held} = $res->{id};
@@ -374,10 +383,18 @@ sub inbox_entries {
     my $j = page_json();
     return @{ ($j->{inbox} || [])->[0]{entries} || [] };
 }
+# a second held entry, whose app always fails: the one dropped below
+{
+    my $res = post_hook('/dl/report.cgi?status=500', new_body());
+    is($res->{status}, 200, 'a second delivery held (its app always fails)') or diag(describe($res));
+    $sent{held2} = $res->{id};
+}
 my @entries = inbox_entries();
-is(scalar @entries, 1, 'the inbox lists the held entry') or diag(explain(\@entries));
-my $entry = $entries[0]{id} // 'none';
-is($entries[0]{state}, 'held', '... as held');
+is(scalar @entries, 2, 'the inbox lists the two held entries') or diag(explain(\@entries));
+my ($held_entry) = grep { $_->{path} =~ /fail_until/ } @entries;
+my ($drop_entry) = grep { $_->{path} !~ /fail_until/ } @entries;
+is($_->{state}, 'held', "... $_->{path} as held") for grep { defined } $held_entry, $drop_entry;
+my $entry = ($drop_entry || {})->{id} // 'none';
 my ($nonce) = (page('')->{body} // '') =~ /name="nonce" value="([0-9a-f]{32})"/;
 ok($nonce, 'the page\'s forms carry a nonce');
 
@@ -410,20 +427,30 @@ for my $case (['no nonce', "$drop", Origin => $origin],
     my $res = page("?nonce=$nonce&$drop");
     is($res->{status}, 403, 'a GET carrying the action: 403');
     like($srv->log_since($mark), qr/TWW0250: .*GET/, '... logged');
-    is(scalar(inbox_entries()), 1, 'after all of these the entry is still there');
+    is(scalar(grep { $_->{id} eq $entry } inbox_entries()), 1,
+       'after all of these the entry is still there');
 }
+# Redeliver: a held entry (TwWebhookInboxHold On, no TwWebhookQueue here)
+# is queued again and the dispatcher hands it to the app, whose 2xx ends it.
 {
+    my $held = ($held_entry || {})->{id} // 'none';
     my $mark = $srv->log_mark;
-    my $res = action("nonce=$nonce&store=0&entry=$entry&action=redeliver", Origin => $origin);
+    my $res = action("nonce=$nonce&store=0&entry=$held&action=redeliver", Origin => $origin);
     is($res->{status}, 303, 'Redeliver from the page (nonce, own origin): 303 back to the page')
         or diag(describe($res));
     like($srv->log_since($mark),
-         qr/\[twwebhook:notice\].*TWW0251: deliveries page: redeliver of $entry in the inbox \Q$dir\E by user -, client 127\.0\.0\.1: 1 done, 0 failed/,
+         qr/\[twwebhook:notice\].*TWW0251: deliveries page: redeliver of $held in the inbox \Q$dir\E by user -, client 127\.0\.0\.1: 1 done, 0 failed/,
          '... logged at notice with user, client and what');
-    my @e = inbox_entries();
-    is($e[0]{state}, 'queued', '... the held entry is queued again, for the dispatcher');
-    # (that the queue's dispatcher then delivers it is the queue's to test,
-    # once TwWebhookQueue is in: t/17x with the queue)
+    my $until = time + 15;
+    my @got;
+    until ((@got = grep { ($_->{TW_WEBHOOK_ATTEMPT} // '') eq '2' } report_of($reports, $sent{held}))
+           || time > $until) { sleep 0.1 }
+    is(scalar @got, 1, '... the dispatcher delivers it: the app gets it once, as attempt 2')
+        or diag(explain([ report_of($reports, $sent{held}) ]));
+    is($got[0]{body_sha256}, $sent{held_sha256}, '... the body byte for byte') if @got;
+    $until = time + 10;
+    sleep 0.1 while grep({ $_->{id} eq $held } inbox_entries()) && time < $until;
+    is(scalar(grep { $_->{id} eq $held } inbox_entries()), 0, '... and it leaves the inbox');
 }
 {
     my $mark = $srv->log_mark;
