@@ -35,9 +35,13 @@ use TwQueue qw(report_of);
 my $vars = tw_vars();
 my $mpm = $vars->{tw_mpm} // 'event';
 my $dir = "$vars->{t_logs}/deliveries-inbox";
-remove_tree($dir);
-make_path($dir);
-chmod 0700, $dir;
+my $qdir = "$vars->{t_logs}/deliveries-queue";        # TwWebhookQueue, quick retries
+my $qslow = "$vars->{t_logs}/deliveries-queue-slow";  # TwWebhookQueue, a try every 30 s
+for my $d ($dir, $qdir, $qslow) {
+    remove_tree($d);
+    make_path($d);
+    chmod 0700, $d;
+}
 
 my $reports = "$vars->{t_logs}/deliveries-reports.log";   # what the app got
 unlink $reports;
@@ -48,7 +52,7 @@ system("htpasswd -bc '$htpasswd' operator page-pw 2>/dev/null") == 0
 
 my $srv = TwFleet->new(
     name => 'deliveries', mpm => $mpm, modules => [qw(status socache_shmcb authz_host authz_user auth_basic authn_core authn_file)],
-    routes => ['dl', 'nb'],
+    routes => ['dl', 'nb', 'q', 'qslow'],
     conf => <<"EOF");
 WatchdogInterval 100ms
 SetEnv TW_TEST_REPORTS "$reports"
@@ -63,6 +67,18 @@ TwWebhookDeliveriesLog 60
 </Location>
 <Location /nb>
     TwWebhookSecret "$SECRET{a}"
+</Location>
+<Location /q>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookInbox "$qdir"
+    TwWebhookQueue On
+    TwWebhookQueueRetry attempts=3 base=100ms cap=200ms
+</Location>
+<Location /qslow>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookInbox "$qslow"
+    TwWebhookQueue On
+    TwWebhookQueueRetry attempts=20 base=30s cap=60s
 </Location>
 <Location /deliveries>
     SetHandler twwebhook-deliveries
@@ -154,6 +170,29 @@ my %sent;   # what => delivery id
     like($res->{body} // '', qr/held for redelivery/, '... held for redelivery');
     $sent{held} = $res->{id};
 }
+# queued (TwWebhookQueue): what the dispatcher made of each is the row's
+{
+    my $res = post_hook('/q/report.cgi?status=500&fail_until=2', new_body());
+    is($res->{body}, "accepted: queued\n", 'queued: answered 200 at once') or diag(describe($res));
+    $sent{queued_ok} = $res->{id};
+    $res = post_hook('/q/report.cgi?status=500', new_body());
+    is($res->{body}, "accepted: queued\n", 'queued, for an app that always fails')
+        or diag(describe($res));
+    $sent{queued_dead} = $res->{id};
+    $res = post_hook('/qslow/report.cgi?status=503', new_body());
+    is($res->{body}, "accepted: queued\n", 'queued, tried again in 15-30 s')
+        or diag(describe($res));
+    $sent{queued_retry} = $res->{id};
+    # until the dispatcher is done with the first two and tried the third
+    my $until = time + 20;
+    while (time < $until) {
+        my $j = page_json();
+        my @r = map { by_delivery($j, $sent{$_}) || {} } qw(queued_ok queued_dead queued_retry);
+        last if ($r[0]{state} // '') eq 'delivered' && ($r[1]{state} // '') eq 'dead'
+                && ($r[2]{app_status} // 0) == 503;
+        sleep 0.2;
+    }
+}
 # attacker-controlled values, on forged requests
 my %xss = (
     script  => '<script>document.title="pwned"</script>',
@@ -186,6 +225,9 @@ my %want = (verified => ['delivered', 'verified', 200],
             forged => ['refused', 'rejected-401', 0],
             ignored => ['acknowledged', 'ignored', 0],
             held => ['held', 'held', 500],
+            queued_ok => ['delivered', 'queued', 200],
+            queued_dead => ['dead', 'queued', 500],
+            queued_retry => ['queued', 'queued', 503],
             xss => ['refused', 'rejected-401', 0],
             control => ['refused', 'rejected-401', 0],
             path => ['refused', 'rejected-401', 0]);
@@ -222,6 +264,23 @@ for my $what (sort keys %want) {
     is((by_delivery($json, $sent{control}) || {})->{event}, 'evil\x09red\xff\xfe',
        'a tab and bytes that are not UTF-8 kept as \xNN (JSON)');
     is($json->{counts}{held}, 1, 'counts: 1 held');
+    is($json->{counts}{dead}, 1, 'counts: 1 dead');
+    is($json->{counts}{queued}, 1, 'counts: 1 queued');
+    my %q = map { $_ => by_delivery($json, $sent{$_}) || {} } qw(queued_ok queued_dead queued_retry);
+    is($q{queued_ok}{attempts}, 3, 'queued, the app failed twice: delivered on attempt 3');
+    like($q{queued_ok}{reason}, qr/TWW0230/, '... the reason says so') or diag($q{queued_ok}{reason});
+    is($q{queued_dead}{attempts}, 3, 'queued, the app always failed: dead after 3 attempts');
+    like($q{queued_dead}{reason}, qr/dead after 3 attempts.*TWW0451/, '... the reason says so')
+        or diag($q{queued_dead}{reason});
+    is($q{queued_retry}{attempts}, 1, 'queued, the app failed once: 1 attempt');
+    ok(($q{queued_retry}{next_try_unix} // 0) > time + 5, '... the next try is ahead')
+        or diag(explain($q{queued_retry}));
+    like($q{queued_retry}{next_try} // '', qr/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/,
+         '... in UTC');
+    ok(!defined $q{queued_ok}{next_try}, 'a delivered row has no next try');
+    is(scalar(grep { $_->{delivery} eq $sent{queued_ok} } @{ $json->{deliveries} }), 1,
+       'the dispatches make no rows of their own: one row per delivery');
+
     ok($json->{counts}{refused} >= 2, 'counts: the refusals');
 }
 {
@@ -355,6 +414,11 @@ sub chromium {
     like($dom, qr/class="badge s-held">held</, 'a held badge with its word');
     like($dom, qr/class="badge s-refused">refused</, 'a refused badge with its word');
     like($dom, qr/class="badge s-delivered">delivered</, 'a delivered badge with its word');
+    like($dom, qr/<tr class="row"(?:(?!<\/tr>).)*class="badge s-dead">dead</s,
+         'a dead badge with its word in the list');
+    like($dom, qr/class="badge s-queued">queued<\/span><br><small>next try in \d+ s/,
+         'a queued badge with its word and the next try');
+    like($dom, qr/<td data-label="Tries" class="num">3<\/td>/, 'the tries of a queued delivery');
     like($dom, qr/<td[^>]*class="mono delivery">"&gt;&lt;img src=x onerror=alert\(1\)&gt;<\/td>/,
          'the "><img onerror> delivery id is text in its cell');
     like($dom, qr/<td[^>]*class="mono event">&lt;script&gt;document.title="pwned"&lt;\/script&gt;<\/td>/,
@@ -379,10 +443,13 @@ sub chromium {
 }
 
 # --- actions: the inbox, CSRF --------------------------------------------------------
+# the /dl inbox's entries (the queues' inboxes are listed too)
 sub inbox_entries {
     my $j = page_json();
-    return @{ ($j->{inbox} || [])->[0]{entries} || [] };
+    my ($inbox) = grep { $_->{store} eq $dir } @{ $j->{inbox} || [] };
+    return @{ ($inbox || {})->{entries} || [] };
 }
+is((page_json()->{inbox}[0] || {})->{store}, $dir, 'the inboxes in the order of the configuration');
 # a second held entry, whose app always fails: the one dropped below
 {
     my $res = post_hook('/dl/report.cgi?status=500', new_body());
@@ -451,6 +518,10 @@ for my $case (['no nonce', "$drop", Origin => $origin],
     $until = time + 10;
     sleep 0.1 while grep({ $_->{id} eq $held } inbox_entries()) && time < $until;
     is(scalar(grep { $_->{id} eq $held } inbox_entries()), 0, '... and it leaves the inbox');
+    my $row = by_delivery(page_json(), $sent{held}) || {};
+    is($row->{state}, 'delivered', '... its row says delivered') or diag(explain($row));
+    is($row->{attempts}, 2, '... on attempt 2');
+    is($row->{app_status}, 200, '... the app answered 200');
 }
 {
     my $mark = $srv->log_mark;
