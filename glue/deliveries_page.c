@@ -533,13 +533,18 @@ static const char *app_cell(apr_pool_t *p, const tw_dlv_row_t *row)
     return apr_psprintf(p, "%d", (int)row->app_status);
 }
 
+/* How long the app took: the queue's last try for a delivery it took
+ * (the sender's own request was answered without the app), else the
+ * sender's request. */
 static const char *took_cell(apr_pool_t *p, const tw_dlv_row_t *row)
 {
-    if (row->took < 0)
+    apr_int64_t took = row->dispatched_at ? row->dispatch_took : row->took;
+
+    if (took < 0)
         return "&ndash;";
-    if (row->took < 10000)
-        return apr_psprintf(p, "%.1f ms", (double)row->took / 1000.0);
-    return apr_psprintf(p, "%" APR_INT64_T_FMT " ms", (apr_int64_t)(row->took / 1000));
+    if (took < 10000)
+        return apr_psprintf(p, "%.1f ms", (double)took / 1000.0);
+    return apr_psprintf(p, "%" APR_INT64_T_FMT " ms", took / 1000);
 }
 
 static const char *size_cell(apr_pool_t *p, const tw_dlv_row_t *row)
@@ -694,10 +699,9 @@ static const char *dispatch_note(const tw_page_t *pg, const tw_dlv_row_t *row)
     const char *note = "";
 
     if (row->dispatched_at)
-        note = apr_psprintf(p, " &middot; last by the queue %s (%s), took %" APR_INT64_T_FMT
-                            " ms", esc(p, utc(p, row->dispatched_at)),
-                            esc(p, ago(p, pg->now, row->dispatched_at)),
-                            (apr_int64_t)(row->dispatch_took / 1000));
+        note = apr_psprintf(p, " &middot; last by the queue %s (%s)",
+                            esc(p, utc(p, row->dispatched_at)),
+                            esc(p, ago(p, pg->now, row->dispatched_at)));
     if (row->state == TW_DLV_QUEUED && row->next_try)
         note = apr_pstrcat(p, note, " &middot; next try ", esc(p, utc(p, row->next_try)),
                            " (in ", esc(p, in_time(p, pg->now, row->next_try)), ")", NULL);

@@ -15,10 +15,17 @@
 # Nothing secret (the secret, any signature sent, any MAC) in any answer
 # of the page. server-status shows the ring's line. A graceful restart
 # keeps the rows.
+# The queue: a queued delivery's row follows its entry (the app fails
+# twice, then succeeds: delivered after 3 tries; always fails: dead; one
+# waiting for its next try: queued with the tries, the app's last status
+# and when); Redeliver from the page of a held entry (TwWebhookInboxHold
+# On, no TwWebhookQueue) is handed to the app by the dispatcher, leaves
+# the inbox, and its row turns delivered. (A Redis inbox: t/171.)
 #
 # Its own httpd (t/lib/TwFleet.pm) under the run's MPM (t/900_mpm_matrix.t
-# runs it under the others). Screenshots (laptop and phone width) are
-# written to t/logs/deliveries/ for people to look at.
+# runs it under the others). Screenshots (laptop and phone width, the mix
+# with the queue's states, one delivery, one queued delivery) are written
+# to t/logs/deliveries/ for people to look at.
 use strict;
 use warnings;
 use FindBin;
@@ -36,7 +43,7 @@ my $vars = tw_vars();
 my $mpm = $vars->{tw_mpm} // 'event';
 my $dir = "$vars->{t_logs}/deliveries-inbox";
 my $qdir = "$vars->{t_logs}/deliveries-queue";        # TwWebhookQueue, quick retries
-my $qslow = "$vars->{t_logs}/deliveries-queue-slow";  # TwWebhookQueue, a try every 30 s
+my $qslow = "$vars->{t_logs}/deliveries-queue-slow";  # TwWebhookQueue, a try a minute
 for my $d ($dir, $qdir, $qslow) {
     remove_tree($d);
     make_path($d);
@@ -78,7 +85,7 @@ TwWebhookDeliveriesLog 60
     TwWebhookSecret "$SECRET{a}"
     TwWebhookInbox "$qslow"
     TwWebhookQueue On
-    TwWebhookQueueRetry attempts=20 base=30s cap=60s
+    TwWebhookQueueRetry attempts=20 base=60s cap=120s
 </Location>
 <Location /deliveries>
     SetHandler twwebhook-deliveries
@@ -180,7 +187,7 @@ my %sent;   # what => delivery id
         or diag(describe($res));
     $sent{queued_dead} = $res->{id};
     $res = post_hook('/qslow/report.cgi?status=503', new_body());
-    is($res->{body}, "accepted: queued\n", 'queued, tried again in 15-30 s')
+    is($res->{body}, "accepted: queued\n", 'queued, tried again in 30-60 s')
         or diag(describe($res));
     $sent{queued_retry} = $res->{id};
     # until the dispatcher is done with the first two and tried the third
@@ -217,6 +224,25 @@ my %xss = (
     is($res->{status}, 401, 'forged to a path with "><script>: 401') or diag(describe($res));
     $sent{path} = "path-$stamp";
 }
+
+# --- headless Chromium, for the DOM it builds and screenshots ---------------------------
+my $chromium = '/usr/bin/chromium';
+ok(-x $chromium, "headless Chromium is installed ($chromium; scripts/bootstrap --test)")
+    or BAIL_OUT('chromium missing');
+my $out = $srv->dir;
+sub chromium {
+    my (@args) = @_;
+    my $profile = "$out/chromium-profile";
+    make_path($profile);
+    local $ENV{HOME} = $profile;
+    my $cmd = join ' ', map { "'$_'" } ($chromium, qw(--headless --no-sandbox --disable-gpu
+        --disable-background-networking --no-first-run --disable-dev-shm-usage
+        --disable-extensions --hide-scrollbars), "--user-data-dir=$profile", @args);
+    return scalar `timeout 90 $cmd 2>$out/chromium.log`;
+}
+# the mix, queued, held and dead ones among them (docs/deliveries.png is one of these)
+chromium("--screenshot=$out/deliveries-mix.png", '--window-size=1280,1000', "$origin/deliveries");
+ok(-s "$out/deliveries-mix.png", "a screenshot of the mix: $out/deliveries-mix.png");
 
 # --- the JSON view: rows and states ------------------------------------------------
 my $json = page_json();
@@ -387,20 +413,6 @@ for my $what (sort keys %want) {
 }
 
 # --- in a browser --------------------------------------------------------------------
-my $chromium = '/usr/bin/chromium';
-ok(-x $chromium, "headless Chromium is installed ($chromium; scripts/bootstrap --test)")
-    or BAIL_OUT('chromium missing');
-my $out = $srv->dir;
-sub chromium {
-    my (@args) = @_;
-    my $profile = "$out/chromium-profile";
-    make_path($profile);
-    local $ENV{HOME} = $profile;
-    my $cmd = join ' ', map { "'$_'" } ($chromium, qw(--headless --no-sandbox --disable-gpu
-        --disable-background-networking --no-first-run --disable-dev-shm-usage
-        --disable-extensions --hide-scrollbars), "--user-data-dir=$profile", @args);
-    return scalar `timeout 90 $cmd 2>$out/chromium.log`;
-}
 {
     my $dom = chromium('--dump-dom', "$origin/deliveries");
     like($dom, qr/Webhook deliveries/, 'Chromium renders the page') or diag(`tail -20 $out/chromium.log`);
@@ -416,7 +428,7 @@ sub chromium {
     like($dom, qr/class="badge s-delivered">delivered</, 'a delivered badge with its word');
     like($dom, qr/<tr class="row"(?:(?!<\/tr>).)*class="badge s-dead">dead</s,
          'a dead badge with its word in the list');
-    like($dom, qr/class="badge s-queued">queued<\/span><br><small>next try in \d+ s/,
+    like($dom, qr/class="badge s-queued">queued<\/span><br><small>next try in \d+ (?:s|min)</,
          'a queued badge with its word and the next try');
     like($dom, qr/<td data-label="Tries" class="num">3<\/td>/, 'the tries of a queued delivery');
     like($dom, qr/<td[^>]*class="mono delivery">"&gt;&lt;img src=x onerror=alert\(1\)&gt;<\/td>/,
@@ -440,6 +452,13 @@ sub chromium {
     chromium("--screenshot=$out/delivery-one.png", '--window-size=1280,1100',
              "$origin/deliveries?id=" . ($held->{id} // 0));
     ok(-s "$out/delivery-one.png", "a screenshot of one delivery: $out/delivery-one.png");
+    my $q = by_delivery($json, $sent{queued_retry}) || {};
+    my $qdom = chromium('--dump-dom', "$origin/deliveries?id=" . ($q->{id} // 0));
+    like($qdom, qr{<dt>Tries</dt><dd>\d+ · last by the queue \d{4}-\d\d-\d\d [\d:]+ UTC \(\d+ s ago\) · next try \d{4}-\d\d-\d\d [\d:]+ UTC \(in \d+ (?:s|min)\)</dd>},
+         'one queued delivery: its tries, the last and the next') or diag($qdom);
+    chromium("--screenshot=$out/delivery-queued.png", '--window-size=1280,1100',
+             "$origin/deliveries?id=" . ($q->{id} // 0));
+    ok(-s "$out/delivery-queued.png", "a screenshot of one queued delivery: $out/delivery-queued.png");
 }
 
 # --- actions: the inbox, CSRF --------------------------------------------------------
