@@ -13,6 +13,15 @@
  * (tw_deliveries_record, next to tw_metrics_count) and completed in
  * log_transaction with the app's status and the time taken.
  *
+ * Rows that follow an inbox entry. A delivery the inbox recorded (held,
+ * queued, direct) keeps its entry id in its row (tw_deliveries_entry).
+ * The queue's dispatcher, whose watchdog thread runs in some child, ends
+ * each try by looking the id up in every ring (tw_deliveries_dispatched:
+ * the same seqlock as any writer), and a Redeliver from the page does
+ * the same (tw_deliveries_requeued): one row per delivery whatever the
+ * number of tries, while the row is still kept. A dispatched request
+ * writes no row of its own.
+ *
  * Torn rows. Each row has a sequence number, odd while a writer is in it
  * (a seqlock): writers take a row by moving it from even to odd with a
  * compare-and-swap and give it back with an increment; readers copy the

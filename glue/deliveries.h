@@ -8,7 +8,8 @@
  *
  * A row is written once, when the transaction's outcome is known (the
  * flow calls tw_deliveries_record next to tw_metrics_count), and
- * completed in log_transaction with what the app answered.
+ * completed in log_transaction with what the app answered; a delivery the
+ * inbox recorded is then followed through the queue by its entry id.
  */
 #ifndef TWWEBHOOK_GLUE_DELIVERIES_H
 #define TWWEBHOOK_GLUE_DELIVERIES_H
