@@ -1177,11 +1177,6 @@ static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
     }
 }
 
-/*
- * TwWebhookInbox (glue/inbox.c): a body about to be handed to the app is
- * recorded first, under the replay cache's key; one that cannot be
- * recorded is refused with 503 and never reaches the app.
- */
 /* The entry id the inbox records this delivery under, for the page's row. */
 static const char *entry_id_of(request_rec *r, const unsigned char key[TW_MAC_LEN])
 {
@@ -1190,6 +1185,11 @@ static const char *entry_id_of(request_rec *r, const unsigned char key[TW_MAC_LE
     return tw_inbox_id(key, id) == TW_OK ? id : NULL;
 }
 
+/*
+ * TwWebhookInbox (glue/inbox.c): a body about to be handed to the app is
+ * recorded first, under the replay cache's key; one that cannot be
+ * recorded is refused with 503 and never reaches the app.
+ */
 static int record_in_inbox(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
 {
     tw_view_t *view = view_get(r);

@@ -396,7 +396,7 @@ static void show_on_page(tw_transfer_t *x, tw_dispatch_end_t end, long status, a
     unsigned int attempts = x->taken->e.attempts;
     curl_off_t took = 0;
     const char *answer = status > 0 ? apr_psprintf(x->pool, "the app answered %ld", status)
-                                    : apr_psprintf(x->pool, "the app not reached: %s", x->error);
+                                    : apr_psprintf(x->pool, "not reached: %s", x->error);
     const char *reason;
 
     curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &took);
@@ -450,8 +450,6 @@ static void end_transfer(tw_transfer_t *x, CURLcode result)
                      "dropped by hand): left as it is", e->e.id, e->e.attempts, status);
         return;
     }
-    if (rv == APR_SUCCESS)
-        show_on_page(x, end, status, next);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, x->d->s,
                      "TWW0452: cannot record the end of the dispatch of entry %s in %s (%s): "
@@ -459,6 +457,7 @@ static void end_transfer(tw_transfer_t *x, CURLcode result)
                      tw_store_name(x->qs->store), tw_store_strerror(rv, buf, sizeof(buf)));
         return;
     }
+    show_on_page(x, end, status, next);
     if (end == TW_DISPATCH_DELIVERED)
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, x->d->s,
                      "TWW0230: entry %s delivered (attempt %u, the app answered %ld; "
