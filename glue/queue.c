@@ -63,6 +63,7 @@
 #include "glue/config.h"
 #include "glue/inbox.h"
 #include "glue/metrics.h"
+#include "glue/deliveries.h"
 #include "glue/queue.h"
 
 APLOG_USE_MODULE(twwebhook);
@@ -402,6 +403,34 @@ static const char *start_transfer(tw_transfer_t *x)
     return NULL;
 }
 
+/* The deliveries page's row of the entry, if one is kept, says what this
+ * try came to (glue/deliveries.c), naming the log line below. */
+static void show_on_page(tw_transfer_t *x, tw_dispatch_end_t end, long status, apr_time_t next)
+{
+    static const tw_dlv_state_t state_of[] = {
+        [TW_DISPATCH_DELIVERED] = TW_DLV_DELIVERED, [TW_DISPATCH_RETRY] = TW_DLV_QUEUED,
+        [TW_DISPATCH_DEAD] = TW_DLV_DEAD,
+    };
+    unsigned int attempts = x->taken->e.attempts;
+    curl_off_t took = 0;
+    const char *answer = status > 0 ? apr_psprintf(x->pool, "the app answered %ld", status)
+                                    : apr_psprintf(x->pool, "not reached: %s", x->error);
+    const char *reason;
+
+    curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &took);
+    if (end == TW_DISPATCH_DELIVERED)
+        reason = apr_psprintf(x->pool, "delivered by the queue on attempt %u: %s "
+                              "(TWW0230 at debug)", attempts, answer);
+    else if (end == TW_DISPATCH_DEAD)
+        reason = apr_psprintf(x->pool, "dead after %u attempts (last: %s): kept for a "
+                              "redeliver by hand (TWW0451)", attempts, answer);
+    else
+        reason = apr_psprintf(x->pool, "attempt %u: %s; tried again by the queue (TWW0231)",
+                              attempts, answer);
+    tw_deliveries_dispatched(x->taken->e.id, state_of[end], attempts, (int)status,
+                             (apr_interval_time_t)took, next, reason);
+}
+
 /* What a finished dispatch comes to, in the store, the log and the metrics. */
 static void end_transfer(tw_transfer_t *x, CURLcode result)
 {
@@ -446,6 +475,7 @@ static void end_transfer(tw_transfer_t *x, CURLcode result)
                      tw_store_name(x->qs->store), tw_store_strerror(rv, buf, sizeof(buf)));
         return;
     }
+    show_on_page(x, end, status, next);
     if (end == TW_DISPATCH_DELIVERED)
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, x->d->s,
                      "TWW0230: entry %s delivered (attempt %u, the app answered %ld; "

@@ -58,6 +58,7 @@ my %MATRIX = (
     '061_unverified_paths.t' => 'error documents and redirects after a refusal, on a closed connection',
     '094_timeout.t'        => 'a body that stops arriving: a waiting thread or process, or the listener',
     '170_deliveries.t'     => 'one ring in shared memory written by every child (threads or processes), read by any',
+    '171_deliveries_redis.t' => 'the page\'s Redis handle, shared by a child\'s threads under a lock (none under prefork)',
     '092_h2.t'            => 'mod_http2 runs its own workers beside the MPM\'s (h2c under prefork)',
     '090_proxy.t'         => 'mod_proxy keeps its backend connections per child and thread',
     '063_internal.t'      => 'redirects and subrequests in the same transaction, per thread',
