@@ -387,6 +387,7 @@ int tw_deliveries_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     apr_pool_t *process_pool = s->process->pool;
     unsigned char random[TW_DLV_NONCE_BYTES];
     apr_hash_t *rings = NULL;
+    const char *kept_key;
     server_rec *vs;
     apr_status_t rv;
 
@@ -402,10 +403,11 @@ int tw_deliveries_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     }
     ap_bin2hex(random, sizeof(random), action_nonce);
 
-    apr_pool_userdata_get((void **)&rings, TW_DLV_KEY, process_pool);
+    kept_key = tw_kept_key(ptemp, TW_DLV_KEY, sizeof(tw_dlv_row_t) * 256 + sizeof(tw_ring_t));
+    apr_pool_userdata_get((void **)&rings, kept_key, process_pool);
     if (rings == NULL) {
         rings = apr_hash_make(process_pool);
-        apr_pool_userdata_set(rings, TW_DLV_KEY, apr_pool_cleanup_null, process_pool);
+        apr_pool_userdata_set(rings, kept_key, apr_pool_cleanup_null, process_pool);
     }
     ring_of_server = apr_hash_make(pconf);
     all_rings = apr_array_make(pconf, 4, sizeof(tw_ring_t *));
