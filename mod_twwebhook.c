@@ -99,6 +99,7 @@ typedef struct {
     apr_array_header_t *exported;      /* tw_exported_t, from TwWebhookExportJSON */
     const char *ack;                   /* set: answer 200 with this, skip the app */
     tw_outcome_t outcome;              /* verified (0), duplicate or ignored */
+    const char *entry;                 /* the inbox entry's id, once recorded or queued */
 } tw_view_t;
 
 typedef struct {
@@ -1176,6 +1177,14 @@ static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
     }
 }
 
+/* The entry id the inbox records this delivery under, for the page's row. */
+static const char *entry_id_of(request_rec *r, const unsigned char key[TW_MAC_LEN])
+{
+    char *id = apr_palloc(r->pool, TW_INBOX_ID_LEN + 1);
+
+    return tw_inbox_id(key, id) == TW_OK ? id : NULL;
+}
+
 /*
  * TwWebhookInbox (glue/inbox.c): a body about to be handed to the app is
  * recorded first, under the replay cache's key; one that cannot be
@@ -1183,7 +1192,7 @@ static int check_replay(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn,
  */
 static int record_in_inbox(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn)
 {
-    const tw_view_t *view = view_get(r);
+    tw_view_t *view = view_get(r);
     unsigned char key[TW_MAC_LEN];
     apr_status_t rv;
 
@@ -1199,6 +1208,7 @@ static int record_in_inbox(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *tx
                       apr_psprintf(r->pool, "cannot record the delivery in TwWebhookInbox %s "
                                    "(disk full or not writable?): the app is not run",
                                    tw_conf_inbox_dir(dc)));
+    view->entry = entry_id_of(r, key);
     return OK;
 }
 
@@ -1233,6 +1243,7 @@ static int queue_delivery(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t *txn
                                    "not accepted", tw_conf_inbox_dir(dc)));
     view->ack = "accepted: queued\n";
     view->outcome = TW_OUTCOME_QUEUED;
+    view->entry = entry_id_of(r, key);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "TWW0237: %s (delivery %s, event %s)",
                   created ? "queued for the app" : "already queued: this copy is the same entry",
@@ -1296,6 +1307,7 @@ static void record_delivery(request_rec *r, const tw_view_t *view)
     else if (view->outcome == TW_OUTCOME_QUEUED)
         reason = "verified and queued: the dispatcher hands it to the app";
     tw_deliveries_record(r, view->outcome, 0, NULL, reason, view->event, view->delivery);
+    tw_deliveries_entry(r, view->entry);
 }
 
 /* ---- hooks ------------------------------------------------------------------- */
@@ -1379,8 +1391,10 @@ static int hook_fixups(request_rec *r)
      * (twwebhook_queue_dispatches_total). */
     if (first && !tw_inbox_counts_outcome(r) && !txn->dispatched)
         tw_metrics_count(r, view->outcome);
-    /* The page's row: written now, completed once the app has answered. */
-    if (first)
+    /* The page's row: written now, completed once the app has answered. A
+     * dispatch of a queued entry has none of its own: the dispatcher
+     * updates the entry's row (tw_deliveries_dispatched). */
+    if (first && !txn->dispatched)
         record_delivery(r, view);
     export_env(r, view);
     set_view_notes(r, view);

@@ -13,6 +13,15 @@
  * (tw_deliveries_record, next to tw_metrics_count) and completed in
  * log_transaction with the app's status and the time taken.
  *
+ * Rows that follow an inbox entry. A delivery the inbox recorded (held,
+ * queued, direct) keeps its entry id in its row (tw_deliveries_entry).
+ * The queue's dispatcher, whose watchdog thread runs in some child, ends
+ * each try by looking the id up in every ring (tw_deliveries_dispatched:
+ * the same seqlock as any writer), and a Redeliver from the page does
+ * the same (tw_deliveries_requeued): one row per delivery whatever the
+ * number of tries, while the row is still kept. A dispatched request
+ * writes no row of its own.
+ *
  * Torn rows. Each row has a sequence number, odd while a writer is in it
  * (a seqlock): writers take a row by moving it from even to odd with a
  * compare-and-swap and give it back with an increment; readers copy the
@@ -71,7 +80,7 @@ APLOG_USE_MODULE(twwebhook);
 #define TW_DLV_READ_TRIES   100
 
 /* docs/reference.md (TwWebhookDeliveriesLog) gives the memory per row:
- * 8328 bytes on x86-64; a row that grows needs the docs changed too. */
+ * 8424 bytes on x86-64; a row that grows needs the docs changed too. */
 typedef char tw_row_size_as_documented[sizeof(tw_dlv_row_t) <= 8448 ? 1 : -1];
 
 typedef struct {
@@ -95,6 +104,7 @@ typedef struct {
 
 /* This generation's: set in the parent before any child exists. */
 static apr_hash_t *ring_of_server;      /* server_rec * -> tw_ring_t * */
+static apr_array_header_t *all_rings;   /* tw_ring_t *, each once (a label's servers share one) */
 static char action_nonce[TW_DLV_NONCE_BYTES * 2 + 1];
 
 static const char *const state_names[TW_DLV_STATE_MAX] = {
@@ -375,6 +385,16 @@ static tw_ring_t *ring_for_label(apr_pool_t *process_pool, apr_hash_t *rings,
     return ring;
 }
 
+static void note_ring(apr_array_header_t *rings, tw_ring_t *ring)
+{
+    int i;
+
+    for (i = 0; i < rings->nelts; i++)
+        if (APR_ARRAY_IDX(rings, i, tw_ring_t *) == ring)
+            return;
+    APR_ARRAY_PUSH(rings, tw_ring_t *) = ring;
+}
+
 static tw_ring_t *ring_of(const server_rec *s)
 {
     return ring_of_server != NULL ? apr_hash_get(ring_of_server, &s, sizeof(s)) : NULL;
@@ -386,10 +406,12 @@ int tw_deliveries_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     apr_pool_t *process_pool = s->process->pool;
     unsigned char random[TW_DLV_NONCE_BYTES];
     apr_hash_t *rings = NULL;
+    const char *kept_key;
     server_rec *vs;
     apr_status_t rv;
 
     ring_of_server = NULL;
+    all_rings = NULL;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;   /* the dry run before the real start */
     /* A new nonce per start: a form from before a restart is refused. */
@@ -400,12 +422,14 @@ int tw_deliveries_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     }
     ap_bin2hex(random, sizeof(random), action_nonce);
 
-    apr_pool_userdata_get((void **)&rings, TW_DLV_KEY, process_pool);
+    kept_key = tw_kept_key(ptemp, TW_DLV_KEY, sizeof(tw_dlv_row_t) * 256 + sizeof(tw_ring_t));
+    apr_pool_userdata_get((void **)&rings, kept_key, process_pool);
     if (rings == NULL) {
         rings = apr_hash_make(process_pool);
-        apr_pool_userdata_set(rings, TW_DLV_KEY, apr_pool_cleanup_null, process_pool);
+        apr_pool_userdata_set(rings, kept_key, apr_pool_cleanup_null, process_pool);
     }
     ring_of_server = apr_hash_make(pconf);
+    all_rings = apr_array_make(pconf, 4, sizeof(tw_ring_t *));
     for (vs = s; vs != NULL; vs = vs->next) {
         server_rec **key = apr_pmemdup(pconf, &vs, sizeof(vs));
         int rows = tw_conf_deliveries_log(vs);
@@ -423,6 +447,7 @@ int tw_deliveries_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
             continue;
         }
         apr_hash_set(ring_of_server, key, sizeof(*key), ring);
+        note_ring(all_rings, ring);
     }
     return OK;
 }
@@ -651,6 +676,107 @@ void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, cons
         }
     }
     row_release(row);
+}
+
+void tw_deliveries_entry(request_rec *r, const char *entry_id)
+{
+    tw_dlv_handle_t *h = handle_of(r);
+    tw_dlv_row_t *row;
+
+    if (h == NULL || entry_id == NULL)
+        return;
+    row = row_at(h->ring, h->serial);
+    row_acquire(row);
+    if (row->serial == h->serial)
+        apr_cpystrn(row->entry, entry_id, sizeof(row->entry));
+    row_release(row);
+}
+
+/* ---- rows that follow their inbox entry ----------------------------------------- */
+
+/* What a row of an entry becomes (the row is held by its writer). */
+typedef struct {
+    tw_dlv_state_t state;
+    unsigned int attempts;
+    int app_status;
+    apr_interval_time_t took;
+    apr_time_t next_try;
+    const char *reason;
+    int dispatched;             /* 0: a person's requeue, nothing ran */
+} tw_dlv_follow_t;
+
+static void follow_row(tw_dlv_row_t *row, const tw_dlv_follow_t *f)
+{
+    row->state = f->state;
+    row->next_try = f->state == TW_DLV_QUEUED ? f->next_try : 0;
+    row->tag[0] = '\0';
+    put_str(row->reason, sizeof(row->reason), f->reason);
+    if (!f->dispatched)
+        return;
+    row->attempts = (apr_int32_t)f->attempts;
+    row->app_status = f->app_status;
+    row->dispatched_at = apr_time_now();
+    row->dispatch_took = f->took;
+}
+
+/*
+ * The newest row of ring recorded for entry_id, updated as f says. The
+ * entry id is looked at without the row's lock (a hint: a row being
+ * written may read torn) and checked again under it.
+ */
+static int follow_in_ring(tw_ring_t *ring, const char *entry_id, const tw_dlv_follow_t *f)
+{
+    apr_uint32_t next = apr_atomic_read32(&ring->head->next), n, serial;
+    apr_size_t len = strlen(entry_id);
+
+    for (n = 0, serial = next; n < ring->capacity && serial > 0; n++, serial--) {
+        tw_dlv_row_t *row = row_at(ring, serial);
+        int found = 0;
+
+        if (row->serial != serial || memcmp(row->entry, entry_id, len + 1) != 0)
+            continue;
+        row_acquire(row);
+        if (row->serial == serial && strcmp(row->entry, entry_id) == 0) {
+            follow_row(row, f);
+            found = 1;
+        }
+        row_release(row);
+        if (found)
+            return 1;
+    }
+    return 0;
+}
+
+/* The entry's row in whichever ring keeps it (an entry came in on one
+ * server). all_rings is read only after post_config: no lock. */
+static void follow_entry(const char *entry_id, const tw_dlv_follow_t *f)
+{
+    int i;
+
+    if (all_rings == NULL || entry_id == NULL || strlen(entry_id) != TW_INBOX_ID_LEN)
+        return;
+    for (i = 0; i < all_rings->nelts; i++)
+        if (follow_in_ring(APR_ARRAY_IDX(all_rings, i, tw_ring_t *), entry_id, f))
+            return;
+}
+
+void tw_deliveries_dispatched(const char *entry_id, tw_dlv_state_t state, unsigned int attempts,
+                              int app_status, apr_interval_time_t took, apr_time_t next_try,
+                              const char *reason)
+{
+    tw_dlv_follow_t f = { .state = state, .attempts = attempts, .app_status = app_status,
+                          .took = took, .next_try = next_try, .reason = reason,
+                          .dispatched = 1 };
+
+    follow_entry(entry_id, &f);
+}
+
+void tw_deliveries_requeued(const char *entry_id, const char *reason)
+{
+    tw_dlv_follow_t f = { .state = TW_DLV_QUEUED, .next_try = apr_time_now(),
+                          .reason = reason };
+
+    follow_entry(entry_id, &f);
 }
 
 /* After the response: what the sender got, what the app answered, how

@@ -8,7 +8,8 @@
  *
  * A row is written once, when the transaction's outcome is known (the
  * flow calls tw_deliveries_record next to tw_metrics_count), and
- * completed in log_transaction with what the app answered.
+ * completed in log_transaction with what the app answered; a delivery the
+ * inbox recorded is then followed through the queue by its entry id.
  */
 #ifndef TWWEBHOOK_GLUE_DELIVERIES_H
 #define TWWEBHOOK_GLUE_DELIVERIES_H
@@ -46,6 +47,28 @@ const char *tw_deliveries_state_name(tw_dlv_state_t state);
  */
 void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, const char *tag,
                           const char *reason, const char *event, const char *delivery);
+
+/* The inbox entry the transaction's delivery was recorded as (held,
+ * queued, or direct): its row then follows the entry through the queue
+ * (tw_deliveries_dispatched, tw_deliveries_requeued). */
+void tw_deliveries_entry(request_rec *r, const char *entry_id);
+
+/*
+ * What the queue's dispatcher (glue/queue.c) made of one try of an entry:
+ * the newest row still kept for entry_id, in any server's ring, says
+ * state (delivered, queued with its next try, or dead), the tries so far,
+ * what the app answered (0: not reached) and how long the try took;
+ * reason says it in words and names the log line. Nothing when no row
+ * is kept for it (overwritten, or the entry came in on another server of
+ * a fleet sharing a Redis inbox). Callable from any thread of any child.
+ */
+void tw_deliveries_dispatched(const char *entry_id, tw_dlv_state_t state, unsigned int attempts,
+                              int app_status, apr_interval_time_t took, apr_time_t next_try,
+                              const char *reason);
+
+/* A person asked for entry_id to be redelivered (the page): its row, if
+ * kept, says queued, due now. */
+void tw_deliveries_requeued(const char *entry_id, const char *reason);
 
 /* For server-status: the rows kept for s, by state; 0 when there is no ring. */
 typedef struct {

@@ -96,6 +96,9 @@ static apr_status_t store_apply(const char *action, const char *spec, const char
     rv = strcmp(action, "redeliver") == 0 ? tw_store_requeue(store, id, p)
                                           : tw_store_remove(store, id, p);
     tw_inbox_store_unlock(store);
+    if (rv == APR_SUCCESS && strcmp(action, "redeliver") == 0)
+        tw_deliveries_requeued(id, "redelivered from the deliveries page (TWW0251): "
+                               "queued for the dispatcher");
     return rv;
 }
 
@@ -203,6 +206,15 @@ static int attempts_of(const apr_array_header_t *rows, int at)
     return n;
 }
 
+/* The tries: the dispatcher's for a delivery it took (queued, or held and
+ * redelivered), else the sender's copies seen. */
+static int tries_of(const apr_array_header_t *rows, int at)
+{
+    const tw_dlv_row_t *row = APR_ARRAY_IDX(rows, at, const tw_dlv_row_t *);
+
+    return row->attempts > 0 ? (int)row->attempts : attempts_of(rows, at);
+}
+
 /* A JSON string literal of s (valid UTF-8, as every row's text is);
  * <, > and & as \u escapes, so no sniffer ever finds markup in it. */
 static const char *json_string(apr_pool_t *p, const char *s)
@@ -258,7 +270,8 @@ static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int
                "\"event\":%s,\"delivery\":%s,\"verdict\":%s,\"tag\":%s,\"reason\":%s,"
                "\"status\":%d,\"body_size\":%" APR_INT64_T_FMT ",\"body_sha256\":%s,"
                "\"app_status\":%d,\"app_time_ms\":%" APR_INT64_T_FMT ",\"attempts\":%d,"
-               "\"state\":%s,\"headers\":[",
+               "\"state\":%s,\"next_try\":%s,\"next_try_unix\":%s,\"entry\":%s,"
+               "\"dispatched_at\":%s,\"dispatch_ms\":%s,\"headers\":[",
                first ? "" : ",", (unsigned)row->serial, json_string(p, utc(p, row->time)),
                (apr_int64_t)apr_time_sec(row->time), json_string(p, row->location),
                json_string(p, row->profile), json_string(p, row->method),
@@ -269,7 +282,15 @@ static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int
                json_string(p, row->reason), (int)row->status, (apr_int64_t)row->body_size,
                row->sha256[0] ? json_string(p, row->sha256) : "null", (int)row->app_status,
                row->took >= 0 ? (apr_int64_t)(row->took / 1000) : (apr_int64_t)-1,
-               attempts_of(rows, at), json_string(p, tw_deliveries_state_name(row->state)));
+               tries_of(rows, at), json_string(p, tw_deliveries_state_name(row->state)),
+               row->next_try ? json_string(p, utc(p, row->next_try)) : "null",
+               row->next_try ? apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                            (apr_int64_t)apr_time_sec(row->next_try)) : "null",
+               row->entry[0] ? json_string(p, row->entry) : "null",
+               row->dispatched_at ? json_string(p, utc(p, row->dispatched_at)) : "null",
+               row->dispatched_at ? apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                                 (apr_int64_t)(row->dispatch_took / 1000))
+                                  : "null");
     for (i = 0; i < row->nheaders; i++)
         ap_rprintf(r, "%s{\"name\":%s,\"value\":%s}", i ? "," : "",
                    json_string(p, row->headers[i].name), json_string(p, row->headers[i].value));
@@ -512,19 +533,48 @@ static const char *app_cell(apr_pool_t *p, const tw_dlv_row_t *row)
     return apr_psprintf(p, "%d", (int)row->app_status);
 }
 
+/* How long the app took: the queue's last try for a delivery it took
+ * (the sender's own request was answered without the app), else the
+ * sender's request. */
 static const char *took_cell(apr_pool_t *p, const tw_dlv_row_t *row)
 {
-    if (row->took < 0)
+    apr_int64_t took = row->dispatched_at ? row->dispatch_took : row->took;
+
+    if (took < 0)
         return "&ndash;";
-    if (row->took < 10000)
-        return apr_psprintf(p, "%.1f ms", (double)row->took / 1000.0);
-    return apr_psprintf(p, "%" APR_INT64_T_FMT " ms", (apr_int64_t)(row->took / 1000));
+    if (took < 10000)
+        return apr_psprintf(p, "%.1f ms", (double)took / 1000.0);
+    return apr_psprintf(p, "%" APR_INT64_T_FMT " ms", took / 1000);
 }
 
 static const char *size_cell(apr_pool_t *p, const tw_dlv_row_t *row)
 {
     return row->body_size < 0 ? "&ndash;"
                               : apr_psprintf(p, "%" APR_INT64_T_FMT " B", (apr_int64_t)row->body_size);
+}
+
+/* How long until t, as the page says times ago. */
+static const char *in_time(apr_pool_t *p, apr_time_t now, apr_time_t t)
+{
+    apr_int64_t s = t > now ? (apr_int64_t)apr_time_sec(t - now) : 0;
+
+    if (s < 60)
+        return apr_psprintf(p, "%" APR_INT64_T_FMT " s", s);
+    if (s < 3600)
+        return apr_psprintf(p, "%" APR_INT64_T_FMT " min", s / 60);
+    return apr_psprintf(p, "%" APR_INT64_T_FMT " h", s / 3600);
+}
+
+/* The state's badge, and for a queued delivery when it is tried next. */
+static const char *state_cell(const tw_page_t *pg, const tw_dlv_row_t *row)
+{
+    apr_pool_t *p = pg->r->pool;
+    const char *b = badge(p, tw_deliveries_state_name(row->state));
+
+    if (row->state != TW_DLV_QUEUED || row->next_try == 0)
+        return b;
+    return apr_psprintf(p, "%s<br><small>next try in %s</small>", b,
+                        in_time(p, pg->now, row->next_try));
 }
 
 static void html_list(tw_page_t *pg, apr_array_header_t *rows)
@@ -557,10 +607,10 @@ static void html_list(tw_page_t *pg, apr_array_header_t *rows)
                    "<td data-label=\"Tries\" class=\"num\">%d</td></tr>\n",
                    (unsigned)row->serial, self_uri(r), (unsigned)row->serial,
                    esc(p, utc(p, row->time)), esc(p, ago(p, pg->now, row->time)),
-                   badge(p, tw_deliveries_state_name(row->state)), esc(p, verdict_of(p, row)),
+                   state_cell(pg, row), esc(p, verdict_of(p, row)),
                    esc(p, row->tag), esc(p, row->reason), esc(p, row->event),
                    esc(p, row->delivery), esc(p, row->location), size_cell(p, row),
-                   app_cell(p, row), took_cell(p, row), attempts_of(rows, i));
+                   app_cell(p, row), took_cell(p, row), tries_of(rows, i));
     }
     if (shown == 0)
         ap_rputs("<tr><td colspan=\"10\" class=\"note\">No delivery kept matches.</td></tr>\n", r);
@@ -642,6 +692,22 @@ static void html_inbox(tw_page_t *pg)
     ap_rputs("</section>\n", r);
 }
 
+/* For the one delivery's view: the queue's last try and its next. */
+static const char *dispatch_note(const tw_page_t *pg, const tw_dlv_row_t *row)
+{
+    apr_pool_t *p = pg->r->pool;
+    const char *note = "";
+
+    if (row->dispatched_at)
+        note = apr_psprintf(p, " &middot; last by the queue %s (%s)",
+                            esc(p, utc(p, row->dispatched_at)),
+                            esc(p, ago(p, pg->now, row->dispatched_at)));
+    if (row->state == TW_DLV_QUEUED && row->next_try)
+        note = apr_pstrcat(p, note, " &middot; next try ", esc(p, utc(p, row->next_try)),
+                           " (in ", esc(p, in_time(p, pg->now, row->next_try)), ")", NULL);
+    return note;
+}
+
 static void html_one(tw_page_t *pg, apr_array_header_t *rows, long id)
 {
     request_rec *r = pg->r;
@@ -665,7 +731,7 @@ static void html_one(tw_page_t *pg, apr_array_header_t *rows, long id)
                "<dt>Delivery id</dt><dd class=\"mono delivery\">%s</dd>"
                "<dt>Verdict</dt><dd>%s &mdash; %s %s</dd>"
                "<dt>Answered</dt><dd>%s</dd><dt>App</dt><dd>%s, took %s</dd>"
-               "<dt>Tries seen</dt><dd>%d</dd>"
+               "<dt>Tries</dt><dd>%d%s</dd>"
                "<dt>Body</dt><dd>%s</dd><dt>Body SHA-256</dt><dd class=\"mono\">%s</dd></dl>"
                "</section>\n",
                (unsigned)row->serial, badge(p, tw_deliveries_state_name(row->state)),
@@ -675,7 +741,8 @@ static void html_one(tw_page_t *pg, apr_array_header_t *rows, long id)
                esc(p, row->delivery), esc(p, verdict_of(p, row)), esc(p, row->tag),
                esc(p, row->reason),
                row->status ? apr_psprintf(p, "%d", (int)row->status) : "&ndash;",
-               app_cell(p, row), took_cell(p, row), attempts_of(rows, at), size_cell(p, row),
+               app_cell(p, row), took_cell(p, row), tries_of(rows, at), dispatch_note(pg, row),
+               size_cell(p, row),
                row->sha256[0] ? esc(p, row->sha256) : "&ndash; (not verified)");
     ap_rputs("<section><h2>Request headers</h2><table class=\"rows headers\"><thead><tr>"
              "<th>Name</th><th>Value</th></tr></thead><tbody>\n", r);

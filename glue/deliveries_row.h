@@ -42,6 +42,11 @@ typedef struct {
     apr_int32_t nheaders;
     apr_int32_t headers_left_out;
     apr_int32_t body_len;       /* bytes in body; -1: not kept */
+    apr_int32_t attempts;       /* the dispatcher's tries so far; 0: none (the sender's own) */
+    apr_time_t next_try;        /* queued: the dispatcher's next try; 0: none */
+    apr_time_t dispatched_at;   /* the last dispatch's end; 0: never dispatched */
+    apr_int64_t dispatch_took;  /* usec the last dispatch took */
+    char entry[TW_INBOX_ID_LEN + 1];   /* the inbox entry it was recorded as; "": none */
     char tag[8];                /* a refusal's tag, "TWW0110"; "" for the others */
     char sha256[TW_DIGEST_LEN * 2 + 1];   /* "" unless verified */
     char method[16];

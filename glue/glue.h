@@ -20,6 +20,8 @@
 #include "httpd.h"
 #include "http_config.h"
 
+#include "apr_strings.h"
+
 #include "twwebhook.h"
 
 extern module AP_MODULE_DECLARE_DATA twwebhook_module;
@@ -31,6 +33,21 @@ static APR_INLINE request_rec *tw_top_request(request_rec *r)
     while (r->main != NULL)
         r = r->main;
     return r;
+}
+
+/*
+ * The name under which state kept in the process pool across restarts
+ * (shared memory, a replay cache) is filed: name, the module's version and
+ * the size of what is kept. httpd loads the module afresh at every
+ * restart, so after an upgrade and a graceful restart the new code must
+ * never take the old code's structures for its own: a changed layout gets
+ * a new name, and starts empty (the old one stays where it is, in use by
+ * the old generation's children until they go).
+ */
+static APR_INLINE const char *tw_kept_key(apr_pool_t *p, const char *name,
+                                          apr_size_t layout)
+{
+    return apr_psprintf(p, "%s/%s/%" APR_SIZE_T_FMT, name, TW_VERSION, layout);
 }
 
 #endif /* TWWEBHOOK_GLUE_H */

@@ -370,17 +370,20 @@ int tw_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     server_rec *vs;
     apr_status_t rv;
     void *data = NULL;
+    const char *kept_key;
 
     series = NULL;
     slot_of_scope = NULL;
     scopes_found = 0;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;   /* the dry run before the real start */
-    apr_pool_userdata_get(&data, TW_METRICS_KEY, process_pool);
+    kept_key = tw_kept_key(ptemp, TW_METRICS_KEY,
+                           sizeof(tw_slot_t) * 256 + sizeof(tw_metrics_store_t));
+    apr_pool_userdata_get(&data, kept_key, process_pool);
     if (data == NULL) {
         data = apr_pcalloc(process_pool, sizeof(tw_metrics_store_t));
         ((tw_metrics_store_t *)data)->slot_of_label = apr_hash_make(process_pool);
-        apr_pool_userdata_set(data, TW_METRICS_KEY, apr_pool_cleanup_null, process_pool);
+        apr_pool_userdata_set(data, kept_key, apr_pool_cleanup_null, process_pool);
     }
     store = data;
     series = apr_array_make(pconf, 8, sizeof(tw_series_t));
@@ -413,7 +416,7 @@ int tw_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                      "TWW0602: cannot create shared memory for the metrics; "
                      "twwebhook-metrics will show none");
         store = NULL;
-        apr_pool_userdata_set(NULL, TW_METRICS_KEY, apr_pool_cleanup_null, process_pool);
+        apr_pool_userdata_set(NULL, kept_key, apr_pool_cleanup_null, process_pool);
     }
     return OK;
 }

@@ -17,12 +17,16 @@
  *      (tw_store_end_dispatch DELIVERED, which removes it: the one place
  *      that does), anything else schedules the next try
  *      (tw_retry_delay) or, past TwWebhookQueueRetry's limits, makes it
- *      dead (warn line TWW0451);
- *   2. for every store that some inbox names, up to its free slots
- *      (TwWebhookQueueConcurrency less what is in flight) due entries are
- *      taken, leased for the dispatch timeout plus a margin, and POSTed
- *      through libcurl's multi interface, never blocking the tick for the
- *      app's time;
+ *      dead (warn line TWW0451): the limits of the location the entry
+ *      came in on (its scope), whichever others share its inbox;
+ *   2. for every store that some inbox names, due entries are taken,
+ *      leased for the dispatch timeout plus a margin, and POSTed through
+ *      libcurl's multi interface, never blocking the tick for the app's
+ *      time. Each location has its own TwWebhookQueueConcurrency: the
+ *      take leaves the entries of full locations alone
+ *      (tw_store_take_except, no attempt counted) and takes at most the
+ *      smallest room left among the others, again until nothing more is
+ *      due or every location is full;
  *   3. about once a second, the store's counts become the queue gauges.
  *
  * The request: to the address of the location's virtual host (loopback
@@ -59,6 +63,7 @@
 #include "glue/config.h"
 #include "glue/inbox.h"
 #include "glue/metrics.h"
+#include "glue/deliveries.h"
 #include "glue/queue.h"
 
 APLOG_USE_MODULE(twwebhook);
@@ -112,14 +117,17 @@ typedef struct {
     const char *base_url;       /* scheme://ServerName:port */
     const char *connect_to;     /* "::address:port" for CURLOPT_CONNECT_TO */
     int https;
+    int inflight;               /* its dispatches now (TwWebhookQueueConcurrency) */
 } tw_target_t;
 
 typedef struct {
     const char *spec;
     apr_array_header_t *targets;    /* tw_target_t */
-    const tw_target_t *policy;      /* whose retry and concurrency apply */
+    tw_target_t *policy;            /* whose limits apply to an entry of no known
+                                       location (no scope, or one no longer
+                                       configured): the first queued one */
     tw_store_t *store;              /* the watchdog thread's own handle */
-    int inflight;
+    apr_array_header_t *full;       /* scopes at their limit (const char *), per tick */
     apr_time_t last_counted;
 } tw_qstore_t;
 
@@ -215,19 +223,30 @@ static void collect_targets(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
             t->dc = dc;
             t->scope = tw_inbox_scope_of(pconf, vs, dc);
             target_address(pconf, vs, t);
-            if (qs->policy == NULL || (!tw_conf_queue(qs->policy->dc) && tw_conf_queue(dc)))
+        }
+    }
+    /* Chosen once every target is in place: an array that grew moved
+     * them, and a pointer taken earlier would count on a stale copy. */
+    for (i = 0; i < d->stores->nelts; i++) {
+        tw_qstore_t *qs = &APR_ARRAY_IDX(d->stores, i, tw_qstore_t);
+        int j;
+
+        for (j = 0; j < qs->targets->nelts; j++) {
+            tw_target_t *t = &APR_ARRAY_IDX(qs->targets, j, tw_target_t);
+
+            if (qs->policy == NULL || (!tw_conf_queue(qs->policy->dc) && tw_conf_queue(t->dc)))
                 qs->policy = t;
         }
     }
 }
 
-/* The location an entry came in on: its scope, else the store's first. */
-static const tw_target_t *target_of(const tw_qstore_t *qs, const tw_stored_t *e)
+/* The location an entry came in on: its scope, else the store's policy. */
+static tw_target_t *target_of(const tw_qstore_t *qs, const tw_stored_t *e)
 {
     int i;
 
     for (i = 0; e->scope != NULL && i < qs->targets->nelts; i++) {
-        const tw_target_t *t = &APR_ARRAY_IDX(qs->targets, i, tw_target_t);
+        tw_target_t *t = &APR_ARRAY_IDX(qs->targets, i, tw_target_t);
 
         if (strcmp(e->scope, t->scope) == 0)
             return t;
@@ -241,7 +260,7 @@ typedef struct tw_transfer {
     struct tw_transfer *next, *prev;
     tw_dispatcher_t *d;
     tw_qstore_t *qs;
-    const tw_target_t *target;
+    tw_target_t *target;
     tw_stored_t *taken;
     apr_pool_t *pool;
     CURL *easy;
@@ -307,7 +326,7 @@ static void free_transfer(tw_transfer_t *x)
         x->d->transfers = x->next;
     if (x->next != NULL)
         x->next->prev = x->prev;
-    x->qs->inflight--;
+    x->target->inflight--;
     apr_pool_destroy(x->pool);
 }
 
@@ -384,10 +403,38 @@ static const char *start_transfer(tw_transfer_t *x)
     return NULL;
 }
 
+/* The deliveries page's row of the entry, if one is kept, says what this
+ * try came to (glue/deliveries.c), naming the log line below. */
+static void show_on_page(tw_transfer_t *x, tw_dispatch_end_t end, long status, apr_time_t next)
+{
+    static const tw_dlv_state_t state_of[] = {
+        [TW_DISPATCH_DELIVERED] = TW_DLV_DELIVERED, [TW_DISPATCH_RETRY] = TW_DLV_QUEUED,
+        [TW_DISPATCH_DEAD] = TW_DLV_DEAD,
+    };
+    unsigned int attempts = x->taken->e.attempts;
+    curl_off_t took = 0;
+    const char *answer = status > 0 ? apr_psprintf(x->pool, "the app answered %ld", status)
+                                    : apr_psprintf(x->pool, "not reached: %s", x->error);
+    const char *reason;
+
+    curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &took);
+    if (end == TW_DISPATCH_DELIVERED)
+        reason = apr_psprintf(x->pool, "delivered by the queue on attempt %u: %s "
+                              "(TWW0230 at debug)", attempts, answer);
+    else if (end == TW_DISPATCH_DEAD)
+        reason = apr_psprintf(x->pool, "dead after %u attempts (last: %s): kept for a "
+                              "redeliver by hand (TWW0451)", attempts, answer);
+    else
+        reason = apr_psprintf(x->pool, "attempt %u: %s; tried again by the queue (TWW0231)",
+                              attempts, answer);
+    tw_deliveries_dispatched(x->taken->e.id, state_of[end], attempts, (int)status,
+                             (apr_interval_time_t)took, next, reason);
+}
+
 /* What a finished dispatch comes to, in the store, the log and the metrics. */
 static void end_transfer(tw_transfer_t *x, CURLcode result)
 {
-    const tw_retry_t *retry = tw_conf_queue_retry(x->qs->policy->dc);
+    const tw_retry_t *retry = tw_conf_queue_retry(x->target->dc);   /* its own location's */
     const tw_stored_t *e = x->taken;
     long status = 0;
     tw_dispatch_end_t end = TW_DISPATCH_RETRY;
@@ -428,6 +475,7 @@ static void end_transfer(tw_transfer_t *x, CURLcode result)
                      tw_store_name(x->qs->store), tw_store_strerror(rv, buf, sizeof(buf)));
         return;
     }
+    show_on_page(x, end, status, next);
     if (end == TW_DISPATCH_DELIVERED)
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, x->d->s,
                      "TWW0230: entry %s delivered (attempt %u, the app answered %ld; "
@@ -523,25 +571,37 @@ static tw_stored_t *copy_taken(apr_pool_t *p, const tw_stored_t *e)
     return c;
 }
 
-static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
+/*
+ * The scopes of the store's locations that are at their
+ * TwWebhookQueueConcurrency, into qs->full; returns the smallest room
+ * left among the others (0: every location is full), so that a take of
+ * that many, whichever locations its entries come from, fills none past
+ * its limit. (An entry of no known location counts against the policy's
+ * limit, which a take cannot skip: those few may pass it.)
+ */
+static int room_left(tw_qstore_t *qs)
 {
-    int free_slots = tw_conf_queue_concurrency(qs->policy->dc) - qs->inflight;
-    apr_array_header_t *taken = NULL;
-    apr_status_t rv;
-    char buf[120];
-    int i;
+    int i, room = 0;
 
-    if (free_slots <= 0)
-        return;
-    rv = tw_store_take(qs->store, free_slots, d->timeout + TW_QUEUE_LEASE_MARGIN, d->owner,
-                       &taken, ptick);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, d->s,
-                     "TWW0453: cannot take queued entries from %s: %s", tw_store_name(qs->store),
-                     tw_store_strerror(rv, buf, sizeof(buf)));
-        return;
+    apr_array_clear(qs->full);
+    for (i = 0; i < qs->targets->nelts; i++) {
+        const tw_target_t *t = &APR_ARRAY_IDX(qs->targets, i, tw_target_t);
+        int free_slots = tw_conf_queue_concurrency(t->dc) - t->inflight;
+
+        if (free_slots <= 0)
+            APR_ARRAY_PUSH(qs->full, const char *) = t->scope;
+        else if (room == 0 || free_slots < room)
+            room = free_slots;
     }
-    for (i = 0; taken != NULL && i < taken->nelts; i++) {
+    return room;
+}
+
+/* Starts the dispatch of each entry taken; how many started. */
+static int start_taken(tw_dispatcher_t *d, tw_qstore_t *qs, const apr_array_header_t *taken)
+{
+    int i, started = 0;
+
+    for (i = 0; i < taken->nelts; i++) {
         const tw_stored_t *e = APR_ARRAY_IDX(taken, i, tw_stored_t *);
         tw_transfer_t *x;
         apr_pool_t *p;
@@ -554,7 +614,7 @@ static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
         x->pool = p;
         x->taken = copy_taken(p, e);
         x->target = target_of(qs, x->taken);
-        qs->inflight++;
+        x->target->inflight++;
         link_transfer(x);
         if ((why = start_transfer(x)) != NULL) {
             /* Its lease makes it due again; a body that cannot be read
@@ -565,9 +625,39 @@ static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
             free_transfer(x);
             continue;
         }
+        started++;
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, d->s,
                      "TWW0233: dispatching entry %s (attempt %u) to %s%s",
                      e->e.id, e->e.attempts, x->target->base_url, e->e.path);
+    }
+    return started;
+}
+
+/*
+ * Takes and starts due entries until every location of the store is at
+ * its limit or nothing more is due. Each round takes at most the smallest
+ * room left (room_left) and leaves full locations alone; a round that
+ * starts nothing (or takes less than it asked for) ends the tick, so it
+ * never spins on entries it cannot start.
+ */
+static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
+{
+    apr_array_header_t *taken = NULL;
+    apr_status_t rv;
+    char buf[120];
+    int room;
+
+    while ((room = room_left(qs)) > 0) {
+        rv = tw_store_take_except(qs->store, room, d->timeout + TW_QUEUE_LEASE_MARGIN, d->owner,
+                                  qs->full, &taken, ptick);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, d->s,
+                         "TWW0453: cannot take queued entries from %s: %s",
+                         tw_store_name(qs->store), tw_store_strerror(rv, buf, sizeof(buf)));
+            return;
+        }
+        if (start_taken(d, qs, taken) == 0 || taken->nelts < room)
+            return;
     }
 }
 
@@ -577,7 +667,7 @@ static apr_status_t dispatcher_start(tw_dispatcher_t *d, apr_pool_t *wpool)
 {
     char host[APRMAXHOSTLEN + 1];
     apr_status_t rv;
-    int i;
+    int i, j;
 
     /* Not below wpool: mod_watchdog destroys the pool it passes to
      * STARTING once the callbacks have started. A pool of our own, below
@@ -593,7 +683,9 @@ static apr_status_t dispatcher_start(tw_dispatcher_t *d, apr_pool_t *wpool)
     for (i = 0; i < d->stores->nelts; i++) {
         tw_qstore_t *qs = &APR_ARRAY_IDX(d->stores, i, tw_qstore_t);
 
-        qs->inflight = 0;
+        for (j = 0; j < qs->targets->nelts; j++)
+            APR_ARRAY_IDX(qs->targets, j, tw_target_t).inflight = 0;
+        qs->full = apr_array_make(d->pool, qs->targets->nelts, sizeof(const char *));
         if ((rv = tw_store_open(qs->spec, TW_QUEUE_STORE_TIMEOUT, &qs->store, d->pool))
             != APR_SUCCESS) {
             char buf[120];

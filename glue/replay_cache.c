@@ -629,8 +629,9 @@ static int attach_socache(apr_pool_t *ptemp, server_rec *s)
     const char *err;
     apr_status_t rv;
     void *data = NULL;
+    const char *kept_key = tw_kept_key(ptemp, TW_REPLAY_KEPT_KEY, sizeof(replay_kept_t));
 
-    apr_pool_userdata_get(&data, TW_REPLAY_KEPT_KEY, process_pool);
+    apr_pool_userdata_get(&data, kept_key, process_pool);
     kept = data;
     if (kept != NULL && replay.provider != NULL && strcmp(kept->spec, settings()->spec) == 0) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
@@ -642,7 +643,7 @@ static int attach_socache(apr_pool_t *ptemp, server_rec *s)
     if (kept != NULL) {
         /* old children may still use it: its shared memory lives on in
          * them, as on every restart before this cache was kept */
-        apr_pool_userdata_set(NULL, TW_REPLAY_KEPT_KEY, apr_pool_cleanup_null, process_pool);
+        apr_pool_userdata_set(NULL, kept_key, apr_pool_cleanup_null, process_pool);
         apr_pool_destroy(kept->pool);
     }
     if (replay.provider == NULL)
@@ -674,7 +675,7 @@ static int attach_socache(apr_pool_t *ptemp, server_rec *s)
         apr_pool_destroy(pool);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    apr_pool_userdata_set(kept, TW_REPLAY_KEPT_KEY, apr_pool_cleanup_null, process_pool);
+    apr_pool_userdata_set(kept, kept_key, apr_pool_cleanup_null, process_pool);
     replay.kept = kept;
     replay.mutex = kept->mutex;
     return OK;

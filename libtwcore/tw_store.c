@@ -144,6 +144,30 @@ apr_status_t tw_store_take(tw_store_t *store, int max, apr_interval_time_t lease
     return store->engine->take(store->impl, max, lease, owner, ptaken, pool);
 }
 
+apr_status_t tw_store_take_except(tw_store_t *store, int max, apr_interval_time_t lease,
+                                  const char *owner, const apr_array_header_t *skip,
+                                  apr_array_header_t **ptaken, apr_pool_t *pool)
+{
+    static const apr_array_header_t none = { .elt_size = sizeof(const char *) };
+    int i;
+
+    if (store == NULL || max <= 0 || lease <= 0 || owner == NULL
+        || !tw_inbox_value_is_storable(owner) || ptaken == NULL || pool == NULL
+        || (skip != NULL && skip->elt_size != sizeof(const char *)))
+        return APR_EINVAL;
+    for (i = 0; skip != NULL && i < skip->nelts; i++)
+        if (APR_ARRAY_IDX(skip, i, const char *) == NULL)
+            return APR_EINVAL;
+    if (skip == NULL || skip->nelts == 0) {
+        if (store->engine->take_except == NULL)
+            return store->engine->take(store->impl, max, lease, owner, ptaken, pool);
+        skip = &none;
+    }
+    if (store->engine->take_except == NULL)
+        return APR_ENOTIMPL;
+    return store->engine->take_except(store->impl, max, lease, owner, skip, ptaken, pool);
+}
+
 apr_status_t tw_store_open_body(tw_store_t *store, const char *id, tw_stored_t **ps,
                                 tw_inbox_read_fn *pread, void **pctx, apr_pool_t *pool)
 {

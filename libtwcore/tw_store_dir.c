@@ -128,13 +128,28 @@ static apr_status_t change_take(tw_inbox_record_t *rec, void *arg, tw_inbox_chan
     return APR_SUCCESS;
 }
 
+/* 1 when scope is one of skip's (a location the dispatcher left alone). */
+static int scope_skipped(const char *scope, const apr_array_header_t *skip)
+{
+    int i;
+
+    for (i = 0; scope != NULL && *scope != '\0' && skip != NULL && i < skip->nelts; i++)
+        if (strcmp(scope, APR_ARRAY_IDX(skip, i, const char *)) == 0)
+            return 1;
+    return 0;
+}
+
 /*
  * A write that fails for one entry (the disk is full) ends the take; the
  * entries taken until then are handed out (their leases would otherwise
  * only delay them) and the error is returned only when there are none.
+ * An entry of a skipped scope is passed over before its lock is taken,
+ * so nothing of it changes (the scope is set when the entry is made and
+ * never after).
  */
-static apr_status_t dir_take(void *impl, int max, apr_interval_time_t lease, const char *owner,
-                             apr_array_header_t **ptaken, apr_pool_t *pool)
+static apr_status_t dir_take_except(void *impl, int max, apr_interval_time_t lease,
+                                    const char *owner, const apr_array_header_t *skip,
+                                    apr_array_header_t **ptaken, apr_pool_t *pool)
 {
     const dir_store_t *d = impl;
     apr_array_header_t *queued = NULL, *out;
@@ -151,6 +166,8 @@ static apr_status_t dir_take(void *impl, int max, apr_interval_time_t lease, con
 
         if (seen->s.next > a.now)
             continue;                       /* not due, or leased to someone */
+        if (scope_skipped(seen->s.scope, skip))
+            continue;                       /* its location is full this time */
         rv = tw_inbox_change(d->dir, seen->s.e.id, change_take, &a, pool);
         if (rv == APR_SUCCESS && a.taken != NULL)
             APR_ARRAY_PUSH(out, tw_stored_t *) = &a.taken->s;
@@ -162,6 +179,12 @@ static apr_status_t dir_take(void *impl, int max, apr_interval_time_t lease, con
     }
     *ptaken = out;
     return APR_SUCCESS;
+}
+
+static apr_status_t dir_take(void *impl, int max, apr_interval_time_t lease, const char *owner,
+                             apr_array_header_t **ptaken, apr_pool_t *pool)
+{
+    return dir_take_except(impl, max, lease, owner, NULL, ptaken, pool);
 }
 
 /* The body of an open entry file, read by offset (tw_inbox_read_fn). */
@@ -349,4 +372,5 @@ const tw_store_engine_t tw_store_engine_directory = {
     .remove = dir_remove,
     .count = dir_count,
     .remove_unchanged = dir_remove_unchanged,
+    .take_except = dir_take_except,
 };

@@ -33,6 +33,11 @@ typedef struct {
     apr_status_t (*count)(void *impl, tw_store_counts_t *counts, apr_pool_t *pool);
     /* optional (NULL: APR_ENOTIMPL); added after the first version */
     apr_status_t (*remove_unchanged)(void *impl, const tw_stored_t *seen, apr_pool_t *pool);
+    /* optional (NULL: take, and APR_ENOTIMPL when skip is not empty);
+     * skip is never NULL here (an empty array for none) */
+    apr_status_t (*take_except)(void *impl, int max, apr_interval_time_t lease,
+                                const char *owner, const apr_array_header_t *skip,
+                                apr_array_header_t **ptaken, apr_pool_t *pool);
 } tw_store_engine_t;
 
 extern const tw_store_engine_t tw_store_engine_directory;   /* tw_inbox.c */

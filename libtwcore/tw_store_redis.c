@@ -33,9 +33,10 @@
  * messages (XPENDING/XCLAIM, which also resets their idle time, so
  * nobody else claims what a living taker holds), (2) at messages idle
  * for longer than the lease (XAUTOCLAIM: their taker died), (3) at new
- * messages (XREADGROUP). An entry is taken only when its `next` has come;
- * one that is not due (retry backoff, or still leased) stays pending
- * with whoever has it. Taking counts attempts + 1 and sets next to the
+ * messages (XREADGROUP). An entry is taken only when its `next` has come
+ * and its scope is not one the taker leaves alone (take_except: its
+ * location is at its concurrency limit); one that is not due (retry
+ * backoff, or still leased) or skipped stays pending with whoever has it. Taking counts attempts + 1 and sets next to the
  * lease's end. A retry keeps the same message pending; delivered and
  * dead acknowledge and delete it. Times are the callers' clocks
  * (microseconds since the epoch), passed as decimal strings: a Lua
@@ -161,20 +162,27 @@ static const char rs_put_lua[] = RS_LUA_COMMON
     "return 1";
 
 /*
- * take. ARGV: owner, max, lease in ms, now, the lease's end, scan size.
- * The entries taken, each as meta() after the take.
+ * take. ARGV: owner, max, lease in ms, now, the lease's end, scan size,
+ * then the scopes to leave alone (take_except; "" never matches). The
+ * entries taken, each as meta() after the take. An entry of a skipped
+ * scope is treated as one not due yet: its message stays pending with
+ * this taker (or unread), nothing of the entry changes, and a later take
+ * considers it again.
  */
 static const char rs_take_lua[] = RS_LUA_COMMON
     "local owner, max, lease_ms, now, lend, scan = ARGV[1], tonumber(ARGV[2]), ARGV[3], "
     "  ARGV[4], ARGV[5], tonumber(ARGV[6]) "
+    "local skip = {} "
+    "for i = 7, #ARGV do if ARGV[i] ~= '' then skip[ARGV[i]] = true end end "
     "local out = {} "
     "local function consider(msgid, fields) "
     "  local id = fields and fields[2] "
-    "  local cur = id and redis.call('HMGET', ek(id), 'msg', 'state', 'next') "
+    "  local cur = id and redis.call('HMGET', ek(id), 'msg', 'state', 'next', 'scope') "
     "  if not cur or cur[1] ~= msgid or cur[2] ~= 'queued' then "
     "    redis.call('XACK', Q, G, msgid) redis.call('XDEL', Q, msgid) return "
     "  end "
     "  if #out >= max or (tonumber(cur[3]) or 0) > tonumber(now) then return end "
+    "  if cur[4] and skip[cur[4]] then return end "
     "  redis.call('HINCRBY', ek(id), 'attempts', 1) "
     "  redis.call('HSET', ek(id), 'next', lend, 'owner', owner, 'updated', now) "
     "  out[#out + 1] = meta(id) "
@@ -914,25 +922,31 @@ static apr_status_t rs_settle_direct(void *impl, const char *id, int status, int
     return rs_eval_int(impl, RS_SETTLE, 5, args, NULL, pool, NULL);
 }
 
-static apr_status_t rs_take(void *impl, int max, apr_interval_time_t lease, const char *owner,
-                            apr_array_header_t **ptaken, apr_pool_t *pool)
+static apr_status_t rs_take_except(void *impl, int max, apr_interval_time_t lease,
+                                   const char *owner, const apr_array_header_t *skip,
+                                   apr_array_header_t **ptaken, apr_pool_t *pool)
 {
     rs_store_t *rs = impl;
     apr_time_t now = apr_time_now();
     apr_int64_t lease_ms = apr_time_as_msec(lease);
-    const char *args[6];
+    int nskip = skip != NULL ? skip->nelts : 0;
+    const char **args;
     redisReply *reply = NULL;
     apr_status_t rv;
+    int i;
 
     if (max <= 0 || lease_ms < 1 || owner == NULL || *owner == '\0')
         return APR_EINVAL;
+    args = apr_palloc(pool, sizeof(*args) * (6 + nskip));
+    for (i = 0; i < nskip; i++)
+        args[6 + i] = APR_ARRAY_IDX(skip, i, const char *);
     args[0] = owner;
     args[1] = apr_itoa(pool, max);
     args[2] = apr_psprintf(pool, "%" APR_INT64_T_FMT, lease_ms);
     args[3] = rs_time(pool, now);
     args[4] = rs_time(pool, now + lease);
     args[5] = apr_itoa(pool, RS_SCAN_MAX);
-    rv = rs_eval(rs, now + rs->timeout, RS_TAKE, 6, args, NULL, pool, &reply);
+    rv = rs_eval(rs, now + rs->timeout, RS_TAKE, 6 + nskip, args, NULL, pool, &reply);
     if (rv != APR_SUCCESS)
         return rv;
     if (reply->type != REDIS_REPLY_ARRAY)
@@ -943,6 +957,12 @@ static apr_status_t rs_take(void *impl, int max, apr_interval_time_t lease, cons
         *ptaken = rs_meta_list(reply, NULL, pool);
     freeReplyObject(reply);
     return rv;
+}
+
+static apr_status_t rs_take(void *impl, int max, apr_interval_time_t lease, const char *owner,
+                            apr_array_header_t **ptaken, apr_pool_t *pool)
+{
+    return rs_take_except(impl, max, lease, owner, NULL, ptaken, pool);
 }
 
 /* A body held in memory, read as tw_inbox_read_fn. */
@@ -1143,4 +1163,5 @@ const tw_store_engine_t tw_store_engine_redis = {
     .remove = rs_remove,
     .count = rs_count,
     .remove_unchanged = rs_remove_unchanged,
+    .take_except = rs_take_except,
 };

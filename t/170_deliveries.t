@@ -15,10 +15,17 @@
 # Nothing secret (the secret, any signature sent, any MAC) in any answer
 # of the page. server-status shows the ring's line. A graceful restart
 # keeps the rows.
+# The queue: a queued delivery's row follows its entry (the app fails
+# twice, then succeeds: delivered after 3 tries; always fails: dead; one
+# waiting for its next try: queued with the tries, the app's last status
+# and when); Redeliver from the page of a held entry (TwWebhookInboxHold
+# On, no TwWebhookQueue) is handed to the app by the dispatcher, leaves
+# the inbox, and its row turns delivered. (A Redis inbox: t/171.)
 #
 # Its own httpd (t/lib/TwFleet.pm) under the run's MPM (t/900_mpm_matrix.t
-# runs it under the others). Screenshots (laptop and phone width) are
-# written to t/logs/deliveries/ for people to look at.
+# runs it under the others). Screenshots (laptop and phone width, the mix
+# with the queue's states, one delivery, one queued delivery) are written
+# to t/logs/deliveries/ for people to look at.
 use strict;
 use warnings;
 use FindBin;
@@ -31,13 +38,21 @@ use Digest::SHA qw(hmac_sha256_hex);
 use Time::HiRes qw(sleep time);
 use TwTest;
 use TwFleet;
+use TwQueue qw(report_of);
 
 my $vars = tw_vars();
 my $mpm = $vars->{tw_mpm} // 'event';
 my $dir = "$vars->{t_logs}/deliveries-inbox";
-remove_tree($dir);
-make_path($dir);
-chmod 0700, $dir;
+my $qdir = "$vars->{t_logs}/deliveries-queue";        # TwWebhookQueue, quick retries
+my $qslow = "$vars->{t_logs}/deliveries-queue-slow";  # TwWebhookQueue, a try a minute
+for my $d ($dir, $qdir, $qslow) {
+    remove_tree($d);
+    make_path($d);
+    chmod 0700, $d;
+}
+
+my $reports = "$vars->{t_logs}/deliveries-reports.log";   # what the app got
+unlink $reports;
 
 my $htpasswd = "$vars->{t_logs}/deliveries-htpasswd";
 system("htpasswd -bc '$htpasswd' operator page-pw 2>/dev/null") == 0
@@ -45,8 +60,10 @@ system("htpasswd -bc '$htpasswd' operator page-pw 2>/dev/null") == 0
 
 my $srv = TwFleet->new(
     name => 'deliveries', mpm => $mpm, modules => [qw(status socache_shmcb authz_host authz_user auth_basic authn_core authn_file)],
-    routes => ['dl', 'nb', 'sl'],
+    routes => ['dl', 'nb', 'sl', 'q', 'qslow'],
     conf => <<"EOF");
+WatchdogInterval 100ms
+SetEnv TW_TEST_REPORTS "$reports"
 TwWebhookReplayCache "shmcb:deliveries-replay(131072)"
 TwWebhookDeliveriesLog 60
 <Location /dl>
@@ -62,6 +79,18 @@ TwWebhookDeliveriesLog 60
 <Location /sl>
     TwWebhookProfile slack
     TwWebhookSecret "$SECRET{a}"
+</Location>
+<Location /q>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookInbox "$qdir"
+    TwWebhookQueue On
+    TwWebhookQueueRetry attempts=3 base=100ms cap=200ms
+</Location>
+<Location /qslow>
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookInbox "$qslow"
+    TwWebhookQueue On
+    TwWebhookQueueRetry attempts=20 base=60s cap=120s
 </Location>
 <Location /deliveries>
     SetHandler twwebhook-deliveries
@@ -145,10 +174,36 @@ my %sent;   # what => delivery id
     $sent{ignored} = $res->{id};
 }
 {
-    my $res = post_hook('/dl/report.cgi?status=500', new_body());
+    # fails this once: a redelivery (attempt 2) succeeds
+    my $body = new_body();
+    $sent{held_sha256} = TwTest::sha256_hex($body);
+    my $res = post_hook('/dl/report.cgi?status=500&fail_until=1', $body);
     is($res->{status}, 200, 'the app fails with 500: held, 200') or diag(describe($res));
     like($res->{body} // '', qr/held for redelivery/, '... held for redelivery');
     $sent{held} = $res->{id};
+}
+# queued (TwWebhookQueue): what the dispatcher made of each is the row's
+{
+    my $res = post_hook('/q/report.cgi?status=500&fail_until=2', new_body());
+    is($res->{body}, "accepted: queued\n", 'queued: answered 200 at once') or diag(describe($res));
+    $sent{queued_ok} = $res->{id};
+    $res = post_hook('/q/report.cgi?status=500', new_body());
+    is($res->{body}, "accepted: queued\n", 'queued, for an app that always fails')
+        or diag(describe($res));
+    $sent{queued_dead} = $res->{id};
+    $res = post_hook('/qslow/report.cgi?status=503', new_body());
+    is($res->{body}, "accepted: queued\n", 'queued, tried again in 30-60 s')
+        or diag(describe($res));
+    $sent{queued_retry} = $res->{id};
+    # until the dispatcher is done with the first two and tried the third
+    my $until = time + 20;
+    while (time < $until) {
+        my $j = page_json();
+        my @r = map { by_delivery($j, $sent{$_}) || {} } qw(queued_ok queued_dead queued_retry);
+        last if ($r[0]{state} // '') eq 'delivered' && ($r[1]{state} // '') eq 'dead'
+                && ($r[2]{app_status} // 0) == 503;
+        sleep 0.2;
+    }
 }
 # attacker-controlled values, on forged requests
 my %xss = (
@@ -175,6 +230,25 @@ my %xss = (
     $sent{path} = "path-$stamp";
 }
 
+# --- headless Chromium, for the DOM it builds and screenshots ---------------------------
+my $chromium = '/usr/bin/chromium';
+ok(-x $chromium, "headless Chromium is installed ($chromium; scripts/bootstrap --test)")
+    or BAIL_OUT('chromium missing');
+my $out = $srv->dir;
+sub chromium {
+    my (@args) = @_;
+    my $profile = "$out/chromium-profile";
+    make_path($profile);
+    local $ENV{HOME} = $profile;
+    my $cmd = join ' ', map { "'$_'" } ($chromium, qw(--headless --no-sandbox --disable-gpu
+        --disable-background-networking --no-first-run --disable-dev-shm-usage
+        --disable-extensions --hide-scrollbars), "--user-data-dir=$profile", @args);
+    return scalar `timeout 90 $cmd 2>$out/chromium.log`;
+}
+# the mix, queued, held and dead ones among them (docs/deliveries.png is one of these)
+chromium("--screenshot=$out/deliveries-mix.png", '--window-size=1280,1000', "$origin/deliveries");
+ok(-s "$out/deliveries-mix.png", "a screenshot of the mix: $out/deliveries-mix.png");
+
 # --- the JSON view: rows and states ------------------------------------------------
 my $json = page_json();
 my %want = (verified => ['delivered', 'verified', 200],
@@ -182,6 +256,9 @@ my %want = (verified => ['delivered', 'verified', 200],
             forged => ['refused', 'rejected-401', 0],
             ignored => ['acknowledged', 'ignored', 0],
             held => ['held', 'held', 500],
+            queued_ok => ['delivered', 'queued', 200],
+            queued_dead => ['dead', 'queued', 500],
+            queued_retry => ['queued', 'queued', 503],
             xss => ['refused', 'rejected-401', 0],
             control => ['refused', 'rejected-401', 0],
             path => ['refused', 'rejected-401', 0]);
@@ -218,6 +295,23 @@ for my $what (sort keys %want) {
     is((by_delivery($json, $sent{control}) || {})->{event}, 'evil\x09red\xff\xfe',
        'a tab and bytes that are not UTF-8 kept as \xNN (JSON)');
     is($json->{counts}{held}, 1, 'counts: 1 held');
+    is($json->{counts}{dead}, 1, 'counts: 1 dead');
+    is($json->{counts}{queued}, 1, 'counts: 1 queued');
+    my %q = map { $_ => by_delivery($json, $sent{$_}) || {} } qw(queued_ok queued_dead queued_retry);
+    is($q{queued_ok}{attempts}, 3, 'queued, the app failed twice: delivered on attempt 3');
+    like($q{queued_ok}{reason}, qr/TWW0230/, '... the reason says so') or diag($q{queued_ok}{reason});
+    is($q{queued_dead}{attempts}, 3, 'queued, the app always failed: dead after 3 attempts');
+    like($q{queued_dead}{reason}, qr/dead after 3 attempts.*TWW0451/, '... the reason says so')
+        or diag($q{queued_dead}{reason});
+    is($q{queued_retry}{attempts}, 1, 'queued, the app failed once: 1 attempt');
+    ok(($q{queued_retry}{next_try_unix} // 0) > time + 5, '... the next try is ahead')
+        or diag(explain($q{queued_retry}));
+    like($q{queued_retry}{next_try} // '', qr/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/,
+         '... in UTC');
+    ok(!defined $q{queued_ok}{next_try}, 'a delivered row has no next try');
+    is(scalar(grep { $_->{delivery} eq $sent{queued_ok} } @{ $json->{deliveries} }), 1,
+       'the dispatches make no rows of their own: one row per delivery');
+
     ok($json->{counts}{refused} >= 2, 'counts: the refusals');
 }
 {
@@ -340,20 +434,6 @@ for my $what (sort keys %want) {
 }
 
 # --- in a browser --------------------------------------------------------------------
-my $chromium = '/usr/bin/chromium';
-ok(-x $chromium, "headless Chromium is installed ($chromium; scripts/bootstrap --test)")
-    or BAIL_OUT('chromium missing');
-my $out = $srv->dir;
-sub chromium {
-    my (@args) = @_;
-    my $profile = "$out/chromium-profile";
-    make_path($profile);
-    local $ENV{HOME} = $profile;
-    my $cmd = join ' ', map { "'$_'" } ($chromium, qw(--headless --no-sandbox --disable-gpu
-        --disable-background-networking --no-first-run --disable-dev-shm-usage
-        --disable-extensions --hide-scrollbars), "--user-data-dir=$profile", @args);
-    return scalar `timeout 90 $cmd 2>$out/chromium.log`;
-}
 {
     my $dom = chromium('--dump-dom', "$origin/deliveries");
     like($dom, qr/Webhook deliveries/, 'Chromium renders the page') or diag(`tail -20 $out/chromium.log`);
@@ -367,6 +447,11 @@ sub chromium {
     like($dom, qr/class="badge s-held">held</, 'a held badge with its word');
     like($dom, qr/class="badge s-refused">refused</, 'a refused badge with its word');
     like($dom, qr/class="badge s-delivered">delivered</, 'a delivered badge with its word');
+    like($dom, qr/<tr class="row"(?:(?!<\/tr>).)*class="badge s-dead">dead</s,
+         'a dead badge with its word in the list');
+    like($dom, qr/class="badge s-queued">queued<\/span><br><small>next try in \d+ (?:s|min)</,
+         'a queued badge with its word and the next try');
+    like($dom, qr/<td data-label="Tries" class="num">3<\/td>/, 'the tries of a queued delivery');
     like($dom, qr/<td[^>]*class="mono delivery">"&gt;&lt;img src=x onerror=alert\(1\)&gt;<\/td>/,
          'the "><img onerror> delivery id is text in its cell');
     like($dom, qr/<td[^>]*class="mono event">&lt;script&gt;document.title="pwned"&lt;\/script&gt;<\/td>/,
@@ -388,17 +473,35 @@ sub chromium {
     chromium("--screenshot=$out/delivery-one.png", '--window-size=1280,1100',
              "$origin/deliveries?id=" . ($held->{id} // 0));
     ok(-s "$out/delivery-one.png", "a screenshot of one delivery: $out/delivery-one.png");
+    my $q = by_delivery($json, $sent{queued_retry}) || {};
+    my $qdom = chromium('--dump-dom', "$origin/deliveries?id=" . ($q->{id} // 0));
+    like($qdom, qr{<dt>Tries</dt><dd>\d+ · last by the queue \d{4}-\d\d-\d\d [\d:]+ UTC \(\d+ s ago\) · next try \d{4}-\d\d-\d\d [\d:]+ UTC \(in \d+ (?:s|min)\)</dd>},
+         'one queued delivery: its tries, the last and the next') or diag($qdom);
+    chromium("--screenshot=$out/delivery-queued.png", '--window-size=1280,1100',
+             "$origin/deliveries?id=" . ($q->{id} // 0));
+    ok(-s "$out/delivery-queued.png", "a screenshot of one queued delivery: $out/delivery-queued.png");
 }
 
 # --- actions: the inbox, CSRF --------------------------------------------------------
+# the /dl inbox's entries (the queues' inboxes are listed too)
 sub inbox_entries {
     my $j = page_json();
-    return @{ ($j->{inbox} || [])->[0]{entries} || [] };
+    my ($inbox) = grep { $_->{store} eq $dir } @{ $j->{inbox} || [] };
+    return @{ ($inbox || {})->{entries} || [] };
+}
+is((page_json()->{inbox}[0] || {})->{store}, $dir, 'the inboxes in the order of the configuration');
+# a second held entry, whose app always fails: the one dropped below
+{
+    my $res = post_hook('/dl/report.cgi?status=500', new_body());
+    is($res->{status}, 200, 'a second delivery held (its app always fails)') or diag(describe($res));
+    $sent{held2} = $res->{id};
 }
 my @entries = inbox_entries();
-is(scalar @entries, 1, 'the inbox lists the held entry') or diag(explain(\@entries));
-my $entry = $entries[0]{id} // 'none';
-is($entries[0]{state}, 'held', '... as held');
+is(scalar @entries, 2, 'the inbox lists the two held entries') or diag(explain(\@entries));
+my ($held_entry) = grep { $_->{path} =~ /fail_until/ } @entries;
+my ($drop_entry) = grep { $_->{path} !~ /fail_until/ } @entries;
+is($_->{state}, 'held', "... $_->{path} as held") for grep { defined } $held_entry, $drop_entry;
+my $entry = ($drop_entry || {})->{id} // 'none';
 my ($nonce) = (page('')->{body} // '') =~ /name="nonce" value="([0-9a-f]{32})"/;
 ok($nonce, 'the page\'s forms carry a nonce');
 
@@ -431,20 +534,34 @@ for my $case (['no nonce', "$drop", Origin => $origin],
     my $res = page("?nonce=$nonce&$drop");
     is($res->{status}, 403, 'a GET carrying the action: 403');
     like($srv->log_since($mark), qr/TWW0250: .*GET/, '... logged');
-    is(scalar(inbox_entries()), 1, 'after all of these the entry is still there');
+    is(scalar(grep { $_->{id} eq $entry } inbox_entries()), 1,
+       'after all of these the entry is still there');
 }
+# Redeliver: a held entry (TwWebhookInboxHold On, no TwWebhookQueue here)
+# is queued again and the dispatcher hands it to the app, whose 2xx ends it.
 {
+    my $held = ($held_entry || {})->{id} // 'none';
     my $mark = $srv->log_mark;
-    my $res = action("nonce=$nonce&store=0&entry=$entry&action=redeliver", Origin => $origin);
+    my $res = action("nonce=$nonce&store=0&entry=$held&action=redeliver", Origin => $origin);
     is($res->{status}, 303, 'Redeliver from the page (nonce, own origin): 303 back to the page')
         or diag(describe($res));
     like($srv->log_since($mark),
-         qr/\[twwebhook:notice\].*TWW0251: deliveries page: redeliver of $entry in the inbox \Q$dir\E by user -, client 127\.0\.0\.1: 1 done, 0 failed/,
+         qr/\[twwebhook:notice\].*TWW0251: deliveries page: redeliver of $held in the inbox \Q$dir\E by user -, client 127\.0\.0\.1: 1 done, 0 failed/,
          '... logged at notice with user, client and what');
-    my @e = inbox_entries();
-    is($e[0]{state}, 'queued', '... the held entry is queued again, for the dispatcher');
-    # (that the queue's dispatcher then delivers it is the queue's to test,
-    # once TwWebhookQueue is in: t/17x with the queue)
+    my $until = time + 15;
+    my @got;
+    until ((@got = grep { ($_->{TW_WEBHOOK_ATTEMPT} // '') eq '2' } report_of($reports, $sent{held}))
+           || time > $until) { sleep 0.1 }
+    is(scalar @got, 1, '... the dispatcher delivers it: the app gets it once, as attempt 2')
+        or diag(explain([ report_of($reports, $sent{held}) ]));
+    is($got[0]{body_sha256}, $sent{held_sha256}, '... the body byte for byte') if @got;
+    $until = time + 10;
+    sleep 0.1 while grep({ $_->{id} eq $held } inbox_entries()) && time < $until;
+    is(scalar(grep { $_->{id} eq $held } inbox_entries()), 0, '... and it leaves the inbox');
+    my $row = by_delivery(page_json(), $sent{held}) || {};
+    is($row->{state}, 'delivered', '... its row says delivered') or diag(explain($row));
+    is($row->{attempts}, 2, '... on attempt 2');
+    is($row->{app_status}, 200, '... the app answered 200');
 }
 {
     my $mark = $srv->log_mark;

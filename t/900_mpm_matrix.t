@@ -58,6 +58,7 @@ my %MATRIX = (
     '061_unverified_paths.t' => 'error documents and redirects after a refusal, on a closed connection',
     '094_timeout.t'        => 'a body that stops arriving: a waiting thread or process, or the listener',
     '170_deliveries.t'     => 'one ring in shared memory written by every child (threads or processes), read by any',
+    '171_deliveries_redis.t' => 'the page\'s Redis handle, shared by a child\'s threads under a lock (none under prefork)',
     '092_h2.t'            => 'mod_http2 runs its own workers beside the MPM\'s (h2c under prefork)',
     '090_proxy.t'         => 'mod_proxy keeps its backend connections per child and thread',
     '063_internal.t'      => 'redirects and subrequests in the same transaction, per thread',
@@ -69,6 +70,7 @@ my %MATRIX = (
 );
 my %ONCE = (
     '161_queue_retry.t'    => 'retry arithmetic, dead entries and concurrency: the dispatcher\'s own thread; 160 runs it under every MPM',
+    '164_queue_locations.t' => 'limits per location: the dispatcher\'s own thread and the store; 160 runs it under every MPM',
     '030_reject.t'         => 'refusals on headers alone: request processing, the same in every MPM',
     '040_body.t'           => 'body framing and limits: the core\'s input filters, not the MPM',
     '042_content_encoding.t' => 'request headers and the filter chain, checked per request',

@@ -122,6 +122,20 @@ TW_MUST_CHECK
 apr_status_t tw_store_take(tw_store_t *store, int max, apr_interval_time_t lease,
                            const char *owner, apr_array_header_t **ptaken,
                            apr_pool_t *pool);
+/*
+ * tw_store_take, leaving alone every entry whose scope is one of skip's
+ * (const char *; NULL or empty: none): such an entry is not taken and its
+ * attempts are not counted, as if it were not due yet, so a later take
+ * (this dispatcher's next tick, or another one's) takes it. For a limit
+ * per location (TwWebhookQueueConcurrency) on a store several locations
+ * share: skip names the locations that are full. An entry without a scope
+ * is never skipped. APR_ENOTIMPL from an engine without take_except when
+ * skip is not empty.
+ */
+TW_MUST_CHECK
+apr_status_t tw_store_take_except(tw_store_t *store, int max, apr_interval_time_t lease,
+                                  const char *owner, const apr_array_header_t *skip,
+                                  apr_array_header_t **ptaken, apr_pool_t *pool);
 /* Opens the body of an entry for reading (tw_inbox_read_fn over *pctx);
  * the metadata in *ps comes from the same version as the body. */
 TW_MUST_CHECK

@@ -25,6 +25,10 @@ if (my $log = $ENV{TW_TEST_LOG}) {
 # ?status=NNN answers with that status, ?sleep=N first waits N seconds
 # (replay-cache tests: a failing app, a slow app)
 my ($want_status) = ($ENV{QUERY_STRING} // '') =~ /\bstatus=(\d{3})\b/;
+# ?fail_until=N: that status only for attempts 1..N (TW_WEBHOOK_ATTEMPT),
+# then as usual (queue tests: an app that fails N times, then succeeds)
+my ($fail_until) = ($ENV{QUERY_STRING} // '') =~ /\bfail_until=(\d+)\b/;
+undef $want_status if defined $fail_until && ($ENV{TW_WEBHOOK_ATTEMPT} // 1) > $fail_until;
 my ($want_sleep) = ($ENV{QUERY_STRING} // '') =~ /\bsleep=(\d+(?:\.\d+)?)\b/;
 
 # ?exact reads CONTENT_LENGTH bytes and no more, as RFC 3875 (4.2) says a

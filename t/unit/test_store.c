@@ -401,6 +401,58 @@ static void test_store_list_count(tw_store_t *st, apr_pool_t *pool)
     ok(c.by_state[TW_STATE_QUEUED] == 0 && c.oldest_queued == 0, "... none queued, no oldest");
 }
 
+/* take_except: a full location's entries are left alone, their
+ * attempts not counted, and taken by a later take without the skip. */
+static void test_store_take_except(tw_store_t *st, apr_pool_t *pool)
+{
+    body_t body = { "y", 1 };
+    tw_stored_t a1 = copy_of(7, TW_STATE_QUEUED, &body), a2 = copy_of(8, TW_STATE_QUEUED, &body),
+                b = copy_of(9, TW_STATE_QUEUED, &body), none = copy_of(10, TW_STATE_QUEUED, &body);
+    apr_array_header_t *skip = apr_array_make(pool, 2, sizeof(const char *));
+    apr_array_header_t *taken = NULL;
+    const tw_stored_t *t, *seen;
+    int i, got_a = 0, got_b = 0, got_none = 0;
+
+    a1.scope = a2.scope = "example.org /a";
+    b.scope = "example.org /b";
+    none.scope = NULL;
+    ok(tw_store_put(st, &a1, body_source, &body, NULL, pool) == APR_SUCCESS
+       && tw_store_put(st, &a2, body_source, &body, NULL, pool) == APR_SUCCESS
+       && tw_store_put(st, &b, body_source, &body, NULL, pool) == APR_SUCCESS
+       && tw_store_put(st, &none, body_source, &body, NULL, pool) == APR_SUCCESS,
+       "take_except: 2 queued from /a, 1 from /b, 1 without a scope");
+    APR_ARRAY_PUSH(skip, const char *) = "example.org /a";
+    is_int(tw_store_take_except(st, 10, 60 * SEC, "web1:1", skip, &taken, pool), APR_SUCCESS,
+           "take_except, leaving /a alone");
+    for (i = 0; taken != NULL && i < taken->nelts; i++) {
+        t = APR_ARRAY_IDX(taken, i, tw_stored_t *);
+        got_a += strcmp(t->e.id, a1.e.id) == 0 || strcmp(t->e.id, a2.e.id) == 0;
+        got_b += strcmp(t->e.id, b.e.id) == 0;
+        got_none += strcmp(t->e.id, none.e.id) == 0;
+    }
+    ok(taken && taken->nelts == 2 && got_a == 0 && got_b == 1 && got_none == 1,
+       "... takes /b's and the one without a scope, none of /a's");
+    seen = find(st, a1.e.id, pool);
+    ok(seen && seen->state == TW_STATE_QUEUED && seen->e.attempts == 0 && seen->next == 0,
+       "... /a's entry unchanged: queued, attempts 0, due now");
+    is_int(taken_count(st, "web2:2", 60 * SEC, &taken, pool), 2,
+           "a take without the skip then gets /a's two");
+    for (i = 0; taken != NULL && i < taken->nelts; i++)
+        ok(APR_ARRAY_IDX(taken, i, tw_stored_t *)->e.attempts == 1,
+           "... entry %d of /a: attempts 1 (the skip counted none)", i + 1);
+    apr_array_clear(skip);
+    is_int(tw_store_take_except(st, 10, 60 * SEC, "web1:1", skip, &taken, pool), APR_SUCCESS,
+           "take_except with an empty skip: as take");
+    is_int(taken ? taken->nelts : -1, 0, "... nothing left due");
+    APR_ARRAY_PUSH(skip, const char *) = NULL;
+    is_int(tw_store_take_except(st, 10, 60 * SEC, "web1:1", skip, &taken, pool), APR_EINVAL,
+           "take_except with a NULL scope in skip: EINVAL");
+    ok(tw_store_remove(st, a1.e.id, pool) == APR_SUCCESS
+       && tw_store_remove(st, a2.e.id, pool) == APR_SUCCESS
+       && tw_store_remove(st, b.e.id, pool) == APR_SUCCESS
+       && tw_store_remove(st, none.e.id, pool) == APR_SUCCESS, "take_except: drop them");
+}
+
 /*
  * Several dispatchers (processes) take from one directory at once: every
  * entry is taken exactly once while the leases run.
@@ -530,6 +582,7 @@ void unit_store(apr_pool_t *parent)
     test_store_dispatch(st, pool);
     test_store_old_entry(st, dir, pool);
     test_store_list_count(st, pool);
+    test_store_take_except(st, pool);
     test_store_takers(pool, base);
     apr_dir_remove(dir, pool);
     apr_dir_remove(base, pool);

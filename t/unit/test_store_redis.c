@@ -557,6 +557,50 @@ static void test_full(void *st, apr_pool_t *pool)
     is_int(raw_int("EXISTS twwebhook:e:%s", id), 0, "full: no hash left behind");
 }
 
+/* take_except: a full location's entries stay pending (or unread) with
+ * nothing of them changed, and a later take without the skip gets them. */
+static void test_take_except(void *st, apr_pool_t *pool)
+{
+    const char *a1 = make_id(pool, 80), *a2 = make_id(pool, 81), *b = make_id(pool, 82);
+    tw_stored_t *s, *l;
+    apr_array_header_t *skip = apr_array_make(pool, 1, sizeof(const char *));
+    apr_array_header_t *taken = NULL;
+    int created, i, got_b = 0;
+
+    s = make_entry(pool, a1, TW_STATE_QUEUED);
+    s->scope = "web /a";
+    ok(put(st, s, &created, pool) == APR_SUCCESS, "take_except: put /a's first");
+    s = make_entry(pool, a2, TW_STATE_QUEUED);
+    s->scope = "web /a";
+    ok(put(st, s, &created, pool) == APR_SUCCESS, "take_except: put /a's second");
+    s = make_entry(pool, b, TW_STATE_QUEUED);
+    s->scope = "web /b";
+    ok(put(st, s, &created, pool) == APR_SUCCESS, "take_except: put /b's");
+    APR_ARRAY_PUSH(skip, const char *) = "web /a";
+    ok(E->take_except != NULL
+       && E->take_except(st, 10, apr_time_from_sec(5), "hostE:5", skip, &taken, pool)
+          == APR_SUCCESS, "take_except, leaving /a alone");
+    for (i = 0; taken != NULL && i < taken->nelts; i++)
+        got_b += strcmp(APR_ARRAY_IDX(taken, i, tw_stored_t *)->e.id, b) == 0;
+    ok(taken && taken->nelts == 1 && got_b == 1, "... takes /b's only");
+    l = listed(st, 0, a1, pool);
+    ok(l && l->state == TW_STATE_QUEUED && l->e.attempts == 0 && l->next == 0,
+       "... /a's entry unchanged: queued, attempts 0, due now");
+    is_int(raw_pending(), 3, "... /a's messages stay pending with the taker (read, not acknowledged)");
+    ok(E->take_except(st, 10, apr_time_from_sec(5), "hostE:5", skip, &taken, pool) == APR_SUCCESS
+       && taken->nelts == 0, "a second take_except, /a still full: nothing, /b's is leased");
+    l = listed(st, 0, a2, pool);
+    ok(l && l->e.attempts == 0, "... still no attempt counted for /a's");
+    ok(E->take(st, 10, apr_time_from_sec(5), "hostE:5", &taken, pool) == APR_SUCCESS
+       && taken->nelts == 2, "/a has room again: the taker's next take gets its two");
+    for (i = 0; taken != NULL && i < taken->nelts; i++)
+        ok(APR_ARRAY_IDX(taken, i, tw_stored_t *)->e.attempts == 1,
+           "... /a's entry %d at attempts 1", i + 1);
+    ok(E->remove(st, a1, pool) == APR_SUCCESS && E->remove(st, a2, pool) == APR_SUCCESS
+       && E->remove(st, b, pool) == APR_SUCCESS, "take_except: drop them");
+    is_int(raw_pending(), 0, "... no message left pending");
+}
+
 /* An entry spoiled by hand (its next field gone) must not stop every take. */
 static void test_spoiled_next(void *st, apr_pool_t *pool)
 {
@@ -600,6 +644,7 @@ static void phase_all(void *st, apr_pool_t *pool)
     test_retry_dead_requeue(st, pool);
     test_list_count(st, pool);
     test_consumers_swept(st, pool);
+    test_take_except(st, pool);
     test_spoiled_next(st, pool);
     test_remove_unchanged(st, pool);
     test_big_body(st, pool);
