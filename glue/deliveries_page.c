@@ -280,7 +280,8 @@ static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int
                json_string(p, verdict_of(p, row)),
                row->tag[0] ? json_string(p, row->tag) : "null",
                json_string(p, row->reason), (int)row->status, (apr_int64_t)row->body_size,
-               row->sha256[0] ? json_string(p, row->sha256) : "null", (int)row->app_status,
+               row->sha256[0] && strcmp(row->sha256, TW_DLV_SHA256_SKIPPED) != 0
+                   ? json_string(p, row->sha256) : "null", (int)row->app_status,
                row->took >= 0 ? (apr_int64_t)(row->took / 1000) : (apr_int64_t)-1,
                tries_of(rows, at), json_string(p, tw_deliveries_state_name(row->state)),
                row->next_try ? json_string(p, utc(p, row->next_try)) : "null",
@@ -547,6 +548,14 @@ static const char *took_cell(apr_pool_t *p, const tw_dlv_row_t *row)
     return apr_psprintf(p, "%" APR_INT64_T_FMT " ms", took / 1000);
 }
 
+/* The body's SHA-256, or why there is none. */
+static const char *sha256_cell(apr_pool_t *p, const tw_dlv_row_t *row)
+{
+    if (strcmp(row->sha256, TW_DLV_SHA256_SKIPPED) == 0)
+        return "&ndash; (not computed: the body was over TwWebhookSpoolMemoryLimit)";
+    return row->sha256[0] ? esc(p, row->sha256) : "&ndash; (not verified)";
+}
+
 static const char *size_cell(apr_pool_t *p, const tw_dlv_row_t *row)
 {
     return row->body_size < 0 ? "&ndash;"
@@ -743,7 +752,7 @@ static void html_one(tw_page_t *pg, apr_array_header_t *rows, long id)
                row->status ? apr_psprintf(p, "%d", (int)row->status) : "&ndash;",
                app_cell(p, row), took_cell(p, row), tries_of(rows, at), dispatch_note(pg, row),
                size_cell(p, row),
-               row->sha256[0] ? esc(p, row->sha256) : "&ndash; (not verified)");
+               sha256_cell(p, row));
     ap_rputs("<section><h2>Request headers</h2><table class=\"rows headers\"><thead><tr>"
              "<th>Name</th><th>Value</th></tr></thead><tbody>\n", r);
     for (i = 0; i < row->nheaders; i++)

@@ -22,6 +22,8 @@
 #define TW_DLV_HNAME        48
 #define TW_DLV_HVALUE       160
 #define TW_DLV_BODY         4096    /* TwWebhookDeliveriesShowBody On */
+/* In sha256 for a verified body spooled to disk: not computed. */
+#define TW_DLV_SHA256_SKIPPED "-"
 
 typedef struct {
     char name[TW_DLV_HNAME];

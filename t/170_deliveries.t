@@ -371,6 +371,25 @@ for my $what (sort keys %want) {
     is(($sl_row || {})->{body_sha256}, TwTest::sha256_hex($sl_body),
        '... its row keeps the SHA-256 of the body alone, not of the signed prefix and body');
 
+    # A body over TwWebhookSpoolMemoryLimit (64 KiB) whose digest covers a
+    # prefix: its SHA-256 would cost a second pass over a spooled body, so
+    # the row says it was not computed (never a wrong one).
+    my $big_body = "token=x&team_id=T1&command=%2Fhook&text=$stamp-big&pad=" . ('z' x 70000);
+    my $big_sig = 'v0=' . hmac_sha256_hex("v0:$ts:$big_body", $SECRET{a});
+    push @secrets, $big_sig;
+    my $big = TwFleet::retry_409(sub {
+        tw_request(hostport => $hp, path => '/sl/report.cgi?big', body => $big_body,
+                   delivery => undef, content_type => 'application/x-www-form-urlencoded',
+                   headers => [ 'X-Slack-Request-Timestamp' => $ts, 'X-Slack-Signature' => $big_sig ]) });
+    is($big->{status}, 200, 'verified: a body of ' . length($big_body) . ' bytes, spooled to disk')
+        or diag(describe($big));
+    my ($big_row) = grep { ($_->{path} // '') eq '/sl/report.cgi?big' } @{ page_json()->{deliveries} || [] };
+    ok($big_row && $big_row->{verdict} eq 'verified' && !defined $big_row->{body_sha256},
+       '... its row has no SHA-256 (not computed for a spooled body)');
+    my $big_page = page('?id=' . (($big_row || {})->{id} // 0));
+    like($big_page->{body} // '', qr/not computed: the body was over TwWebhookSpoolMemoryLimit/,
+         '... and its page says why');
+
     $body = '{"event":"page.updated","pad":"' . ('x' x 5000) . "\",\"n\":\"$stamp-big\"}";
     $res = post_hook('/dl/report.cgi', $body,
                      headers => [ 'X-Long' => 'y' x 300, map { ("X-Extra-$_" => $_) } 1 .. 12 ]);
