@@ -16,6 +16,7 @@ use lib "$FindBin::Bin/lib";
 use File::Path qw(make_path);
 use Test::More;
 use Time::HiRes qw(sleep time);
+use TwSys ();
 use TwTest;
 use TwFleet;
 
@@ -275,11 +276,7 @@ SKIP: {
 </Location>
 EOF
     ok($fs->start, 'an httpd with its inbox on a tiny tmpfs starts') or diag($fs->why);
-    # fill it up
-    open my $fh, '>', "$full/filler" or die "filler: $!";
-    my $chunk = 'x' x 4096;
-    1 while syswrite($fh, $chunk);
-    close $fh;
+    TwSys::fill_file_system($full);
     my $body = '{"event":"page.updated","big":"' . ('y' x 20000) . '"}';
     my $id = new_id();
     TwTest::expect_fault($id);

@@ -151,10 +151,7 @@ SetEnv TW_TEST_REPORTS "$reports"
 </Location>
 EOF
     ok($fs->start, 'an httpd with its queue on a tiny tmpfs starts') or diag($fs->why);
-    open my $fh, '>', "$full/filler" or die "filler: $!";
-    my $chunk = 'x' x 4096;
-    1 while syswrite($fh, $chunk);
-    close $fh;
+    TwSys::fill_file_system($full);
     my $body = '{"event":"page.updated","big":"' . ('q' x 20000) . '"}';
     my $id = TwTest::new_id();
     TwTest::expect_fault($id);

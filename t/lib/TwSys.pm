@@ -15,7 +15,7 @@ use Fcntl qw(SEEK_SET);
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT_OK = qw(slurp slurp_from spew free_port pid_alive wait_until);
+our @EXPORT_OK = qw(slurp slurp_from spew free_port pid_alive wait_until fill_file_system);
 
 # The bytes of $path from byte $offset on (all of it without one); undef
 # when it cannot be opened, '' when there is nothing past $offset.
@@ -66,6 +66,16 @@ sub pid_alive {
 
 # Calls $cond->() every $step seconds (0.05) until it returns true or
 # $timeout seconds have passed; returns its last value.
+# Fills the file system that holds $dir (a small tmpfs the harness
+# mounted) with one file, "filler", until a write fails (ENOSPC).
+sub fill_file_system {
+    my ($dir) = @_;
+    open my $fh, '>', "$dir/filler" or die "filler: $!";
+    my $chunk = 'x' x 4096;
+    1 while syswrite($fh, $chunk);
+    close $fh;
+}
+
 sub wait_until {
     my ($cond, $timeout, $step) = @_;
     my $until = time + $timeout;
