@@ -66,9 +66,6 @@ APLOG_USE_MODULE(twwebhook);
 #define TW_INBOX_FILTER     "TWWEBHOOK_INBOX"
 #define TW_INBOX_TXN_KEY    "twwebhook-inbox"
 #define TW_INBOX_HELD_BODY  "accepted: held for redelivery\n"
-/* Bounds each call on a store that may block on the network (Redis);
- * TwWebhookReplayCacheTimeout's default, until a directive sets it. */
-#define TW_INBOX_STORE_TIMEOUT  apr_time_from_sec(2)
 
 typedef struct {
     const char *spec;         /* the TwWebhookInbox it was recorded in */
@@ -287,7 +284,7 @@ static apr_status_t open_child_store(const char *spec, child_store_t **pcs)
     if ((rv = apr_pool_create(&pool, stores.pool)) != APR_SUCCESS)
         return rv;
     cs = apr_pcalloc(pool, sizeof(*cs));
-    rv = tw_store_open(spec, TW_INBOX_STORE_TIMEOUT, &cs->store, pool);
+    rv = tw_store_open(spec, tw_conf_inbox_timeout(), &cs->store, pool);
     if (rv == APR_SUCCESS && tw_store_spec_is_redis(spec))
         rv = apr_thread_mutex_create(&cs->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv != APR_SUCCESS) {

@@ -69,7 +69,6 @@ APLOG_USE_MODULE(twwebhook);
 #define TW_QUEUE_COUNT_EVERY  apr_time_from_sec(1)
 #define TW_QUEUE_LEASE_MARGIN apr_time_from_sec(5)    /* past the transfer's own timeout */
 #define TW_QUEUE_CONNECT_TIMEOUT_MS 5000L
-#define TW_QUEUE_STORE_TIMEOUT apr_time_from_sec(2)
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
@@ -594,7 +593,7 @@ static apr_status_t dispatcher_start(tw_dispatcher_t *d, apr_pool_t *wpool)
         tw_qstore_t *qs = &APR_ARRAY_IDX(d->stores, i, tw_qstore_t);
 
         qs->inflight = 0;
-        if ((rv = tw_store_open(qs->spec, TW_QUEUE_STORE_TIMEOUT, &qs->store, d->pool))
+        if ((rv = tw_store_open(qs->spec, tw_conf_inbox_timeout(), &qs->store, d->pool))
             != APR_SUCCESS) {
             char buf[120];
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, d->s,
