@@ -20,7 +20,9 @@
 #   d. redis-server frozen (SIGSTOP): a delivery is answered 503 within
 #      TwWebhookInboxTimeout (1 s here) and a slack, never 200, with one
 #      error line per request, also when several arrive at once on one
-#      child; after SIGCONT every delivery flows again.
+#      child; after SIGCONT every delivery flows again;
+#   e. redis-server down for 3 s: each dispatcher logs TWW0453 once for
+#      the outage (not once per tick) and TWW0238 when it is back.
 #
 # Real engines, no mocks. Run once (t/900 %ONCE), not per MPM: the Redis
 # side is what is tested, and the MPMs' dispatcher is t/160 and t/161's.
@@ -314,6 +316,26 @@ sub descendants {
     sleep 2;
     note(sprintf 'd. of the 5 refused while Redis was frozen, %d reached the app after the thaw',
                  scalar grep { got_counts()->{ $_->{id} } } $res, @par);
+}
+
+# --- e. Redis away for a while: the dispatchers say so once, not every tick ---------------
+{
+    my %mark = map { $_ => $srv{$_}->log_mark } qw(A B);
+    ok($redis->crash, 'e. redis-server killed (-9) and left down for 3 s');
+    sleep 3;
+    ok($redis->start, '... restarted');
+    my @sent = map { post($_ % 2 ? $A : $B, '/q/report.cgi') } 1 .. 4;
+    is(scalar(grep { $_->{status} == 200 } @sent), 4, '... 4 deliveries: all 200');
+    ok(wait_delivered(20, map { $_->{id} } @sent), '... and all delivered');
+    for my $name (qw(A B)) {
+        my $s = $srv{$name};
+        my @down = grep { /TWW0453: cannot take queued entries/ } split /\n/, $s->log_since($mark{$name});
+        is(scalar @down, 1, "e. $name: one TWW0453 line for the 3 s outage (about 30 ticks)")
+            or diag(scalar(@down) . " lines, e.g.\n" . join "\n", @down[0 .. ($#down < 2 ? $#down : 2)]);
+        like($s->wait_log($mark{$name}, qr/TWW0238:/, 5) // '',
+             qr/\[twwebhook:notice\].* TWW0238: taking queued entries from \Q$spec\E again after \d+ failed tr(?:y|ies) over [\d.]+ s/,
+             "e. $name: TWW0238 (notice) once Redis is back");
+    }
 }
 
 TwFleet::check_logs($_, \%sigs) for $A, $B;
