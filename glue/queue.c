@@ -69,6 +69,9 @@ APLOG_USE_MODULE(twwebhook);
 #define TW_QUEUE_COUNT_EVERY  apr_time_from_sec(1)
 #define TW_QUEUE_LEASE_MARGIN apr_time_from_sec(5)    /* past the transfer's own timeout */
 #define TW_QUEUE_CONNECT_TIMEOUT_MS 5000L
+/* A store that keeps failing (Redis down for an hour) is logged once when
+ * it starts, then at most this often, not once per tick. */
+#define TW_QUEUE_FAILURE_LOG_EVERY apr_time_from_sec(60)
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
@@ -120,6 +123,9 @@ typedef struct {
     tw_store_t *store;              /* the watchdog thread's own handle */
     int inflight;
     apr_time_t last_counted;
+    apr_time_t failing_since;       /* the first failed take of a run of them; 0: none */
+    apr_time_t failure_logged;      /* when TWW0453 was last logged */
+    unsigned int failures;          /* failed takes since failing_since */
 } tw_qstore_t;
 
 typedef struct {
@@ -522,12 +528,48 @@ static tw_stored_t *copy_taken(apr_pool_t *p, const tw_stored_t *e)
     return c;
 }
 
+/*
+ * A take failed: the store is unreachable, frozen or refusing. The tick
+ * tries again every AP_WD_TM_SLICE, so a Redis that is down would write
+ * ten error lines a second; the first failure of a run is logged, then
+ * one line a minute while it lasts, and TWW0238 when it ends.
+ */
+static void take_failed(tw_dispatcher_t *d, tw_qstore_t *qs, apr_status_t rv)
+{
+    apr_time_t now = apr_time_now();
+    char buf[120];
+
+    qs->failures++;
+    if (qs->failing_since == 0)
+        qs->failing_since = now;
+    else if (now - qs->failure_logged < TW_QUEUE_FAILURE_LOG_EVERY)
+        return;
+    qs->failure_logged = now;
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, d->s,
+                 "TWW0453: cannot take queued entries from %s: %s (%u failed tr%s in %"
+                 APR_TIME_T_FMT " s; logged again once a minute while it lasts)",
+                 tw_store_name(qs->store), tw_store_strerror(rv, buf, sizeof(buf)),
+                 qs->failures, qs->failures == 1 ? "y" : "ies",
+                 apr_time_sec(now - qs->failing_since));
+}
+
+static void take_recovered(tw_dispatcher_t *d, tw_qstore_t *qs)
+{
+    apr_time_t now = apr_time_now();
+
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, d->s,
+                 "TWW0238: taking queued entries from %s again after %u failed tr%s over "
+                 "%.1f s", tw_store_name(qs->store), qs->failures,
+                 qs->failures == 1 ? "y" : "ies", (double)(now - qs->failing_since) / APR_USEC_PER_SEC);
+    qs->failing_since = 0;
+    qs->failures = 0;
+}
+
 static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
 {
     int free_slots = tw_conf_queue_concurrency(qs->policy->dc) - qs->inflight;
     apr_array_header_t *taken = NULL;
     apr_status_t rv;
-    char buf[120];
     int i;
 
     if (free_slots <= 0)
@@ -535,11 +577,11 @@ static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
     rv = tw_store_take(qs->store, free_slots, d->timeout + TW_QUEUE_LEASE_MARGIN, d->owner,
                        &taken, ptick);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, d->s,
-                     "TWW0453: cannot take queued entries from %s: %s", tw_store_name(qs->store),
-                     tw_store_strerror(rv, buf, sizeof(buf)));
+        take_failed(d, qs, rv);
         return;
     }
+    if (qs->failing_since != 0)
+        take_recovered(d, qs);
     for (i = 0; taken != NULL && i < taken->nelts; i++) {
         const tw_stored_t *e = APR_ARRAY_IDX(taken, i, tw_stored_t *);
         tw_transfer_t *x;
@@ -593,6 +635,8 @@ static apr_status_t dispatcher_start(tw_dispatcher_t *d, apr_pool_t *wpool)
         tw_qstore_t *qs = &APR_ARRAY_IDX(d->stores, i, tw_qstore_t);
 
         qs->inflight = 0;
+        qs->failing_since = 0;
+        qs->failures = 0;
         if ((rv = tw_store_open(qs->spec, tw_conf_inbox_timeout(), &qs->store, d->pool))
             != APR_SUCCESS) {
             char buf[120];
