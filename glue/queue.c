@@ -22,7 +22,8 @@
  *      (TwWebhookQueueConcurrency less what is in flight) due entries are
  *      taken, leased for the dispatch timeout plus a margin, and POSTed
  *      through libcurl's multi interface, never blocking the tick for the
- *      app's time;
+ *      app's time; slots that transfers free during the tick are filled
+ *      again while a store has more due (up to TW_QUEUE_TICK_BUDGET);
  *   3. about once a second, the store's counts become the queue gauges.
  *
  * The request: to the address of the location's virtual host (loopback
@@ -65,7 +66,7 @@ APLOG_USE_MODULE(twwebhook);
 
 #define TW_QUEUE_KEY_NOTE     "twwebhook-dispatch-key"
 #define TW_QUEUE_WATCHDOG_TICK AP_WD_TM_SLICE
-#define TW_QUEUE_RUN_SLICE    apr_time_from_msec(80)   /* curl's share of a tick */
+#define TW_QUEUE_TICK_BUDGET  apr_time_from_msec(160)  /* curl's and the takes' share of a tick */
 #define TW_QUEUE_COUNT_EVERY  apr_time_from_sec(1)
 #define TW_QUEUE_LEASE_MARGIN apr_time_from_sec(5)    /* past the transfer's own timeout */
 #define TW_QUEUE_CONNECT_TIMEOUT_MS 5000L
@@ -456,11 +457,11 @@ static void end_transfer(tw_transfer_t *x, CURLcode result)
                      apr_time_as_msec(next - apr_time_now()), delivery_of(x));
 }
 
-/* Every finished transfer: ended in the store, freed. */
-static void harvest(tw_dispatcher_t *d)
+/* Every finished transfer: ended in the store, freed; how many. */
+static int harvest(tw_dispatcher_t *d)
 {
     CURLMsg *msg;
-    int left;
+    int left, n = 0;
 
     while ((msg = curl_multi_info_read(d->multi, &left)) != NULL) {
         tw_transfer_t *x = NULL;
@@ -472,22 +473,26 @@ static void harvest(tw_dispatcher_t *d)
             continue;
         end_transfer(x, msg->data.result);
         free_transfer(x);
+        n++;
     }
+    return n;
 }
 
-/* curl's work for up to TW_QUEUE_RUN_SLICE: never the app's time. */
-static void run_transfers(tw_dispatcher_t *d)
+/* curl's work until `until` at most (never the app's time), or until
+ * some transfers finished, so that their slots can be filled again in the
+ * same tick; how many finished. */
+static int run_transfers(tw_dispatcher_t *d, apr_time_t until)
 {
-    apr_time_t until = apr_time_now() + TW_QUEUE_RUN_SLICE;
-    int running = 0;
+    int running = 0, finished = 0;
 
     do {
         curl_multi_perform(d->multi, &running);
-        harvest(d);
-        if (running == 0)
+        finished += harvest(d);
+        if (running == 0 || finished > 0)
             break;
         curl_multi_poll(d->multi, NULL, 0, 20, NULL);
     } while (apr_time_now() < until);
+    return finished;
 }
 
 /* ---- one store per tick ----------------------------------------------------------- */
@@ -565,7 +570,10 @@ static void take_recovered(tw_dispatcher_t *d, tw_qstore_t *qs)
     qs->failures = 0;
 }
 
-static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
+/* Takes due entries for the free slots and starts them; 1 when it filled
+ * every free slot (more may be due), 0 when the store had fewer (or
+ * failed, or no slot was free). */
+static int fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
 {
     int free_slots = tw_conf_queue_concurrency(qs->policy->dc) - qs->inflight;
     apr_array_header_t *taken = NULL;
@@ -573,12 +581,12 @@ static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
     int i;
 
     if (free_slots <= 0)
-        return;
+        return 0;
     rv = tw_store_take(qs->store, free_slots, d->timeout + TW_QUEUE_LEASE_MARGIN, d->owner,
                        &taken, ptick);
     if (rv != APR_SUCCESS) {
         take_failed(d, qs, rv);
-        return;
+        return 0;
     }
     if (qs->failing_since != 0)
         take_recovered(d, qs);
@@ -610,6 +618,7 @@ static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
                      "TWW0233: dispatching entry %s (attempt %u) to %s%s",
                      e->e.id, e->e.attempts, x->target->base_url, e->e.path);
     }
+    return taken != NULL && taken->nelts >= free_slots;
 }
 
 /* ---- the watchdog ------------------------------------------------------------------ */
@@ -676,7 +685,8 @@ static apr_status_t dispatcher_tick(int state, void *data, apr_pool_t *pool)
 {
     tw_dispatcher_t *d = data;
     apr_pool_t *ptick;
-    int i;
+    apr_time_t until;
+    int i, more;
 
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
@@ -690,16 +700,23 @@ static apr_status_t dispatcher_tick(int state, void *data, apr_pool_t *pool)
     if (d->multi == NULL)
         return APR_SUCCESS;
     apr_pool_create(&ptick, d->pool);
-    run_transfers(d);
-    for (i = 0; i < d->stores->nelts; i++) {
-        tw_qstore_t *qs = &APR_ARRAY_IDX(d->stores, i, tw_qstore_t);
+    until = apr_time_now() + TW_QUEUE_TICK_BUDGET;
+    run_transfers(d, until - TW_QUEUE_TICK_BUDGET / 2);   /* half for what runs already */
+    /* Slots freed by finished transfers are filled again within the tick
+     * while a store had more due than free slots: otherwise a fast app
+     * would get TwWebhookQueueConcurrency deliveries per tick at most
+     * (40 a second at the defaults), however fast it answers. */
+    do {
+        more = 0;
+        for (i = 0; i < d->stores->nelts; i++) {
+            tw_qstore_t *qs = &APR_ARRAY_IDX(d->stores, i, tw_qstore_t);
 
-        if (qs->store == NULL)
-            continue;
-        count_store(d, qs, ptick);
-        fill_store(d, qs, ptick);
-    }
-    run_transfers(d);
+            if (qs->store == NULL)
+                continue;
+            count_store(d, qs, ptick);
+            more |= fill_store(d, qs, ptick);
+        }
+    } while (run_transfers(d, until) > 0 && more && apr_time_now() < until);
     apr_pool_destroy(ptick);
     return APR_SUCCESS;
 }
