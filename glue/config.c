@@ -103,6 +103,11 @@ static const char *note_directive(cmd_parms *cmd, tw_dir_conf_t *dc);
 /* Server-wide: the directives fill it, tw_config_pre_config resets it. */
 static tw_replay_conf_t replay_conf;
 
+/* TwWebhookInboxTimeout: server-wide as the stores it bounds, which every
+ * virtual host naming the same TwWebhookInbox shares (one per child). */
+#define TW_INBOX_DEFAULT_TIMEOUT apr_time_from_sec(2)
+static apr_interval_time_t inbox_timeout;
+
 #define TW_DEFAULT_MAX_BODY   ((apr_off_t)1024 * 1024)  /* 1 MiB */
 /* Of each body, what stays in memory; the rest goes to TwWebhookSpoolDir.
  * Every request in flight may hold this much, so the default is small and
@@ -983,6 +988,12 @@ void tw_config_pre_config(void)
     replay_conf.lease = TW_REPLAY_DEFAULT_LEASE;
     replay_conf.timeout = TW_REPLAY_DEFAULT_TIMEOUT;
     replay_conf.fail_open = 1;
+    inbox_timeout = TW_INBOX_DEFAULT_TIMEOUT;
+}
+
+apr_interval_time_t tw_conf_inbox_timeout(void)
+{
+    return inbox_timeout;
 }
 
 const tw_replay_conf_t *tw_conf_replay(void)
@@ -1098,6 +1109,23 @@ static const char *cmd_replay_timeout(cmd_parms *cmd, void *dummy, const char *a
     return NULL;
 }
 
+/* TwWebhookInboxTimeout <seconds>[ms]: the same range as the replay
+ * cache's, for the same reason (a sender gives up after a few seconds). */
+static const char *cmd_inbox_timeout(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_interval_time_t timeout;
+
+    if (err != NULL)
+        return err;
+    if (ap_timeout_parameter_parse(arg, &timeout, "s") != APR_SUCCESS
+        || timeout < apr_time_from_msec(10) || timeout > apr_time_from_sec(TW_REPLAY_MAX_TIMEOUT))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a time from 10ms to %d (seconds, "
+                            "or with ms)", cmd->cmd->name, arg, TW_REPLAY_MAX_TIMEOUT);
+    inbox_timeout = timeout;
+    return NULL;
+}
+
 /* For handlers that set one field (cmd_header_name). */
 #define DIR_FIELD(field) ((void *)APR_OFFSETOF(tw_dir_conf_t, field))
 
@@ -1142,6 +1170,9 @@ const command_rec tw_cmds[] = {
     AP_INIT_FLAG("TwWebhookInboxHold", cmd_inbox_hold, NULL, RSRC_CONF | ACCESS_CONF,
                  "On to answer 200 and hold the delivery when the app fails with 5xx "
                  "or cannot be reached (default Off: the sender sees the failure)"),
+    AP_INIT_TAKE1("TwWebhookInboxTimeout", cmd_inbox_timeout, NULL, RSRC_CONF,
+                  "longest time one call on the inbox's store may take, connecting "
+                  "included, e.g. 2 or 500ms (default 2)"),
     AP_INIT_TAKE1("TwWebhookDeliveriesLog", cmd_deliveries_log, NULL, RSRC_CONF,
                   "recent deliveries the twwebhook-deliveries page keeps per server "
                   "(default 200, 0: none; about 8.2 KiB of shared memory each)"),

@@ -112,6 +112,9 @@ typedef struct {
 } tw_replay_conf_t;
 
 const tw_replay_conf_t *tw_conf_replay(void);
+/* TwWebhookInboxTimeout: the longest one call on an inbox's store may
+ * take, connecting included (server-wide, reset by tw_config_pre_config). */
+apr_interval_time_t tw_conf_inbox_timeout(void);
 /* pre_config: the server-wide settings back to their defaults. */
 void tw_config_pre_config(void);
 /* The request headers a location's scheme signs or reads, plus

@@ -65,9 +65,9 @@ static apr_status_t store_list(const char *spec, apr_array_header_t **pentries,
     *pentries = apr_array_make(p, 8, sizeof(tw_page_entry_t));
     if ((rv = tw_inbox_store_for(spec, &store)) != APR_SUCCESS)
         return rv;
-    tw_inbox_store_lock(store);
-    rv = tw_store_list(store, 0, &raw, pbad, p);
-    tw_inbox_store_unlock(store);
+    if ((rv = tw_inbox_store_lock(store)) == APR_SUCCESS)
+        rv = tw_store_list(store, 0, &raw, pbad, p);
+    tw_inbox_store_unlock_after(store, rv);
     for (i = 0; rv == APR_SUCCESS && i < raw->nelts; i++) {
         const tw_stored_t *st = APR_ARRAY_IDX(raw, i, const tw_stored_t *);
         tw_page_entry_t *pe = apr_array_push(*pentries);
@@ -92,10 +92,10 @@ static apr_status_t store_apply(const char *action, const char *spec, const char
 
     if ((rv = tw_inbox_store_for(spec, &store)) != APR_SUCCESS)
         return rv;
-    tw_inbox_store_lock(store);
-    rv = strcmp(action, "redeliver") == 0 ? tw_store_requeue(store, id, p)
-                                          : tw_store_remove(store, id, p);
-    tw_inbox_store_unlock(store);
+    if ((rv = tw_inbox_store_lock(store)) == APR_SUCCESS)
+        rv = strcmp(action, "redeliver") == 0 ? tw_store_requeue(store, id, p)
+                                              : tw_store_remove(store, id, p);
+    tw_inbox_store_unlock_after(store, rv);
     if (rv == APR_SUCCESS && strcmp(action, "redeliver") == 0)
         tw_deliveries_requeued(id, "redelivered from the deliveries page (TWW0251): "
                                "queued for the dispatcher");

@@ -33,7 +33,11 @@
  * (tw_inbox_store_for), and keeps it. A directory store holds nothing but
  * its name, so every thread of the child shares it; a Redis store is one
  * connection, used by one thread at a time (tw/store.h): every call on one
- * goes between tw_inbox_store_lock and tw_inbox_store_unlock.
+ * goes between tw_inbox_store_lock and tw_inbox_store_unlock_after.
+ * Each call ends within TwWebhookInboxTimeout; threads that waited for
+ * the connection while a call on it ran out of time give up at once
+ * (APR_TIMEUP), so a frozen Redis costs every request one timeout at
+ * most, not one per request queued in front of it.
  *
  * A child killed at any point after the write leaves the entry in place:
  * the worst outcome is a delivery handed to the app twice, never one lost.
@@ -66,9 +70,6 @@ APLOG_USE_MODULE(twwebhook);
 #define TW_INBOX_FILTER     "TWWEBHOOK_INBOX"
 #define TW_INBOX_TXN_KEY    "twwebhook-inbox"
 #define TW_INBOX_HELD_BODY  "accepted: held for redelivery\n"
-/* Bounds each call on a store that may block on the network (Redis);
- * TwWebhookReplayCacheTimeout's default, until a directive sets it. */
-#define TW_INBOX_STORE_TIMEOUT  apr_time_from_sec(2)
 
 typedef struct {
     const char *spec;         /* the TwWebhookInbox it was recorded in */
@@ -250,6 +251,7 @@ int tw_inbox_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 typedef struct {
     tw_store_t *store;
     apr_thread_mutex_t *lock;     /* Redis: one thread at a time; NULL: directory */
+    apr_time_t timed_out_at;      /* under lock: when a call last ran out of time */
 } child_store_t;
 
 static struct {
@@ -287,7 +289,7 @@ static apr_status_t open_child_store(const char *spec, child_store_t **pcs)
     if ((rv = apr_pool_create(&pool, stores.pool)) != APR_SUCCESS)
         return rv;
     cs = apr_pcalloc(pool, sizeof(*cs));
-    rv = tw_store_open(spec, TW_INBOX_STORE_TIMEOUT, &cs->store, pool);
+    rv = tw_store_open(spec, tw_conf_inbox_timeout(), &cs->store, pool);
     if (rv == APR_SUCCESS && tw_store_spec_is_redis(spec))
         rv = apr_thread_mutex_create(&cs->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv != APR_SUCCESS) {
@@ -320,8 +322,9 @@ apr_status_t tw_inbox_store_for(const char *spec, tw_store_t **pstore)
     return rv;
 }
 
-/* The lock of a store from tw_inbox_store_for; NULL for none needed. */
-static apr_thread_mutex_t *store_lock_of(tw_store_t *store)
+/* The child's record of a store from tw_inbox_store_for; NULL when it
+ * needs no lock (a directory). */
+static child_store_t *locked_store_of(tw_store_t *store)
 {
     child_store_t *cs = NULL;
 
@@ -329,23 +332,36 @@ static apr_thread_mutex_t *store_lock_of(tw_store_t *store)
         return NULL;
     cs = apr_hash_get(stores.by_store, &store, sizeof(store));
     apr_thread_mutex_unlock(stores.lock);
-    return cs != NULL ? cs->lock : NULL;
+    return cs != NULL && cs->lock != NULL ? cs : NULL;
 }
 
-void tw_inbox_store_lock(tw_store_t *store)
+/*
+ * Threads of a child share one Redis connection, one call at a time. When
+ * Redis hangs, each call runs to its deadline: without the check below, n
+ * requests that arrived together would wait n times the timeout, the last
+ * far beyond what the sender waits. A thread that queued behind a call
+ * that then ran out of time gives up as soon as it has the lock.
+ */
+apr_status_t tw_inbox_store_lock(tw_store_t *store)
 {
-    apr_thread_mutex_t *lock = store_lock_of(store);
+    child_store_t *cs = locked_store_of(store);
+    apr_time_t arrived = apr_time_now();
 
-    if (lock != NULL)
-        apr_thread_mutex_lock(lock);
+    if (cs == NULL)
+        return APR_SUCCESS;
+    apr_thread_mutex_lock(cs->lock);
+    return cs->timed_out_at >= arrived ? APR_TIMEUP : APR_SUCCESS;
 }
 
-void tw_inbox_store_unlock(tw_store_t *store)
+void tw_inbox_store_unlock_after(tw_store_t *store, apr_status_t rv)
 {
-    apr_thread_mutex_t *lock = store_lock_of(store);
+    child_store_t *cs = locked_store_of(store);
 
-    if (lock != NULL)
-        apr_thread_mutex_unlock(lock);
+    if (cs == NULL)
+        return;
+    if (APR_STATUS_IS_TIMEUP(rv))
+        cs->timed_out_at = apr_time_now();
+    apr_thread_mutex_unlock(cs->lock);
 }
 
 /* ---- recording ----------------------------------------------------------- */
@@ -461,9 +477,9 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
     if ((rv = describe_entry(r, dc, key, body, TW_STATE_DIRECT, &s)) != APR_SUCCESS
         || (rv = tw_inbox_store_for(spec, &store)) != APR_SUCCESS)
         return rv;
-    tw_inbox_store_lock(store);
-    rv = tw_store_put(store, &s, read_spool, body, NULL, r->pool);
-    tw_inbox_store_unlock(store);
+    if ((rv = tw_inbox_store_lock(store)) == APR_SUCCESS)
+        rv = tw_store_put(store, &s, read_spool, body, NULL, r->pool);
+    tw_inbox_store_unlock_after(store, rv);
     if (rv != APR_SUCCESS)
         return rv;
 
@@ -499,9 +515,9 @@ apr_status_t tw_inbox_queue(request_rec *r, const tw_dir_conf_t *dc,
         || (rv = tw_inbox_store_for(tw_conf_inbox_dir(dc), &store)) != APR_SUCCESS)
         return rv;
     s.next = 0;   /* due now */
-    tw_inbox_store_lock(store);
-    rv = tw_store_put(store, &s, read_spool, body, pcreated, r->pool);
-    tw_inbox_store_unlock(store);
+    if ((rv = tw_inbox_store_lock(store)) == APR_SUCCESS)
+        rv = tw_store_put(store, &s, read_spool, body, pcreated, r->pool);
+    tw_inbox_store_unlock_after(store, rv);
     return rv;
 }
 
@@ -516,9 +532,9 @@ apr_status_t tw_inbox_secret_index(request_rec *r, const tw_dir_conf_t *dc, cons
 
     if ((rv = tw_inbox_store_for(tw_conf_inbox_dir(dc), &store)) != APR_SUCCESS)
         return rv;
-    tw_inbox_store_lock(store);
-    rv = tw_store_open_body(store, id, &s, &read, &ctx, r->pool);
-    tw_inbox_store_unlock(store);
+    if ((rv = tw_inbox_store_lock(store)) == APR_SUCCESS)
+        rv = tw_store_open_body(store, id, &s, &read, &ctx, r->pool);
+    tw_inbox_store_unlock_after(store, rv);
     if (rv == APR_SUCCESS)
         *psecret_index = s->secret_index;
     return rv;
@@ -654,9 +670,9 @@ static void settle_entry(request_rec *r, tw_inbox_txn_t *it, int status)
      * turned into the held 200) or handed to the app. */
     if (it->hold)
         tw_metrics_count(it->recorded_by, it->held ? TW_OUTCOME_HELD : TW_OUTCOME_VERIFIED);
-    tw_inbox_store_lock(it->store);
-    rv = tw_store_settle_direct(it->store, it->id, status, it->held, r->pool);
-    tw_inbox_store_unlock(it->store);
+    if ((rv = tw_inbox_store_lock(it->store)) == APR_SUCCESS)
+        rv = tw_store_settle_direct(it->store, it->id, status, it->held, r->pool);
+    tw_inbox_store_unlock_after(it->store, rv);
     if (APR_STATUS_IS_ENOENT(rv))
         return;               /* handled meanwhile (a redelivery's 2xx) */
     if (ap_is_HTTP_SUCCESS(status) && !it->held) {

@@ -29,12 +29,21 @@ const apr_array_header_t *tw_inbox_stores(void);
  * tw_conf_inbox_dir(dc)), opened on first use and kept for the child's
  * life. Only in a child (after child_init): APR_EINIT elsewhere. A store
  * is used by one thread at a time (tw/store.h): put every call on it
- * between tw_inbox_store_lock and tw_inbox_store_unlock (which lock only
+ * between tw_inbox_store_lock and tw_inbox_store_unlock_after (which lock only
  * where the engine needs it: Redis, not a directory).
  */
 apr_status_t tw_inbox_store_for(const char *spec, tw_store_t **pstore);
-void tw_inbox_store_lock(tw_store_t *store);
-void tw_inbox_store_unlock(tw_store_t *store);
+/*
+ * The lock is always taken (unlock it in every case). APR_TIMEUP instead
+ * of APR_SUCCESS: a call on the same connection ran out of its time
+ * (TwWebhookInboxTimeout) while this thread waited for the lock; give up
+ * at once rather than wait that long again (the Redis is frozen or
+ * unreachable, and the sender's 503 must come in bounded time). Record
+ * a call's result with tw_inbox_store_unlock_after so that the waiters
+ * learn it.
+ */
+TW_MUST_CHECK apr_status_t tw_inbox_store_lock(tw_store_t *store);
+void tw_inbox_store_unlock_after(tw_store_t *store, apr_status_t rv);
 /*
  * Records, once per transaction and durably, the verified body about to be
  * handed to the app, under the entry id made from key (tw_replay_key's).

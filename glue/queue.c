@@ -26,7 +26,9 @@
  *      take leaves the entries of full locations alone
  *      (tw_store_take_except, no attempt counted) and takes at most the
  *      smallest room left among the others, again until nothing more is
- *      due or every location is full;
+ *      due or every location is full; slots that transfers free during the
+ *      tick are filled again while a store has more due (up to
+ *      TW_QUEUE_TICK_BUDGET);
  *   3. about once a second, the store's counts become the queue gauges.
  *
  * The request: to the address of the location's virtual host (loopback
@@ -70,11 +72,13 @@ APLOG_USE_MODULE(twwebhook);
 
 #define TW_QUEUE_KEY_NOTE     "twwebhook-dispatch-key"
 #define TW_QUEUE_WATCHDOG_TICK AP_WD_TM_SLICE
-#define TW_QUEUE_RUN_SLICE    apr_time_from_msec(80)   /* curl's share of a tick */
+#define TW_QUEUE_TICK_BUDGET  apr_time_from_msec(160)  /* curl's and the takes' share of a tick */
 #define TW_QUEUE_COUNT_EVERY  apr_time_from_sec(1)
 #define TW_QUEUE_LEASE_MARGIN apr_time_from_sec(5)    /* past the transfer's own timeout */
 #define TW_QUEUE_CONNECT_TIMEOUT_MS 5000L
-#define TW_QUEUE_STORE_TIMEOUT apr_time_from_sec(2)
+/* A store that keeps failing (Redis down for an hour) is logged once when
+ * it starts, then at most this often, not once per tick. */
+#define TW_QUEUE_FAILURE_LOG_EVERY apr_time_from_sec(60)
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
@@ -129,6 +133,9 @@ typedef struct {
     tw_store_t *store;              /* the watchdog thread's own handle */
     apr_array_header_t *full;       /* scopes at their limit (const char *), per tick */
     apr_time_t last_counted;
+    apr_time_t failing_since;       /* the first failed take of a run of them; 0: none */
+    apr_time_t failure_logged;      /* when TWW0453 was last logged */
+    unsigned int failures;          /* failed takes since failing_since */
 } tw_qstore_t;
 
 typedef struct {
@@ -499,11 +506,11 @@ static void end_transfer(tw_transfer_t *x, CURLcode result)
                      apr_time_as_msec(next - apr_time_now()), delivery_of(x));
 }
 
-/* Every finished transfer: ended in the store, freed. */
-static void harvest(tw_dispatcher_t *d)
+/* Every finished transfer: ended in the store, freed; how many. */
+static int harvest(tw_dispatcher_t *d)
 {
     CURLMsg *msg;
-    int left;
+    int left, n = 0;
 
     while ((msg = curl_multi_info_read(d->multi, &left)) != NULL) {
         tw_transfer_t *x = NULL;
@@ -515,22 +522,26 @@ static void harvest(tw_dispatcher_t *d)
             continue;
         end_transfer(x, msg->data.result);
         free_transfer(x);
+        n++;
     }
+    return n;
 }
 
-/* curl's work for up to TW_QUEUE_RUN_SLICE: never the app's time. */
-static void run_transfers(tw_dispatcher_t *d)
+/* curl's work until `until` at most (never the app's time), or until
+ * some transfers finished, so that their slots can be filled again in the
+ * same tick; how many finished. */
+static int run_transfers(tw_dispatcher_t *d, apr_time_t until)
 {
-    apr_time_t until = apr_time_now() + TW_QUEUE_RUN_SLICE;
-    int running = 0;
+    int running = 0, finished = 0;
 
     do {
         curl_multi_perform(d->multi, &running);
-        harvest(d);
-        if (running == 0)
+        finished += harvest(d);
+        if (running == 0 || finished > 0)
             break;
         curl_multi_poll(d->multi, NULL, 0, 20, NULL);
     } while (apr_time_now() < until);
+    return finished;
 }
 
 /* ---- one store per tick ----------------------------------------------------------- */
@@ -569,6 +580,43 @@ static tw_stored_t *copy_taken(apr_pool_t *p, const tw_stored_t *e)
         c->e.headers[i].value = apr_pstrdup(p, e->e.headers[i].value);
     }
     return c;
+}
+
+/*
+ * A take failed: the store is unreachable, frozen or refusing. The tick
+ * tries again every AP_WD_TM_SLICE, so a Redis that is down would write
+ * ten error lines a second; the first failure of a run is logged, then
+ * one line a minute while it lasts, and TWW0238 when it ends.
+ */
+static void take_failed(tw_dispatcher_t *d, tw_qstore_t *qs, apr_status_t rv)
+{
+    apr_time_t now = apr_time_now();
+    char buf[120];
+
+    qs->failures++;
+    if (qs->failing_since == 0)
+        qs->failing_since = now;
+    else if (now - qs->failure_logged < TW_QUEUE_FAILURE_LOG_EVERY)
+        return;
+    qs->failure_logged = now;
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, d->s,
+                 "TWW0453: cannot take queued entries from %s: %s (%u failed tr%s in %"
+                 APR_TIME_T_FMT " s; logged again once a minute while it lasts)",
+                 tw_store_name(qs->store), tw_store_strerror(rv, buf, sizeof(buf)),
+                 qs->failures, qs->failures == 1 ? "y" : "ies",
+                 apr_time_sec(now - qs->failing_since));
+}
+
+static void take_recovered(tw_dispatcher_t *d, tw_qstore_t *qs)
+{
+    apr_time_t now = apr_time_now();
+
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, d->s,
+                 "TWW0238: taking queued entries from %s again after %u failed tr%s over "
+                 "%.1f s", tw_store_name(qs->store), qs->failures,
+                 qs->failures == 1 ? "y" : "ies", (double)(now - qs->failing_since) / APR_USEC_PER_SEC);
+    qs->failing_since = 0;
+    qs->failures = 0;
 }
 
 /*
@@ -635,30 +683,30 @@ static int start_taken(tw_dispatcher_t *d, tw_qstore_t *qs, const apr_array_head
 
 /*
  * Takes and starts due entries until every location of the store is at
- * its limit or nothing more is due. Each round takes at most the smallest
+ * its limit (1: more may be due) or nothing more is due (0). Each round takes at most the smallest
  * room left (room_left) and leaves full locations alone; a round that
  * starts nothing (or takes less than it asked for) ends the tick, so it
  * never spins on entries it cannot start.
  */
-static void fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
+static int fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
 {
     apr_array_header_t *taken = NULL;
     apr_status_t rv;
-    char buf[120];
     int room;
 
     while ((room = room_left(qs)) > 0) {
         rv = tw_store_take_except(qs->store, room, d->timeout + TW_QUEUE_LEASE_MARGIN, d->owner,
                                   qs->full, &taken, ptick);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, rv, d->s,
-                         "TWW0453: cannot take queued entries from %s: %s",
-                         tw_store_name(qs->store), tw_store_strerror(rv, buf, sizeof(buf)));
-            return;
+            take_failed(d, qs, rv);
+            return 0;
         }
+        if (qs->failing_since != 0)
+            take_recovered(d, qs);
         if (start_taken(d, qs, taken) == 0 || taken->nelts < room)
-            return;
+            return 0;   /* nothing more due now */
     }
+    return 1;   /* every location is full: more may be due once slots free */
 }
 
 /* ---- the watchdog ------------------------------------------------------------------ */
@@ -686,7 +734,9 @@ static apr_status_t dispatcher_start(tw_dispatcher_t *d, apr_pool_t *wpool)
         for (j = 0; j < qs->targets->nelts; j++)
             APR_ARRAY_IDX(qs->targets, j, tw_target_t).inflight = 0;
         qs->full = apr_array_make(d->pool, qs->targets->nelts, sizeof(const char *));
-        if ((rv = tw_store_open(qs->spec, TW_QUEUE_STORE_TIMEOUT, &qs->store, d->pool))
+        qs->failing_since = 0;
+        qs->failures = 0;
+        if ((rv = tw_store_open(qs->spec, tw_conf_inbox_timeout(), &qs->store, d->pool))
             != APR_SUCCESS) {
             char buf[120];
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, d->s,
@@ -725,7 +775,8 @@ static apr_status_t dispatcher_tick(int state, void *data, apr_pool_t *pool)
 {
     tw_dispatcher_t *d = data;
     apr_pool_t *ptick;
-    int i;
+    apr_time_t until;
+    int i, more;
 
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
@@ -739,16 +790,23 @@ static apr_status_t dispatcher_tick(int state, void *data, apr_pool_t *pool)
     if (d->multi == NULL)
         return APR_SUCCESS;
     apr_pool_create(&ptick, d->pool);
-    run_transfers(d);
-    for (i = 0; i < d->stores->nelts; i++) {
-        tw_qstore_t *qs = &APR_ARRAY_IDX(d->stores, i, tw_qstore_t);
+    until = apr_time_now() + TW_QUEUE_TICK_BUDGET;
+    run_transfers(d, until - TW_QUEUE_TICK_BUDGET / 2);   /* half for what runs already */
+    /* Slots freed by finished transfers are filled again within the tick
+     * while a store had more due than free slots: otherwise a fast app
+     * would get TwWebhookQueueConcurrency deliveries per tick at most
+     * (40 a second at the defaults), however fast it answers. */
+    do {
+        more = 0;
+        for (i = 0; i < d->stores->nelts; i++) {
+            tw_qstore_t *qs = &APR_ARRAY_IDX(d->stores, i, tw_qstore_t);
 
-        if (qs->store == NULL)
-            continue;
-        count_store(d, qs, ptick);
-        fill_store(d, qs, ptick);
-    }
-    run_transfers(d);
+            if (qs->store == NULL)
+                continue;
+            count_store(d, qs, ptick);
+            more |= fill_store(d, qs, ptick);
+        }
+    } while (run_transfers(d, until) > 0 && more && apr_time_now() < until);
     apr_pool_destroy(ptick);
     return APR_SUCCESS;
 }

@@ -129,6 +129,13 @@ my @bad = (
          qw(2 3601 30s x)),
     (map { ["TwWebhookReplayCacheTimeout $_", 'TwWebhookReplayCacheTimeout',
             ["TwWebhookReplayCacheTimeout $_"], 0] } qw(5ms 61 x)),
+    (map { ["TwWebhookInboxTimeout $_", 'TwWebhookInboxTimeout',
+            ["TwWebhookInboxTimeout $_"], 0] } qw(5ms 61 x 0 -1 2m ''), '2 s'),
+    ['TwWebhookInboxTimeout in <Location>', 'TwWebhookInboxTimeout',
+     ['<Location /h>', "TwWebhookSecret $tok", 'TwWebhookInbox redis:127.0.0.1:6379',
+      'TwWebhookInboxTimeout 1', '</Location>'], 3],
+    ['TwWebhookInboxTimeout in <VirtualHost>', 'TwWebhookInboxTimeout',
+     ['<VirtualHost 127.0.0.1:8081>', 'TwWebhookInboxTimeout 1', '</VirtualHost>'], 1],
     ['TwWebhookRequireJSON maybe', 'TwWebhookRequireJSON', ['TwWebhookRequireJSON maybe'], 0],
     ['TwWebhookQueue maybe', 'TwWebhookQueue',
      ["<Location /h>", "TwWebhookSecret $tok", 'TwWebhookQueue maybe', '</Location>'], 2],
@@ -544,6 +551,10 @@ my @good = (
       '</Location>',
       '<Location /c>', "    TwWebhookSecret $tok", '    TwWebhookInbox redis:127.0.0.1',
       '</Location>']],
+    (map { ["TwWebhookInboxTimeout $_ (server config)",
+            ["TwWebhookInboxTimeout $_", '<Location /q>', "    TwWebhookSecret $tok",
+             '    TwWebhookInbox redis:127.0.0.1:6379', '    TwWebhookQueue On', '</Location>']] }
+         qw(10ms 500ms 2 60)),
 );
 for my $case (@good) {
     my ($name, $lines) = @$case;

@@ -71,6 +71,7 @@ my %MATRIX = (
 my %ONCE = (
     '161_queue_retry.t'    => 'retry arithmetic, dead entries and concurrency: the dispatcher\'s own thread; 160 runs it under every MPM',
     '164_queue_locations.t' => 'limits per location: the dispatcher\'s own thread and the store; 160 runs it under every MPM',
+    '163_queue_fleet.t'    => 'two servers and a redis-server killed, restarted and frozen: the Redis side of the queue; 160 runs the dispatcher under every MPM',
     '030_reject.t'         => 'refusals on headers alone: request processing, the same in every MPM',
     '040_body.t'           => 'body framing and limits: the core\'s input filters, not the MPM',
     '042_content_encoding.t' => 'request headers and the filter chain, checked per request',
