@@ -214,7 +214,7 @@ my %xss = (
     control => "evil\tred\xff\xfe",
 );
 {
-    my $res = post_hook('/dl/report.cgi', new_body(), signature => 'e' x 64,
+    my $res = post_hook('/dl/report.cgi', new_body(), signature => '7e' x 32,
                         event => $xss{script}, delivery => $xss{img});
     is($res->{status}, 401, 'forged with <script> in Event and <img onerror> in Delivery: 401')
         or diag(describe($res));
