@@ -634,16 +634,10 @@ apr_status_t tw_inbox_open(const char *dir, const char *id, tw_inbox_entry_t **p
     return rv;
 }
 
-/* A body source reading an open entry file at its body offset. */
-typedef struct {
-    int fd;
-    apr_off_t base;
-} file_source_t;
-
-static apr_status_t read_file_source(void *ctx, apr_off_t offset, void *buf, apr_size_t cap,
-                                     apr_size_t *got)
+apr_status_t tw_inbox_read_file_source(void *ctx, apr_off_t offset, void *buf,
+                                       apr_size_t cap, apr_size_t *got)
 {
-    const file_source_t *src = ctx;
+    const tw_inbox_file_source_t *src = ctx;
 
     return pread_some(src->fd, buf, cap, (off_t)(src->base + offset), got);
 }
@@ -652,11 +646,11 @@ static apr_status_t read_file_source(void *ctx, apr_off_t offset, void *buf, apr
 static apr_status_t rewrite_entry(int dfd, const tw_inbox_record_t *rec, int fd,
                                   apr_pool_t *pool)
 {
-    file_source_t src = { .fd = fd, .base = rec->s.e.body_offset };
+    tw_inbox_file_source_t src = { .fd = fd, .base = rec->s.e.body_offset };
 
     if (!check_record(rec))
         return APR_EINVAL;
-    return write_entry(dfd, rec, read_file_source, &src, pool);
+    return write_entry(dfd, rec, tw_inbox_read_file_source, &src, pool);
 }
 
 /* A DIRECT copy of an existing entry: one more attempt, whose answer is

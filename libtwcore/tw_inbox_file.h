@@ -63,4 +63,14 @@ apr_status_t tw_inbox_records(const char *dir, unsigned int states,
 apr_status_t tw_inbox_parse_record(const char *buf, size_t len, tw_inbox_record_t *rec,
                                    apr_pool_t *pool);
 
+/* The body of an entry file open in fd, read by offset from base, its
+ * body_offset (a tw_inbox_read_fn over a tw_inbox_file_source_t). */
+typedef struct {
+    int fd;
+    apr_off_t base;
+} tw_inbox_file_source_t;
+
+apr_status_t tw_inbox_read_file_source(void *ctx, apr_off_t offset, void *buf,
+                                       apr_size_t cap, apr_size_t *got);
+
 #endif /* TW_INBOX_FILE_H */

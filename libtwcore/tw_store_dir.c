@@ -187,30 +187,9 @@ static apr_status_t dir_take(void *impl, int max, apr_interval_time_t lease, con
     return dir_take_except(impl, max, lease, owner, NULL, ptaken, pool);
 }
 
-/* The body of an open entry file, read by offset (tw_inbox_read_fn). */
-typedef struct {
-    int fd;
-    apr_off_t base;
-} body_file_t;
-
-static apr_status_t read_body_file(void *ctx, apr_off_t offset, void *buf, apr_size_t cap,
-                                   apr_size_t *got)
-{
-    const body_file_t *b = ctx;
-    ssize_t n;
-
-    do
-        n = pread(b->fd, buf, cap, (off_t)(b->base + offset));
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return APR_FROM_OS_ERROR(errno);
-    *got = (apr_size_t)n;
-    return APR_SUCCESS;
-}
-
 static apr_status_t close_body_file(void *ctx)
 {
-    body_file_t *b = ctx;
+    tw_inbox_file_source_t *b = ctx;
 
     if (b->fd >= 0)
         close(b->fd);
@@ -225,7 +204,7 @@ static apr_status_t dir_open_body(void *impl, const char *id, tw_stored_t **ps,
 {
     const dir_store_t *d = impl;
     tw_inbox_record_t *rec = NULL;
-    body_file_t *b;
+    tw_inbox_file_source_t *b;
     apr_status_t rv;
     int fd = -1;
 
@@ -236,7 +215,7 @@ static apr_status_t dir_open_body(void *impl, const char *id, tw_stored_t **ps,
     b->base = rec->s.e.body_offset;
     apr_pool_cleanup_register(pool, b, close_body_file, apr_pool_cleanup_null);
     *ps = &rec->s;
-    *pread_fn = read_body_file;
+    *pread_fn = tw_inbox_read_file_source;
     *pctx = b;
     return APR_SUCCESS;
 }
