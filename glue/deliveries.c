@@ -236,7 +236,20 @@ static void put_text(char *dst, apr_size_t cap, const char *src, apr_size_t len,
 
 static void put_str(char *dst, apr_size_t cap, const char *src)
 {
-    put_text(dst, cap, src ? src : "", src ? strlen(src) : 0, 0, 0);
+    apr_size_t i;
+
+    if (src == NULL)
+        src = "";
+    /* The common case (a method, a path, most header lines) in one pass:
+     * printable ASCII that fits, copied as it is checked; anything else
+     * is written again by put_text from the start. */
+    for (i = 0; i < cap && (unsigned char)src[i] >= 0x20 && (unsigned char)src[i] < 0x7f; i++)
+        dst[i] = src[i];
+    if (i < cap && src[i] == '\0') {
+        dst[i] = '\0';
+        return;
+    }
+    put_text(dst, cap, src, strlen(src), 0, 0);
 }
 
 void tw_deliveries_put_text(char *dst, apr_size_t cap, const char *src)
@@ -244,26 +257,42 @@ void tw_deliveries_put_text(char *dst, apr_size_t cap, const char *src)
     put_str(dst, cap, src);
 }
 
+/* 1 when s starts with word (lower case), whatever the case of s. */
+static int starts_with_word(const char *s, const char *word)
+{
+    for (; *word != '\0'; s++, word++)
+        if (apr_tolower(*s) != *word)
+            return 0;
+    return 1;
+}
+
 /* A header whose value may let someone sign, authenticate or replay:
- * the location's signature header, and any name that says so. */
+ * the location's signature header, and any name that says so (contains
+ * signature, token, secret, auth, cookie, key, hmac or password, in any
+ * case). One pass over the name: this runs for every header line of
+ * every request a row is written for, refusals of a flood included. */
 static int header_is_credential(const char *name, const char *signature_header)
 {
-    static const char *const words[] = {
-        "signature", "token", "secret", "auth", "cookie", "key", "hmac", "password",
-    };
-    char lower[TW_DLV_HNAME];
-    apr_size_t i;
+    const char *c;
 
     if (signature_header != NULL && strcasecmp(name, signature_header) == 0)
         return 1;
-    for (i = 0; i < sizeof(lower) - 1 && name[i]; i++)
-        lower[i] = (char)apr_tolower(name[i]);
-    lower[i] = '\0';
-    if (name[i] != '\0')
-        return 1;   /* too long to look at: keep it out */
-    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (strstr(lower, words[i]) != NULL)
-            return 1;
+    for (c = name; *c != '\0'; c++) {
+        if (c - name >= TW_DLV_HNAME - 1)
+            return 1;   /* too long to look at whole: keep it out */
+        switch (apr_tolower(*c)) {
+        case 's':
+            if (starts_with_word(c, "signature") || starts_with_word(c, "secret"))
+                return 1;
+            break;
+        case 't': if (starts_with_word(c, "token"))    return 1; break;
+        case 'a': if (starts_with_word(c, "auth"))     return 1; break;
+        case 'c': if (starts_with_word(c, "cookie"))   return 1; break;
+        case 'k': if (starts_with_word(c, "key"))      return 1; break;
+        case 'h': if (starts_with_word(c, "hmac"))     return 1; break;
+        case 'p': if (starts_with_word(c, "password")) return 1; break;
+        }
+    }
     return 0;
 }
 
@@ -600,11 +629,16 @@ static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, in
          * is the body's own SHA-256, and no second pass is needed. (Not
          * asked for here: it would cost every forgery a hash pass.) */
         ap_bin2hex(txn->digest, sizeof(txn->digest), row->sha256);
+    else if (!tw_conf_deliveries_show_body(dc))
+        /* A second pass over the body only for a page nobody may open
+         * costs a small delivery as much as its HMAC (issue 22): only
+         * where the page is to show bodies (the body is read back for
+         * the row then anyway). Said on the page, not computed. */
+        put_str(row->sha256, sizeof(row->sha256), TW_DLV_SHA256_UNASKED);
     else if (tw_spool_on_disk(txn->body))
         /* A body over TwWebhookSpoolMemoryLimit: a second pass would double
-         * the cost of verifying it (the HMAC is the same work), for a
-         * page nobody may open. Said on the page, not computed. */
-        put_str(row->sha256, sizeof(row->sha256), TW_DLV_SHA256_SKIPPED);
+         * the cost of verifying it (the HMAC is the same work). */
+        put_str(row->sha256, sizeof(row->sha256), TW_DLV_SHA256_SPOOLED);
     else if (!body_sha256(txn->body, row->sha256, r->pool))
         row->sha256[0] = '\0';
     if (tw_conf_deliveries_show_body(dc)) {
@@ -643,7 +677,10 @@ void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, cons
     if (ring == NULL)
         return;
     if ((h = handle_of(r)) == NULL) {
-        tw_dlv_row_t *fresh = apr_palloc(r->pool, sizeof(*fresh));
+        /* On the stack, not the request pool: 8 KiB there would take a
+         * new pool block for every request (fill_row writes, and
+         * row_copy copies, only the part a row uses). */
+        tw_dlv_row_t fresh_row, *fresh = &fresh_row;
 
         h = apr_pcalloc(tw_top_request(r)->pool, sizeof(*h));
         h->ring = ring;

@@ -258,6 +258,13 @@ static void set_page_headers(request_rec *r, const char *style_nonce)
 
 /* ---- the page: JSON ------------------------------------------------------------ */
 
+/* 1 when the row holds the body's SHA-256 itself, not why it has none. */
+static int sha256_known(const tw_dlv_row_t *row)
+{
+    return row->sha256[0] && strcmp(row->sha256, TW_DLV_SHA256_SPOOLED) != 0
+           && strcmp(row->sha256, TW_DLV_SHA256_UNASKED) != 0;
+}
+
 static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int with_body,
                      int first)
 {
@@ -280,7 +287,7 @@ static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int
                json_string(p, verdict_of(p, row)),
                row->tag[0] ? json_string(p, row->tag) : "null",
                json_string(p, row->reason), (int)row->status, (apr_int64_t)row->body_size,
-               row->sha256[0] && strcmp(row->sha256, TW_DLV_SHA256_SKIPPED) != 0
+               sha256_known(row)
                    ? json_string(p, row->sha256) : "null", (int)row->app_status,
                row->took >= 0 ? (apr_int64_t)(row->took / 1000) : (apr_int64_t)-1,
                tries_of(rows, at), json_string(p, tw_deliveries_state_name(row->state)),
@@ -551,8 +558,11 @@ static const char *took_cell(apr_pool_t *p, const tw_dlv_row_t *row)
 /* The body's SHA-256, or why there is none. */
 static const char *sha256_cell(apr_pool_t *p, const tw_dlv_row_t *row)
 {
-    if (strcmp(row->sha256, TW_DLV_SHA256_SKIPPED) == 0)
+    if (strcmp(row->sha256, TW_DLV_SHA256_SPOOLED) == 0)
         return "&ndash; (not computed: the body was over TwWebhookSpoolMemoryLimit)";
+    if (strcmp(row->sha256, TW_DLV_SHA256_UNASKED) == 0)
+        return "&ndash; (not computed: no replay cache or inbox hashed this body, and "
+               "TwWebhookDeliveriesShowBody is Off)";
     return row->sha256[0] ? esc(p, row->sha256) : "&ndash; (not verified)";
 }
 

@@ -22,8 +22,10 @@
 #define TW_DLV_HNAME        48
 #define TW_DLV_HVALUE       160
 #define TW_DLV_BODY         4096    /* TwWebhookDeliveriesShowBody On */
-/* In sha256 for a verified body spooled to disk: not computed. */
-#define TW_DLV_SHA256_SKIPPED "-"
+/* In sha256 for a verified body whose SHA-256 was not computed: spooled
+ * to disk, or nothing here computed it (glue/deliveries.c, fill_row). */
+#define TW_DLV_SHA256_SPOOLED   "-"
+#define TW_DLV_SHA256_UNASKED   "0"
 
 typedef struct {
     char name[TW_DLV_HNAME];

@@ -60,7 +60,7 @@ system("htpasswd -bc '$htpasswd' operator page-pw 2>/dev/null") == 0
 
 my $srv = TwFleet->new(
     name => 'deliveries', mpm => $mpm, modules => [qw(status socache_shmcb authz_host authz_user auth_basic authn_core authn_file)],
-    routes => ['dl', 'nb', 'sl', 'q', 'qslow'],
+    routes => ['dl', 'nb', 'sl', 'ns', 'q', 'qslow'],
     conf => <<"EOF");
 WatchdogInterval 100ms
 SetEnv TW_TEST_REPORTS "$reports"
@@ -77,6 +77,11 @@ TwWebhookDeliveriesLog 60
     TwWebhookSecret "$SECRET{a}"
 </Location>
 <Location /sl>
+    TwWebhookProfile slack
+    TwWebhookSecret "$SECRET{a}"
+    TwWebhookDeliveriesShowBody On
+</Location>
+<Location /ns>
     TwWebhookProfile slack
     TwWebhookSecret "$SECRET{a}"
 </Location>
@@ -370,6 +375,24 @@ for my $what (sort keys %want) {
     my ($sl_row) = grep { ($_->{path} // '') =~ m{^/sl/} } @{ page_json()->{deliveries} || [] };
     is(($sl_row || {})->{body_sha256}, TwTest::sha256_hex($sl_body),
        '... its row keeps the SHA-256 of the body alone, not of the signed prefix and body');
+
+    # The same where TwWebhookDeliveriesShowBody is Off: nothing computed
+    # the body's own SHA-256, and a second pass only for the page is not
+    # made (issue 22); the row says so, never a wrong one.
+    my $ns_body = "token=x&team_id=T1&command=%2Fhook&text=$stamp-ns";
+    my $ns_sig = 'v0=' . hmac_sha256_hex("v0:$ts:$ns_body", $SECRET{a});
+    push @secrets, $ns_sig;
+    my $ns = TwFleet::retry_409(sub {
+        tw_request(hostport => $hp, path => '/ns/report.cgi', body => $ns_body,
+                   delivery => undef, content_type => 'application/x-www-form-urlencoded',
+                   headers => [ 'X-Slack-Request-Timestamp' => $ts, 'X-Slack-Signature' => $ns_sig ]) });
+    is($ns->{status}, 200, 'verified under slack where TwWebhookDeliveriesShowBody is Off') or diag(describe($ns));
+    my ($ns_row) = grep { ($_->{path} // '') =~ m{^/ns/} } @{ page_json()->{deliveries} || [] };
+    ok($ns_row && $ns_row->{verdict} eq 'verified' && !defined $ns_row->{body_sha256},
+       '... its row has no SHA-256 (no second pass for the page alone)') or diag(explain($ns_row));
+    like(page('?id=' . (($ns_row || {})->{id} // 0))->{body} // '',
+         qr/not computed: no replay cache or inbox hashed this body, and TwWebhookDeliveriesShowBody is Off/,
+         '... and its page says why');
 
     # A body over TwWebhookSpoolMemoryLimit (64 KiB) whose digest covers a
     # prefix: its SHA-256 would cost a second pass over a spooled body, so
