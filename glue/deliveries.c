@@ -22,6 +22,15 @@
  * number of tries, while the row is still kept. A dispatched request
  * writes no row of its own.
  *
+ * Refusals in a row. A refusal identical to the one the newest row
+ * holds (the same location, client, method, path, event, delivery id,
+ * status and reason: a sender retrying what is refused, or a flood of
+ * one junk request) is counted in that row (count, last_time) instead
+ * of taking a row of its own: a flood of junk cannot push the deliveries
+ * out of the ring, and costs a compare and an increment per request
+ * rather than a row (issue 22). Any other row in between starts a new
+ * one.
+ *
  * Torn rows. Each row has a sequence number, odd while a writer is in it
  * (a seqlock): writers take a row by moving it from even to odd with a
  * compare-and-swap and give it back with an increment; readers copy the
@@ -80,7 +89,7 @@ APLOG_USE_MODULE(twwebhook);
 #define TW_DLV_READ_TRIES   100
 
 /* docs/reference.md (TwWebhookDeliveriesLog) gives the memory per row:
- * 8424 bytes on x86-64; a row that grows needs the docs changed too. */
+ * 8440 bytes on x86-64; a row that grows needs the docs changed too. */
 typedef char tw_row_size_as_documented[sizeof(tw_dlv_row_t) <= 8448 ? 1 : -1];
 
 typedef struct {
@@ -328,6 +337,14 @@ static void row_acquire(tw_dlv_row_t *row)
     }
     /* Held for far longer than any copy takes: its writer died in it. */
     apr_atomic_set32(&row->seq, apr_atomic_read32(&row->seq) | 1);
+}
+
+/* row_acquire without the wait: 0 when another writer is in it. */
+static int row_try_acquire(tw_dlv_row_t *row)
+{
+    apr_uint32_t s = apr_atomic_read32(&row->seq);
+
+    return !(s & 1) && apr_atomic_cas32(&row->seq, s + 1, s) == s;
 }
 
 static void row_release(tw_dlv_row_t *row)
@@ -600,7 +617,8 @@ static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, in
      * spares clearing and copying most of the row's 8 KiB (issue 22). */
     memset(row, 0, offsetof(tw_dlv_row_t, headers));
     row->body[0] = '\0';
-    row->time = q->request_time;
+    row->time = row->last_time = q->request_time;
+    row->count = 1;
     row->took = -1;
     row->outcome = outcome;
     row->state = state_of_outcome(outcome);
@@ -667,6 +685,60 @@ static void row_copy(tw_dlv_row_t *to, const tw_dlv_row_t *from)
         to->body[0] = '\0';   /* never an older delivery's body */
 }
 
+/* 1 when the stored text is s as put_str keeps it (s printable ASCII
+ * that fits; anything else never compares equal: a new row then). */
+static int same_text(const char *stored, const char *s)
+{
+    return strcmp(stored, s != NULL ? s : "") == 0;
+}
+
+/* 1 when row holds a refusal identical to this one (see "Refusals in a
+ * row"); the row is read as it is, and read again under its lock. */
+static int same_refusal(const tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome,
+                        int status, const char *tag, const char *reason)
+{
+    const tw_dir_conf_t *dc = tw_conf_of(r);
+    request_rec *q = first_request(r);
+    const char *scope = tw_conf_scope_name(dc);
+
+    return row->outcome == (apr_int32_t)outcome && row->status == status
+           && row->state == TW_DLV_REFUSED && row->count < APR_UINT32_MAX
+           && same_text(row->tag, tag) && same_text(row->reason, reason)
+           && same_text(row->client, r->useragent_ip) && same_text(row->method, q->method)
+           && same_text(row->path, q->unparsed_uri)
+           && same_text(row->location, *scope ? scope : TW_DLV_SERVER_SCOPE)
+           && same_text(row->event, tw_conf_event_header(dc)
+                        ? apr_table_get(q->headers_in, tw_conf_event_header(dc)) : NULL)
+           && same_text(row->delivery, tw_conf_delivery_header(dc)
+                        ? apr_table_get(q->headers_in, tw_conf_delivery_header(dc)) : NULL);
+}
+
+/* Counts the refusal in the ring's newest row when that row holds the
+ * same one; 0 when a row of its own is to be written. Never waits: a
+ * row another writer is in gets a new row instead. */
+static int count_repeat(tw_ring_t *ring, request_rec *r, tw_outcome_t outcome, int status,
+                        const char *tag, const char *reason)
+{
+    apr_uint32_t serial = apr_atomic_read32(&ring->head->next);
+    tw_dlv_row_t *row;
+    int counted;
+
+    if (serial == 0)
+        return 0;
+    row = row_at(ring, serial);
+    if (row->serial != serial || !same_refusal(row, r, outcome, status, tag, reason)
+        || !row_try_acquire(row))
+        return 0;
+    counted = row->serial == serial && apr_atomic_read32(&ring->head->next) == serial
+              && same_refusal(row, r, outcome, status, tag, reason);
+    if (counted) {
+        row->count++;
+        row->last_time = first_request(r)->request_time;
+    }
+    row_release(row);
+    return counted;
+}
+
 void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, const char *tag,
                           const char *reason, const char *event, const char *delivery)
 {
@@ -676,7 +748,13 @@ void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, cons
 
     if (ring == NULL)
         return;
-    if ((h = handle_of(r)) == NULL) {
+    h = handle_of(r);
+    /* Only a refusal the transaction began with (event and delivery as
+     * the headers say): a later verdict rewrites its own row, below. */
+    if (h == NULL && outcome_is_rejection(outcome) && event == NULL && delivery == NULL
+        && count_repeat(ring, r, outcome, status, tag, reason))
+        return;
+    if (h == NULL) {
         /* On the stack, not the request pool: 8 KiB there would take a
          * new pool block for every request (fill_row writes, and
          * row_copy copies, only the part a row uses). */

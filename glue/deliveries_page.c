@@ -192,18 +192,39 @@ static int row_matches(const tw_page_t *pg, const tw_dlv_row_t *row)
     return 1;
 }
 
+/* The requests a row stands for: identical refusals in a row are counted
+ * in one (glue/deliveries.c, "Refusals in a row"). */
+static int count_of(const tw_dlv_row_t *row)
+{
+    return row->count > 1 ? (int)row->count : 1;
+}
+
 /* Copies of a delivery id the sender sent so far (rows still kept), up to
  * and including this one: its attempts as seen here. */
 static int attempts_of(const apr_array_header_t *rows, int at)
 {
     const tw_dlv_row_t *row = APR_ARRAY_IDX(rows, at, const tw_dlv_row_t *);
-    int i, n = 1;
+    int i, n = count_of(row);
 
     if (row->delivery[0] == '\0')
-        return 1;
-    for (i = at + 1; i < rows->nelts; i++)
-        n += strcmp(APR_ARRAY_IDX(rows, i, const tw_dlv_row_t *)->delivery, row->delivery) == 0;
+        return n;
+    for (i = at + 1; i < rows->nelts; i++) {
+        const tw_dlv_row_t *older = APR_ARRAY_IDX(rows, i, const tw_dlv_row_t *);
+
+        if (strcmp(older->delivery, row->delivery) == 0)
+            n += count_of(older);
+    }
     return n;
+}
+
+/* "" for a row of one request; else how many identical refusals it
+ * counts and when the last came, as HTML. */
+static const char *repeats_note(apr_pool_t *p, apr_time_t now, const tw_dlv_row_t *row)
+{
+    if (count_of(row) == 1)
+        return "";
+    return apr_psprintf(p, "<br><small class=\"repeats\">&times;%d in a row, the last %s</small>",
+                        count_of(row), ap_escape_html(p, ago(p, now, row->last_time)));
 }
 
 /* The tries: the dispatcher's for a delivery it took (queued, or held and
@@ -278,7 +299,8 @@ static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int
                "\"status\":%d,\"body_size\":%" APR_INT64_T_FMT ",\"body_sha256\":%s,"
                "\"app_status\":%d,\"app_time_ms\":%" APR_INT64_T_FMT ",\"attempts\":%d,"
                "\"state\":%s,\"next_try\":%s,\"next_try_unix\":%s,\"entry\":%s,"
-               "\"dispatched_at\":%s,\"dispatch_ms\":%s,\"headers\":[",
+               "\"dispatched_at\":%s,\"dispatch_ms\":%s,\"count\":%d,\"last_time\":%s,"
+               "\"headers\":[",
                first ? "" : ",", (unsigned)row->serial, json_string(p, utc(p, row->time)),
                (apr_int64_t)apr_time_sec(row->time), json_string(p, row->location),
                json_string(p, row->profile), json_string(p, row->method),
@@ -298,7 +320,9 @@ static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int
                row->dispatched_at ? json_string(p, utc(p, row->dispatched_at)) : "null",
                row->dispatched_at ? apr_psprintf(p, "%" APR_INT64_T_FMT,
                                                  (apr_int64_t)(row->dispatch_took / 1000))
-                                  : "null");
+                                  : "null",
+               count_of(row), json_string(p, utc(p, count_of(row) > 1 ? row->last_time
+                                                                      : row->time)));
     for (i = 0; i < row->nheaders; i++)
         ap_rprintf(r, "%s{\"name\":%s,\"value\":%s}", i ? "," : "",
                    json_string(p, row->headers[i].name), json_string(p, row->headers[i].value));
@@ -616,7 +640,7 @@ static void html_list(tw_page_t *pg, apr_array_header_t *rows)
                    "<td data-label=\"Time\"><a href=\"%s?id=%u\">%s</a><br><small>%s</small></td>"
                    "<td data-label=\"State\">%s</td>"
                    "<td data-label=\"Verdict\"><span class=\"verdict\">%s</span><br>"
-                   "<small>%s %s</small></td>"
+                   "<small>%s %s</small>%s</td>"
                    "<td data-label=\"Event\" class=\"mono event\">%s</td>"
                    "<td data-label=\"Delivery id\" class=\"mono delivery\">%s</td>"
                    "<td data-label=\"Location\" class=\"mono\">%s</td>"
@@ -627,7 +651,8 @@ static void html_list(tw_page_t *pg, apr_array_header_t *rows)
                    (unsigned)row->serial, self_uri(r), (unsigned)row->serial,
                    esc(p, utc(p, row->time)), esc(p, ago(p, pg->now, row->time)),
                    state_cell(pg, row), esc(p, verdict_of(p, row)),
-                   esc(p, row->tag), esc(p, row->reason), esc(p, row->event),
+                   esc(p, row->tag), esc(p, row->reason), repeats_note(p, pg->now, row),
+                   esc(p, row->event),
                    esc(p, row->delivery), esc(p, row->location), size_cell(p, row),
                    app_cell(p, row), took_cell(p, row), tries_of(rows, i));
     }
@@ -748,7 +773,7 @@ static void html_one(tw_page_t *pg, apr_array_header_t *rows, long id)
                "<dt>Client</dt><dd class=\"mono\">%s</dd>"
                "<dt>Event</dt><dd class=\"mono event\">%s</dd>"
                "<dt>Delivery id</dt><dd class=\"mono delivery\">%s</dd>"
-               "<dt>Verdict</dt><dd>%s &mdash; %s %s</dd>"
+               "<dt>Verdict</dt><dd>%s &mdash; %s %s%s</dd>"
                "<dt>Answered</dt><dd>%s</dd><dt>App</dt><dd>%s, took %s</dd>"
                "<dt>Tries</dt><dd>%d%s</dd>"
                "<dt>Body</dt><dd>%s</dd><dt>Body SHA-256</dt><dd class=\"mono\">%s</dd></dl>"
@@ -758,7 +783,7 @@ static void html_one(tw_page_t *pg, apr_array_header_t *rows, long id)
                esc(p, row->location), esc(p, row->profile), esc(p, row->method),
                esc(p, row->path), esc(p, row->client), esc(p, row->event),
                esc(p, row->delivery), esc(p, verdict_of(p, row)), esc(p, row->tag),
-               esc(p, row->reason),
+               esc(p, row->reason), repeats_note(p, pg->now, row),
                row->status ? apr_psprintf(p, "%d", (int)row->status) : "&ndash;",
                app_cell(p, row), took_cell(p, row), tries_of(rows, at), dispatch_note(pg, row),
                size_cell(p, row),

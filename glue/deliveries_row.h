@@ -47,6 +47,8 @@ typedef struct {
     apr_int32_t headers_left_out;
     apr_int32_t body_len;       /* bytes in body; -1: not kept */
     apr_int32_t attempts;       /* the dispatcher's tries so far; 0: none (the sender's own) */
+    apr_uint32_t count;         /* identical refusals in a row this row stands for (1: itself) */
+    apr_time_t last_time;       /* the arrival of the newest of them */
     apr_time_t next_try;        /* queued: the dispatcher's next try; 0: none */
     apr_time_t dispatched_at;   /* the last dispatch's end; 0: never dispatched */
     apr_int64_t dispatch_took;  /* usec the last dispatch took */

@@ -453,6 +453,47 @@ for my $what (sort keys %want) {
     is_deeply([ map { $_->{delivery} } @torn ], [], '... each row whole: its own headers and state');
 }
 
+# --- identical refusals in a row: one row counts them ------------------------------
+{
+    # A sender retrying what is refused, or a flood of one junk request:
+    # counted in the newest row, so it cannot push the deliveries out.
+    my $id = "repeat-$stamp";
+    my $body = new_body();
+    my $malformed = sub {
+        post_hook('/nb/report.cgi', $body, signature => 'not-a-signature', id => $id)->{status} };
+    is_deeply([ map { $malformed->() } 1 .. 5 ], [ (401) x 5 ],
+              'five identical malformed signatures: 401 each');
+    my @rows = grep { $_->{delivery} eq $id } @{ page_json()->{deliveries} || [] };
+    is(scalar @rows, 1, '... one row counts them') or diag(explain(\@rows));
+    is($rows[0]{count}, 5, '... count 5');
+    is($rows[0]{attempts}, 5, '... tries: the 5 copies of the delivery id');
+    is($rows[0]{tag}, 'TWW0103', '... the refusal\'s tag');
+    ok(($rows[0]{last_time} // '') ge ($rows[0]{time} // 'z'), '... the last one at or after the first');
+    like(page("?delivery=$id")->{body} // '', qr/&times;5 in a row, the last /,
+         '... the list says so');
+    like(page("?id=$rows[0]{id}")->{body} // '', qr/&times;5 in a row, the last /,
+         '... and the delivery\'s own page');
+
+    # Any other row in between starts a new one: a different refusal of
+    # the same delivery id (a wrong signature), then the first again.
+    is(post_hook('/nb/report.cgi', $body, signature => 'e' x 64, id => $id)->{status}, 401,
+       'then a wrong signature: 401');
+    is($malformed->(), 401, 'then the malformed one again: 401');
+    is($malformed->(), 401, '... twice');
+    @rows = grep { $_->{delivery} eq $id } @{ page_json()->{deliveries} || [] };
+    is_deeply([ map { [ $_->{tag}, $_->{count} ] } @rows ],
+              [ [ 'TWW0103', 2 ], [ 'TWW0110', 1 ], [ 'TWW0103', 5 ] ],
+              '... three rows, newest first: never counted in an older row')
+        or diag(explain(\@rows));
+    is($rows[0]{attempts}, 8, '... the newest row\'s tries: all 8 copies');
+
+    # Another client, path or delivery id is another refusal.
+    is(post_hook('/nb/report.cgi?other', $body, signature => 'not-a-signature', id => $id)->{status},
+       401, 'the same to another path: 401');
+    @rows = grep { $_->{delivery} eq $id } @{ page_json()->{deliveries} || [] };
+    is_deeply([ map { $_->{count} } @rows ], [ 1, 2, 1, 5 ], '... a row of its own');
+}
+
 # --- the HTML page: headers, escaping ----------------------------------------------
 {
     my $res = page('');
