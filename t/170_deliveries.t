@@ -132,6 +132,19 @@ sub post_hook {
                    event => $a{event} // 'page.updated', signature => $sig, %a) });
 }
 
+# A Slack delivery (a profile that signs "v0:TS:" before the body), signed
+# now with secret a.
+sub post_slack {
+    my ($path, $body) = @_;
+    my $ts = time() =~ s/\..*//r;
+    my $sig = 'v0=' . hmac_sha256_hex("v0:$ts:$body", $SECRET{a});
+    push @secrets, $sig;
+    return TwFleet::retry_409(sub {
+        tw_request(hostport => $hp, path => $path, body => $body,
+                   delivery => undef, content_type => 'application/x-www-form-urlencoded',
+                   headers => [ 'X-Slack-Request-Timestamp' => $ts, 'X-Slack-Signature' => $sig ]) });
+}
+
 sub page {
     my ($query, %a) = @_;
     $query //= '';
@@ -364,13 +377,7 @@ for my $what (sort keys %want) {
     # under the replay cache, whose message digest covers the prefix: the
     # row's SHA-256 is still the body's alone, never the digest's.
     my $sl_body = "token=x&team_id=T1&command=%2Fhook&text=$stamp";
-    my $ts = time() =~ s/\..*//r;
-    my $sl_sig = 'v0=' . hmac_sha256_hex("v0:$ts:$sl_body", $SECRET{a});
-    push @secrets, $sl_sig;
-    my $sl = TwFleet::retry_409(sub {
-        tw_request(hostport => $hp, path => '/sl/report.cgi', body => $sl_body,
-                   delivery => undef, content_type => 'application/x-www-form-urlencoded',
-                   headers => [ 'X-Slack-Request-Timestamp' => $ts, 'X-Slack-Signature' => $sl_sig ]) });
+    my $sl = post_slack('/sl/report.cgi', $sl_body);
     is($sl->{status}, 200, 'verified under a profile with a signed prefix (slack)') or diag(describe($sl));
     my ($sl_row) = grep { ($_->{path} // '') =~ m{^/sl/} } @{ page_json()->{deliveries} || [] };
     is(($sl_row || {})->{body_sha256}, TwTest::sha256_hex($sl_body),
@@ -380,12 +387,7 @@ for my $what (sort keys %want) {
     # the body's own SHA-256, and a second pass only for the page is not
     # made (issue 22); the row says so, never a wrong one.
     my $ns_body = "token=x&team_id=T1&command=%2Fhook&text=$stamp-ns";
-    my $ns_sig = 'v0=' . hmac_sha256_hex("v0:$ts:$ns_body", $SECRET{a});
-    push @secrets, $ns_sig;
-    my $ns = TwFleet::retry_409(sub {
-        tw_request(hostport => $hp, path => '/ns/report.cgi', body => $ns_body,
-                   delivery => undef, content_type => 'application/x-www-form-urlencoded',
-                   headers => [ 'X-Slack-Request-Timestamp' => $ts, 'X-Slack-Signature' => $ns_sig ]) });
+    my $ns = post_slack('/ns/report.cgi', $ns_body);
     is($ns->{status}, 200, 'verified under slack where TwWebhookDeliveriesShowBody is Off') or diag(describe($ns));
     my ($ns_row) = grep { ($_->{path} // '') =~ m{^/ns/} } @{ page_json()->{deliveries} || [] };
     ok($ns_row && $ns_row->{verdict} eq 'verified' && !defined $ns_row->{body_sha256},
@@ -398,12 +400,7 @@ for my $what (sort keys %want) {
     # prefix: its SHA-256 would cost a second pass over a spooled body, so
     # the row says it was not computed (never a wrong one).
     my $big_body = "token=x&team_id=T1&command=%2Fhook&text=$stamp-big&pad=" . ('z' x 70000);
-    my $big_sig = 'v0=' . hmac_sha256_hex("v0:$ts:$big_body", $SECRET{a});
-    push @secrets, $big_sig;
-    my $big = TwFleet::retry_409(sub {
-        tw_request(hostport => $hp, path => '/sl/report.cgi?big', body => $big_body,
-                   delivery => undef, content_type => 'application/x-www-form-urlencoded',
-                   headers => [ 'X-Slack-Request-Timestamp' => $ts, 'X-Slack-Signature' => $big_sig ]) });
+    my $big = post_slack('/sl/report.cgi?big', $big_body);
     is($big->{status}, 200, 'verified: a body of ' . length($big_body) . ' bytes, spooled to disk')
         or diag(describe($big));
     my ($big_row) = grep { ($_->{path} // '') eq '/sl/report.cgi?big' } @{ page_json()->{deliveries} || [] };
