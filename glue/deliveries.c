@@ -45,7 +45,9 @@
  * Header values that carry a credential (the signature header, anything
  * named like a signature, token, secret, key, cookie or authorization) are
  * replaced by their length before they reach shared memory. The body's
- * SHA-256 is kept only for a verified body, the body itself (its first
+ * SHA-256 is kept only for a verified body, and only where it costs no
+ * pass of its own (the verifier's digest) or the page is to show bodies
+ * (TwWebhookDeliveriesShowBody On); the body itself (its first
  * TW_DLV_BODY bytes) only where TwWebhookDeliveriesShowBody On applies and
  * only for a verified body.
  *
