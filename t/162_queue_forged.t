@@ -8,6 +8,17 @@
 # from mod_log_forensic's log (written before the module takes the header
 # out of the request). Its own httpd (t/lib/TwQueue.pm) under this run's
 # MPM; Timeout 4, so a credential expires 4 s after it was made.
+#
+# The same over HTTP/2 (h2c with prior knowledge, "Protocols h2c
+# http/1.1" on this server), where the request reaches the module through
+# mod_http2's secondary connection and its own body input: a forged, an
+# other entry's and an expired credential are refused there too, and a
+# delivery signed by the sender is queued as over HTTP/1.1 (the refusals
+# would mean nothing if HTTP/2 were refused as a whole), its dispatch
+# reaching the app without the TW-Dispatch header. Refusals made on the
+# headers alone go through nghttp: curl 7.88 loses their answer (see
+# t/092_h2.t); those made after the body go through curl, the body
+# streamed without a content-length.
 use strict;
 use warnings;
 use FindBin;
@@ -25,9 +36,11 @@ my $other_port = free_port();
 my $forensic = TwTest::tw_vars()->{t_logs} . '/forged-forensic.log';
 unlink $forensic;
 my ($srv, $dir, $reports) = queue_server(
-    name => 'forged', dirs => [qw(q q2)], modules => [qw(log_forensic)], routes => [qw(q q2 noinbox)],
+    name => 'forged', dirs => [qw(q q2)], modules => [qw(log_forensic http2)],
+    routes => [qw(q q2 noinbox)],
     conf => sub { my ($d) = @_; return <<"EOF" . ($other_ip ? "Listen $other_ip:$other_port\n" : '') });
 Timeout 4
+Protocols h2c http/1.1
 ForensicLog "$forensic"
 <Location /q>
     TwWebhookSecret "$SECRET{a}"
@@ -62,14 +75,22 @@ sub credentials {
 }
 
 # Sends $body with a good sender signature and TW-Dispatch $cred to $path;
-# must be refused with $status and $tag, the app never running.
+# must be refused with $status and $tag, the app never running. With
+# h2 => 'nghttp' or 'curl', over h2c with that client (see the top).
 sub refused {
     my ($name, $path, $body, $cred, $status, $tag, $reason, %a) = @_;
     my $mark = $srv->log_mark;
-    my $res = tw_request(hostport => $a{hostport} // $hp, path => $path, body => $body,
-                         event => 'page.updated', signature => sign($body, $SECRET{a}),
-                         headers => [ 'TW-Dispatch' => $cred ]);
+    my %req = (body => $body, event => 'page.updated', signature => sign($body, $SECRET{a}),
+               headers => [ 'TW-Dispatch' => $cred ]);
+    my $url = 'http://' . ($a{hostport} // $hp) . $path;
+    my $res = !$a{h2} ? tw_request(hostport => $a{hostport} // $hp, path => $path, %req)
+        : $a{h2} eq 'nghttp' ? tw_nghttp(url => $url, %req)
+        : (tw_curl([{ url => $url, no_content_length => 'stdin', %req }], h2 => 'prior'))[0];
     subtest $name => sub {
+        if ($a{h2}) {
+            is($res->{rc} // $res->{curl_rc}, 0, "$a{h2} succeeded") or diag($res->{error});
+            is($res->{http_version} // '2', '2', 'answered over HTTP/2');
+        }
         is($res->{status}, $status, "status $status") or diag(describe($res));
         sleep 0.3;
         is(downstream_ran($res->{id}), 0, 'the app never ran');
@@ -106,6 +127,10 @@ if ($other_ip) {
 else {
     fail('this machine has an address other than loopback for the not-loopback case');
 }
+refused('forged TW-Dispatch over h2c, a MAC of zeros: 401', '/q/report.cgi', new_body(),
+        "v1 $id64 1 $later $zeros", 401, 'TWW0131', $not_valid, h2 => 'nghttp');
+refused('forged TW-Dispatch over h2c, garbage: 401', '/q/report.cgi', new_body(),
+        'yes please', 401, 'TWW0131', $not_valid, h2 => 'nghttp');
 
 # --- a real credential, replayed ------------------------------------------------------------
 my %forged = map { $_ => 1 } credentials();   # those this test sent itself
@@ -123,6 +148,10 @@ wait_entries($dir->{q}, sub { !%{ $_[0] } }, 5);
 refused('the real credential with another body (another entry): 401', '/q/report.cgi', new_body(),
         $cred, 401, 'TWW0132',
         'TW-Dispatch names another entry than this body and its signed headers make');
+refused('the real credential with another body (another entry) over h2c: 401', '/q/report.cgi',
+        new_body(), $cred, 401, 'TWW0132',
+        'TW-Dispatch names another entry than this body and its signed headers make',
+        h2 => 'curl');
 refused('the real credential replayed to another path with an inbox: 401', '/q2/report.cgi', $body,
         $cred, 401, 'TWW0131', $not_valid);
 refused('the real credential replayed to the same path with a query added: 401',
@@ -139,7 +168,26 @@ refused('the real credential, same path and body, once the entry was delivered: 
 sleep 0.2 while time <= ($expires // 0) + 1;
 refused('the real credential once expired: 401', '/q/report.cgi', $body, $cred, 401, 'TWW0130',
         'TW-Dispatch expired');
+refused('the real credential once expired, over h2c: 401', '/q/report.cgi', $body, $cred, 401,
+        'TWW0130', 'TW-Dispatch expired', h2 => 'nghttp');
 is(scalar(report_of($reports, $res->{id})), 1, 'the app got the delivery exactly once');
+
+# --- a delivery the sender signed, over h2c: queued, dispatched, no TW-Dispatch at the app -----
+my $h2_body = new_body();
+my ($h2) = tw_curl([{ url => "http://$hp/q/report.cgi", body => $h2_body, event => 'page.updated',
+                      signature => sign($h2_body, $SECRET{a}), no_content_length => 'stdin' }],
+                   h2 => 'prior');
+subtest 'a signed delivery over h2c: 200, queued' => sub {
+    is($h2->{curl_rc}, 0, 'curl succeeded') or diag($h2->{error});
+    is($h2->{http_version}, '2', 'answered over HTTP/2');
+    is($h2->{status}, 200, 'status 200') or diag(describe($h2));
+    like($h2->{body}, qr/queued/, 'queued for the dispatcher');
+};
+my $h2_report = wait_report($reports, $h2->{id}, 15, 1);
+ok($h2_report, '... and dispatched to the app');
+is($h2_report && $h2_report->{TW_WEBHOOK_VERIFIED}, '1', '... verified');
+ok($h2_report && !defined $h2_report->{HTTP_TW_DISPATCH}, '... without the TW-Dispatch header')
+    or diag("the app saw TW-Dispatch: $h2_report->{HTTP_TW_DISPATCH}");
 like(slurp($srv->error_log) // '', qr/TWW0236/, 'the real dispatch was received as one');
 unlike(join('', map { slurp($_) // '' } $srv->error_log), qr/\Q$cred\E/,
        'no credential in the error log');
