@@ -173,8 +173,16 @@ refused('the real credential once expired, over h2c: 401', '/q/report.cgi', $bod
 is(scalar(report_of($reports, $res->{id})), 1, 'the app got the delivery exactly once');
 
 # --- a delivery the sender signed, over h2c: queued, dispatched, no TW-Dispatch at the app -----
+# Its app answers 503 (?status=503): the entry stays queued, so its real
+# credential can then be sent again over h2c before it expires, which the
+# module accepts as a dispatch (the README: good for one entry, one
+# attempt, one path, for Timeout seconds, while the entry is there). That
+# reads a dispatch's body through mod_http2, and the app must again get
+# the body intact and no TW-Dispatch.
+my $h2_path = '/q/report.cgi?status=503';
 my $h2_body = new_body();
-my ($h2) = tw_curl([{ url => "http://$hp/q/report.cgi", body => $h2_body, event => 'page.updated',
+my %seen = map { $_ => 1 } credentials();
+my ($h2) = tw_curl([{ url => "http://$hp$h2_path", body => $h2_body, event => 'page.updated',
                       signature => sign($h2_body, $SECRET{a}), no_content_length => 'stdin' }],
                    h2 => 'prior');
 subtest 'a signed delivery over h2c: 200, queued' => sub {
@@ -184,12 +192,40 @@ subtest 'a signed delivery over h2c: 200, queued' => sub {
     like($h2->{body}, qr/queued/, 'queued for the dispatcher');
 };
 my $h2_report = wait_report($reports, $h2->{id}, 15, 1);
-ok($h2_report, '... and dispatched to the app');
-is($h2_report && $h2_report->{TW_WEBHOOK_VERIFIED}, '1', '... verified');
-ok($h2_report && !defined $h2_report->{HTTP_TW_DISPATCH}, '... without the TW-Dispatch header')
-    or diag("the app saw TW-Dispatch: $h2_report->{HTTP_TW_DISPATCH}");
+subtest '... and dispatched to the app, without the TW-Dispatch header' => sub {
+    ok($h2_report, 'the app got it') or return;
+    is($h2_report->{TW_WEBHOOK_VERIFIED}, '1', 'verified');
+    is($h2_report->{body_sha256}, sha256_hex($h2_body), 'the body intact');
+    ok(!defined $h2_report->{HTTP_TW_DISPATCH}, 'no TW-Dispatch header')
+        or diag('the app saw TW-Dispatch');
+};
+my ($h2_cred) = grep { !$seen{$_} } credentials();
+like($h2_cred // '', qr/^v1 [0-9a-f]{64} 1 \d+ [0-9a-f]{64}$/, '... with a v1 credential');
+my ($h2_entry) = ($h2_cred // '') =~ /^v1 (\S+) /;
+$h2_entry //= 'none';
+my $mark = $srv->log_mark;
+my ($again) = tw_curl([{ url => "http://$hp$h2_path", body => $h2_body, event => 'page.updated',
+                         signature => sign($h2_body, $SECRET{a}), delivery => $h2->{id},
+                         no_content_length => 'stdin',
+                         headers => [ 'TW-Dispatch' => $h2_cred // "v1 $id64 1 $later $zeros" ] }],
+                      h2 => 'prior');
+my $again_report = wait_report($reports, $again->{id}, 5, 1);
+subtest 'that credential sent again over h2c, the entry still queued: a dispatch, no header at the app' => sub {
+    is($again->{curl_rc}, 0, 'curl succeeded') or diag($again->{error});
+    is($again->{http_version}, '2', 'answered over HTTP/2');
+    is($again->{status}, 503, "the app's answer (503)") or diag(describe($again));
+    ok($srv->wait_log($mark, qr/TWW0236: dispatch of queued entry \Q$h2_entry\E, attempt 1/),
+       'received as a dispatch (TWW0236)') or diag($srv->log_since($mark));
+    ok($again_report, 'the app ran') or return;
+    is($again_report->{TW_WEBHOOK_ATTEMPT}, '1', 'attempt 1, as the credential says');
+    is($again_report->{body_sha256}, sha256_hex($h2_body), 'the body intact');
+    ok(!defined $again_report->{HTTP_TW_DISPATCH}, 'no TW-Dispatch header')
+        or diag('the app saw TW-Dispatch');
+};
 like(slurp($srv->error_log) // '', qr/TWW0236/, 'the real dispatch was received as one');
 unlike(join('', map { slurp($_) // '' } $srv->error_log), qr/\Q$cred\E/,
        'no credential in the error log');
+my $h2_cred_text = $h2_cred // 'no credential';
+unlike(slurp($srv->error_log) // '', qr/\Q$h2_cred_text\E/, '... not the one sent over h2c either');
 
 done_testing();
