@@ -19,6 +19,14 @@
 # headers alone go through nghttp: curl 7.88 loses their answer (see
 # t/092_h2.t); those made after the body go through curl, the body
 # streamed without a content-length.
+#
+# And h2 over TLS: a virtual host on an https listener ("Protocols h2
+# http/1.1", the suite's test certificate) with a queued location of its
+# own, /qtls. The dispatcher reaches it by https, and its libcurl then
+# speaks HTTP/2 by ALPN as any client would: a dispatch itself over h2,
+# whose app must get the body and no TW-Dispatch; a forged credential
+# there is refused. Under prefork mod_http2 is inactive (AH10034) and TLS
+# offers no h2: the same then runs as HTTP/1.1 over TLS (see t/092_h2.t).
 use strict;
 use warnings;
 use FindBin;
@@ -35,13 +43,31 @@ my ($other_ip) = grep { !/^127\./ && /^\d+\.\d+\.\d+\.\d+$/ } split ' ', (qx(hos
 my $other_port = free_port();
 my $forensic = TwTest::tw_vars()->{t_logs} . '/forged-forensic.log';
 unlink $forensic;
+my $tls_port = free_port();
+my $tls_dir = TwTest::tw_vars()->{tw_tls_dir};
+my $tls_version = (TwTest::tw_vars()->{tw_mpm} // 'event') eq 'prefork' ? '1.1' : '2';
+my $tls_protocol = $tls_version eq '2' ? 'HTTP/2.0' : 'HTTP/1.1';   # as the request line says
 my ($srv, $dir, $reports) = queue_server(
-    name => 'forged', dirs => [qw(q q2)], modules => [qw(log_forensic http2)],
-    routes => [qw(q q2 noinbox)],
+    name => 'forged', dirs => [qw(q q2 qtls)], modules => [qw(log_forensic http2 ssl)],
+    routes => [qw(q q2 noinbox qtls)],
     conf => sub { my ($d) = @_; return <<"EOF" . ($other_ip ? "Listen $other_ip:$other_port\n" : '') });
 Timeout 4
 Protocols h2c http/1.1
 ForensicLog "$forensic"
+Listen 127.0.0.1:$tls_port https
+SSLSessionCache none
+<VirtualHost 127.0.0.1:$tls_port>
+    ServerName localhost
+    Protocols h2 http/1.1
+    SSLEngine on
+    SSLCertificateFile "$tls_dir/server.crt"
+    SSLCertificateKeyFile "$tls_dir/server.key"
+    <Location /qtls>
+        TwWebhookSecret "$SECRET{a}"
+        TwWebhookInbox "$d->{qtls}"
+        TwWebhookQueue On
+    </Location>
+</VirtualHost>
 <Location /q>
     TwWebhookSecret "$SECRET{a}"
     TwWebhookInbox "$d->{q}"
@@ -222,6 +248,52 @@ subtest 'that credential sent again over h2c, the entry still queued: a dispatch
     ok(!defined $again_report->{HTTP_TW_DISPATCH}, 'no TW-Dispatch header')
         or diag('the app saw TW-Dispatch');
 };
+
+# --- h2 over TLS: a forged credential refused; a dispatch over h2 by ALPN ---------------------
+my $tls = "https://127.0.0.1:$tls_port";
+{
+    my $b = new_body();
+    my $mark = $srv->log_mark;
+    my %req = (url => "$tls/qtls/report.cgi", body => $b, event => 'page.updated',
+               signature => sign($b, $SECRET{a}), headers => [ 'TW-Dispatch' => "v1 $id64 1 $later $zeros" ]);
+    # refused on its headers: nghttp over h2 (see the top), curl over HTTP/1.1
+    my $r = $tls_version eq '2' ? tw_nghttp(%req) : (tw_curl([\%req], h2 => 'tls'))[0];
+    subtest "forged TW-Dispatch over TLS (HTTP/$tls_version), a MAC of zeros: 401" => sub {
+        is($r->{rc} // $r->{curl_rc}, 0, 'the client succeeded') or diag($r->{error});
+        is($r->{http_version} // '2', $tls_version, "answered over HTTP/$tls_version");
+        is($r->{status}, 401, 'status 401') or diag(describe($r));
+        sleep 0.3;
+        is(downstream_ran($r->{id}), 0, 'the app never ran');
+        ok($srv->wait_log($mark, rejection_re('TWW0131', 401, $not_valid, $r->{id})), 'TWW0131 logged')
+            or diag($srv->log_since($mark));
+    };
+}
+my $tls_body = new_body();
+my ($t) = tw_curl([{ url => "$tls/qtls/report.cgi", body => $tls_body, event => 'page.updated',
+                     signature => sign($tls_body, $SECRET{a}), no_content_length => 'stdin' }],
+                  h2 => 'tls');
+subtest "a signed delivery over TLS (HTTP/$tls_version): 200, queued" => sub {
+    is($t->{curl_rc}, 0, 'curl succeeded') or diag($t->{error});
+    is($t->{http_version}, $tls_version, "answered over HTTP/$tls_version");
+    is($t->{status}, 200, 'status 200') or diag(describe($t));
+    like($t->{body}, qr/queued/, 'queued for the dispatcher');
+};
+my $tls_report = wait_report($reports, $t->{id}, 15, 1);
+# the dispatcher's request: the delivery's Delivery header, and TW-Dispatch
+my ($tls_line) = grep { /\|TW-Dispatch:/i && /\|Delivery:\Q$t->{id}\E(?:\||$)/ }
+                 split /\n/, slurp($forensic) // '';
+subtest "... dispatched over https, HTTP/$tls_version by ALPN, without the TW-Dispatch header" => sub {
+    like($tls_line // '', qr{^\+\S+\|POST /qtls/report\.cgi \Q$tls_protocol\E\|},
+         "the dispatcher's request came over HTTP/$tls_version (forensic log)");
+    ok($tls_report, 'the app got it') or return;
+    is($tls_report->{TW_WEBHOOK_VERIFIED}, '1', 'verified');
+    is($tls_report->{body_sha256}, sha256_hex($tls_body), 'the body intact');
+    ok(!defined $tls_report->{HTTP_TW_DISPATCH}, 'no TW-Dispatch header')
+        or diag('the app saw TW-Dispatch');
+};
+is_deeply(wait_entries($dir->{qtls}, sub { !%{ $_[0] } }, 5), {},
+          '... and the entry ended (the 2xx reached the dispatcher)');
+
 like(slurp($srv->error_log) // '', qr/TWW0236/, 'the real dispatch was received as one');
 unlike(join('', map { slurp($_) // '' } $srv->error_log), qr/\Q$cred\E/,
        'no credential in the error log');
