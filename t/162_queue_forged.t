@@ -47,6 +47,10 @@ my $tls_port = free_port();
 my $tls_dir = TwTest::tw_vars()->{tw_tls_dir};
 my $tls_version = (TwTest::tw_vars()->{tw_mpm} // 'event') eq 'prefork' ? '1.1' : '2';
 my $tls_protocol = $tls_version eq '2' ? 'HTTP/2.0' : 'HTTP/1.1';   # as the request line says
+# The dispatcher sends the main server's own locations (/q, /q2) to
+# httpd's first listener (glue/queue.c, target_address), which is the LAST
+# Listen line: here the other address's, plain http; /qtls has its own
+# virtual host and address.
 my ($srv, $dir, $reports) = queue_server(
     name => 'forged', dirs => [qw(q q2 qtls)], modules => [qw(log_forensic http2 ssl)],
     routes => [qw(q q2 noinbox qtls)],
