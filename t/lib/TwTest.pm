@@ -672,7 +672,8 @@ sub tw_h2c_unsized {
 # NO_ERROR (RFC 9113 8.1), which curl 7.88 reports as error 92; nghttp
 # reads the response. Its body is only kept when it is a downstream's
 # one-line JSON report (an error page made by report.php or report.cgi). Arguments: url, body, signature, event, delivery
-# (default the id), id. nghttp always sends a content-length.
+# (default the id), id, headers ([name => value, ...], sent after those).
+# nghttp always sends a content-length.
 sub tw_nghttp {
     my %a = @_;
     my $bin;
@@ -694,6 +695,8 @@ sub tw_nghttp {
     push @cmd, -H => "signature: $a{signature}" if defined $a{signature};
     push @cmd, -H => "event: $a{event}" if defined $a{event};
     push @cmd, -H => "delivery: $delivery" if defined $delivery;
+    my @extra = @{ $a{headers} // [] };
+    push @cmd, -H => lc($extra[$_]) . ": $extra[$_ + 1]" for grep { $_ % 2 == 0 } 0 .. $#extra;
     push @cmd, $a{url};
     my $pid = fork // die "fork: $!";
     if (!$pid) {
