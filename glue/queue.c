@@ -148,8 +148,39 @@ typedef struct {
     struct tw_transfer *transfers;  /* in flight, to abandon on STOPPING */
 } tw_dispatcher_t;
 
-/* The listener a virtual host is reached on: its own address, or
- * loopback for a wildcard one; its port, or the first listener's. */
+static int listener_is_https(const ap_listen_rec *lr)
+{
+    return lr->protocol != NULL && strcasecmp(lr->protocol, "https") == 0;
+}
+
+/*
+ * The listener a server's deliveries are dispatched to: the one on its
+ * own port; for a server without one (the main server, whose locations
+ * every listener no virtual host claims may reach), a plain HTTP one
+ * before a TLS one, the lowest port first. Not "the first listener":
+ * ap_listeners is not in the order of the Listen lines (listeners reused
+ * across a reading of the configuration, as the start's second one and
+ * every restart do, go first), and Debian's ports.conf puts Listen 443
+ * after Listen 80.
+ */
+static ap_listen_rec *target_listener(apr_port_t port)
+{
+    ap_listen_rec *lr, *best = NULL;
+
+    for (lr = ap_listeners; lr != NULL; lr = lr->next) {
+        if (port != 0 && lr->bind_addr->port == port)
+            return lr;
+        if (best == NULL
+            || (listener_is_https(best) && !listener_is_https(lr))
+            || (listener_is_https(best) == listener_is_https(lr)
+                && lr->bind_addr->port < best->bind_addr->port))
+            best = lr;
+    }
+    return best;
+}
+
+/* Where a virtual host is reached: its own address, or loopback for a
+ * wildcard one; the port and scheme of its listener (target_listener). */
 static void target_address(apr_pool_t *p, server_rec *s, tw_target_t *t)
 {
     apr_port_t port = s->port;
@@ -162,14 +193,9 @@ static void target_address(apr_pool_t *p, server_rec *s, tw_target_t *t)
         if (s->addrs->host_addr != NULL && !apr_sockaddr_is_wildcard(s->addrs->host_addr))
             apr_sockaddr_ip_get(&ip, s->addrs->host_addr);
     }
-    for (lr = ap_listeners; lr != NULL; lr = lr->next) {
-        if (port == 0)
-            port = lr->bind_addr->port;
-        if (lr->bind_addr->port == port)
-            break;
-    }
-    if (lr != NULL) {
-        t->https = lr->protocol != NULL && strcasecmp(lr->protocol, "https") == 0;
+    if ((lr = target_listener(port)) != NULL) {
+        port = lr->bind_addr->port;
+        t->https = listener_is_https(lr);
         if (ip == NULL && !apr_sockaddr_is_wildcard(lr->bind_addr))
             apr_sockaddr_ip_get(&ip, lr->bind_addr);
         else if (ip == NULL && lr->bind_addr->family == APR_INET6)

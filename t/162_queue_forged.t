@@ -47,14 +47,15 @@ my $tls_port = free_port();
 my $tls_dir = TwTest::tw_vars()->{tw_tls_dir};
 my $tls_version = (TwTest::tw_vars()->{tw_mpm} // 'event') eq 'prefork' ? '1.1' : '2';
 my $tls_protocol = $tls_version eq '2' ? 'HTTP/2.0' : 'HTTP/1.1';   # as the request line says
-# The dispatcher sends the main server's own locations (/q, /q2) to
-# httpd's first listener (glue/queue.c, target_address), which is the LAST
-# Listen line: here the other address's, plain http; /qtls has its own
-# virtual host and address.
+# The dispatcher sends the main server's own locations (/q, /q2) to a
+# plain HTTP listener before a TLS one, the lowest port first (glue/queue.c,
+# target_listener), whatever the order of the Listen lines: the TLS one is
+# the last here, which httpd's own list of listeners puts first. /qtls has
+# its own virtual host and address.
 my ($srv, $dir, $reports) = queue_server(
     name => 'forged', dirs => [qw(q q2 qtls)], modules => [qw(log_forensic http2 ssl)],
     routes => [qw(q q2 noinbox qtls)],
-    conf => sub { my ($d) = @_; return <<"EOF" . ($other_ip ? "Listen $other_ip:$other_port\n" : '') });
+    conf => sub { my ($d) = @_; return ($other_ip ? "Listen $other_ip:$other_port\n" : '') . <<"EOF" });
 Timeout 4
 Protocols h2c http/1.1
 ForensicLog "$forensic"
@@ -299,6 +300,10 @@ is_deeply(wait_entries($dir->{qtls}, sub { !%{ $_[0] } }, 5), {},
           '... and the entry ended (the 2xx reached the dispatcher)');
 
 like(slurp($srv->error_log) // '', qr/TWW0236/, 'the real dispatch was received as one');
+my @q_dispatches = grep { m{TWW0233: .* to \S+/q2?/report\.cgi} } split /\n/, slurp($srv->error_log) // '';
+ok(@q_dispatches, 'the dispatcher sent deliveries of the main server\'s /q (TWW0233)');
+is_deeply([ grep { m{ to https://} } @q_dispatches ], [],
+          '... each to a plain HTTP listener, though the TLS one is the last Listen line');
 unlike(join('', map { slurp($_) // '' } $srv->error_log), qr/\Q$cred\E/,
        'no credential in the error log');
 my $h2_cred_text = $h2_cred // 'no credential';
