@@ -95,14 +95,18 @@ sub counts {
 }
 
 # --- the app down, then back ----------------------------------------------------------------
+my ($r_mark, @r_entries);   # for the metrics below: this section's log, its entries
 {
-    my $mark = $srv->log_mark;
+    my $mark = $r_mark = $srv->log_mark;
     my @sent = map { my $res = post('/r/hook', new_body()); $res } 1 .. 10;
     is(scalar(grep { $_->{status} == 200 && $_->{body} eq "accepted: queued\n" } @sent), 10,
        'app down: all 10 deliveries answered 200 "accepted: queued"');
-    my $e = wait_entries($dir->{r}, sub { !grep { $_->{attempts} < 3 } values %{ $_[0] } }, 15);
+    # a 4th take of every entry: its first 3 tries have ended, and their
+    # TWW0231 lines are written (a try counts as an attempt when taken)
+    my $e = wait_entries($dir->{r}, sub { !grep { $_->{attempts} < 4 } values %{ $_[0] } }, 15);
     is(scalar(grep { $_->{state} eq 'queued' && $_->{attempts} >= 3 } values %$e), 10,
        '... each tried at least 3 times meanwhile, still queued') or diag(explain($e));
+    @r_entries = sort keys %$e;
     # the delays asked for: "next try in N ms" of one entry, attempt by attempt
     my ($id) = sort keys %$e;
     my %delay = map { /attempt (\d+): .*?next try in (\d+) ms/ ? ($1 => $2) : () }
@@ -189,8 +193,17 @@ my @dead_sent;
         return sprintf '{server="localhost",location="%s"%s}', $loc, $more };
     cmp_ok($m{'twwebhook_requests_total' . $lab->('/r', ',outcome="queued"')} // 0, '==', 10,
            '... outcome queued counted under /r');
-    cmp_ok($m{'twwebhook_queue_dispatches_total' . $lab->('/r', ',result="5xx"')} // 0, '>=', 30,
-           '... dispatch attempts answered 5xx (mod_proxy: the app is down)');
+    # Each entry was taken a fourth time before the app came back, but that
+    # try may have reached the app once it was back: the tries that failed
+    # are those before the one that delivered (its TWW0230 line).
+    my %delivered_at = map { /TWW0230: entry (\S+) delivered \(attempt (\d+),/ ? ($1 => $2) : () }
+                       split /\n/, $srv->log_since($r_mark);
+    my $failed = 0;
+    $failed += ($delivered_at{$_} // 0) - 1 for @r_entries;
+    is(scalar(grep { $delivered_at{$_} } @r_entries), 10, '... each /r entry\'s delivering try is logged (TWW0230)');
+    cmp_ok($failed, '>=', 30, '... after at least 3 failed tries each (the app was down)');
+    cmp_ok($m{'twwebhook_queue_dispatches_total' . $lab->('/r', ',result="5xx"')} // 0, '==', $failed,
+           '... dispatch attempts answered 5xx (mod_proxy: the app is down): each failed try');
     is($m{'twwebhook_requests_total' . $lab->('/r', ',outcome="verified"')}, 0,
        '... the dispatches themselves are not counted as requests again');
     cmp_ok($m{'twwebhook_queue_dispatches_total' . $lab->('/r', ',result="2xx"')} // 0, '==', 10,
