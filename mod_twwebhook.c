@@ -187,12 +187,6 @@ static void export_env(request_rec *r, const tw_view_t *view)
 
 /* ---- logging and rejection -------------------------------------------------- */
 
-/* The request header of that name; NULL for none, or no name. */
-static const char *header_value(request_rec *r, const char *name)
-{
-    return name != NULL ? apr_table_get(r->headers_in, name) : NULL;
-}
-
 /* A header value made safe and short enough for one error-log line. */
 static const char *loggable(request_rec *r, const char *value)
 {
@@ -384,12 +378,12 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
     const tw_dir_conf_t *dc = tw_conf_of(r);
     tw_txn_t *txn = tw_txn_get(r);
 
-    const char *delivery = header_value(r, tw_conf_delivery_header(dc));
+    const char *delivery = tw_header_in(r, tw_conf_delivery_header(dc));
 
     ap_log_rerror(APLOG_MARK, level, rv, r,
                   "%s: rejected with %d: %s (client %s, delivery %s, event %s)",
                   tag, status, reason, r->useragent_ip, loggable(r, delivery),
-                  loggable(r, header_value(r, tw_conf_event_header(dc))));
+                  loggable(r, tw_header_in(r, tw_conf_event_header(dc))));
     apr_table_setn(r->notes, TW_NOTE_OUTCOME,
                    apr_pstrcat(r->pool, "rejected-", apr_itoa(r->pool, status), NULL));
     set_delivery_note(r, delivery);
@@ -645,9 +639,9 @@ static int check_announced_length(request_rec *r, const tw_dir_conf_t *dc)
 static int parse_signed(request_rec *r, const tw_dir_conf_t *dc, tw_signed_t *sig)
 {
     const tw_profile_t *p = tw_conf_profile(dc);
-    tw_status_t st = tw_scheme_parse(p, header_value(r, tw_conf_signature_header(dc)),
-                                     header_value(r, p->timestamp_header),
-                                     header_value(r, p->id_header), sig);
+    tw_status_t st = tw_scheme_parse(p, tw_header_in(r, tw_conf_signature_header(dc)),
+                                     tw_header_in(r, p->timestamp_header),
+                                     tw_header_in(r, p->id_header), sig);
 
     switch (st) {
     case TW_OK:
@@ -990,7 +984,7 @@ static int identify(request_rec *r, tw_source_t source, const char *field,
 
     *pvalue = NULL;
     if (source == TW_SOURCE_HEADER)
-        *pvalue = header_value(r, field);
+        *pvalue = tw_header_in(r, field);
     else if (source == TW_SOURCE_BODY && json != NULL
              && tw_json_get_scalar(json, field, value, sizeof(value), &len) == TW_OK)
         *pvalue = apr_pstrmemdup(r->pool, value, len);

@@ -601,6 +601,14 @@ static void fill_headers(tw_dlv_row_t *row, request_rec *q, const char *signatur
     }
 }
 
+/* The row's location: the scope whose secret applies, else the server's. */
+static const char *location_of(const tw_dir_conf_t *dc)
+{
+    const char *scope = tw_conf_scope_name(dc);
+
+    return *scope ? scope : TW_DLV_SERVER_SCOPE;
+}
+
 /* Everything a new row says, built outside the row's lock. */
 static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, int status,
                      const char *tag, const char *reason, const char *event,
@@ -609,7 +617,6 @@ static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, in
     const tw_dir_conf_t *dc = tw_conf_of(r);
     request_rec *q = first_request(r);
     tw_txn_t *txn = tw_txn_get(r);
-    const char *scope = tw_conf_scope_name(dc);
     const tw_profile_t *profile = tw_conf_has_secret(dc) ? tw_conf_profile(dc) : NULL;
     int verified = txn != NULL && txn->state == TW_TXN_VERIFIED && txn->body != NULL
                    && !outcome_is_rejection(outcome);
@@ -632,13 +639,11 @@ static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, in
     put_str(row->method, sizeof(row->method), q->method);
     put_str(row->client, sizeof(row->client), r->useragent_ip);
     put_str(row->profile, sizeof(row->profile), profile ? profile->name : "");
-    put_str(row->location, sizeof(row->location), *scope ? scope : TW_DLV_SERVER_SCOPE);
-    put_str(row->event, sizeof(row->event), event ? event
-            : (tw_conf_event_header(dc) ? apr_table_get(q->headers_in, tw_conf_event_header(dc))
-                                        : NULL));
-    put_str(row->delivery, sizeof(row->delivery), delivery ? delivery
-            : (tw_conf_delivery_header(dc)
-               ? apr_table_get(q->headers_in, tw_conf_delivery_header(dc)) : NULL));
+    put_str(row->location, sizeof(row->location), location_of(dc));
+    put_str(row->event, sizeof(row->event),
+            event ? event : tw_header_in(q, tw_conf_event_header(dc)));
+    put_str(row->delivery, sizeof(row->delivery),
+            delivery ? delivery : tw_header_in(q, tw_conf_delivery_header(dc)));
     put_str(row->path, sizeof(row->path), q->unparsed_uri);
     fill_headers(row, q, tw_conf_signature_header(dc));
     if (!verified)
@@ -701,21 +706,18 @@ static int same_refusal(const tw_dlv_row_t *row, request_rec *r, tw_outcome_t ou
 {
     const tw_dir_conf_t *dc = tw_conf_of(r);
     request_rec *q = first_request(r);
-    const char *scope = tw_conf_scope_name(dc);
 
     /* What tells refusals apart most often first: a flood that varies
      * its requests pays as little as it can before its row is written. */
     return row->outcome == (apr_int32_t)outcome && row->status == status
            && row->state == TW_DLV_REFUSED && row->count < APR_UINT32_MAX
-           && same_text(row->delivery, tw_conf_delivery_header(dc)
-                        ? apr_table_get(q->headers_in, tw_conf_delivery_header(dc)) : NULL)
+           && same_text(row->delivery, tw_header_in(q, tw_conf_delivery_header(dc)))
            && same_text(row->path, q->unparsed_uri)
            && same_text(row->client, r->useragent_ip)
            && same_text(row->tag, tag) && same_text(row->reason, reason)
            && same_text(row->method, q->method)
-           && same_text(row->location, *scope ? scope : TW_DLV_SERVER_SCOPE)
-           && same_text(row->event, tw_conf_event_header(dc)
-                        ? apr_table_get(q->headers_in, tw_conf_event_header(dc)) : NULL);
+           && same_text(row->location, location_of(dc))
+           && same_text(row->event, tw_header_in(q, tw_conf_event_header(dc)));
 }
 
 /* Counts the refusal in the ring's newest row when that row holds the

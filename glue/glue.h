@@ -35,6 +35,13 @@ static APR_INLINE request_rec *tw_top_request(request_rec *r)
     return r;
 }
 
+/* The request header of that name (a location's Signature, Event or
+ * Delivery header); NULL for none, or no name configured. */
+static APR_INLINE const char *tw_header_in(const request_rec *r, const char *name)
+{
+    return name != NULL ? apr_table_get(r->headers_in, name) : NULL;
+}
+
 /*
  * The name under which state kept in the process pool across restarts
  * (shared memory, a replay cache) is filed: name, the module's version and

@@ -490,8 +490,7 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
     it->hold = tw_conf_inbox_hold(dc);
     it->recorded_by = r;      /* on the top request's pool, as it is */
     /* the delivery id when it is a header (a body field is in the body) */
-    it->delivery = tw_conf_delivery_header(dc) != NULL
-                   ? apr_table_get(r->headers_in, tw_conf_delivery_header(dc)) : NULL;
+    it->delivery = tw_header_in(r, tw_conf_delivery_header(dc));
     if (it->delivery != NULL && !tw_delivery_is_plain(it->delivery))
         it->delivery = NULL;
     apr_pool_userdata_setn(it, TW_INBOX_TXN_KEY, NULL, top->pool);
