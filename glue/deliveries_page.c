@@ -279,11 +279,17 @@ static void set_page_headers(request_rec *r, const char *style_nonce)
 
 /* ---- the page: JSON ------------------------------------------------------------ */
 
-/* 1 when the row holds the body's SHA-256 itself, not why it has none. */
-static int sha256_known(const tw_dlv_row_t *row)
+/* Why the row holds no SHA-256 of its body, as HTML; NULL when it holds one. */
+static const char *sha256_missing(const tw_dlv_row_t *row)
 {
-    return row->sha256[0] && strcmp(row->sha256, TW_DLV_SHA256_SPOOLED) != 0
-           && strcmp(row->sha256, TW_DLV_SHA256_UNASKED) != 0;
+    if (row->sha256[0] == '\0')
+        return "&ndash; (not verified)";
+    if (strcmp(row->sha256, TW_DLV_SHA256_SPOOLED) == 0)
+        return "&ndash; (not computed: the body was over TwWebhookSpoolMemoryLimit)";
+    if (strcmp(row->sha256, TW_DLV_SHA256_UNASKED) == 0)
+        return "&ndash; (not computed: no replay cache or inbox hashed this body, and "
+               "TwWebhookDeliveriesShowBody is Off)";
+    return NULL;
 }
 
 static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int with_body,
@@ -309,8 +315,8 @@ static void json_row(request_rec *r, const apr_array_header_t *rows, int at, int
                json_string(p, verdict_of(p, row)),
                row->tag[0] ? json_string(p, row->tag) : "null",
                json_string(p, row->reason), (int)row->status, (apr_int64_t)row->body_size,
-               sha256_known(row)
-                   ? json_string(p, row->sha256) : "null", (int)row->app_status,
+               sha256_missing(row) ? "null" : json_string(p, row->sha256),
+               (int)row->app_status,
                row->took >= 0 ? (apr_int64_t)(row->took / 1000) : (apr_int64_t)-1,
                tries_of(rows, at), json_string(p, tw_deliveries_state_name(row->state)),
                row->next_try ? json_string(p, utc(p, row->next_try)) : "null",
@@ -582,12 +588,9 @@ static const char *took_cell(apr_pool_t *p, const tw_dlv_row_t *row)
 /* The body's SHA-256, or why there is none. */
 static const char *sha256_cell(apr_pool_t *p, const tw_dlv_row_t *row)
 {
-    if (strcmp(row->sha256, TW_DLV_SHA256_SPOOLED) == 0)
-        return "&ndash; (not computed: the body was over TwWebhookSpoolMemoryLimit)";
-    if (strcmp(row->sha256, TW_DLV_SHA256_UNASKED) == 0)
-        return "&ndash; (not computed: no replay cache or inbox hashed this body, and "
-               "TwWebhookDeliveriesShowBody is Off)";
-    return row->sha256[0] ? esc(p, row->sha256) : "&ndash; (not verified)";
+    const char *missing = sha256_missing(row);
+
+    return missing != NULL ? missing : esc(p, row->sha256);
 }
 
 static const char *size_cell(apr_pool_t *p, const tw_dlv_row_t *row)
