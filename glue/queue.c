@@ -437,8 +437,10 @@ static const char *start_transfer(tw_transfer_t *x)
 }
 
 /* The deliveries page's row of the entry, if one is kept, says what this
- * try came to (glue/deliveries.c), naming the log line below. */
-static void show_on_page(tw_transfer_t *x, tw_dispatch_end_t end, long status, apr_time_t next)
+ * try came to (glue/deliveries.c), naming the log line below; answer is
+ * the try's outcome in words (end_transfer). */
+static void show_on_page(tw_transfer_t *x, tw_dispatch_end_t end, long status, apr_time_t next,
+                         const char *answer)
 {
     static const tw_dlv_state_t state_of[] = {
         [TW_DISPATCH_DELIVERED] = TW_DLV_DELIVERED, [TW_DISPATCH_RETRY] = TW_DLV_QUEUED,
@@ -446,8 +448,6 @@ static void show_on_page(tw_transfer_t *x, tw_dispatch_end_t end, long status, a
     };
     unsigned int attempts = x->taken->e.attempts;
     curl_off_t took = 0;
-    const char *answer = status > 0 ? apr_psprintf(x->pool, "the app answered %ld", status)
-                                    : apr_psprintf(x->pool, "not reached: %s", x->error);
     const char *reason;
 
     curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &took);
@@ -475,6 +475,7 @@ static void end_transfer(tw_transfer_t *x, CURLcode result)
     apr_time_t next = 0;
     apr_uint32_t rnd = 0;
     apr_status_t rv;
+    const char *answer;
     char buf[120];
 
     if (result == CURLE_OK)
@@ -508,7 +509,9 @@ static void end_transfer(tw_transfer_t *x, CURLcode result)
                      tw_store_name(x->qs->store), tw_store_strerror(rv, buf, sizeof(buf)));
         return;
     }
-    show_on_page(x, end, status, next);
+    answer = result != CURLE_OK ? apr_psprintf(x->pool, "not reached: %s", x->error)
+                                : apr_psprintf(x->pool, "the app answered %ld", status);
+    show_on_page(x, end, status, next, answer);
     if (end == TW_DISPATCH_DELIVERED)
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, x->d->s,
                      "TWW0230: entry %s delivered (attempt %u, the app answered %ld; "
@@ -526,9 +529,7 @@ static void end_transfer(tw_transfer_t *x, CURLcode result)
     else
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, x->d->s,
                      "TWW0231: entry %s not delivered (attempt %u: %s); next try in %"
-                     APR_TIME_T_FMT " ms (delivery %s)", e->e.id, e->e.attempts,
-                     result != CURLE_OK ? apr_psprintf(x->pool, "not reached: %s", x->error)
-                                        : apr_psprintf(x->pool, "the app answered %ld", status),
+                     APR_TIME_T_FMT " ms (delivery %s)", e->e.id, e->e.attempts, answer,
                      apr_time_as_msec(next - apr_time_now()), delivery_of(x));
 }
 
@@ -709,10 +710,10 @@ static int start_taken(tw_dispatcher_t *d, tw_qstore_t *qs, const apr_array_head
 
 /*
  * Takes and starts due entries until every location of the store is at
- * its limit (1: more may be due) or nothing more is due (0). Each round takes at most the smallest
- * room left (room_left) and leaves full locations alone; a round that
- * starts nothing (or takes less than it asked for) ends the tick, so it
- * never spins on entries it cannot start.
+ * its limit (1: more may be due) or nothing more is due (0). Each round
+ * takes at most the smallest room left (room_left) and leaves full
+ * locations alone; a round that starts nothing (or takes less than it
+ * asked for) ends the tick, so it never spins on entries it cannot start.
  */
 static int fill_store(tw_dispatcher_t *d, tw_qstore_t *qs, apr_pool_t *ptick)
 {

@@ -36,9 +36,10 @@
  * messages (XREADGROUP). An entry is taken only when its `next` has come
  * and its scope is not one the taker leaves alone (take_except: its
  * location is at its concurrency limit); one that is not due (retry
- * backoff, or still leased) or skipped stays pending with whoever has it. Taking counts attempts + 1 and sets next to the
- * lease's end. A retry keeps the same message pending; delivered and
- * dead acknowledge and delete it. Times are the callers' clocks
+ * backoff, or still leased) or skipped stays pending with whoever has
+ * it. Taking counts attempts + 1 and sets next to the lease's end. A
+ * retry keeps the same message pending; delivered and dead acknowledge
+ * and delete it. Times are the callers' clocks
  * (microseconds since the epoch), passed as decimal strings: a Lua
  * number is a double, exact for them, but would be printed in
  * exponent form.
