@@ -18,7 +18,7 @@ use Time::HiRes qw(sleep time);
 use TwTest;
 use TwFleet;
 use TwSys qw(free_port);
-use TwQueue qw(queue_server wait_report report_of entries wait_entries);
+use TwQueue qw(queue_server post_signed wait_report report_of entries wait_entries);
 
 my $bport = free_port();
 my ($srv, $dir, $reports) = queue_server(
@@ -51,16 +51,7 @@ my $n = 0;
 
 sub new_body { return sprintf '{"event":"page.updated","queue":"%s-%d"}', $stamp, ++$n }
 
-sub post {
-    my ($path, $body, %a) = @_;
-    my $sig = $a{signature} // sign($body, $SECRET{a});
-    delete $a{signature};
-    my $t0 = time;
-    my $res = tw_request(hostport => $hp, path => $path, body => $body, event => 'page.updated',
-                         signature => $sig, %a);
-    $res->{took} = time - $t0;
-    return $res;
-}
+sub post { return post_signed($hp, @_) }   # ($path, $body, %tw_request)
 
 # The variables an app got, but for the attempt (the direct mode's is 1).
 sub tw_env_of { my ($r) = @_; my %e = %{ $r->{tw_env} // {} }; return \%e }

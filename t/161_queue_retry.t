@@ -17,7 +17,7 @@ use Time::HiRes qw(sleep time);
 use TwTest;
 use TwFleet;
 use TwSys qw(free_port slurp);
-use TwQueue qw(queue_server reports report_of wait_report entries wait_entries max_concurrent);
+use TwQueue qw(queue_server post_signed reports report_of wait_report entries wait_entries max_concurrent);
 
 my ($bport, $bport2) = (free_port(), free_port());
 my ($srv, $dir, $reports) = queue_server(
@@ -72,11 +72,7 @@ my $n = 0;
 
 sub new_body { return sprintf '{"event":"page.updated","retry":"%s-%d"}', $stamp, ++$n }
 
-sub post {
-    my ($path, $body) = @_;
-    return tw_request(hostport => $hp, path => $path, body => $body, event => 'page.updated',
-                      signature => sign($body, $SECRET{a}));
-}
+sub post { return post_signed($hp, @_) }   # ($path, $body)
 
 # sent / answered 200 / delivered / delivered twice / dead / lost, as notes
 sub counts {

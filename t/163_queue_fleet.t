@@ -35,7 +35,7 @@ use Time::HiRes qw(sleep time);
 use TwTest;
 use TwFleet;
 use TwSys qw(pid_alive);
-use TwQueue qw(reports report_of wait_report);
+use TwQueue qw(post_signed reports report_of wait_report);
 
 my $t_logs = tw_vars()->{t_logs};
 my $inbox_timeout = 1;    # TwWebhookInboxTimeout, seconds
@@ -92,10 +92,7 @@ sub post {
     my $body = delete $a{body} // new_body();
     my $sig = sign($body, $SECRET{a});
     $sigs{$sig} = 1;
-    my $t0 = time;
-    my $res = tw_request(hostport => $srv->hostport, path => $path, body => $body,
-                         event => 'page.updated', signature => $sig, %a);
-    $res->{took} = time - $t0;
+    my $res = post_signed($srv->hostport, $path, $body, signature => $sig, %a);
     $res->{body_sent} = $body;
     return $res;
 }

@@ -15,7 +15,7 @@ use Test::More;
 use Time::HiRes qw(time);
 use TwTest;
 use TwFleet;
-use TwQueue qw(queue_server report_of wait_entries max_concurrent);
+use TwQueue qw(queue_server post_signed report_of wait_entries max_concurrent);
 
 my ($srv, $dir, $reports) = queue_server(
     name => 'qlocations', dirs => [qw(shared)], routes => [qw(one three)],
@@ -43,9 +43,8 @@ my $n = 0;
 
 sub post {
     my ($path) = @_;
-    my $body = sprintf '{"event":"page.updated","locations":"%s-%d"}', $stamp, ++$n;
-    return tw_request(hostport => $hp, path => $path, body => $body, event => 'page.updated',
-                      signature => sign($body, $SECRET{a}));
+    return post_signed($hp, $path, sprintf('{"event":"page.updated","locations":"%s-%d"}',
+                                           $stamp, ++$n));
 }
 
 # The reports of the deliveries sent, each delivered exactly once.

@@ -14,11 +14,12 @@ use JSON::PP ();
 use Time::HiRes qw(sleep time);
 
 use TwFleet ();
+use TwSecrets qw(%SECRET);
 use TwSys qw(slurp);
 use TwTest ();
 
-our @EXPORT_OK = qw(queue_server reports report_of wait_report entries wait_entries
-                    max_concurrent);
+our @EXPORT_OK = qw(queue_server post_signed reports report_of wait_report entries
+                    wait_entries max_concurrent);
 
 # queue_server(name, dirs => [names], conf => sub { my ($dir) = @_; text },
 #              modules => [...], routes => [...], mpm_conf => text)
@@ -41,6 +42,19 @@ sub queue_server {
         conf => "WatchdogInterval 100ms\nSetEnv TW_TEST_REPORTS \"$reports\"\n"
                 . $a{conf}->(\%dir));
     return ($srv, \%dir, $reports);
+}
+
+# post_signed($hostport, $path, $body, %tw_request) -> the response, with
+# took (seconds): a page.updated delivery of $body, signed with secret a
+# unless a signature is given.
+sub post_signed {
+    my ($hostport, $path, $body, %a) = @_;
+    my $sig = delete($a{signature}) // TwTest::sign($body, $SECRET{a});
+    my $t0 = time;
+    my $res = TwTest::tw_request(hostport => $hostport, path => $path, body => $body,
+                                 event => 'page.updated', signature => $sig, %a);
+    $res->{took} = time - $t0;
+    return $res;
 }
 
 # Every report line (apps' reports, then their "done" lines merged in by id).
