@@ -36,6 +36,7 @@ use TwFleet;
 my $tool = TwFleet::inbox_tool_path();
 my $N = $ENV{TW_INBOX_KILL_DELIVERIES} || 60;
 my $ROUNDS = $ENV{TW_INBOX_KILL_ROUNDS} || 5;   # kills (graceful restarts: 3)
+# (scripts/test-integration passes both through: TW_INBOX_KILL_ROUNDS=40 hunts rare outcomes)
 my $CLIENTS = 6;
 my $stamp = int(time * 1000) . "-$$";
 
