@@ -109,7 +109,9 @@ typedef struct {
 
 static tw_view_t *view_get(request_rec *r)
 {
-    return ap_get_module_config(r->request_config, &twwebhook_module);
+    const tw_req_t *q = ap_get_module_config(r->request_config, &twwebhook_module);
+
+    return q != NULL ? q->view : NULL;
 }
 
 /*
@@ -1272,7 +1274,7 @@ static int apply_location_policy(request_rec *r, const tw_dir_conf_t *dc, tw_txn
         || (status = queue_delivery(r, dc, txn, view)) != OK)
         return status;
 
-    ap_set_module_config(r->request_config, &twwebhook_module, view);
+    tw_req_of(r)->view = view;
     if (view->ack == NULL && r->main == NULL)
         tw_body_hand_back(r, txn);
     /* One TWW0201 per transaction; the later requests of it say which

@@ -522,10 +522,7 @@ static int outcome_is_rejection(tw_outcome_t outcome)
 
 static tw_dlv_handle_t *handle_of(request_rec *r)
 {
-    void *h = NULL;
-
-    apr_pool_userdata_get(&h, TW_DLV_ROW_KEY, tw_top_request(r)->pool);
-    return h;
+    return tw_shared_get(r, TW_SHARED_ROW, TW_DLV_ROW_KEY);
 }
 
 /* The request the client sent, before internal redirects. */
@@ -772,7 +769,7 @@ void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, cons
         h->serial = apr_atomic_inc32(&ring->head->next) + 1;
         if (h->serial == 0)   /* wrapped after 2^32 rows: 0 means empty */
             h->serial = apr_atomic_inc32(&ring->head->next) + 1;
-        apr_pool_userdata_setn(h, TW_DLV_ROW_KEY, NULL, tw_top_request(r)->pool);
+        tw_shared_set(r, TW_SHARED_ROW, TW_DLV_ROW_KEY, h);
         fill_row(fresh, r, outcome, status, tag, reason, event, delivery);
         fresh->serial = h->serial;
         row = row_at(ring, h->serial);

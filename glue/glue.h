@@ -35,6 +35,56 @@ static APR_INLINE request_rec *tw_top_request(request_rec *r)
     return r;
 }
 
+/*
+ * What the requests of one transaction share is kept on the top request's
+ * pool (apr_pool_userdata): internal redirects share that pool, and
+ * subrequests reach it through r->main. Each such value is set once per
+ * transaction and never replaced, so each request_rec keeps what it found
+ * in its request_config (tw_req_t) and hashes the key at most once: a
+ * refused request used to look up about a dozen keys (issue 22).
+ */
+typedef enum {
+    TW_SHARED_TXN,      /* glue/txn.h: the transaction */
+    TW_SHARED_INBOX,    /* glue/inbox.c: its inbox entry, once recorded */
+    TW_SHARED_ROW,      /* glue/deliveries.c: its row on the deliveries page */
+    TW_SHARED_MAX
+} tw_shared_t;
+
+typedef struct {
+    void *view;                   /* mod_twwebhook.c: this request's own view */
+    void *shared[TW_SHARED_MAX];  /* found on the top request's pool */
+} tw_req_t;
+
+/* r's own record, made on first use. */
+static APR_INLINE tw_req_t *tw_req_of(request_rec *r)
+{
+    tw_req_t *q = ap_get_module_config(r->request_config, &twwebhook_module);
+
+    if (q == NULL) {
+        q = apr_pcalloc(r->pool, sizeof(*q));
+        ap_set_module_config(r->request_config, &twwebhook_module, q);
+    }
+    return q;
+}
+
+/* The transaction's value under key (slot names it), NULL while unset. */
+static APR_INLINE void *tw_shared_get(request_rec *r, tw_shared_t slot, const char *key)
+{
+    tw_req_t *q = tw_req_of(r);
+
+    if (q->shared[slot] == NULL)
+        apr_pool_userdata_get(&q->shared[slot], key, tw_top_request(r)->pool);
+    return q->shared[slot];
+}
+
+/* Sets it, once per transaction: value lives on the top request's pool. */
+static APR_INLINE void tw_shared_set(request_rec *r, tw_shared_t slot, const char *key,
+                                     void *value)
+{
+    apr_pool_userdata_setn(value, key, NULL, tw_top_request(r)->pool);
+    tw_req_of(r)->shared[slot] = value;
+}
+
 /* The request header of that name (a location's Signature, Event or
  * Delivery header); NULL for none, or no name configured. */
 static APR_INLINE const char *tw_header_in(const request_rec *r, const char *name)

@@ -91,10 +91,7 @@ typedef struct {
 
 static tw_inbox_txn_t *inbox_txn(request_rec *r)
 {
-    void *it = NULL;
-
-    apr_pool_userdata_get(&it, TW_INBOX_TXN_KEY, tw_top_request(r)->pool);
-    return it;
+    return tw_shared_get(r, TW_SHARED_INBOX, TW_INBOX_TXN_KEY);
 }
 
 /* ---- configuration (the directives: glue/config.c) ---------------------- */
@@ -493,7 +490,7 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
     it->delivery = tw_header_in(r, tw_conf_delivery_header(dc));
     if (it->delivery != NULL && !tw_delivery_is_plain(it->delivery))
         it->delivery = NULL;
-    apr_pool_userdata_setn(it, TW_INBOX_TXN_KEY, NULL, top->pool);
+    tw_shared_set(r, TW_SHARED_INBOX, TW_INBOX_TXN_KEY, it);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "TWW0208: recorded in the inbox as %s (%" APR_OFF_T_FMT " bytes, delivery %s)",
                   it->id, s.e.body_length, it->delivery ? it->delivery : "-");

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: Apache-2.0
  * txn.h - the transaction: what every request of one delivery shares.
  *
- * Kept on the top request's pool (apr_pool_userdata, key TW_TXN_KEY):
+ * Kept on the top request's pool (tw_shared_get, key TW_TXN_KEY):
  * internal redirects share that pool, subrequests reach it through
  * r->main. mod_twwebhook.c moves a transaction through its states;
  * glue/body.c hands its body back (or withholds it) and settles its
@@ -75,10 +75,7 @@ typedef struct {
 /* The transaction r belongs to, NULL when none began. */
 static APR_INLINE tw_txn_t *tw_txn_get(request_rec *r)
 {
-    void *txn = NULL;
-
-    apr_pool_userdata_get(&txn, TW_TXN_KEY, tw_top_request(r)->pool);
-    return txn;
+    return tw_shared_get(r, TW_SHARED_TXN, TW_TXN_KEY);
 }
 
 static APR_INLINE tw_txn_t *tw_txn_begin(request_rec *r)
@@ -87,7 +84,7 @@ static APR_INLINE tw_txn_t *tw_txn_begin(request_rec *r)
 
     txn->state = TW_TXN_PENDING;
     txn->owner = r;
-    apr_pool_userdata_setn(txn, TW_TXN_KEY, NULL, tw_top_request(r)->pool);
+    tw_shared_set(r, TW_SHARED_TXN, TW_TXN_KEY, txn);
     return txn;
 }
 
