@@ -696,25 +696,46 @@ static int same_text(const char *stored, const char *s)
     return strcmp(stored, s != NULL ? s : "") == 0;
 }
 
-/* 1 when row holds a refusal identical to this one (see "Refusals in a
- * row"); the row is read as it is, and read again under its lock. */
-static int same_refusal(const tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome,
-                        int status, const char *tag, const char *reason)
+/* What a refusal is told apart by (see "Refusals in a row"), looked up
+ * once for the two compares. */
+typedef struct {
+    tw_outcome_t outcome;
+    int status;
+    const char *tag, *reason;
+    const char *delivery, *path, *client, *method, *location, *event;
+} tw_refusal_t;
+
+static void describe_refusal(tw_refusal_t *f, request_rec *r, tw_outcome_t outcome, int status,
+                             const char *tag, const char *reason)
 {
     const tw_dir_conf_t *dc = tw_conf_of(r);
     request_rec *q = first_request(r);
 
+    f->outcome = outcome;
+    f->status = status;
+    f->tag = tag;
+    f->reason = reason;
+    f->delivery = tw_header_in(q, tw_conf_delivery_header(dc));
+    f->path = q->unparsed_uri;
+    f->client = r->useragent_ip;
+    f->method = q->method;
+    f->location = location_of(dc);
+    f->event = tw_header_in(q, tw_conf_event_header(dc));
+}
+
+/* 1 when row holds a refusal identical to f; the row is read as it is,
+ * and read again under its lock. */
+static int same_refusal(const tw_dlv_row_t *row, const tw_refusal_t *f)
+{
     /* What tells refusals apart most often first: a flood that varies
      * its requests pays as little as it can before its row is written. */
-    return row->outcome == (apr_int32_t)outcome && row->status == status
+    return row->outcome == (apr_int32_t)f->outcome && row->status == f->status
            && row->state == TW_DLV_REFUSED && row->count < APR_UINT32_MAX
-           && same_text(row->delivery, tw_header_in(q, tw_conf_delivery_header(dc)))
-           && same_text(row->path, q->unparsed_uri)
-           && same_text(row->client, r->useragent_ip)
-           && same_text(row->tag, tag) && same_text(row->reason, reason)
-           && same_text(row->method, q->method)
-           && same_text(row->location, location_of(dc))
-           && same_text(row->event, tw_header_in(q, tw_conf_event_header(dc)));
+           && same_text(row->delivery, f->delivery) && same_text(row->path, f->path)
+           && same_text(row->client, f->client)
+           && same_text(row->tag, f->tag) && same_text(row->reason, f->reason)
+           && same_text(row->method, f->method) && same_text(row->location, f->location)
+           && same_text(row->event, f->event);
 }
 
 /* Counts the refusal in the ring's newest row when that row holds the
@@ -724,17 +745,20 @@ static int count_repeat(tw_ring_t *ring, request_rec *r, tw_outcome_t outcome, i
                         const char *tag, const char *reason)
 {
     apr_uint32_t serial = apr_atomic_read32(&ring->head->next);
+    tw_refusal_t f;
     tw_dlv_row_t *row;
     int counted;
 
     if (serial == 0)
         return 0;
     row = row_at(ring, serial);
-    if (row->serial != serial || !same_refusal(row, r, outcome, status, tag, reason)
-        || !row_try_acquire(row))
+    if (row->serial != serial)
+        return 0;
+    describe_refusal(&f, r, outcome, status, tag, reason);
+    if (!same_refusal(row, &f) || !row_try_acquire(row))
         return 0;
     counted = row->serial == serial && apr_atomic_read32(&ring->head->next) == serial
-              && same_refusal(row, r, outcome, status, tag, reason);
+              && same_refusal(row, &f);
     if (counted) {
         row->count++;
         row->last_time = first_request(r)->request_time;
