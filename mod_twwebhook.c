@@ -366,6 +366,22 @@ static int discard_unread_body(request_rec *r, const tw_dir_conf_t *dc, tw_txn_t
     return rv == AP_FILTER_ERROR ? AP_FILTER_ERROR : OK;
 }
 
+/* The access-log note of a refusal: its exact status ("rejected-415"),
+ * which the metrics' outcome groups ("rejected-4xx"). The statuses that
+ * have an outcome of their own are named without formatting: a flood of
+ * junk is refused through here. */
+static const char *rejection_note(request_rec *r, int status, tw_outcome_t outcome)
+{
+    switch (outcome) {
+    case TW_OUTCOME_REJECTED_4XX:
+    case TW_OUTCOME_REJECTED_5XX:
+    case TW_OUTCOME_REJECTED_OTHER:
+        return apr_pstrcat(r->pool, "rejected-", apr_itoa(r->pool, status), NULL);
+    default:
+        return tw_outcome_name(outcome);
+    }
+}
+
 /*
  * Logs one rejection line (tag is the call site's own), refuses the
  * transaction (its body is withheld from every handler from now on) and
@@ -381,16 +397,16 @@ static int reject(request_rec *r, int level, apr_status_t rv, int status,
     tw_txn_t *txn = tw_txn_get(r);
 
     const char *delivery = tw_header_in(r, tw_conf_delivery_header(dc));
+    tw_outcome_t outcome = tw_outcome_of_status(status);
 
     ap_log_rerror(APLOG_MARK, level, rv, r,
                   "%s: rejected with %d: %s (client %s, delivery %s, event %s)",
                   tag, status, reason, r->useragent_ip, loggable(r, delivery),
                   loggable(r, tw_header_in(r, tw_conf_event_header(dc))));
-    apr_table_setn(r->notes, TW_NOTE_OUTCOME,
-                   apr_pstrcat(r->pool, "rejected-", apr_itoa(r->pool, status), NULL));
+    apr_table_setn(r->notes, TW_NOTE_OUTCOME, rejection_note(r, status, outcome));
     set_delivery_note(r, delivery);
-    tw_metrics_count(r, tw_outcome_of_status(status));
-    tw_deliveries_record(r, tw_outcome_of_status(status), status, tag, reason, NULL, NULL);
+    tw_metrics_count(r, outcome);
+    tw_deliveries_record(r, outcome, status, tag, reason, NULL, NULL);
     set_refusal_body(r, status, reason);
     if (r->main == NULL) {
         if (txn == NULL)

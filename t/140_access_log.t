@@ -107,6 +107,9 @@ check($res, 400, 'rejected-400', $res->{id}, 'unsafe Event header: rejected-400 
 my $big = '{"pad":"' . ('x' x 200) . '"}';
 $res = req(prefix => 'alsmall', body => $big, signature => sign($big, $SECRET{a}));
 check($res, 413, 'rejected-413', $res->{id}, 'body over TwWebhookMaxBodySize: rejected-413 with the delivery id');
+# a status the metrics group (rejected-4xx): the note still names it
+$res = req(body => $body, signature => sign($body, $SECRET{a}), headers => [ 'Content-Encoding' => 'gzip' ]);
+check($res, 415, 'rejected-415', $res->{id}, 'Content-Encoding gzip: rejected-415 (not the group 4xx)');
 
 # a Delivery that is not plain is never logged as sent
 $body = fresh_body();
