@@ -59,9 +59,11 @@ system("htpasswd -bc '$htpasswd' operator page-pw 2>/dev/null") == 0
     or BAIL_OUT("htpasswd (apache2-utils) failed: $?");
 
 my $srv = TwFleet->new(
-    name => 'deliveries', mpm => $mpm, modules => [qw(status socache_shmcb authz_host authz_user auth_basic authn_core authn_file)],
+    name => 'deliveries', mpm => $mpm,
+    modules => [qw(status socache_shmcb authz_host authz_user auth_basic authn_core authn_file http2)],
     routes => ['dl', 'nb', 'sl', 'ns', 'q', 'qslow'],
     conf => <<"EOF");
+Protocols h2c http/1.1
 WatchdogInterval 100ms
 SetEnv TW_TEST_REPORTS "$reports"
 TwWebhookReplayCache "shmcb:deliveries-replay(131072)"
@@ -489,6 +491,27 @@ for my $what (sort keys %want) {
        401, 'the same to another path: 401');
     @rows = grep { $_->{delivery} eq $id } @{ page_json()->{deliveries} || [] };
     is_deeply([ map { $_->{count} } @rows ], [ 1, 2, 1, 5 ], '... a row of its own');
+}
+
+# --- the same over HTTP/2 (h2c): each stream a request of its own ----------------
+{
+    # Refused before its body is read, each stream is answered and reset
+    # (t/092_h2.t); nghttp reads the answer. Three connections, one row.
+    my $id = "repeat-h2-$stamp";
+    my $body = new_body();
+    my @res = map {
+        tw_nghttp(url => "http://$hp/nb/report.cgi", body => $body, event => 'page.updated',
+                  signature => 'not-a-signature', id => $id)
+    } 1 .. 3;
+    is_deeply([ map { $_->{status} // $_->{error} } @res ], [ (401) x 3 ],
+              'three identical malformed signatures over h2c: 401 each')
+        or diag($res[0]{verbose});
+    like($res[0]{verbose}, qr/recv SETTINGS frame/, '... spoken as HTTP/2');
+    my @rows = grep { $_->{delivery} eq $id } @{ page_json()->{deliveries} || [] };
+    is(scalar @rows, 1, '... one row counts them') or diag(explain(\@rows));
+    is($rows[0]{count}, 3, '... count 3');
+    is($rows[0]{method}, 'POST', '... the request line as sent: POST');
+    is($rows[0]{path}, '/nb/report.cgi', '... and the path');
 }
 
 # --- the HTML page: headers, escaping ----------------------------------------------
