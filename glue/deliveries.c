@@ -606,17 +606,47 @@ static const char *location_of(const tw_dir_conf_t *dc)
     return *scope ? scope : TW_DLV_SERVER_SCOPE;
 }
 
+/*
+ * What a row says of the request's verdict and request line, looked up
+ * once: a refusal is compared with the newest row by these (count_repeat,
+ * "Refusals in a row") and a new row is written from them (fill_row).
+ * event and delivery are the verdict's, else the headers'.
+ */
+typedef struct {
+    tw_outcome_t outcome;
+    int status;
+    const char *tag, *reason;
+    const char *delivery, *path, *client, *method, *location, *event;
+} tw_verdict_t;
+
+static void describe_verdict(tw_verdict_t *v, request_rec *r, tw_outcome_t outcome, int status,
+                             const char *tag, const char *reason, const char *event,
+                             const char *delivery)
+{
+    const tw_dir_conf_t *dc = tw_conf_of(r);
+    request_rec *q = first_request(r);
+
+    v->outcome = outcome;
+    v->status = status;
+    v->tag = tag;
+    v->reason = reason;
+    v->delivery = delivery ? delivery : tw_header_in(q, tw_conf_delivery_header(dc));
+    v->path = q->unparsed_uri;
+    v->client = r->useragent_ip;
+    v->method = q->method;
+    v->location = location_of(dc);
+    v->event = event ? event : tw_header_in(q, tw_conf_event_header(dc));
+}
+
 /* Everything a new row says, built outside the row's lock. */
-static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, int status,
-                     const char *tag, const char *reason, const char *event,
-                     const char *delivery)
+static void fill_row(tw_dlv_row_t *row, request_rec *r, const tw_verdict_t *v)
 {
     const tw_dir_conf_t *dc = tw_conf_of(r);
     request_rec *q = first_request(r);
     tw_txn_t *txn = tw_txn_get(r);
     const tw_profile_t *profile = tw_conf_has_secret(dc) ? tw_conf_profile(dc) : NULL;
     int verified = txn != NULL && txn->state == TW_TXN_VERIFIED && txn->body != NULL
-                   && !outcome_is_rejection(outcome);
+                   && !outcome_is_rejection(v->outcome);
 
     /* Only the fixed fields: the header lines and the body are written
      * as far as they are used (nheaders, body_len say how far), which
@@ -626,22 +656,20 @@ static void fill_row(tw_dlv_row_t *row, request_rec *r, tw_outcome_t outcome, in
     row->time = row->last_time = q->request_time;
     row->count = 1;
     row->took = -1;
-    row->outcome = outcome;
-    row->state = state_of_outcome(outcome);
-    row->status = status;
+    row->outcome = v->outcome;
+    row->state = state_of_outcome(v->outcome);
+    row->status = v->status;
     row->body_size = txn != NULL && txn->body != NULL ? tw_spool_length(txn->body) : -1;
     row->body_len = -1;
-    put_str(row->tag, sizeof(row->tag), tag);
-    put_str(row->reason, sizeof(row->reason), reason);
-    put_str(row->method, sizeof(row->method), q->method);
-    put_str(row->client, sizeof(row->client), r->useragent_ip);
+    put_str(row->tag, sizeof(row->tag), v->tag);
+    put_str(row->reason, sizeof(row->reason), v->reason);
+    put_str(row->method, sizeof(row->method), v->method);
+    put_str(row->client, sizeof(row->client), v->client);
     put_str(row->profile, sizeof(row->profile), profile ? profile->name : "");
-    put_str(row->location, sizeof(row->location), location_of(dc));
-    put_str(row->event, sizeof(row->event),
-            event ? event : tw_header_in(q, tw_conf_event_header(dc)));
-    put_str(row->delivery, sizeof(row->delivery),
-            delivery ? delivery : tw_header_in(q, tw_conf_delivery_header(dc)));
-    put_str(row->path, sizeof(row->path), q->unparsed_uri);
+    put_str(row->location, sizeof(row->location), v->location);
+    put_str(row->event, sizeof(row->event), v->event);
+    put_str(row->delivery, sizeof(row->delivery), v->delivery);
+    put_str(row->path, sizeof(row->path), v->path);
     fill_headers(row, q, tw_conf_signature_header(dc));
     if (!verified)
         return;   /* never a digest or a body of what was not verified */
@@ -696,36 +724,9 @@ static int same_text(const char *stored, const char *s)
     return strcmp(stored, s != NULL ? s : "") == 0;
 }
 
-/* What a refusal is told apart by (see "Refusals in a row"), looked up
- * once for the two compares. */
-typedef struct {
-    tw_outcome_t outcome;
-    int status;
-    const char *tag, *reason;
-    const char *delivery, *path, *client, *method, *location, *event;
-} tw_refusal_t;
-
-static void describe_refusal(tw_refusal_t *f, request_rec *r, tw_outcome_t outcome, int status,
-                             const char *tag, const char *reason)
-{
-    const tw_dir_conf_t *dc = tw_conf_of(r);
-    request_rec *q = first_request(r);
-
-    f->outcome = outcome;
-    f->status = status;
-    f->tag = tag;
-    f->reason = reason;
-    f->delivery = tw_header_in(q, tw_conf_delivery_header(dc));
-    f->path = q->unparsed_uri;
-    f->client = r->useragent_ip;
-    f->method = q->method;
-    f->location = location_of(dc);
-    f->event = tw_header_in(q, tw_conf_event_header(dc));
-}
-
 /* 1 when row holds a refusal identical to f; the row is read as it is,
  * and read again under its lock. */
-static int same_refusal(const tw_dlv_row_t *row, const tw_refusal_t *f)
+static int same_refusal(const tw_dlv_row_t *row, const tw_verdict_t *f)
 {
     /* What tells refusals apart most often first: a flood that varies
      * its requests pays as little as it can before its row is written. */
@@ -741,24 +742,19 @@ static int same_refusal(const tw_dlv_row_t *row, const tw_refusal_t *f)
 /* Counts the refusal in the ring's newest row when that row holds the
  * same one; 0 when a row of its own is to be written. Never waits: a
  * row another writer is in gets a new row instead. */
-static int count_repeat(tw_ring_t *ring, request_rec *r, tw_outcome_t outcome, int status,
-                        const char *tag, const char *reason)
+static int count_repeat(tw_ring_t *ring, request_rec *r, const tw_verdict_t *v)
 {
     apr_uint32_t serial = apr_atomic_read32(&ring->head->next);
-    tw_refusal_t f;
     tw_dlv_row_t *row;
     int counted;
 
     if (serial == 0)
         return 0;
     row = row_at(ring, serial);
-    if (row->serial != serial)
-        return 0;
-    describe_refusal(&f, r, outcome, status, tag, reason);
-    if (!same_refusal(row, &f) || !row_try_acquire(row))
+    if (row->serial != serial || !same_refusal(row, v) || !row_try_acquire(row))
         return 0;
     counted = row->serial == serial && apr_atomic_read32(&ring->head->next) == serial
-              && same_refusal(row, &f);
+              && same_refusal(row, v);
     if (counted) {
         row->count++;
         row->last_time = first_request(r)->request_time;
@@ -777,16 +773,20 @@ void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, cons
     if (ring == NULL)
         return;
     h = handle_of(r);
-    /* Only a refusal the transaction began with (event and delivery as
-     * the headers say): a later verdict rewrites its own row, below. */
-    if (h == NULL && outcome_is_rejection(outcome) && event == NULL && delivery == NULL
-        && count_repeat(ring, r, outcome, status, tag, reason))
-        return;
     if (h == NULL) {
         /* On the stack, not the request pool: 8 KiB there would take a
          * new pool block for every request (fill_row writes, and
          * row_copy copies, only the part a row uses). */
         tw_dlv_row_t fresh_row, *fresh = &fresh_row;
+        tw_verdict_t v;
+
+        describe_verdict(&v, r, outcome, status, tag, reason, event, delivery);
+        /* Only a refusal the transaction began with (event and delivery
+         * as the headers say): a later verdict rewrites its own row,
+         * below. */
+        if (outcome_is_rejection(outcome) && event == NULL && delivery == NULL
+            && count_repeat(ring, r, &v))
+            return;
 
         h = apr_pcalloc(tw_top_request(r)->pool, sizeof(*h));
         h->ring = ring;
@@ -794,7 +794,7 @@ void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, cons
         if (h->serial == 0)   /* wrapped after 2^32 rows: 0 means empty */
             h->serial = apr_atomic_inc32(&ring->head->next) + 1;
         tw_shared_set(r, TW_SHARED_ROW, TW_DLV_ROW_KEY, h);
-        fill_row(fresh, r, outcome, status, tag, reason, event, delivery);
+        fill_row(fresh, r, &v);
         fresh->serial = h->serial;
         row = row_at(ring, h->serial);
         row_acquire(row);
