@@ -40,6 +40,10 @@ my $ROUNDS = $ENV{TW_INBOX_KILL_ROUNDS} || 5;   # kills (graceful restarts: 3)
 my $CLIENTS = 6;
 my $stamp = int(time * 1000) . "-$$";
 
+# Every fifth delivery goes to an app that answers 500 (held, with
+# TwWebhookInboxHold On); the others to one that answers 200.
+sub app_fails { my ($k) = @_; return $k % 5 == 4 }
+
 my %mpm_conf = (
     event   => "StartServers 2\nServerLimit 4\nThreadsPerChild 5\nMaxRequestWorkers 20\n"
              . "MinSpareThreads 5\nMaxSpareThreads 20\n",
@@ -85,7 +89,7 @@ EOF
                 my $body = qq({"event":"page.updated","load":"$id"});
                 my $sig = sign($body, $SECRET{a});
                 my $ds = $k % 2 ? 'php' : 'cgi';
-                my $q = $k % 5 == 4 ? 'status=500&sleep=0.2' : 'sleep=0.2';
+                my $q = app_fails($k) ? 'status=500&sleep=0.2' : 'sleep=0.2';
                 my ($st, $tries, $cut, @trail) = (0, 0, 0);
                 while ($tries++ < 4) {
                     my $res = tw_request(hostport => $hp, path => "/load/report.$ds?$q",
@@ -203,8 +207,8 @@ EOF
 }
 
 # From the app's reports (t/php/report.php and t/cgi-bin/report.cgi): the
-# deliveries it started, and those it finished and answered 200 (every
-# fifth answers 500): its "done" line comes after the sleep, before the
+# deliveries it started, and those it finished and answered 200 (not
+# those app_fails names): its "done" line comes after the sleep, before the
 # answer.
 sub app_reports {
     my ($reports) = @_;
@@ -213,7 +217,7 @@ sub app_reports {
         my $line = eval { JSON::PP::decode_json($_) } or next;
         $started{ $line->{test_id} } = 1 if defined $line->{test_id};
         my $id = $line->{done} // next;
-        $done{$id} = 1 unless $id =~ /-(\d+)$/ && $1 % 5 == 4;
+        $done{$id} = 1 unless $id =~ /-(\d+)$/ && app_fails($1);
     }
     return (\%started, \%done);
 }
