@@ -79,7 +79,6 @@
 APLOG_USE_MODULE(twwebhook);
 
 #define TW_DLV_KEY          "twwebhook-deliveries"      /* process pool: the rings */
-#define TW_DLV_ROW_KEY      "twwebhook-deliveries-row"  /* top request: its row */
 #define TW_DLV_SERVER_SCOPE "(server)"
 
 #define TW_DLV_NONCE_BYTES  16
@@ -522,7 +521,7 @@ static int outcome_is_rejection(tw_outcome_t outcome)
 
 static tw_dlv_handle_t *handle_of(request_rec *r)
 {
-    return tw_shared_get(r, TW_SHARED_ROW, TW_DLV_ROW_KEY);
+    return tw_shared_get(r, TW_SHARED_ROW);
 }
 
 /* The request the client sent, before internal redirects. */
@@ -793,7 +792,7 @@ void tw_deliveries_record(request_rec *r, tw_outcome_t outcome, int status, cons
         h->serial = apr_atomic_inc32(&ring->head->next) + 1;
         if (h->serial == 0)   /* wrapped after 2^32 rows: 0 means empty */
             h->serial = apr_atomic_inc32(&ring->head->next) + 1;
-        tw_shared_set(r, TW_SHARED_ROW, TW_DLV_ROW_KEY, h);
+        tw_shared_set(r, TW_SHARED_ROW, h);
         fill_row(fresh, r, &v);
         fresh->serial = h->serial;
         row = row_at(ring, h->serial);

@@ -36,13 +36,16 @@ static APR_INLINE request_rec *tw_top_request(request_rec *r)
 }
 
 /*
- * What the requests of one transaction share is kept on the top request's
- * pool (apr_pool_userdata): internal redirects share that pool, and
- * subrequests reach it through r->main. Each such value is set once per
- * transaction and never replaced, so each request_rec keeps what it found
- * in its request_config (tw_req_t) and hashes the key at most once: a
- * refused request used to look up about a dozen keys (issue 22).
+ * What the requests of one transaction share (internal redirects share the
+ * top request's pool, subrequests reach it through r->main) is one record
+ * on that pool (apr_pool_userdata, key TW_SHARED_KEY), made when the first
+ * value is set. Each request_rec keeps a pointer to it in its
+ * request_config (tw_req_t), so it hashes the key at most once; a value
+ * not (yet) set is then an empty slot, not another look-up: a refused
+ * request used to hash a key about a dozen times (issue 22).
  */
+#define TW_SHARED_KEY "twwebhook-shared"
+
 typedef enum {
     TW_SHARED_TXN,      /* glue/txn.h: the transaction */
     TW_SHARED_INBOX,    /* glue/inbox.c: its inbox entry, once recorded */
@@ -51,8 +54,12 @@ typedef enum {
 } tw_shared_t;
 
 typedef struct {
+    void *slot[TW_SHARED_MAX];
+} tw_shared_state_t;
+
+typedef struct {
     void *view;                   /* mod_twwebhook.c: this request's own view */
-    void *shared[TW_SHARED_MAX];  /* found on the top request's pool */
+    tw_shared_state_t *shared;    /* the top request's record, once found */
 } tw_req_t;
 
 /* r's own record, made on first use. */
@@ -67,22 +74,40 @@ static APR_INLINE tw_req_t *tw_req_of(request_rec *r)
     return q;
 }
 
-/* The transaction's value under key (slot names it), NULL while unset. */
-static APR_INLINE void *tw_shared_get(request_rec *r, tw_shared_t slot, const char *key)
+/* The transaction's shared record; made when create says so, else NULL
+ * while nothing was set (every request of the server that reaches a hook
+ * asks: those of no transaction get no record). */
+static APR_INLINE tw_shared_state_t *tw_shared_of(request_rec *r, int create)
 {
     tw_req_t *q = tw_req_of(r);
 
-    if (q->shared[slot] == NULL)
-        apr_pool_userdata_get(&q->shared[slot], key, tw_top_request(r)->pool);
-    return q->shared[slot];
+    if (q->shared == NULL) {
+        apr_pool_t *top = tw_top_request(r)->pool;
+        void *found = NULL;
+
+        apr_pool_userdata_get(&found, TW_SHARED_KEY, top);
+        if (found == NULL && create) {
+            found = apr_pcalloc(top, sizeof(tw_shared_state_t));
+            apr_pool_userdata_setn(found, TW_SHARED_KEY, NULL, top);
+        }
+        q->shared = found;
+    }
+    return q->shared;
 }
 
-/* Sets it, once per transaction: value lives on the top request's pool. */
-static APR_INLINE void tw_shared_set(request_rec *r, tw_shared_t slot, const char *key,
-                                     void *value)
+/* The transaction's value in slot, NULL while unset. */
+static APR_INLINE void *tw_shared_get(request_rec *r, tw_shared_t slot)
 {
-    apr_pool_userdata_setn(value, key, NULL, tw_top_request(r)->pool);
-    tw_req_of(r)->shared[slot] = value;
+    tw_shared_state_t *shared = tw_shared_of(r, 0);
+
+    return shared != NULL ? shared->slot[slot] : NULL;
+}
+
+/* Sets it for every request of the transaction; value must live on the
+ * top request's pool (or longer). */
+static APR_INLINE void tw_shared_set(request_rec *r, tw_shared_t slot, void *value)
+{
+    tw_shared_of(r, 1)->slot[slot] = value;
 }
 
 /* The request header of that name (a location's Signature, Event or

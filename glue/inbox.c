@@ -68,7 +68,6 @@
 APLOG_USE_MODULE(twwebhook);
 
 #define TW_INBOX_FILTER     "TWWEBHOOK_INBOX"
-#define TW_INBOX_TXN_KEY    "twwebhook-inbox"
 #define TW_INBOX_HELD_BODY  "accepted: held for redelivery\n"
 
 typedef struct {
@@ -91,7 +90,7 @@ typedef struct {
 
 static tw_inbox_txn_t *inbox_txn(request_rec *r)
 {
-    return tw_shared_get(r, TW_SHARED_INBOX, TW_INBOX_TXN_KEY);
+    return tw_shared_get(r, TW_SHARED_INBOX);
 }
 
 /* ---- configuration (the directives: glue/config.c) ---------------------- */
@@ -490,7 +489,7 @@ apr_status_t tw_inbox_record(request_rec *r, const tw_dir_conf_t *dc,
     it->delivery = tw_header_in(r, tw_conf_delivery_header(dc));
     if (it->delivery != NULL && !tw_delivery_is_plain(it->delivery))
         it->delivery = NULL;
-    tw_shared_set(r, TW_SHARED_INBOX, TW_INBOX_TXN_KEY, it);
+    tw_shared_set(r, TW_SHARED_INBOX, it);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "TWW0208: recorded in the inbox as %s (%" APR_OFF_T_FMT " bytes, delivery %s)",
                   it->id, s.e.body_length, it->delivery ? it->delivery : "-");

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: Apache-2.0
  * txn.h - the transaction: what every request of one delivery shares.
  *
- * Kept on the top request's pool (tw_shared_get, key TW_TXN_KEY):
+ * Kept on the top request's pool (tw_shared_get, slot TW_SHARED_TXN):
  * internal redirects share that pool, subrequests reach it through
  * r->main. mod_twwebhook.c moves a transaction through its states;
  * glue/body.c hands its body back (or withholds it) and settles its
@@ -16,8 +16,6 @@
 
 #include "glue/glue.h"
 #include "glue/replay.h"
-
-#define TW_TXN_KEY            "twwebhook-txn"
 
 /*
  * A transaction is the top-level request with its internal redirects (which
@@ -75,7 +73,7 @@ typedef struct {
 /* The transaction r belongs to, NULL when none began. */
 static APR_INLINE tw_txn_t *tw_txn_get(request_rec *r)
 {
-    return tw_shared_get(r, TW_SHARED_TXN, TW_TXN_KEY);
+    return tw_shared_get(r, TW_SHARED_TXN);
 }
 
 static APR_INLINE tw_txn_t *tw_txn_begin(request_rec *r)
@@ -84,7 +82,7 @@ static APR_INLINE tw_txn_t *tw_txn_begin(request_rec *r)
 
     txn->state = TW_TXN_PENDING;
     txn->owner = r;
-    tw_shared_set(r, TW_SHARED_TXN, TW_TXN_KEY, txn);
+    tw_shared_set(r, TW_SHARED_TXN, txn);
     return txn;
 }
 
