@@ -48,7 +48,7 @@ if (open(my $fh, '<', "$out/machine.txt")) {
 
 my @sizes = qw(2k 64k 1m);
 my %label = ('2k' => '2 KB', '64k' => '64 KB', '1m' => '1 MB');
-my @rows = qw(plain plain-vars module php-verify static-403 cgi module-cgi webhook);
+my @rows = qw(plain plain-vars module module-nopage php-verify static-403 cgi module-cgi webhook);
 my @raw = read_tsv("$out/raw.tsv");
 my (%by, %rounds);   # $by{size}{row}{kind}{round} = record
 for my $r (@raw) {
@@ -135,6 +135,8 @@ my @ratios = (
     ['module / static-403, malformed', 'module', 'malformed', 'static-403', 'malformed'],
     ['module / static-403, malformed, each distinct', 'module', 'malformed-distinct',
      'static-403', 'malformed-distinct'],
+    ['module-nopage / static-403, malformed, each distinct', 'module-nopage', 'malformed-distinct',
+     'static-403', 'malformed-distinct'],
     ['module / php-verify, malformed', 'module', 'malformed', 'php-verify', 'malformed'],
     ['static-403 / php-verify, malformed', 'static-403', 'malformed', 'php-verify', 'malformed'],
     ['module / webhook, forged',       'module', 'forged', 'webhook',    'forged'],
@@ -163,18 +165,21 @@ my %P;
     my %pr;   # size, kind, pair, row -> rps
     $pr{$_->{size} // '2k'}{$_->{kind} // 'valid'}{$_->{pair}}{$_->{row}} = $_->{rps}
         for read_tsv("$out/paired.tsv");
-    my @compare = (['module / plain, valid', '2k', 'valid', 'plain'],
-                   ['module / plain-vars, valid', '2k', 'valid', 'plain-vars'],
-                   ['module / static-403, malformed', '2k', 'malformed', 'static-403'],
-                   ['module / static-403, malformed, each distinct', '2k', 'malformed-distinct', 'static-403'],
-                   ['module / plain, valid', '64k', 'valid', 'plain']);
+    my @compare = (['module / plain, valid', '2k', 'valid', 'module', 'plain'],
+                   ['module / plain-vars, valid', '2k', 'valid', 'module', 'plain-vars'],
+                   ['module / static-403, malformed', '2k', 'malformed', 'module', 'static-403'],
+                   ['module / static-403, malformed, each distinct', '2k', 'malformed-distinct',
+                    'module', 'static-403'],
+                   ['module-nopage / static-403, malformed, each distinct', '2k', 'malformed-distinct',
+                    'module-nopage', 'static-403'],
+                   ['module / plain, valid', '64k', 'valid', 'module', 'plain']);
     my @lines;
     for my $c (@compare) {
-        my ($name, $s, $k, $base) = @$c;
+        my ($name, $s, $k, $row, $base) = @$c;
         my $pairs = $pr{$s}{$k} or next;
         my @q = sort { $a <=> $b }
-                map { $pairs->{$_}{module} / $pairs->{$_}{$base} }
-                grep { $pairs->{$_}{module} && $pairs->{$_}{$base} } keys %$pairs;
+                map { $pairs->{$_}{$row} / $pairs->{$_}{$base} }
+                grep { $pairs->{$_}{$row} && $pairs->{$_}{$base} } keys %$pairs;
         next unless @q;
         $P{$name}{$s} = median(@q);
         push @lines, sprintf('| %s, %s | **%s** | %s to %s | %s to %s | %d |', $name, $label{$s},
@@ -352,6 +357,11 @@ target(at_least($r, 0.95), sprintf('malformed signature: module >= 0.95 x static
 ($r, $how) = best('module / static-403, malformed, each distinct', '2k');
 target(at_least($r, 0.95), sprintf('the same, each request its own delivery id: >= 0.95 (%s; ceiling 1.00: each refusal a row of its own)',
                                    $how));
+# The same module on a server that keeps no deliveries page: the share of
+# the page's row, which a distinct refusal writes and a repeated one counts.
+my ($nopage, $nopage_how) = best('module-nopage / static-403, malformed, each distinct', '2k');
+printf "     without the deliveries page's row (TwWebhookDeliveriesLog 0): %s (%s)\n",
+       num($nopage, 2), $nopage_how;
 $r = $R{'module / php-verify, malformed'}{'2k'};
 target(at_least($r, 3), sprintf('malformed signature: module >= 3 x php-verify    (%s; ceiling %s: static-403 / php-verify)',
                                 num($r, 2), num($R{'static-403 / php-verify, malformed'}{'2k'}, 2)));
