@@ -158,25 +158,23 @@ for my $q (@ratios) {
 }
 
 # ---- paired A/B ----
-# Per comparison (size, kind): the median of the per-pair ratios A / B, the
-# middle half of them and their range. Keyed like %R: "A / B, kind" and size.
+# Per comparison (size, kind, rows a and b, as bench/run's PAIRED lists
+# them): the median of the per-pair ratios a / b, the middle half of them
+# and their range. Keyed like %R: "a / b, kind" and size.
 my %P;
 {
-    my %pr;   # size, kind, pair, row -> rps
-    $pr{$_->{size} // '2k'}{$_->{kind} // 'valid'}{$_->{pair}}{$_->{row}} = $_->{rps}
-        for read_tsv("$out/paired.tsv");
-    my @compare = (['module / plain, valid', '2k', 'valid', 'module', 'plain'],
-                   ['module / plain-vars, valid', '2k', 'valid', 'module', 'plain-vars'],
-                   ['module / static-403, malformed', '2k', 'malformed', 'module', 'static-403'],
-                   ['module / static-403, malformed, each distinct', '2k', 'malformed-distinct',
-                    'module', 'static-403'],
-                   ['module-nopage / static-403, malformed, each distinct', '2k', 'malformed-distinct',
-                    'module-nopage', 'static-403'],
-                   ['module / plain, valid', '64k', 'valid', 'module', 'plain']);
+    my %kind_label = ('malformed-distinct' => 'malformed, each distinct');
+    my (%pr, @compare);   # size, kind, a, b -> pair -> row -> rps; in the run's order
+    for my $l (read_tsv("$out/paired.tsv")) {
+        my $key = join("\t", @$l{qw(size kind a b)});
+        push @compare, [@$l{qw(size kind a b)}] unless $pr{$key};
+        $pr{$key}{$l->{pair}}{$l->{row}} = $l->{rps};
+    }
     my @lines;
     for my $c (@compare) {
-        my ($name, $s, $k, $row, $base) = @$c;
-        my $pairs = $pr{$s}{$k} or next;
+        my ($s, $k, $row, $base) = @$c;
+        my $name = "$row / $base, " . ($kind_label{$k} // $k);
+        my $pairs = $pr{join("\t", @$c)};
         my @q = sort { $a <=> $b }
                 map { $pairs->{$_}{$row} / $pairs->{$_}{$base} }
                 grep { $pairs->{$_}{$row} && $pairs->{$_}{$base} } keys %$pairs;
