@@ -48,7 +48,7 @@ if (open(my $fh, '<', "$out/machine.txt")) {
 
 my @sizes = qw(2k 64k 1m);
 my %label = ('2k' => '2 KB', '64k' => '64 KB', '1m' => '1 MB');
-my @rows = qw(plain plain-vars module module-nopage php-verify static-403 cgi module-cgi webhook);
+my @rows = qw(plain plain-vars module module-nopage bare php-verify static-403 cgi module-cgi webhook);
 my @raw = read_tsv("$out/raw.tsv");
 my (%by, %rounds);   # $by{size}{row}{kind}{round} = record
 for my $r (@raw) {
@@ -126,6 +126,8 @@ my @ratios = (
     ['module / plain, valid',          'module', 'valid',  'plain',      'valid'],
     ['module / plain-vars, valid',     'module', 'valid',  'plain-vars', 'valid'],
     ['plain-vars / plain, valid',      'plain-vars', 'valid', 'plain',   'valid'],
+    ['module / bare, valid',           'module', 'valid',  'bare',       'valid'],
+    ['bare / plain, valid',            'bare',   'valid',  'plain',      'valid'],
     ['module / php-verify, valid',     'module', 'valid',  'php-verify', 'valid'],
     ['module-cgi / webhook, valid',    'module-cgi', 'valid', 'webhook', 'valid'],
     ['module-cgi / cgi, valid',        'module-cgi', 'valid', 'cgi',     'valid'],
@@ -341,6 +343,17 @@ sub spooled_bytes {
     my $over = ($m{"size_$_[0]"} // 0) - ($m{spool_memory} || 65536);
     return $over > 0 ? $over : 0;
 }
+# The measured floor beside the HMAC-only ceiling: bare is the least a
+# module does to verify before the app (bench/mod_bare_verify.c), so
+# bare / plain is what verifying before the app costs on this machine at
+# all, and module / bare what mod_twwebhook adds to it.
+sub floor {
+    my ($s) = @_;
+    my ($bare, $bare_how) = best('bare / plain, valid', $s);
+    my ($over, $over_how) = best('module / bare, valid', $s);
+    printf "     the floor, a module that only verifies: bare / plain %s (%s); module / bare %s (%s)\n",
+           num($bare, 2), $bare_how, num($over, 2), $over_how;
+}
 my $r;
 # Issue 22's table, row by row: the goal, what this run measured, and the
 # ceiling on this machine: what a verifier that added nothing but its
@@ -375,10 +388,12 @@ target(at_least($r, 0.97), sprintf('valid: module >= 0.97 x plain               
 my ($own, $own_how) = best('module / plain-vars, valid', '2k');
 printf "     of which the module's own share: module / plain-vars %s (%s); the variables: plain-vars / plain %s (rounds)\n",
        num($own, 2), $own_how, num($R{'plain-vars / plain, valid'}{'2k'}, 2);
+floor('2k');
 $r = $R{'module / plain, valid'}{'1m'};
 target(at_least($r, 0.85), sprintf('valid 1 MB: module >= 0.85 x plain                (%s; HMAC-only ceiling %s; with the spool file %s)',
                                    num($r, 2), num(hmac_ceiling('1m'), 2),
                                    spooled_bytes('1m') ? num(hmac_ceiling('1m', undef, undef, spooled_bytes('1m')), 2) : 'not used'));
+floor('1m');
 # verifying before the CGI reads a byte: at best the CGI's time plus the
 # HMAC's, and for a body over TwWebhookSpoolMemoryLimit its spool file's
 target(defined $tratio ? $tratio <= 1.25 : undef,
@@ -389,6 +404,7 @@ print "\nearlier goals:\n";
 ($r, $how) = best('module / plain, valid', '64k');
 target(at_least($r, 0.90), sprintf('valid 64 KB: module >= 0.90 x plain               (%s; HMAC-only ceiling %s)',
                                    $how, num(hmac_ceiling('64k'), 2)));
+floor('64k');
 $r = $R{'module / php-verify, forged'}{'2k'};
 target(at_least($r, 3), sprintf('forged: module >= 3 x php-verify                  (%s)', num($r, 2)));
 $r = $R{'module-cgi / webhook, valid'}{'2k'};
