@@ -45,7 +45,32 @@ static void test_hex(void)
     is_int(tw_hex_decode(NULL, 2, out, 8), TW_ERR_ARG, "decode NULL: TW_ERR_ARG");
 }
 
+/* Every byte value, against the rule written out: a digit of "0-9a-fA-F"
+ * has its value and any other byte none, in either half of a pair. */
+static void test_hex_every_byte(void)
+{
+    static const char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+    int c, wrong = 0;
+
+    for (c = 0; c < 256; c++) {
+        const char *l = c != 0 ? strchr(lower, c) : NULL;
+        const char *u = c != 0 ? strchr(upper, c) : NULL;
+        int want = l != NULL ? (int)(l - lower) : u != NULL ? (int)(u - upper) : -1;
+        char pair_hi[2] = { (char)c, '7' }, pair_lo[2] = { '7', (char)c };
+        unsigned char hi = 0x55, lo = 0x55;
+        tw_status_t st_hi = tw_hex_decode(pair_hi, 2, &hi, 1);
+        tw_status_t st_lo = tw_hex_decode(pair_lo, 2, &lo, 1);
+
+        if (want < 0 ? st_hi != TW_ERR_ARG || st_lo != TW_ERR_ARG
+                     : st_hi != TW_OK || st_lo != TW_OK || hi != (want << 4 | 7)
+                       || lo != (7 << 4 | want))
+            wrong++;
+    }
+    is_int(wrong, 0, "every byte value, in either half of a pair: decoded or refused as the rule says");
+}
+
 void unit_hex(void)
 {
     test_hex();
+    test_hex_every_byte();
 }
