@@ -21,10 +21,18 @@ static const unsigned char digit_value_plus_one[256] = {
     ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
 };
 
-/* The value of one hex digit (either case), or -1 for anything else. */
-int tw_hex_digit_value(unsigned char c)
+/* The value of one hex digit (either case), or -1 for anything else.
+ * Static, so tw_hex_decode gets it inlined: the exported name below may be
+ * interposed in a shared object, and a call per digit costs as much as
+ * the look-up. */
+static int digit_value(unsigned char c)
 {
     return (int)digit_value_plus_one[c] - 1;
+}
+
+int tw_hex_digit_value(unsigned char c)
+{
+    return digit_value(c);
 }
 
 tw_status_t tw_hex_decode(const char *hex, size_t hex_len,
@@ -38,15 +46,15 @@ tw_status_t tw_hex_decode(const char *hex, size_t hex_len,
         return TW_ERR_ARG;
 
     for (i = 0; i < hex_len / 2; i++) {
-        unsigned int hi = digit_value_plus_one[(unsigned char)hex[2 * i]];
-        unsigned int lo = digit_value_plus_one[(unsigned char)hex[2 * i + 1]];
+        int hi = digit_value((unsigned char)hex[2 * i]);
+        int lo = digit_value((unsigned char)hex[2 * i + 1]);
 
-        if (hi == 0 || lo == 0) {
+        if (hi < 0 || lo < 0) {
             /* Fail closed: leave no half-decoded value behind. */
             memset(out, 0, i);
             return TW_ERR_ARG;
         }
-        out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
+        out[i] = (unsigned char)(hi << 4 | lo);
     }
     return TW_OK;
 }
